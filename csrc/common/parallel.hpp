@@ -1,0 +1,22 @@
+// CPU parallel loops (OpenMP). The thread count is fastaug::set_num_threads'.
+#pragma once
+#include <cstdint>
+
+namespace fastaug::detail {
+
+// Calls f(n, y) for every row of every image, rows spread over the threads.
+template <class F>
+void parallel_rows(int64_t n, int64_t h, F&& f) {
+  const int64_t total = n * h;
+#pragma omp parallel for schedule(static)
+  for (int64_t i = 0; i < total; ++i) f(i / h, i % h);
+}
+
+// Calls f(i) for i in [0, count), spread over the threads.
+template <class F>
+void parallel_for(int64_t count, F&& f) {
+#pragma omp parallel for schedule(dynamic, 1)
+  for (int64_t i = 0; i < count; ++i) f(i);
+}
+
+}  // namespace fastaug::detail

@@ -1,0 +1,5 @@
+// Umbrella header of the fastaug C++ API.
+#pragma once
+#include "fastaug/image_view.hpp"
+#include "fastaug/ops.hpp"
+#include "fastaug/types.hpp"

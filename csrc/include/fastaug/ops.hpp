@@ -1,0 +1,99 @@
+// The fastaug C++ API: one function per operator, over ImageViews (any layout, strides in elements).
+//
+// Shared contract (each function adds its own):
+// - Images are N x H x W x C with C in {1, 3, 4}, dtype uint8 or float32, unless a function says otherwise.
+// - Per-sample parameters are arrays with one entry per sample (N entries of the stated size); a caller
+//   that wants one value for all repeats it. The pointers are host memory.
+// - src and dst must not overlap; dst's shape and dtype are validated against what the op produces.
+// - uint8 results are rounded to nearest (ties to even, like cvRound) and saturated to [0, 255].
+// - Bad arguments throw fastaug::Error before any memory is touched.
+// - Coordinates follow OpenCV: pixel centres are at integer coordinates.
+#pragma once
+#include <cstdint>
+
+#include "fastaug/image_view.hpp"
+#include "fastaug/types.hpp"
+
+namespace fastaug {
+
+// ---- geometric -------------------------------------------------------------------------------------
+
+// cv2.warpAffine: M is 6 doubles per sample, forward (src -> dst), inverted here. fill: 4 values,
+// one per channel (only used for Border::Constant). Interp: Nearest, Linear or Cubic.
+void warp_affine(const ImageView& src, const ImageView& dst, const double* M, Interp interp, Border border,
+                 const double fill[4], Stream stream = {});
+
+// cv2.warpPerspective: H is 9 doubles per sample, forward (src -> dst), inverted here.
+void warp_perspective(const ImageView& src, const ImageView& dst, const double* H, Interp interp,
+                      Border border, const double fill[4], Stream stream = {});
+
+// cv2.resize to dst's H x W: Nearest, Linear, Cubic, Area.
+void resize(const ImageView& src, const ImageView& dst, Interp interp, Stream stream = {});
+
+// cv2.flip: code per sample, 0 = around the x axis (rows reversed), 1 = around the y axis, -1 = both.
+void flip(const ImageView& src, const ImageView& dst, const int32_t* codes, Stream stream = {});
+
+// np.rot90 / cv2.rotate: k quarter turns counter-clockwise per sample. All k must give dst's shape.
+void rotate90(const ImageView& src, const ImageView& dst, const int32_t* k, Stream stream = {});
+
+// Crop: 2 int64 per sample (top, left); the crop's height and width are dst's. Boxes must lie inside src.
+void crop(const ImageView& src, const ImageView& dst, const int64_t* top_left, Stream stream = {});
+
+// Tiles: each image cut into tiles of dst's H x W at the given stride (row-major, image-major);
+// dst.n must be src.n * tiles_y * tiles_x.
+void tiles(const ImageView& src, const ImageView& dst, int64_t stride_y, int64_t stride_x, Stream stream = {});
+
+// ---- filters ---------------------------------------------------------------------------------------
+
+// cv2.filter2D (correlation, anchor at the kernel centre kh/2, kw/2): kernel is kh*kw floats per sample.
+void filter2d(const ImageView& src, const ImageView& dst, const float* kernel, int kh, int kw, Border border,
+              const double fill[4], Stream stream = {});
+
+// cv2.sepFilter2D: kx is kw floats, ky is kh floats per sample; out = correlation + delta.
+// dst may be float32 when src is uint8 (as cv2's ddepth=CV_32F).
+void sep_filter2d(const ImageView& src, const ImageView& dst, const float* kx, int kw, const float* ky, int kh,
+                  Border border, const double fill[4], double delta, Stream stream = {});
+
+// cv2.GaussianBlur: sigma is 2 doubles per sample (sigma_x, sigma_y); ksize odd and > 0.
+void gaussian_blur(const ImageView& src, const ImageView& dst, int kh, int kw, const double* sigma, Border border,
+                   Stream stream = {});
+
+// cv2.blur (normalised box filter).
+void box_blur(const ImageView& src, const ImageView& dst, int kh, int kw, Border border, Stream stream = {});
+
+// cv2.medianBlur: ksize odd; border is BORDER_REPLICATE as in OpenCV.
+void median_blur(const ImageView& src, const ImageView& dst, int ksize, Stream stream = {});
+
+// cv2.Sobel with ddepth=CV_32F: dst is float32. ksize 1, 3, 5, 7 or -1 (Scharr).
+void sobel(const ImageView& src, const ImageView& dst, int dx, int dy, int ksize, double scale, double delta,
+           Border border, Stream stream = {});
+
+// Edge magnitude of a grey uint8 image (C = 1): saturate(sqrt(gx^2 + gy^2)) of the 3x3 Sobel
+// derivatives with BORDER_REFLECT_101, uint8 out.
+void edges(const ImageView& src, const ImageView& dst, Stream stream = {});
+
+// ---- intensity -------------------------------------------------------------------------------------
+
+// cv2.equalizeHist per image and per channel; uint8 only.
+void equalize(const ImageView& src, const ImageView& dst, Stream stream = {});
+
+// cv2.cvtColor RGB2GRAY / RGBA2GRAY (C = 1 is copied); dst has C = 1.
+void to_gray(const ImageView& src, const ImageView& dst, Stream stream = {});
+
+// cv2.threshold: thresh and maxval are one double per sample.
+void threshold(const ImageView& src, const ImageView& dst, const double* thresh, const double* maxval,
+               ThresholdMode mode, Stream stream = {});
+
+// 255 - x for uint8 (cv2.bitwise_not), 1 - x for float32.
+void invert(const ImageView& src, const ImageView& dst, Stream stream = {});
+
+// dst = (src * scale - mean[c]) / std[c] into a float32 dst of any layout (e.g. an NCHW tensor viewed as NHWC).
+void normalize(const ImageView& src, const ImageView& dst, const double* mean, const double* std, double scale,
+               Stream stream = {});
+
+// ---- runtime ---------------------------------------------------------------------------------------
+
+void set_num_threads(int n);
+int get_num_threads();
+
+}  // namespace fastaug

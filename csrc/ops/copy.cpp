@@ -1,0 +1,122 @@
+// flip, rotate90, crop and tiles: each builds one IndexMap per output image, then one shared copy loop.
+#include <cstring>
+#include <vector>
+
+#include "../common/dispatch.hpp"
+#include "../common/parallel.hpp"
+#include "backend.hpp"
+#include "copy_pixel.hpp"
+#include "fastaug/ops.hpp"
+
+namespace fastaug {
+namespace detail {
+namespace {
+
+template <class T, int C>
+void copy_cpu(const ImageView& src, const ImageView& dst, const IndexMap* maps) {
+  parallel_rows(dst.n, dst.h, [&](int64_t n, int64_t y) {
+    const IndexMap& m = maps[n];
+    const T* s = static_cast<const T*>(src.data) + m.src_n * src.sn;
+    T* d = static_cast<T*>(dst.data) + n * dst.sn + y * dst.sh;
+    const int64_t sy0 = m.src_y(y, 0), sx0 = m.src_x(y, 0);
+    const int64_t step = m.yx * src.sh + m.xx * src.sw;  // source elements per output pixel
+    const T* p = s + sy0 * src.sh + sx0 * src.sw;
+    if (step == C && src.sc == 1 && dst.sw == C && dst.sc == 1) {
+      std::memcpy(d, p, sizeof(T) * C * dst.w);
+      return;
+    }
+    for (int64_t x = 0; x < dst.w; ++x, p += step)
+      for (int c = 0; c < C; ++c) d[x * dst.sw + c * dst.sc] = p[c * src.sc];
+  });
+}
+
+// Validates that every map stays inside src, then copies.
+void copy(const ImageView& src, const ImageView& dst, const std::vector<IndexMap>& maps, const char* op,
+          const char* arg) {
+  for (int64_t n = 0; n < dst.n && dst.h > 0 && dst.w > 0; ++n) {
+    const IndexMap& m = maps[n];
+    for (int64_t y : {int64_t(0), dst.h - 1})
+      for (int64_t x : {int64_t(0), dst.w - 1}) {
+        const int64_t sy = m.src_y(y, x), sx = m.src_x(y, x);
+        FASTAUG_CHECK(m.src_n >= 0 && m.src_n < src.n && sy >= 0 && sy < src.h && sx >= 0 && sx < src.w, arg,
+                      ": sample ", n, " reaches pixel (", sy, ", ", sx, ") outside the ", src.h, "x", src.w,
+                      " image");
+      }
+  }
+  if (dst.empty()) return;
+  FASTAUG_ROUTE(src, op, dispatch_dtype(src.dtype, [&](auto t) {
+    dispatch_channels(src.c, [&](auto ch) { copy_cpu<decltype(t), decltype(ch)::value>(src, dst, maps.data()); });
+  }), fail_no_cuda(op));
+}
+
+void check_same_kind(const ImageView& src, const ImageView& dst) {
+  check_pair(src, dst);
+  FASTAUG_CHECK(dst.c == src.c && dst.dtype == src.dtype, "dst: expected ", src.c, " channels of ",
+                dtype_name(src.dtype), ", got ", dst.c, " of ", dtype_name(dst.dtype));
+}
+
+}  // namespace
+}  // namespace detail
+
+using detail::IndexMap;
+
+void flip(const ImageView& src, const ImageView& dst, const int32_t* codes, Stream) {
+  detail::check_same_kind(src, dst);
+  detail::check_shape(dst, "dst", src.n, src.h, src.w, src.c);
+  std::vector<IndexMap> maps(src.n);
+  for (int64_t n = 0; n < src.n; ++n) {
+    const int code = codes[n];
+    FASTAUG_CHECK(code == 0 || code == 1 || code == -1, "axis: expected 0 (vertical), 1 (horizontal) or -1 "
+                  "(both) as cv2.flip, got ", code, " for sample ", n);
+    const bool rows = code == 0 || code == -1, cols = code == 1 || code == -1;
+    maps[n] = {n, rows ? src.h - 1 : 0, cols ? src.w - 1 : 0, rows ? -1 : 1, 0, 0, cols ? -1 : 1};
+  }
+  detail::copy(src, dst, maps, "flip", "axis");
+}
+
+void rotate90(const ImageView& src, const ImageView& dst, const int32_t* k, Stream) {
+  detail::check_same_kind(src, dst);
+  std::vector<IndexMap> maps(src.n);
+  const int64_t H = src.h, W = src.w;
+  for (int64_t n = 0; n < src.n; ++n) {
+    const int q = ((k[n] % 4) + 4) % 4;
+    const bool odd = q % 2 == 1;
+    FASTAUG_CHECK(dst.h == (odd ? W : H) && dst.w == (odd ? H : W), "k: sample ", n, " turns by ", k[n],
+                  " quarter(s), which gives ", (odd ? W : H), "x", (odd ? H : W), ", but the output is ", dst.h,
+                  "x", dst.w);
+    switch (q) {  // counter-clockwise, as np.rot90
+      case 0: maps[n] = {n, 0, 0, 1, 0, 0, 1}; break;
+      case 1: maps[n] = {n, 0, W - 1, 0, 1, -1, 0}; break;
+      case 2: maps[n] = {n, H - 1, W - 1, -1, 0, 0, -1}; break;
+      default: maps[n] = {n, H - 1, 0, 0, -1, 1, 0}; break;
+    }
+  }
+  FASTAUG_CHECK(dst.n == src.n, "dst: expected ", src.n, " images, got ", dst.n);
+  detail::copy(src, dst, maps, "rotate90", "k");
+}
+
+void crop(const ImageView& src, const ImageView& dst, const int64_t* top_left, Stream) {
+  detail::check_same_kind(src, dst);
+  FASTAUG_CHECK(dst.n == src.n, "dst: expected ", src.n, " images, got ", dst.n);
+  std::vector<IndexMap> maps(src.n);
+  for (int64_t n = 0; n < src.n; ++n) maps[n] = {n, top_left[2 * n], top_left[2 * n + 1], 1, 0, 0, 1};
+  detail::copy(src, dst, maps, "crop", "boxes");
+}
+
+void tiles(const ImageView& src, const ImageView& dst, int64_t stride_y, int64_t stride_x, Stream) {
+  detail::check_same_kind(src, dst);
+  FASTAUG_CHECK(stride_y > 0 && stride_x > 0, "stride: expected positive values, got (", stride_y, ", ", stride_x,
+                ")");
+  FASTAUG_CHECK(dst.h > 0 && dst.w > 0 && dst.h <= src.h && dst.w <= src.w, "tile: expected a size between 1x1 "
+                "and the image's ", src.h, "x", src.w, ", got ", dst.h, "x", dst.w);
+  const int64_t ty = (src.h - dst.h) / stride_y + 1, tx = (src.w - dst.w) / stride_x + 1;
+  FASTAUG_CHECK(dst.n == src.n * ty * tx, "dst: expected ", src.n * ty * tx, " tiles, got ", dst.n);
+  std::vector<IndexMap> maps(dst.n);
+  for (int64_t t = 0; t < dst.n; ++t) {
+    const int64_t r = t % (ty * tx);
+    maps[t] = {t / (ty * tx), (r / tx) * stride_y, (r % tx) * stride_x, 1, 0, 0, 1};
+  }
+  detail::copy(src, dst, maps, "tiles", "tile");
+}
+
+}  // namespace fastaug

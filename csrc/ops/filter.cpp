@@ -1,0 +1,245 @@
+// filter2d, sep_filter2d, gaussian_blur, box_blur, median_blur (CPU loops). Each worker takes a block of
+// rows of one image, widens the source rows it needs into padded float rows (border applied once per
+// row), and runs the taps over W*C contiguous floats, which the compiler vectorises.
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#include "../common/border.hpp"
+#include "../common/dispatch.hpp"
+#include "../common/parallel.hpp"
+#include "../common/saturate.hpp"
+#include "backend.hpp"
+#include "fastaug/ops.hpp"
+#include "filter_pixel.hpp"
+
+namespace fastaug {
+namespace detail {
+namespace {
+
+constexpr int64_t kBlockRows = 32;
+
+// Source row r of image n, converted to float and padded by `left` / `right` pixels with the border
+// (a row outside the image under Border::Constant is all fill).
+template <class T>
+void padded_row(const ImageView& src, int64_t n, int64_t r, int left, int right, Border border, const float* fill,
+                float* out) {
+  const int64_t C = src.c, W = src.w;
+  const int64_t ry = map_border(r, src.h, border);
+  if (ry < 0) {
+    for (int64_t x = 0; x < W + left + right; ++x)
+      for (int64_t c = 0; c < C; ++c) out[x * C + c] = fill[c];
+    return;
+  }
+  const T* row = static_cast<const T*>(src.data) + n * src.sn + ry * src.sh;
+  float* mid = out + left * C;
+  if (src.rows_dense()) {
+    for (int64_t i = 0; i < W * C; ++i) mid[i] = static_cast<float>(row[i]);
+  } else {
+    for (int64_t x = 0; x < W; ++x)
+      for (int64_t c = 0; c < C; ++c) mid[x * C + c] = static_cast<float>(row[x * src.sw + c * src.sc]);
+  }
+  for (int64_t x = -left; x < 0; ++x) {
+    const int64_t sx = map_border(x, W, border);
+    for (int64_t c = 0; c < C; ++c) mid[x * C + c] = sx < 0 ? fill[c] : mid[sx * C + c];
+  }
+  for (int64_t x = W; x < W + right; ++x) {
+    const int64_t sx = map_border(x, W, border);
+    for (int64_t c = 0; c < C; ++c) mid[x * C + c] = sx < 0 ? fill[c] : mid[sx * C + c];
+  }
+}
+
+// out[i] = sum_j k[j] * in[i + j * C] for i in [0, len): one horizontal correlation.
+inline void correlate_row(const float* in, const float* k, int taps, int64_t C, int64_t len, float* out) {
+  for (int64_t i = 0; i < len; ++i) out[i] = 0.f;
+  for (int j = 0; j < taps; ++j) {
+    const float kj = k[j];
+    const float* p = in + j * C;
+    for (int64_t i = 0; i < len; ++i) out[i] += kj * p[i];
+  }
+}
+
+template <class U>
+void store_row(const ImageView& dst, int64_t n, int64_t y, const float* acc) {
+  U* row = static_cast<U*>(dst.data) + n * dst.sn + y * dst.sh;
+  const int64_t C = dst.c;
+  if (dst.rows_dense()) {
+    for (int64_t i = 0; i < dst.w * C; ++i) row[i] = saturate_cast<U>(acc[i]);
+  } else {
+    for (int64_t x = 0; x < dst.w; ++x)
+      for (int64_t c = 0; c < C; ++c) row[x * dst.sw + c * dst.sc] = saturate_cast<U>(acc[x * C + c]);
+  }
+}
+
+// Calls f(n, y_begin, y_end) for blocks of rows of every image, in parallel.
+template <class F>
+void parallel_blocks(int64_t n, int64_t h, F&& f) {
+  const int64_t blocks = (h + kBlockRows - 1) / kBlockRows;
+  parallel_for(n * blocks, [&](int64_t i) {
+    const int64_t img = i / blocks, y0 = (i % blocks) * kBlockRows;
+    f(img, y0, std::min(y0 + kBlockRows, h));
+  });
+}
+
+template <class T, class U>
+void sep_cpu(const ImageView& src, const ImageView& dst, const float* kx, int kw, const float* ky, int kh,
+             Border border, const float* fill, float delta) {
+  const int ax = kw / 2, ay = kh / 2;
+  const int64_t C = src.c, len = src.w * C;
+  parallel_blocks(src.n, src.h, [&](int64_t n, int64_t y0, int64_t y1) {
+    const float* kxn = kx + n * kw;
+    const float* kyn = ky + n * kh;
+    std::vector<float> pad((src.w + kw - 1) * C), rows((y1 - y0 + kh - 1) * len), acc(len);
+    for (int64_t r = y0 - ay; r < y1 + kh - 1 - ay; ++r) {
+      padded_row<T>(src, n, r, ax, kw - 1 - ax, border, fill, pad.data());
+      correlate_row(pad.data(), kxn, kw, C, len, &rows[(r - y0 + ay) * len]);
+    }
+    for (int64_t y = y0; y < y1; ++y) {
+      correlate_row(&rows[(y - y0) * len], kyn, kh, len, len, acc.data());
+      if (delta != 0.f)
+        for (int64_t i = 0; i < len; ++i) acc[i] += delta;
+      store_row<U>(dst, n, y, acc.data());
+    }
+  });
+}
+
+template <class T>
+void filter2d_cpu(const ImageView& src, const ImageView& dst, const float* kernel, int kh, int kw, Border border,
+                  const float* fill) {
+  const int ax = kw / 2, ay = kh / 2;
+  const int64_t C = src.c, len = src.w * C, plen = (src.w + kw - 1) * C;
+  parallel_blocks(src.n, src.h, [&](int64_t n, int64_t y0, int64_t y1) {
+    const float* k = kernel + n * kh * kw;
+    std::vector<float> rows((y1 - y0 + kh - 1) * plen), acc(len), part(len);
+    for (int64_t r = y0 - ay; r < y1 + kh - 1 - ay; ++r)
+      padded_row<T>(src, n, r, ax, kw - 1 - ax, border, fill, &rows[(r - y0 + ay) * plen]);
+    for (int64_t y = y0; y < y1; ++y) {
+      std::fill(acc.begin(), acc.end(), 0.f);
+      for (int i = 0; i < kh; ++i) {
+        correlate_row(&rows[(y - y0 + i) * plen], k + i * kw, kw, C, len, part.data());
+        for (int64_t j = 0; j < len; ++j) acc[j] += part[j];
+      }
+      store_row<T>(dst, n, y, acc.data());
+    }
+  });
+}
+
+template <class T>
+void median_cpu(const ImageView& src, const ImageView& dst, int ksize) {
+  const int a = ksize / 2;
+  parallel_rows(src.n, src.h, [&](int64_t n, int64_t y) {
+    const T* s = static_cast<const T*>(src.data) + n * src.sn;
+    T* out = static_cast<T*>(dst.data) + n * dst.sn + y * dst.sh;
+    T v[49];
+    for (int64_t x = 0; x < src.w; ++x)
+      for (int64_t c = 0; c < src.c; ++c) {
+        int m = 0;
+        for (int i = -a; i <= a; ++i) {
+          const int64_t yy = map_border(y + i, src.h, Border::Replicate);
+          for (int j = -a; j <= a; ++j)
+            v[m++] = s[yy * src.sh + map_border(x + j, src.w, Border::Replicate) * src.sw + c * src.sc];
+        }
+        out[x * dst.sw + c * dst.sc] = median_of(v, m);
+      }
+  });
+}
+
+void check_filter_pair(const ImageView& src, const ImageView& dst, bool any_float_dst) {
+  check_pair(src, dst);
+  FASTAUG_CHECK(dst.n == src.n && dst.h == src.h && dst.w == src.w && dst.c == src.c, "dst: expected shape ",
+                shape_str(src), " like src, got ", shape_str(dst));
+  FASTAUG_CHECK(dst.dtype == src.dtype || (any_float_dst && dst.dtype == DType::Float32), "dst: expected dtype ",
+                dtype_name(src.dtype), any_float_dst ? " or float32" : "", ", got ", dtype_name(dst.dtype));
+}
+
+void check_ksize(int k, const char* name, bool odd) {
+  FASTAUG_CHECK(k > 0 && k <= 255 && (!odd || k % 2 == 1), name, ": expected ", odd ? "an odd" : "a",
+                " size between 1 and 255, got ", k);
+}
+
+void to_float_fill(const double fill[4], float* out) {
+  for (int c = 0; c < 4; ++c) out[c] = fill ? static_cast<float>(fill[c]) : 0.f;
+}
+
+}  // namespace
+
+// Shared by sep_filter2d, gaussian_blur, box_blur and sobel once their kernels are built.
+void run_sep_filter(const ImageView& src, const ImageView& dst, const float* kx, int kw, const float* ky, int kh,
+                    Border border, const double fill[4], double delta, const char* op) {
+  float fillf[4];
+  to_float_fill(fill, fillf);
+  if (dst.empty()) return;
+  FASTAUG_ROUTE(src, op, dispatch_dtype(src.dtype, [&](auto t) {
+    using T = decltype(t);
+    if (dst.dtype == DType::Float32)
+      sep_cpu<T, float>(src, dst, kx, kw, ky, kh, border, fillf, static_cast<float>(delta));
+    else
+      sep_cpu<T, uint8_t>(src, dst, kx, kw, ky, kh, border, fillf, static_cast<float>(delta));
+  }), fail_no_cuda(op));
+}
+
+}  // namespace detail
+
+void sep_filter2d(const ImageView& src, const ImageView& dst, const float* kx, int kw, const float* ky, int kh,
+                  Border border, const double fill[4], double delta, Stream) {
+  detail::check_filter_pair(src, dst, true);
+  detail::check_border(border);
+  detail::check_ksize(kw, "kx", false);
+  detail::check_ksize(kh, "ky", false);
+  detail::run_sep_filter(src, dst, kx, kw, ky, kh, border, fill, delta, "sep_filter2d");
+}
+
+void filter2d(const ImageView& src, const ImageView& dst, const float* kernel, int kh, int kw, Border border,
+              const double fill[4], Stream) {
+  using namespace detail;
+  check_filter_pair(src, dst, false);
+  check_border(border);
+  check_ksize(kh, "kernel height", false);
+  check_ksize(kw, "kernel width", false);
+  float fillf[4];
+  to_float_fill(fill, fillf);
+  if (dst.empty()) return;
+  FASTAUG_ROUTE(src, "filter2d", dispatch_dtype(src.dtype, [&](auto t) {
+    filter2d_cpu<decltype(t)>(src, dst, kernel, kh, kw, border, fillf);
+  }), fail_no_cuda("filter2d"));
+}
+
+void gaussian_blur(const ImageView& src, const ImageView& dst, int kh, int kw, const double* sigma, Border border,
+                   Stream) {
+  using namespace detail;
+  check_filter_pair(src, dst, false);
+  check_border(border);
+  check_ksize(kh, "ksize height", true);
+  check_ksize(kw, "ksize width", true);
+  std::vector<float> kx(src.n * kw), ky(src.n * kh);
+  for (int64_t n = 0; n < src.n; ++n) {
+    const double sx = sigma[2 * n], sy = sigma[2 * n + 1] > 0 ? sigma[2 * n + 1] : sx;
+    FASTAUG_CHECK(std::isfinite(sx) && std::isfinite(sy), "sigma: expected finite values, got (", sx, ", ", sy,
+                  ") for sample ", n);
+    gaussian_kernel(kw, sx, &kx[n * kw]);
+    gaussian_kernel(kh, sy, &ky[n * kh]);
+  }
+  run_sep_filter(src, dst, kx.data(), kw, ky.data(), kh, border, nullptr, 0.0, "gaussian_blur");
+}
+
+void box_blur(const ImageView& src, const ImageView& dst, int kh, int kw, Border border, Stream) {
+  using namespace detail;
+  check_filter_pair(src, dst, false);
+  check_border(border);
+  check_ksize(kh, "ksize height", false);
+  check_ksize(kw, "ksize width", false);
+  std::vector<float> kx(src.n * kw, 1.f / kw), ky(src.n * kh, 1.f / kh);
+  run_sep_filter(src, dst, kx.data(), kw, ky.data(), kh, border, nullptr, 0.0, "box_blur");
+}
+
+void median_blur(const ImageView& src, const ImageView& dst, int ksize, Stream) {
+  using namespace detail;
+  check_filter_pair(src, dst, false);
+  FASTAUG_CHECK(ksize == 3 || ksize == 5 || ksize == 7, "ksize: expected 3, 5 or 7, got ", ksize);
+  if (dst.empty()) return;
+  FASTAUG_ROUTE(src, "median_blur", dispatch_dtype(src.dtype, [&](auto t) {
+    median_cpu<decltype(t)>(src, dst, ksize);
+  }), fail_no_cuda("median_blur"));
+}
+
+}  // namespace fastaug

@@ -1,0 +1,161 @@
+// equalize, to_gray, threshold, invert, normalize (CPU loops).
+#include <cmath>
+#include <cstring>
+#include <type_traits>
+#include <algorithm>
+#include <vector>
+
+#include "../common/dispatch.hpp"
+#include "../common/parallel.hpp"
+#include "backend.hpp"
+#include "fastaug/ops.hpp"
+#include "intensity_pixel.hpp"
+
+namespace fastaug {
+namespace detail {
+namespace {
+
+// Calls f(in, out) on pixel pointers of every pixel, row-parallel; with C and the dtypes known at
+// compile time the dense case is a flat loop the compiler vectorises.
+template <class T, class U, int CI, int CO, class F>
+void pointwise(const ImageView& src, const ImageView& dst, F&& f) {
+  parallel_rows(src.n, src.h, [&](int64_t n, int64_t y) {
+    const T* s = static_cast<const T*>(src.data) + n * src.sn + y * src.sh;
+    U* d = static_cast<U*>(dst.data) + n * dst.sn + y * dst.sh;
+    if (src.sw == CI && src.sc == 1 && dst.sw == CO && dst.sc == 1) {
+      for (int64_t x = 0; x < src.w; ++x) f(n, s + x * CI, int64_t(1), d + x * CO, int64_t(1));
+    } else {
+      for (int64_t x = 0; x < src.w; ++x) f(n, s + x * src.sw, src.sc, d + x * dst.sw, dst.sc);
+    }
+  });
+}
+
+void check_same(const ImageView& src, const ImageView& dst) {
+  check_pair(src, dst);
+  check_shape(dst, "dst", src.n, src.h, src.w, src.c);
+  check_dtype(dst, "dst", src.dtype);
+}
+
+template <class T, int C>
+void threshold_cpu(const ImageView& src, const ImageView& dst, const float* t, const T* mx, ThresholdMode mode) {
+  pointwise<T, T, C, C>(src, dst, [&](int64_t n, const T* in, int64_t isc, T* out, int64_t osc) {
+    for (int c = 0; c < C; ++c) out[c * osc] = threshold_pixel<T>(in[c * isc], t[n], mx[n], mode);
+  });
+}
+
+}  // namespace
+}  // namespace detail
+
+void equalize(const ImageView& src, const ImageView& dst, Stream) {
+  using namespace detail;
+  check_same(src, dst);
+  check_dtype(src, "img", DType::UInt8);
+  if (dst.empty()) return;
+  FASTAUG_CHECK(src.h * src.w < (int64_t(1) << 31), "img: images above 2^31 pixels are not supported");
+  FASTAUG_ROUTE(src, "equalize", parallel_for(src.n * src.c, [&](int64_t i) {
+    const int64_t n = i / src.c, c = i % src.c;
+    const uint8_t* s = static_cast<const uint8_t*>(src.data) + n * src.sn + c * src.sc;
+    uint8_t* d = static_cast<uint8_t*>(dst.data) + n * dst.sn + c * dst.sc;
+    int32_t hist[256] = {};
+    for (int64_t y = 0; y < src.h; ++y)
+      for (int64_t x = 0; x < src.w; ++x) ++hist[s[y * src.sh + x * src.sw]];
+    uint8_t lut[256];
+    equalize_lut(hist, static_cast<int32_t>(src.h * src.w), lut);
+    for (int64_t y = 0; y < src.h; ++y)
+      for (int64_t x = 0; x < src.w; ++x) d[y * dst.sh + x * dst.sw] = lut[s[y * src.sh + x * src.sw]];
+  }), fail_no_cuda("equalize"));
+}
+
+void to_gray(const ImageView& src, const ImageView& dst, Stream) {
+  using namespace detail;
+  check_pair(src, dst);
+  check_shape(dst, "dst", src.n, src.h, src.w, 1);
+  check_dtype(dst, "dst", src.dtype);
+  if (dst.empty()) return;
+  FASTAUG_ROUTE(src, "to_gray", dispatch_dtype(src.dtype, [&](auto t) {
+    using T = decltype(t);
+    dispatch_channels(src.c, [&](auto ch) {
+      constexpr int C = decltype(ch)::value;
+      pointwise<T, T, C, 1>(src, dst, [](int64_t, const T* in, int64_t isc, T* out, int64_t) {
+        if constexpr (C == 1)
+          out[0] = in[0];
+        else
+          out[0] = gray_pixel(in[0], in[isc], in[2 * isc]);
+      });
+    });
+  }), fail_no_cuda("to_gray"));
+}
+
+void threshold(const ImageView& src, const ImageView& dst, const double* thresh, const double* maxval,
+               ThresholdMode mode, Stream) {
+  using namespace detail;
+  check_same(src, dst);
+  FASTAUG_CHECK(static_cast<int>(mode) >= 0 && static_cast<int>(mode) <= 4, "mode: expected binary, binary_inv, "
+                "trunc, tozero or tozero_inv, got code ", static_cast<int>(mode));
+  const bool u8 = src.dtype == DType::UInt8;
+  std::vector<float> t(src.n);
+  std::vector<float> mxf(src.n);
+  std::vector<uint8_t> mxu(src.n);
+  for (int64_t n = 0; n < src.n; ++n) {
+    FASTAUG_CHECK(!std::isnan(thresh[n]) && !std::isnan(maxval[n]), "thresh, maxval: NaN for sample ", n);
+    // OpenCV on uint8: thresh floored (and clamped to the range), maxval rounded and saturated.
+    t[n] = u8 ? static_cast<float>(std::min(std::max(std::floor(thresh[n]), -1.0), 255.0))
+              : static_cast<float>(thresh[n]);
+    mxf[n] = static_cast<float>(maxval[n]);
+    mxu[n] = saturate_cast<uint8_t>(static_cast<float>(std::min(std::max(maxval[n], -1.0), 256.0)));
+  }
+  if (dst.empty()) return;
+  FASTAUG_ROUTE(src, "threshold", dispatch_dtype(src.dtype, [&](auto tt) {
+    using T = decltype(tt);
+    const T* mx;
+    if constexpr (std::is_same_v<T, uint8_t>)
+      mx = mxu.data();
+    else
+      mx = mxf.data();
+    dispatch_channels(src.c, [&](auto ch) {
+      threshold_cpu<T, decltype(ch)::value>(src, dst, t.data(), mx, mode);
+    });
+  }), fail_no_cuda("threshold"));
+}
+
+void invert(const ImageView& src, const ImageView& dst, Stream) {
+  using namespace detail;
+  check_same(src, dst);
+  if (dst.empty()) return;
+  FASTAUG_ROUTE(src, "invert", dispatch_dtype(src.dtype, [&](auto t) {
+    using T = decltype(t);
+    dispatch_channels(src.c, [&](auto ch) {
+      constexpr int C = decltype(ch)::value;
+      pointwise<T, T, C, C>(src, dst, [](int64_t, const T* in, int64_t isc, T* out, int64_t osc) {
+        for (int c = 0; c < C; ++c) out[c * osc] = invert_pixel(in[c * isc]);
+      });
+    });
+  }), fail_no_cuda("invert"));
+}
+
+void normalize(const ImageView& src, const ImageView& dst, const double* mean, const double* std, double scale,
+               Stream) {
+  using namespace detail;
+  check_pair(src, dst);
+  check_shape(dst, "dst", src.n, src.h, src.w, src.c);
+  check_dtype(dst, "dst", DType::Float32);
+  float a[4], b[4];
+  for (int64_t c = 0; c < src.c; ++c) {
+    FASTAUG_CHECK(std::isfinite(mean[c]) && std::isfinite(std[c]) && std[c] != 0.0, "std: expected finite, "
+                  "non-zero values (and finite mean), got mean ", mean[c], ", std ", std[c], " for channel ", c);
+    a[c] = static_cast<float>(scale / std[c]);
+    b[c] = static_cast<float>(-mean[c] / std[c]);
+  }
+  if (dst.empty()) return;
+  FASTAUG_ROUTE(src, "normalize", dispatch_dtype(src.dtype, [&](auto t) {
+    using T = decltype(t);
+    dispatch_channels(src.c, [&](auto ch) {
+      constexpr int C = decltype(ch)::value;
+      pointwise<T, float, C, C>(src, dst, [&](int64_t, const T* in, int64_t isc, float* out, int64_t osc) {
+        for (int c = 0; c < C; ++c) out[c * osc] = normalize_pixel(static_cast<float>(in[c * isc]), a[c], b[c]);
+      });
+    });
+  }), fail_no_cuda("normalize"));
+}
+
+}  // namespace fastaug

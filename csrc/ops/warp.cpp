@@ -1,0 +1,95 @@
+// warp_affine and warp_perspective: validation, inversion of the matrices, and the CPU loop.
+#include <cmath>
+#include <vector>
+
+#include "../common/dispatch.hpp"
+#include "../common/parallel.hpp"
+#include "backend.hpp"
+#include "fastaug/ops.hpp"
+#include "warp_pixel.hpp"
+
+namespace fastaug {
+namespace detail {
+namespace {
+
+// Inverse of the 3x3 matrix m (row-major) into inv as float, or false if singular / not finite.
+bool invert3x3(const double* m, float* inv) {
+  const double a = m[0], b = m[1], c = m[2], d = m[3], e = m[4], f = m[5], g = m[6], h = m[7], i = m[8];
+  const double det = a * (e * i - f * h) - b * (d * i - f * g) + c * (d * h - e * g);
+  if (!std::isfinite(det) || det == 0.0) return false;
+  const double r = 1.0 / det;
+  const double out[9] = {(e * i - f * h) * r, (c * h - b * i) * r, (b * f - c * e) * r,
+                         (f * g - d * i) * r, (a * i - c * g) * r, (c * d - a * f) * r,
+                         (d * h - e * g) * r, (b * g - a * h) * r, (a * e - b * d) * r};
+  for (int k = 0; k < 9; ++k) inv[k] = static_cast<float>(out[k]);
+  return true;
+}
+
+// Forward matrices (6 or 9 doubles per sample) -> inverse 3x3 float matrices.
+std::vector<float> inverse_maps(const double* M, int64_t n, bool perspective, const char* name) {
+  FASTAUG_CHECK(n == 0 || M != nullptr, name, ": is null");
+  std::vector<float> inv(static_cast<size_t>(n) * 9);
+  for (int64_t k = 0; k < n; ++k) {
+    double m[9] = {0, 0, 0, 0, 0, 0, 0, 0, 1};
+    for (int j = 0; j < (perspective ? 9 : 6); ++j) {
+      m[j] = M[k * (perspective ? 9 : 6) + j];
+      FASTAUG_CHECK(std::isfinite(m[j]), name, ": matrix of sample ", k, " has a non-finite entry");
+    }
+    FASTAUG_CHECK(invert3x3(m, &inv[k * 9]), name, ": matrix of sample ", k, " is singular (not invertible)");
+  }
+  return inv;
+}
+
+template <bool Perspective>
+void warp_cpu(const ImageView& src, const ImageView& dst, const float* minv, Interp interp, Border border,
+              const float* fill) {
+  dispatch_dtype(src.dtype, [&](auto t) {
+    using T = decltype(t);
+    dispatch_channels(src.c, [&](auto ch) {
+      constexpr int C = decltype(ch)::value;
+      dispatch_interp(interp, [&](auto ip) {
+        constexpr Interp I = decltype(ip)::value;
+        parallel_rows(dst.n, dst.h, [&](int64_t n, int64_t y) {
+          const SrcImage<T> s{static_cast<const T*>(src.data) + n * src.sn, src.h, src.w, src.sh, src.sw, src.sc};
+          T* row = static_cast<T*>(dst.data) + n * dst.sn + y * dst.sh;
+          const float* m = minv + n * 9;
+          for (int64_t x = 0; x < dst.w; ++x)
+            warp_pixel<I, Perspective, T, C>(s, m, x, y, border, fill, row + x * dst.sw, dst.sc);
+        });
+      });
+    });
+  });
+}
+
+template <bool Perspective>
+void warp(const ImageView& src, const ImageView& dst, const double* M, Interp interp, Border border,
+          const double fill[4], const char* op) {
+  check_pair(src, dst);
+  FASTAUG_CHECK(dst.n == src.n && dst.c == src.c && dst.dtype == src.dtype, "dst: expected ", src.n,
+                " images of ", src.c, " channels and dtype ", dtype_name(src.dtype), " like src, got shape ",
+                shape_str(dst), " ", dtype_name(dst.dtype));
+  check_border(border);
+  FASTAUG_CHECK(interp == Interp::Nearest || interp == Interp::Linear || interp == Interp::Cubic,
+                "interp: expected nearest, linear or cubic, got code ", static_cast<int>(interp));
+  const std::vector<float> minv = inverse_maps(M, src.n, Perspective, Perspective ? "H" : "M");
+  float fillf[4];
+  for (int c = 0; c < 4; ++c) fillf[c] = fill ? static_cast<float>(fill[c]) : 0.f;
+  if (dst.empty()) return;
+  FASTAUG_CHECK(src.h > 0 && src.w > 0, "src: cannot warp an empty image of shape ", shape_str(src));
+  FASTAUG_ROUTE(src, op, warp_cpu<Perspective>(src, dst, minv.data(), interp, border, fillf), fail_no_cuda(op));
+}
+
+}  // namespace
+}  // namespace detail
+
+void warp_affine(const ImageView& src, const ImageView& dst, const double* M, Interp interp, Border border,
+                 const double fill[4], Stream) {
+  detail::warp<false>(src, dst, M, interp, border, fill, "warp_affine");
+}
+
+void warp_perspective(const ImageView& src, const ImageView& dst, const double* H, Interp interp, Border border,
+                      const double fill[4], Stream) {
+  detail::warp<true>(src, dst, H, interp, border, fill, "warp_perspective");
+}
+
+}  // namespace fastaug

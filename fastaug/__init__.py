@@ -1,0 +1,26 @@
+"""fastaug: batched image augmentation with OpenCV semantics, native C++ kernels and a Numba fallback.
+
+Images are (H, W), (H, W, C) or (N, H, W, C) numpy arrays, torch tensors or any DLPack producer, uint8 or
+float32, C in {1, 3, 4}; results come back as the caller's type on the caller's device, never copied."""
+
+from __future__ import annotations
+
+from ._backend import backend, backends, get_num_threads, set_num_threads
+from ._errors import ArgumentError, ArgumentTypeError, FastaugError
+from ._types import Border, Interp, ThresholdMode
+from .functional import (affine_matrix, box_blur, crop, edges, equalize, filter2d, flip, gaussian_blur, invert,
+                         median_blur, normalize, resize, rotate90, sep_filter2d, sobel, threshold, tiles, to_gray,
+                         warp_affine, warp_perspective)
+
+__version__ = "0.1.0"
+
+OPERATORS = ("warp_affine", "warp_perspective", "resize", "flip", "rotate90", "crop", "tiles", "filter2d",
+             "sep_filter2d", "gaussian_blur", "box_blur", "median_blur", "equalize", "sobel", "edges", "to_gray",
+             "threshold", "invert", "normalize")
+
+__all__ = [
+    "ArgumentError", "ArgumentTypeError", "Border", "FastaugError", "Interp", "OPERATORS", "ThresholdMode",
+    "__version__", "affine_matrix", "backend", "backends", "box_blur", "crop", "edges", "equalize", "filter2d",
+    "flip", "gaussian_blur", "get_num_threads", "invert", "median_blur", "normalize", "resize", "rotate90",
+    "sep_filter2d", "set_num_threads", "sobel", "threshold", "tiles", "to_gray", "warp_affine", "warp_perspective",
+]

@@ -1,0 +1,135 @@
+"""The zero-copy bridge. Any numpy array, torch tensor, CuPy array or object with __dlpack__ is read in
+place; outputs are allocated by the caller's own framework (np.empty, torch.empty, cupy.empty) so that
+the result has the caller's type and device, and nothing is ever copied on the way in or out."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import numpy as np
+
+from ._errors import ArgumentError, ArgumentTypeError
+
+DTYPES = ("uint8", "float32")
+_RANKS = "(H, W), (H, W, C) or (N, H, W, C) with C in {1, 3, 4}"
+
+
+def _framework(obj: Any) -> str:
+    if isinstance(obj, np.ndarray):
+        return "numpy"
+    module = type(obj).__module__.split(".")[0]
+    if module == "torch" and "torch" in sys.modules:
+        return "torch"
+    if module == "cupy":
+        return "cupy"
+    if hasattr(obj, "__dlpack__") and hasattr(obj, "__dlpack_device__"):
+        return "dlpack"
+    return ""
+
+
+class Image:
+    """A batch of images seen as (N, H, W, C), whatever the rank of the caller's array."""
+
+    def __init__(self, obj: Any, name: str = "img") -> None:
+        self.framework = _framework(obj)
+        if not self.framework:
+            raise ArgumentTypeError(
+                f"{name}: expected a numpy array, a torch tensor, a CuPy array or an object with __dlpack__, "
+                f"got {type(obj).__name__}")
+        if self.framework == "torch" and obj.requires_grad:
+            obj = obj.detach()  # DLPack refuses tensors that need grad; the kernels do not record gradients
+        self.obj = obj
+        self.result = obj  # what an output returns to the caller (see output())
+        self.name = name
+        if self.framework == "dlpack":  # an unknown producer: look through numpy on the CPU
+            self.device = _device_of(obj)
+            self.shape = tuple(np.from_dlpack(obj).shape) if self.device == "cpu" else tuple(obj.shape)
+            self.dtype = str(np.from_dlpack(obj).dtype) if self.device == "cpu" else str(obj.dtype)
+        else:
+            self.shape = tuple(int(s) for s in obj.shape)
+            self.dtype = str(obj.dtype).replace("torch.", "")
+            self.device = _device_of(obj)
+        if self.dtype not in DTYPES:
+            raise ArgumentTypeError(f"{name}: expected dtype uint8 or float32, got {self.dtype}")
+        nd = len(self.shape)
+        if nd not in (2, 3, 4) or (nd > 2 and self.shape[-1] not in (1, 3, 4)):
+            raise ArgumentError(f"{name}: expected shape {_RANKS}, got shape {self.shape}")
+        n, h, w, c = ((1,) * (4 - nd) + self.shape) if nd > 2 else (1, *self.shape, 1)
+        self.n, self.h, self.w, self.c = n, h, w, c
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    def user_shape(self, n: int, h: int, w: int, c: int) -> tuple[int, ...]:
+        """An output shape of the same rank as this input: (H, W), (H, W, C) or (N, H, W, C)."""
+        if self.ndim == 2 and c == 1 and n == 1:
+            return (h, w)
+        if self.ndim == 3 and n == 1:
+            return (h, w, c)
+        return (n, h, w, c)
+
+    def capsule(self) -> Any:
+        """A DLPack capsule for the native backend (versioned when the producer supports it)."""
+        try:
+            return self.obj.__dlpack__(max_version=(1, 1))
+        except TypeError:  # a producer older than DLPack 1.0's keywords
+            return self.obj.__dlpack__()
+
+    def array4(self) -> np.ndarray:
+        """A zero-copy numpy view of shape (N, H, W, C) for the Numba backend (CPU only)."""
+        arr = self.obj if self.framework == "numpy" else np.from_dlpack(self.obj)
+        return arr.reshape(self.n, self.h, self.w, self.c) if arr.ndim != 4 else arr
+
+
+def _device_of(obj: Any) -> str:
+    kind, _ = obj.__dlpack_device__()
+    if int(kind) in (1, 3):  # kDLCPU, kDLCUDAHost
+        return "cpu"
+    if int(kind) in (2, 13):  # kDLCUDA, kDLCUDAManaged
+        return "cuda"
+    raise ArgumentError(f"device: DLPack device type {int(kind)} is not served by fastaug (cpu or cuda)")
+
+
+def empty_like(img: Image, shape: tuple[int, ...], dtype: str) -> Any:
+    """A new array of the caller's framework, on the input's device."""
+    if img.framework == "torch":
+        import torch
+
+        return torch.empty(shape, dtype=getattr(torch, dtype), device=img.obj.device)
+    if img.framework == "cupy":
+        import cupy
+
+        with cupy.cuda.Device(img.obj.device.id):
+            return cupy.empty(shape, dtype=dtype)
+    if img.device != "cpu":
+        raise ArgumentError(f"{img.name}: cannot allocate an output for a {img.device} array of type "
+                            f"{type(img.obj).__name__}; pass out=")
+    return np.empty(shape, dtype=dtype)
+
+
+def output(img: Image, shape4: tuple[int, int, int, int], dtype: str, out: Any = None,
+           shape: tuple[int, ...] | None = None, view: Any = None) -> Image:
+    """The destination: `out` if given (validated), else a new array like the input. `shape` is the
+    caller-facing shape (default: the input's rank); `view` maps that array to the (N, H, W, C) view the
+    kernel writes (e.g. NCHW -> NHWC by strides). The caller-facing array is the result's `.result`."""
+    shape = tuple(shape or img.user_shape(*shape4))
+    if out is None:
+        result = empty_like(img, shape, dtype)
+    else:
+        result = out
+        if not _framework(out):
+            raise ArgumentTypeError(f"out: expected an array like img, got {type(out).__name__}")
+        got_shape = tuple(int(s) for s in out.shape)
+        got_dtype = str(out.dtype).replace("torch.", "")
+        if got_shape != shape or got_dtype != dtype:
+            raise ArgumentError(f"out: expected shape {shape} and dtype {dtype}, got shape {got_shape} and "
+                                f"dtype {got_dtype}")
+        if _device_of(out) != img.device:
+            raise ArgumentError(f"out: expected an array on {img.device} like img, got one on {_device_of(out)}")
+        if isinstance(out, np.ndarray) and not out.flags.writeable:
+            raise ArgumentError("out: the array is read-only")
+    dst = Image(view(result) if view is not None else result, "out")
+    dst.result = result
+    return dst
