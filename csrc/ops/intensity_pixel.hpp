@@ -26,9 +26,9 @@ FASTAUG_HD void equalize_lut(const int32_t* hist, int32_t total, uint8_t* lut) {
   }
 }
 
-// cv::cvtColor RGB2GRAY: uint8 in OpenCV's 14-bit fixed point (bit-exact), float32 in float.
+// cv::cvtColor RGB2GRAY: uint8 in OpenCV 5's 15-bit fixed point (bit-exact; 4.x used 14 bits), float32 in float.
 FASTAUG_HD uint8_t gray_pixel(uint8_t r, uint8_t g, uint8_t b) {
-  return static_cast<uint8_t>((r * 4899 + g * 9617 + b * 1868 + (1 << 13)) >> 14);
+  return static_cast<uint8_t>((r * 9798 + g * 19235 + b * 3735 + (1 << 14)) >> 15);
 }
 FASTAUG_HD float gray_pixel(float r, float g, float b) { return r * 0.299f + g * 0.587f + b * 0.114f; }
 

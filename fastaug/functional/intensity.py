@@ -26,7 +26,7 @@ def equalize(img: Any, *, out: Any = None) -> Any:
 
 def to_gray(img: Any, *, out: Any = None) -> Any:
     """Luma of RGB(A) images, like ``cv2.cvtColor(img, cv2.COLOR_RGB2GRAY)`` (0.299 R + 0.587 G + 0.114 B;
-    uint8 in OpenCV's 14-bit fixed point, bit-exact). Output keeps the rank with C = 1."""
+    uint8 in OpenCV 5's 15-bit fixed point, bit-exact). Output keeps the rank with C = 1."""
     src = Image(img)
     dst = output(src, (src.n, src.h, src.w, 1), src.dtype, out,
                  shape=src.user_shape(src.n, src.h, src.w, 1) if src.ndim != 2 else (src.h, src.w))

@@ -1,0 +1,246 @@
+"""Every operator against OpenCV (the reference), on photographs and random data, every backend.
+
+Tolerances are the measured differences, stated in the README: exact where OpenCV's integer maths is
+exact; otherwise the float32 accumulation here vs OpenCV's fixed point gives at most one grey level."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+import fastaug as fa
+from conftest import assert_close, make_image
+
+IMAGES = [("astronaut", 3), ("coffee", 4), ("camera", 1), ("random", 1), ("random", 3), ("random", 4)]
+DTYPES = ["uint8", "float32"]
+BORDERS = {"constant": cv2.BORDER_CONSTANT, "replicate": cv2.BORDER_REPLICATE, "reflect": cv2.BORDER_REFLECT,
+           "wrap": cv2.BORDER_WRAP, "reflect101": cv2.BORDER_REFLECT_101}
+INTERPS = {"nearest": cv2.INTER_NEAREST, "linear": cv2.INTER_LINEAR, "cubic": cv2.INTER_CUBIC,
+           "area": cv2.INTER_AREA}
+
+
+@pytest.fixture(params=IMAGES, ids=lambda p: f"{p[0]}-c{p[1]}")
+def image_spec(request):
+    return request.param
+
+
+def images(spec, dtype):
+    kind, channels = spec
+    return make_image(kind, channels, dtype)
+
+
+def cv(fn, img: np.ndarray, *args, **kwargs) -> np.ndarray:
+    """Applies an OpenCV function to an (H, W, C) image, keeping the channel axis when C = 1."""
+    out = fn(img[..., 0] if img.shape[2] == 1 else img, *args, **kwargs)
+    return out.reshape(*out.shape[:2], -1)
+
+
+def tol(dtype: str, u8: float, f32: float) -> float:
+    return u8 if dtype == "uint8" else f32
+
+
+# ---- warps ---------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("interp", ["nearest", "linear", "cubic"])
+@pytest.mark.parametrize("border", list(BORDERS))
+def test_warp_affine(backend, image_spec, dtype, interp, border):
+    img = images(image_spec, dtype)
+    h, w = img.shape[:2]
+    M = cv2.getRotationMatrix2D((w * 0.4, h * 0.6), 33.0, 0.85)
+    M[:, 2] += (5.3, -7.1)
+    fill = (0.3, 0.6, 0.9, 0.5)[: img.shape[2]] if dtype == "float32" else (30, 60, 90, 120)[: img.shape[2]]
+    got = fa.warp_affine(img, M, (h + 7, w - 5), interp, border, fill)
+    ref = cv(cv2.warpAffine, img, M, (w - 5, h + 7), flags=INTERPS[interp], borderMode=BORDERS[border],
+             borderValue=fill)
+    assert got.shape == ref.shape and got.dtype == img.dtype
+    diff = np.abs(got.astype(float) - ref)
+    if interp == "nearest":  # a float coordinate a hair from .5 may round the other way than OpenCV's
+        assert np.mean(diff > 0) < 2e-3, np.mean(diff > 0)
+    else:
+        assert diff.max() <= tol(dtype, 1, 2e-4), diff.max()
+        assert diff.mean() <= tol(dtype, 2e-3, 1e-5), diff.mean()
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("interp", ["nearest", "linear", "cubic"])
+@pytest.mark.parametrize("border", ["constant", "replicate", "reflect101"])
+def test_warp_perspective(backend, image_spec, dtype, interp, border):
+    img = images(image_spec, dtype)
+    h, w = img.shape[:2]
+    H = np.array([[1.05, 0.08, -6.0], [-0.04, 0.93, 4.5], [3e-4, -2e-4, 1.0]])
+    got = fa.warp_perspective(img, H, None, interp, border, 7)
+    ref = cv(cv2.warpPerspective, img, H, (w, h), flags=INTERPS[interp], borderMode=BORDERS[border],
+             borderValue=(7, 7, 7, 7))
+    diff = np.abs(got.astype(float) - ref)
+    if interp == "nearest":
+        assert np.mean(diff > 0) < 2e-3
+    else:
+        # float32: the projective division in float32 moves samples by ~1e-4 px (OpenCV 5 does the same in
+        # its own order), so float images differ by up to ~4e-4 (0.1 grey level)
+        assert diff.max() <= tol(dtype, 1, 1e-3) and diff.mean() <= tol(dtype, 2e-3, 1e-5), diff.max()
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("interp", list(INTERPS))
+@pytest.mark.parametrize("size", [(37, 53), (128, 100), (300, 401)], ids=str)
+def test_resize(backend, image_spec, dtype, interp, size):
+    img = images(image_spec, dtype)
+    got = fa.resize(img, size, interp)
+    ref = cv(cv2.resize, img, size[::-1], interpolation=INTERPS[interp])
+    diff = np.abs(got.astype(float) - ref)
+    # uint8 linear: OpenCV uses 11-bit fixed-point weights, we use float32 (measured mean ~0.11 levels)
+    assert diff.max() <= tol(dtype, 1, 1e-5), diff.max()
+    assert diff.mean() <= tol(dtype, 0.2 if interp in ("linear", "area") else 0.01, 1e-6), diff.mean()
+
+
+# ---- exact copies --------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_flip_rotate_crop_tiles(backend, image_spec, dtype):
+    img = images(image_spec, dtype)
+    for code in (0, 1, -1):
+        assert_close(fa.flip(img, code), cv(cv2.flip, img, code), what=f"flip {code}")
+    for k, rot in ((1, cv2.ROTATE_90_COUNTERCLOCKWISE), (2, cv2.ROTATE_180), (3, cv2.ROTATE_90_CLOCKWISE)):
+        assert_close(fa.rotate90(img, k), cv(cv2.rotate, img, rot), what=f"rotate90 {k}")
+    assert_close(fa.crop(img, (3, 5, 20, 31)), img[3:23, 5:36], what="crop")
+    t = fa.tiles(img, (16, 20), (10, 15))
+    ny, nx = (img.shape[0] - 16) // 10 + 1, (img.shape[1] - 20) // 15 + 1
+    assert t.shape == (ny * nx, 16, 20, img.shape[2])
+    for i in (0, nx + 1, ny * nx - 1):
+        y, x = (i // nx) * 10, (i % nx) * 15
+        assert_close(t[i], img[y:y + 16, x:x + 20], what=f"tile {i}")
+
+
+# ---- filters -------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("border", ["constant", "replicate", "reflect", "reflect101"])
+@pytest.mark.parametrize("ksize", [(3, 3), (5, 3), (4, 6)], ids=str)
+def test_filter2d(backend, image_spec, dtype, border, ksize):
+    img = images(image_spec, dtype)
+    k = np.random.default_rng(1).normal(size=ksize).astype(np.float32) / ksize[0]
+    got = fa.filter2d(img, k, border)
+    ref = cv(cv2.filter2D, img, -1, k, borderType=BORDERS[border])
+    assert_close(got, ref, atol=tol(dtype, 1, 1e-5), what="filter2d")
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("border", ["constant", "replicate", "reflect", "reflect101"])
+def test_sep_filter2d(backend, image_spec, dtype, border):
+    img = images(image_spec, dtype)
+    kx = np.array([0.1, -0.3, 0.9, 0.2, 0.1], np.float32)
+    ky = np.array([0.25, 0.5, 0.25], np.float32)
+    got = fa.sep_filter2d(img, kx, ky, border, delta=2.0 if dtype == "uint8" else 0.01)
+    ref = cv(cv2.sepFilter2D, img, -1, kx, ky, delta=2.0 if dtype == "uint8" else 0.01, borderType=BORDERS[border])
+    assert_close(got, ref, atol=tol(dtype, 1, 1e-5), what="sep_filter2d")
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("ksize,sigma", [(3, 0.0), (5, 0.0), (5, 1.3), ((7, 3), (0.8, 2.1)), (11, 2.5)], ids=str)
+@pytest.mark.parametrize("border", ["replicate", "reflect", "reflect101"])
+def test_gaussian_blur(backend, image_spec, dtype, ksize, sigma, border):
+    img = images(image_spec, dtype)
+    kh, kw = (ksize, ksize) if isinstance(ksize, int) else ksize
+    sx, sy = (sigma, sigma) if np.ndim(sigma) == 0 else sigma
+    got = fa.gaussian_blur(img, ksize, sigma, border)
+    ref = cv(cv2.GaussianBlur, img, (kw, kh), sx, sigmaY=sy, borderType=BORDERS[border])
+    # OpenCV blurs uint8 in fixed point; float32 here: <= 1 level (mean ~0.01 on photos, ~0.18 on noise)
+    assert_close(got, ref, atol=tol(dtype, 1, 1e-5), mean_atol=tol(dtype, 0.25, 1e-6), what="gaussian_blur")
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("ksize", [3, (3, 5), (4, 2), 7], ids=str)
+def test_box_blur(backend, image_spec, dtype, ksize):
+    img = images(image_spec, dtype)
+    kh, kw = (ksize, ksize) if isinstance(ksize, int) else ksize
+    assert_close(fa.box_blur(img, ksize), cv(cv2.blur, img, (kw, kh)), atol=tol(dtype, 1, 1e-5), what="box_blur")
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("ksize", [3, 5])
+def test_median_blur(backend, image_spec, dtype, ksize):
+    img = images(image_spec, dtype)
+    if image_spec[1] == 4 and dtype == "float32":
+        pytest.skip("OpenCV's medianBlur has no 4-channel float32 path")
+    assert_close(fa.median_blur(img, ksize), cv(cv2.medianBlur, img, ksize), what="median_blur")
+
+
+# ---- derivatives ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("dx,dy,ksize", [(1, 0, 3), (0, 1, 3), (1, 1, 3), (2, 0, 5), (1, 0, 1), (0, 2, 7),
+                                         (1, 0, -1), (0, 1, -1)])
+@pytest.mark.parametrize("border", ["replicate", "reflect", "reflect101"])
+def test_sobel(backend, image_spec, dtype, dx, dy, ksize, border):
+    img = images(image_spec, dtype)
+    got = fa.sobel(img, dx, dy, ksize, border=border)
+    ref = cv(cv2.Sobel, img, cv2.CV_32F, dx, dy, ksize=ksize, borderType=BORDERS[border])
+    assert got.dtype == np.float32
+    # uint8: small-integer sums, exact in float32; float32: summation order differs from OpenCV's SIMD
+    assert_close(got, ref, atol=tol(dtype, 0, 2e-4), what="sobel")
+
+
+def test_sobel_scale_delta(backend):
+    img = make_image("astronaut", 3, "uint8")
+    assert_close(fa.sobel(img, 1, 0, 3, scale=0.25, delta=3.0),
+                 cv2.Sobel(img, cv2.CV_32F, 1, 0, ksize=3, scale=0.25, delta=3.0), atol=1e-4, what="sobel scale")
+
+
+@pytest.mark.parametrize("kind", ["astronaut", "camera", "random"])
+def test_edges(backend, kind):
+    img = make_image(kind, 3 if kind != "camera" else 1, "uint8")
+    gray = cv(cv2.cvtColor, img, cv2.COLOR_RGB2GRAY) if img.shape[2] == 3 else img
+    gx = cv(cv2.Sobel, gray, cv2.CV_32F, 1, 0)
+    gy = cv(cv2.Sobel, gray, cv2.CV_32F, 0, 1)
+    assert_close(fa.edges(img), np.clip(np.rint(np.sqrt(gx * gx + gy * gy)), 0, 255), what="edges")
+
+
+# ---- intensity -----------------------------------------------------------------------------------
+
+def test_equalize(backend, image_spec):
+    img = images(image_spec, "uint8")
+    ref = np.dstack([cv2.equalizeHist(np.ascontiguousarray(img[..., c])) for c in range(img.shape[2])])
+    assert_close(fa.equalize(img), ref, what="equalize")
+
+
+def test_equalize_constant_image(backend):
+    img = np.full((9, 7, 1), 77, np.uint8)
+    assert_close(fa.equalize(img), cv(cv2.equalizeHist, img), what="equalize constant")
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_to_gray(backend, image_spec, dtype):
+    img = images(image_spec, dtype)
+    if img.shape[2] == 1:
+        assert_close(fa.to_gray(img), img, what="to_gray C=1")
+        return
+    code = cv2.COLOR_RGB2GRAY if img.shape[2] == 3 else cv2.COLOR_RGBA2GRAY
+    assert_close(fa.to_gray(img), cv(cv2.cvtColor, img, code), atol=tol(dtype, 0, 1e-6), what="to_gray")
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("mode", ["binary", "binary_inv", "trunc", "tozero", "tozero_inv"])
+def test_threshold(backend, image_spec, dtype, mode):
+    img = images(image_spec, dtype)
+    t, m = (127.6, 200.4) if dtype == "uint8" else (0.45, 0.8)
+    code = getattr(cv2, f"THRESH_{mode.upper()}")
+    assert_close(fa.threshold(img, t, m, mode), cv(lambda a: cv2.threshold(a, t, m, code)[1], img), what=mode)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_invert(backend, image_spec, dtype):
+    img = images(image_spec, dtype)
+    ref = cv(cv2.bitwise_not, img) if dtype == "uint8" else 1.0 - img
+    assert_close(fa.invert(img), ref, what="invert")
+
+
+@pytest.mark.parametrize("layout", ["NCHW", "NHWC"])
+def test_normalize(backend, layout):
+    img = make_image("astronaut", 3, "uint8")[None].repeat(2, axis=0)
+    mean, std = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
+    got = fa.normalize(img, mean, std, layout)
+    ref = (img / 255.0 - mean) / std
+    assert_close(got, ref if layout == "NHWC" else ref.transpose(0, 3, 1, 2), atol=2e-6, what="normalize")
+    assert got.dtype == np.float32
