@@ -1,21 +1,24 @@
-// CPU parallel loops (OpenMP). The thread count is fastaug::set_num_threads'.
+// CPU parallel loops (OpenMP). The thread count is fastaug::set_num_threads', passed to every region
+// explicitly: omp_set_num_threads would only reach regions started by the calling thread.
 #pragma once
 #include <cstdint>
 
 namespace fastaug::detail {
 
+int num_threads();  // runtime.cpp
+
 // Calls f(n, y) for every row of every image, rows spread over the threads.
 template <class F>
 void parallel_rows(int64_t n, int64_t h, F&& f) {
   const int64_t total = n * h;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) num_threads(num_threads())
   for (int64_t i = 0; i < total; ++i) f(i / h, i % h);
 }
 
 // Calls f(i) for i in [0, count), spread over the threads.
 template <class F>
 void parallel_for(int64_t count, F&& f) {
-#pragma omp parallel for schedule(dynamic, 1)
+#pragma omp parallel for schedule(dynamic, 1) num_threads(num_threads())
   for (int64_t i = 0; i < count; ++i) f(i);
 }
 

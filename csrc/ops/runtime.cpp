@@ -1,15 +1,27 @@
 #include <omp.h>
 
+#include <atomic>
+
 #include "../common/check.hpp"
 #include "fastaug/ops.hpp"
 
 namespace fastaug {
+namespace detail {
+
+static std::atomic<int> g_threads{0};  // 0: OpenMP's default (OMP_NUM_THREADS or the core count)
+
+int num_threads() {
+  const int n = g_threads.load(std::memory_order_relaxed);
+  return n > 0 ? n : omp_get_max_threads();
+}
+
+}  // namespace detail
 
 void set_num_threads(int n) {
   FASTAUG_CHECK(n >= 1, "n: expected a positive thread count, got ", n);
-  omp_set_num_threads(n);
+  detail::g_threads.store(n, std::memory_order_relaxed);
 }
 
-int get_num_threads() { return omp_get_max_threads(); }
+int get_num_threads() { return detail::num_threads(); }
 
 }  // namespace fastaug

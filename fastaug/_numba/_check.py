@@ -1,0 +1,80 @@
+"""Argument checks of the Numba backend: the twins of csrc/common/check.hpp, dispatch.hpp's check_border
+and module.cpp's params(), raising the same messages (naming the argument) as a ValueError subclass, as
+the native module's fastaug::Error arrives in Python."""
+
+from __future__ import annotations
+
+from typing import Any, NoReturn
+
+import numpy as np
+
+from .._errors import ArgumentError
+
+DTYPES = (np.dtype(np.uint8), np.dtype(np.float32))
+
+
+def _part(p: Any) -> str:
+    # C++ streams doubles with 6 significant digits and no trailing ".0".
+    return format(p, "g") if isinstance(p, (float, np.floating)) else str(p)
+
+
+def fail(*parts: Any) -> NoReturn:
+    raise ArgumentError("".join(_part(p) for p in parts))
+
+
+def dtype_name(a: np.ndarray) -> str:
+    return str(a.dtype)
+
+
+def shape_str(a: np.ndarray) -> str:
+    return "(" + ", ".join(str(int(s)) for s in a.shape) + ")"
+
+
+def is_empty(a: np.ndarray) -> bool:
+    return a.size == 0
+
+
+def check_image(a: np.ndarray, name: str) -> None:
+    c = a.shape[3]
+    if c not in (1, 3, 4):
+        fail(name, ": expected 1, 3 or 4 channels, got ", c)
+    if a.dtype not in DTYPES:
+        fail(name, ": expected dtype uint8 or float32, got ", a.dtype)
+
+
+def check_pair(src: np.ndarray, dst: np.ndarray) -> None:
+    check_image(src, "src")
+    check_image(dst, "dst")
+
+
+def check_shape(a: np.ndarray, name: str, n: int, h: int, w: int, c: int) -> None:
+    if a.shape != (n, h, w, c):
+        fail(name, ": expected shape (", n, ", ", h, ", ", w, ", ", c, "), got ", shape_str(a))
+
+
+def check_dtype(a: np.ndarray, name: str, dtype: Any) -> None:
+    if a.dtype != np.dtype(dtype):
+        fail(name, ": expected dtype ", np.dtype(dtype), ", got ", a.dtype)
+
+
+def check_border(border: int) -> None:
+    if not 0 <= border <= 4:
+        fail("border: expected one of constant, replicate, reflect, wrap, reflect101, got code ", border)
+
+
+def params(values: Any, count: int, name: str, dtype: Any) -> np.ndarray:
+    """module.cpp's params(): a flat contiguous array of `dtype` with exactly `count` values."""
+    arr = np.ascontiguousarray(values, dtype=dtype).reshape(-1)
+    if arr.size != count:
+        fail(name, ": expected ", count, " values, got ", arr.size)
+    return arr
+
+
+def fill_f32(fill: Any) -> np.ndarray:
+    """The 4 border values as float32 (static_cast<float> of the doubles; no fill means zeros)."""
+    if fill is None:
+        return np.zeros(4, np.float32)
+    arr = np.asarray(fill, dtype=np.float64).reshape(-1)
+    if arr.size != 4:
+        fail("fill: expected 4 values, got ", arr.size)
+    return arr.astype(np.float32)

@@ -1,0 +1,148 @@
+"""Per-pixel maths shared by the Numba kernels, mirroring csrc/common/border.hpp (map_border),
+interp.hpp (cubic_weights, clamp_coord, accumulate_taps, sample) and saturate.hpp (saturate).
+
+All arithmetic is float32 as in C++: Numba promotes float32 op int64 (and float literals) to float64,
+so every constant is an f32(...) and every integer is cast with f32() before it meets a float."""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+from numba import types
+from numba.extending import overload
+
+from ._view import Layout
+
+f32 = np.float32
+
+# Border (values of OpenCV's BORDER_*).
+CONSTANT, REPLICATE, REFLECT, WRAP, REFLECT101 = 0, 1, 2, 3, 4
+# Interp (values of OpenCV's INTER_*).
+NEAREST, LINEAR, CUBIC, AREA = 0, 1, 2, 3
+
+# ---- border.hpp ---------------------------------------------------------------------------------------
+
+
+@numba.njit(cache=True)
+def floor_mod(a: int, m: int) -> int:
+    # Python's (and Numba's) integer % already rounds towards -inf: the C++ r < 0 fix-up is built in.
+    return a % m
+
+
+@numba.njit(cache=True)
+def map_border(i: int, n: int, border: int) -> int:
+    """Maps coordinate i to [0, n), or -1 for CONSTANT outside the image (cv::borderInterpolate)."""
+    if 0 <= i < n:
+        return i
+    if border == CONSTANT:
+        return -1
+    if border == REPLICATE:
+        return 0 if i < 0 else n - 1
+    if border == REFLECT:  # fedcba|abcdefgh|hgfedcb
+        m = floor_mod(i, 2 * n)
+        return m if m < n else 2 * n - 1 - m
+    if border == REFLECT101:  # gfedcb|abcdefgh|gfedcba
+        if n == 1:
+            return 0
+        m = floor_mod(i, 2 * n - 2)
+        return m if m < n else 2 * n - 2 - m
+    if border == WRAP:
+        return floor_mod(i, n)
+    return -1
+
+
+# ---- interp.hpp ---------------------------------------------------------------------------------------
+
+
+@numba.njit(cache=True)
+def cubic_weights(t: float, w: np.ndarray) -> None:
+    """Keys' cubic convolution weights with A = -0.75 (OpenCV's interpolateCubic) into w[0:4]."""
+    A = f32(-0.75)
+    one = f32(1.0)
+    t1 = t + one
+    w[0] = ((A * t1 - f32(5.0) * A) * t1 + f32(8.0) * A) * t1 - f32(4.0) * A
+    w[1] = ((A + f32(2.0)) * t - (A + f32(3.0))) * t * t + one
+    u = one - t
+    w[2] = ((A + f32(2.0)) * u - (A + f32(3.0))) * u * u + one
+    w[3] = one - w[0] - w[1] - w[2]
+
+
+@numba.njit(cache=True)
+def clamp_coord(v: float) -> float:
+    """Keeps the conversion to an integer from overflowing; this far out every border maps alike."""
+    lim = f32(1073741824.0)  # 2^30
+    return -lim if v < -lim else (lim if v > lim else v)
+
+
+@numba.njit(cache=True)
+def accumulate_taps(src: np.ndarray, s: Layout, base: int, y0: int, x0: int, k: int, wy: np.ndarray,
+                    wx: np.ndarray, border: int, fill: np.ndarray, out: np.ndarray) -> None:
+    """out[c] = sum over the k x k taps from (y0, x0) of wy[i] * wx[j] * pixel, in the C++ order.
+
+    base is the buffer index of the image's pixel (0, 0, 0)."""
+    for c in range(s.c):
+        out[c] = f32(0.0)
+    inside = y0 >= 0 and x0 >= 0 and y0 + k <= s.h and x0 + k <= s.w
+    for i in range(k):
+        yy = y0 + i if inside else map_border(y0 + i, s.h, border)
+        for j in range(k):
+            xx = x0 + j if inside else map_border(x0 + j, s.w, border)
+            wgt = wy[i] * wx[j]
+            if yy < 0 or xx < 0:
+                for c in range(s.c):
+                    out[c] += wgt * fill[c]
+            else:
+                p = base + yy * s.sh + xx * s.sw
+                for c in range(s.c):
+                    out[c] += wgt * f32(src[p + c * s.sc])
+
+
+@numba.njit(cache=True)
+def sample(src: np.ndarray, s: Layout, base: int, fy: float, fx: float, interp: int, border: int,
+           fill: np.ndarray, wy: np.ndarray, wx: np.ndarray, out: np.ndarray) -> None:
+    """Samples the image at (fy, fx) into out[0:C]; wy and wx are 4-float scratch arrays."""
+    fy = clamp_coord(fy)
+    fx = clamp_coord(fx)
+    if interp == NEAREST:
+        wy[0] = wx[0] = f32(1.0)
+        accumulate_taps(src, s, base, np.int64(np.floor(fy + f32(0.5))), np.int64(np.floor(fx + f32(0.5))), 1,
+                        wy, wx, border, fill, out)
+    elif interp == LINEAR:
+        y0 = np.floor(fy)
+        x0 = np.floor(fx)
+        ty = fy - y0
+        tx = fx - x0
+        wy[0] = f32(1.0) - ty
+        wy[1] = ty
+        wx[0] = f32(1.0) - tx
+        wx[1] = tx
+        accumulate_taps(src, s, base, np.int64(y0), np.int64(x0), 2, wy, wx, border, fill, out)
+    else:
+        y0 = np.floor(fy)
+        x0 = np.floor(fx)
+        cubic_weights(fy - y0, wy)
+        cubic_weights(fx - x0, wx)
+        accumulate_taps(src, s, base, np.int64(y0) - 1, np.int64(x0) - 1, 4, wy, wx, border, fill, out)
+
+
+# ---- saturate.hpp -------------------------------------------------------------------------------------
+
+
+def saturate(v: float, out: np.ndarray):  # type: ignore[no-untyped-def]
+    """saturate_cast<T>(v) for T = out's dtype: for uint8 rint (ties to even) then [0, 255], NaN -> 0;
+    for float32 v itself. Only callable from Numba code (the type choice happens at compile time)."""
+    raise NotImplementedError("saturate is only available inside Numba kernels")
+
+
+@overload(saturate, jit_options={"cache": True})
+def _saturate(v, out):  # type: ignore[no-untyped-def]
+    if out.dtype == types.uint8:
+        def to_uint8(v, out):  # type: ignore[no-untyped-def]
+            r = np.rint(v)
+            if r >= f32(255.0):
+                return np.uint8(255)
+            if r > f32(0.0):
+                return np.uint8(r)
+            return np.uint8(0)  # negative or NaN (C++: NaN compares false both ways and becomes 0)
+        return to_uint8
+    return lambda v, out: v

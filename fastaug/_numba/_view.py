@@ -1,0 +1,67 @@
+"""The Numba twin of csrc/include/fastaug/image_view.hpp (and of the capsule's to_view): a batch seen as
+a flat buffer plus element strides, so that one compiled kernel serves every layout (contiguous, sliced,
+transposed, negative strides) instead of one specialisation per numpy layout.
+
+Kernels take the buffer and its Layout as two separate arguments: Numba loses writes made inside a
+prange body through an array stored in a tuple, so arrays never travel inside the NamedTuple."""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numba
+import numpy as np
+
+from ._check import fail
+
+
+class Layout(NamedTuple):
+    """ImageView without its data pointer: where pixel (0, 0, 0, 0) is in the buffer and the strides."""
+
+    off: int  # element index of pixel (0, 0, 0, 0) in the flat buffer
+    n: int
+    h: int
+    w: int
+    c: int
+    sn: int  # element strides, possibly negative
+    sh: int
+    sw: int
+    sc: int
+
+
+def as_batch(arr: np.ndarray, name: str) -> np.ndarray:
+    """(H, W), (H, W, C) or (N, H, W, C) -> an (N, H, W, C) view, as the capsule's to_view reads ranks."""
+    if not isinstance(arr, np.ndarray):
+        fail(name, ": expected a numpy array, got ", type(arr).__name__)
+    if arr.ndim == 2:
+        return arr[None, :, :, None]
+    if arr.ndim == 3:
+        return arr[None]
+    if arr.ndim != 4:
+        fail(name, ": expected rank 2, 3 or 4, got rank ", arr.ndim)
+    return arr
+
+
+def as_view(arr: np.ndarray, name: str, writable: bool = False) -> tuple[np.ndarray, Layout]:
+    """The flat 1-D buffer spanning arr's memory and the Layout that addresses arr's pixels in it."""
+    if writable and not arr.flags.writeable:
+        fail(name, ": the output array is read-only")
+    size = arr.itemsize
+    if any(s % size for s in arr.strides) or arr.ctypes.data % size:
+        fail(name, ": data is not aligned to its element size")
+    strides = [s // size for s in arr.strides]
+    if arr.size == 0:  # nothing will be read or written: any buffer of the right dtype will do
+        return np.empty(0, arr.dtype), Layout(0, *arr.shape, *strides)
+    # The lowest address is the last index along each axis of negative stride.
+    lo = sum(s * (m - 1) for s, m in zip(strides, arr.shape) if s < 0)
+    hi = sum(s * (m - 1) for s, m in zip(strides, arr.shape) if s > 0)
+    first = arr[tuple(slice(m - 1, m) if s < 0 else slice(0, 1) for s, m in zip(strides, arr.shape))]
+    buf = np.lib.stride_tricks.as_strided(first, shape=(hi - lo + 1,), strides=(size,),
+                                          writeable=bool(arr.flags.writeable))
+    return buf, Layout(-lo, *arr.shape, *strides)
+
+
+@numba.njit(cache=True)
+def index(v: Layout, n: int, y: int, x: int, c: int) -> int:
+    """Position of pixel (n, y, x, c) in the buffer of v."""
+    return v.off + n * v.sn + y * v.sh + x * v.sw + c * v.sc

@@ -1,0 +1,143 @@
+"""flip, rotate90, crop and tiles: the Numba twin of csrc/ops/copy.cpp and copy_pixel.hpp. Each op builds
+one integer index map per output image, then one shared copy loop runs:
+    dst(n, y, x) = src(src_n, y0 + yy*y + yx*x, x0 + xy*y + xx*x)."""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+from ._check import check_pair, check_shape, fail, params
+from ._view import Layout, as_batch, as_view, index
+
+# Columns of an index map row (copy_pixel.hpp's IndexMap).
+SRC_N, Y0, X0, YY, YX, XY, XX = range(7)
+
+
+def src_y(m: np.ndarray, y: int, x: int) -> int:
+    return int(m[Y0] + m[YY] * y + m[YX] * x)
+
+
+def src_x(m: np.ndarray, y: int, x: int) -> int:
+    return int(m[X0] + m[XY] * y + m[XX] * x)
+
+
+@numba.njit(parallel=True, cache=True)
+def copy_rows(src: np.ndarray, s: Layout, dst: np.ndarray, d: Layout, maps: np.ndarray) -> None:
+    for r in numba.prange(d.n * d.h):
+        n = r // d.h
+        y = r % d.h
+        m = maps[n]
+        # Walk the source from the map's point for (y, 0) by a fixed step per output pixel.
+        p = s.off + m[SRC_N] * s.sn + (m[Y0] + m[YY] * y) * s.sh + (m[X0] + m[XY] * y) * s.sw
+        step = m[YX] * s.sh + m[XX] * s.sw
+        for x in range(d.w):
+            for c in range(d.c):
+                dst[index(d, n, y, x, c)] = src[p + c * s.sc]
+            p += step
+
+
+def copy(src: np.ndarray, dst: np.ndarray, maps: np.ndarray, arg: str) -> None:
+    """Validates that every map's corners stay inside src (maps are affine, so the whole box does),
+    then copies."""
+    sbuf, s = as_view(src, "img")
+    dbuf, d = as_view(dst, "out", writable=True)
+    for n in range(d.n if d.h > 0 and d.w > 0 else 0):
+        m = maps[n]
+        for y in (0, d.h - 1):
+            for x in (0, d.w - 1):
+                sy, sx = src_y(m, y, x), src_x(m, y, x)
+                if not (0 <= m[SRC_N] < s.n and 0 <= sy < s.h and 0 <= sx < s.w):
+                    fail(arg, ": sample ", n, " reaches pixel (", sy, ", ", sx, ") outside the ", s.h, "x", s.w,
+                         " image")
+    if dst.size == 0:
+        return
+    copy_rows(sbuf, s, dbuf, d, maps)
+
+
+def check_same_kind(src: np.ndarray, dst: np.ndarray) -> None:
+    check_pair(src, dst)
+    if dst.shape[3] != src.shape[3] or dst.dtype != src.dtype:
+        fail("dst: expected ", src.shape[3], " channels of ", src.dtype, ", got ", dst.shape[3], " of ", dst.dtype)
+
+
+def _batches(src: np.ndarray, dst: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    src, dst = as_batch(src, "img"), as_batch(dst, "out")
+    as_view(dst, "out", writable=True)  # the capsule's checks come first, as in module.cpp
+    return src, dst
+
+
+def flip(src: np.ndarray, dst: np.ndarray, codes: np.ndarray) -> None:
+    """cv2.flip per sample: 0 reverses the rows, 1 the columns, -1 both."""
+    src, dst = _batches(src, dst)
+    N, H, W, C = src.shape
+    codes = params(codes, N, "axis", np.int32)
+    check_same_kind(src, dst)
+    check_shape(dst, "dst", N, H, W, C)
+    maps = np.empty((N, 7), np.int64)
+    for n in range(N):
+        code = int(codes[n])
+        if code not in (0, 1, -1):
+            fail("axis: expected 0 (vertical), 1 (horizontal) or -1 (both) as cv2.flip, got ", code, " for sample ",
+                 n)
+        rows, cols = code in (0, -1), code in (1, -1)
+        maps[n] = (n, H - 1 if rows else 0, W - 1 if cols else 0, -1 if rows else 1, 0, 0, -1 if cols else 1)
+    copy(src, dst, maps, "axis")
+
+
+def rotate90(src: np.ndarray, dst: np.ndarray, k: np.ndarray) -> None:
+    """np.rot90: k quarter turns counter-clockwise per sample; every k must give dst's shape."""
+    src, dst = _batches(src, dst)
+    N, H, W, _ = src.shape
+    k = params(k, N, "k", np.int32)
+    check_same_kind(src, dst)
+    dh, dw = dst.shape[1], dst.shape[2]
+    maps = np.empty((N, 7), np.int64)
+    for n in range(N):
+        q = int(k[n]) % 4  # Python's % is already the C++ ((k % 4) + 4) % 4
+        odd = q % 2 == 1
+        if dh != (W if odd else H) or dw != (H if odd else W):
+            fail("k: sample ", n, " turns by ", int(k[n]), " quarter(s), which gives ", W if odd else H, "x",
+                 H if odd else W, ", but the output is ", dh, "x", dw)
+        maps[n] = [(n, 0, 0, 1, 0, 0, 1), (n, 0, W - 1, 0, 1, -1, 0), (n, H - 1, W - 1, -1, 0, 0, -1),
+                   (n, H - 1, 0, 0, -1, 1, 0)][q]
+    if dst.shape[0] != N:
+        fail("dst: expected ", N, " images, got ", dst.shape[0])
+    copy(src, dst, maps, "k")
+
+
+def crop(src: np.ndarray, dst: np.ndarray, top_left: np.ndarray) -> None:
+    """Crops of dst's H x W at (top, left) per sample (2 int64 each); boxes must lie inside src."""
+    src, dst = _batches(src, dst)
+    N = src.shape[0]
+    top_left = params(top_left, N * 2, "boxes", np.int64)
+    check_same_kind(src, dst)
+    if dst.shape[0] != N:
+        fail("dst: expected ", N, " images, got ", dst.shape[0])
+    maps = np.zeros((N, 7), np.int64)
+    maps[:, SRC_N] = np.arange(N)
+    maps[:, Y0], maps[:, X0] = top_left[0::2], top_left[1::2]
+    maps[:, YY] = maps[:, XX] = 1
+    copy(src, dst, maps, "boxes")
+
+
+def tiles(src: np.ndarray, dst: np.ndarray, stride_y: int, stride_x: int) -> None:
+    """Each image cut into dst-sized tiles at the given stride (row-major, image-major)."""
+    src, dst = _batches(src, dst)
+    N, H, W, _ = src.shape
+    check_same_kind(src, dst)
+    if stride_y <= 0 or stride_x <= 0:
+        fail("stride: expected positive values, got (", stride_y, ", ", stride_x, ")")
+    th, tw = dst.shape[1], dst.shape[2]
+    if not (0 < th <= H and 0 < tw <= W):
+        fail("tile: expected a size between 1x1 and the image's ", H, "x", W, ", got ", th, "x", tw)
+    ty, tx = (H - th) // stride_y + 1, (W - tw) // stride_x + 1
+    if dst.shape[0] != N * ty * tx:
+        fail("dst: expected ", N * ty * tx, " tiles, got ", dst.shape[0])
+    t = np.arange(dst.shape[0], dtype=np.int64)
+    r = t % (ty * tx)
+    maps = np.zeros((dst.shape[0], 7), np.int64)
+    maps[:, SRC_N] = t // (ty * tx)
+    maps[:, Y0], maps[:, X0] = (r // tx) * stride_y, (r % tx) * stride_x
+    maps[:, YY] = maps[:, XX] = 1
+    copy(src, dst, maps, "tile")

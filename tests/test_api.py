@@ -1,0 +1,348 @@
+"""Batching, per-sample parameters, bad input, the zero-copy bridge, threads and backend selection."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+
+import numpy as np
+import pytest
+
+import fastaug as fa
+from conftest import BACKENDS, assert_close, make_image
+
+torch = pytest.importorskip("torch") if os.environ.get("FASTAUG_REQUIRE_TORCH") else None
+try:
+    import torch  # noqa: F811
+except ImportError:  # pragma: no cover
+    torch = None
+
+needs_torch = pytest.mark.skipif(torch is None, reason="torch is not installed")
+
+
+def batch(n: int = 4, dtype: str = "uint8") -> np.ndarray:
+    rng = np.random.default_rng(7)
+    base = make_image("astronaut", 3, dtype)[:96, :80]
+    return np.stack([np.roll(base, int(rng.integers(0, 50)), axis=1) for _ in range(n)])
+
+
+# ---- per-sample parameters: a batch equals N single calls -------------------------------------------
+
+def test_per_sample_warp_affine(backend):
+    imgs = batch()
+    M = fa.affine_matrix(angle=[0, 15, -30, 90], scale=[1, 0.8, 1.2, 1], translate=[(0, 0), (3, -2), (0, 5), (1, 1)],
+                         center=(40, 48))
+    out = fa.warp_affine(imgs, M, border="reflect101")
+    for i in range(len(imgs)):
+        assert_close(out[i], fa.warp_affine(imgs[i], M[i], border="reflect101"), what=f"sample {i}")
+    assert not np.array_equal(out[1], fa.warp_affine(imgs[1], M[0], border="reflect101"))
+
+
+def test_per_sample_perspective_gaussian_threshold(backend):
+    imgs = batch()
+    H = np.stack([np.eye(3) + np.array([[0, 0.01 * i, i], [0, 0, -i], [1e-4 * i, 0, 0]]) for i in range(4)])
+    out = fa.warp_perspective(imgs, H)
+    sig = np.array([0.5, 1.0, 2.0, 3.0])
+    blur = fa.gaussian_blur(imgs, 7, sig)
+    thr = fa.threshold(imgs, [10, 100, 150, 250], [255, 200, 100, 1])
+    flips = fa.flip(imgs, [0, 1, -1, 1])
+    for i in range(4):
+        assert_close(out[i], fa.warp_perspective(imgs[i], H[i]), what="perspective")
+        assert_close(blur[i], fa.gaussian_blur(imgs[i], 7, sig[i]), what="gaussian")
+        assert_close(thr[i], fa.threshold(imgs[i], [10, 100, 150, 250][i], [255, 200, 100, 1][i]), what="thr")
+        assert_close(flips[i], fa.flip(imgs[i], [0, 1, -1, 1][i]), what="flip")
+    assert not np.array_equal(blur[0], blur[3])
+
+
+def test_per_sample_crop_and_kernels(backend):
+    imgs = batch()
+    boxes = np.array([[0, 0, 30, 40], [5, 7, 30, 40], [60, 30, 30, 40], [66, 40, 30, 40]])
+    crops = fa.crop(imgs, boxes)
+    k = np.random.default_rng(0).normal(size=(4, 3, 3)).astype(np.float32)
+    filt = fa.filter2d(imgs, k)
+    for i, (t, l, h, w) in enumerate(boxes):
+        assert_close(crops[i], imgs[i, t:t + h, l:l + w], what="crop")
+        assert_close(filt[i], fa.filter2d(imgs[i], k[i]), what="filter2d")
+
+
+def test_affine_matrix_matches_opencv():
+    cv2 = pytest.importorskip("cv2")
+    M = fa.affine_matrix(angle=[30, -45], scale=[0.7, 1.3], center=[(10, 20), (100, 50)])
+    assert M.shape == (2, 2, 3)
+    assert_close(M[0], cv2.getRotationMatrix2D((10, 20), 30, 0.7), atol=1e-12, what="M0")
+    assert_close(M[1], cv2.getRotationMatrix2D((100, 50), -45, 1.3), atol=1e-12, what="M1")
+    shifted = fa.affine_matrix(translate=(5, -3))
+    assert_close(shifted[0], [[1, 0, 5], [0, 1, -3]], atol=1e-12, what="translate")
+
+
+# ---- shapes and ranks ------------------------------------------------------------------------------
+
+def test_ranks_are_kept(backend):
+    img = make_image("astronaut", 3, "uint8")
+    grey = img[..., 0]
+    assert fa.invert(grey).shape == grey.shape
+    assert fa.invert(img).shape == img.shape
+    assert fa.invert(img[None]).shape == (1, *img.shape)
+    assert fa.to_gray(img).shape == (*img.shape[:2], 1)
+    assert fa.resize(grey, (10, 20)).shape == (10, 20)
+    assert fa.normalize(img, 0.5, 0.5).shape == (3, *img.shape[:2])
+    assert fa.tiles(grey, 64).shape == (16, 64, 64, 1)
+
+
+@pytest.mark.parametrize("op", ["invert", "flip", "gaussian", "warp", "resize", "equalize", "sobel", "to_gray",
+                                "tiles", "crop"])
+def test_empty_batch(backend, op):
+    empty = np.zeros((0, 16, 16, 3), np.uint8)
+    calls = {
+        "invert": lambda: fa.invert(empty), "flip": lambda: fa.flip(empty, 1),
+        "gaussian": lambda: fa.gaussian_blur(empty, 3, 1.0), "warp": lambda: fa.warp_affine(empty, np.eye(2, 3)),
+        "resize": lambda: fa.resize(empty, (8, 8)), "equalize": lambda: fa.equalize(empty),
+        "sobel": lambda: fa.sobel(empty), "to_gray": lambda: fa.to_gray(empty),
+        "tiles": lambda: fa.tiles(empty, 8), "crop": lambda: fa.crop(empty, (0, 0, 4, 4)),
+    }
+    out = calls[op]()
+    assert out.shape[0] == 0
+
+
+def test_strided_and_negative_stride_inputs(backend):
+    img = make_image("astronaut", 4, "uint8")
+    view = img[::2, ::-3, :3]  # non-contiguous, negative stride, channel subset
+    assert_close(fa.gaussian_blur(view, 5, 1.2), fa.gaussian_blur(np.ascontiguousarray(view), 5, 1.2), what="blur")
+    assert_close(fa.warp_affine(view, fa.affine_matrix(20, center=(30, 30))[0]),
+                 fa.warp_affine(np.ascontiguousarray(view), fa.affine_matrix(20, center=(30, 30))[0]), what="warp")
+    assert_close(fa.equalize(view), fa.equalize(np.ascontiguousarray(view)), what="equalize")
+
+
+def test_out_is_written_in_place(backend):
+    img = batch(2)
+    out = np.empty_like(img)
+    res = fa.gaussian_blur(img, 3, 1.0, out=out)
+    assert res is out
+    assert_close(out, fa.gaussian_blur(img, 3, 1.0), what="out=")
+
+
+# ---- bad input: clear errors naming the argument ----------------------------------------------------
+
+BAD = [
+    (lambda: fa.invert(np.zeros((4, 4), np.float64)), TypeError, "img: expected dtype uint8 or float32, got float64"),
+    (lambda: fa.invert([[1, 2]]), TypeError, "img: expected a numpy array"),
+    (lambda: fa.invert(np.zeros((2, 4, 4, 2), np.uint8)), ValueError, "img: expected shape"),
+    (lambda: fa.invert(np.zeros((2, 2, 4, 4, 3), np.uint8)), ValueError, "img: expected shape"),
+    (lambda: fa.warp_affine(np.zeros((3, 8, 8, 3), np.uint8), np.zeros((2, 2, 3))), ValueError, "M: expected"),
+    (lambda: fa.warp_affine(np.zeros((8, 8), np.uint8), [[1, 0, np.nan], [0, 1, 0]]), ValueError, "M: expected finite"),
+    (lambda: fa.warp_affine(np.zeros((8, 8), np.uint8), np.zeros((2, 3))), ValueError, "singular"),
+    (lambda: fa.warp_affine(np.zeros((8, 8), np.uint8), np.eye(2, 3), size=(0, 5)), ValueError, "size"),
+    (lambda: fa.warp_affine(np.zeros((8, 8), np.uint8), np.eye(2, 3), interp="area"), ValueError, "interp"),
+    (lambda: fa.warp_affine(np.zeros((8, 8), np.uint8), np.eye(2, 3), border="mirror"), ValueError, "border"),
+    (lambda: fa.gaussian_blur(np.zeros((8, 8), np.uint8), 4, 1.0), ValueError, "ksize"),
+    (lambda: fa.gaussian_blur(np.zeros((8, 8), np.uint8), 0, 1.0), ValueError, "ksize"),
+    (lambda: fa.gaussian_blur(np.zeros((8, 8), np.uint8), -3, 1.0), ValueError, "ksize"),
+    (lambda: fa.gaussian_blur(np.zeros((3, 8, 8, 1), np.uint8), 3, [1.0, 2.0, 3.0, 4.0]), ValueError, "sigma"),
+    (lambda: fa.threshold(np.zeros((3, 8, 8, 1), np.uint8), [1, 2], 255), ValueError, "thresh"),
+    (lambda: fa.median_blur(np.zeros((8, 8), np.uint8), 4), ValueError, "ksize"),
+    (lambda: fa.equalize(np.zeros((8, 8), np.float32)), ValueError, "img: equalize expects uint8"),
+    (lambda: fa.crop(np.zeros((8, 8), np.uint8), (4, 4, 8, 8)), ValueError, "boxes"),
+    (lambda: fa.crop(np.zeros((2, 8, 8, 1), np.uint8), [(0, 0, 2, 2), (0, 0, 3, 3)]), ValueError, "boxes"),
+    (lambda: fa.flip(np.zeros((8, 8), np.uint8), 2), ValueError, "axis"),
+    (lambda: fa.resize(np.zeros((8, 8), np.uint8), (4, -1)), ValueError, "size"),
+    (lambda: fa.resize(np.zeros((8, 8), np.uint8), (1 << 40, 1 << 40)), (ValueError, MemoryError), ""),
+    (lambda: fa.resize(np.zeros((8, 8), np.uint8), "big"), TypeError, "size"),
+    (lambda: fa.tiles(np.zeros((8, 8), np.uint8), 9), ValueError, "tile"),
+    (lambda: fa.sobel(np.zeros((8, 8), np.uint8), 0, 0), ValueError, "dx, dy"),
+    (lambda: fa.sobel(np.zeros((8, 8), np.uint8), ksize=4), ValueError, "ksize"),
+    (lambda: fa.normalize(np.zeros((8, 8, 3), np.uint8), (0.5, 0.5), 0.5), ValueError, "mean"),
+    (lambda: fa.normalize(np.zeros((8, 8, 3), np.uint8), 0.5, 0.0), ValueError, "std"),
+    (lambda: fa.invert(np.zeros((8, 8), np.uint8), out=np.zeros((8, 9), np.uint8)), ValueError, "out: expected"),
+    (lambda: fa.filter2d(np.zeros((8, 8), np.uint8), np.ones((2, 2, 2, 2))), ValueError, "kernel"),
+    (lambda: fa.set_num_threads(0), ValueError, "n: expected a positive int"),
+]
+
+
+@pytest.mark.parametrize("call,exc,message", BAD, ids=[str(i) for i in range(len(BAD))])
+def test_bad_input_raises_clearly(backend, call, exc, message):
+    with pytest.raises(exc) as info:
+        call()
+    assert message in str(info.value)
+
+
+def test_read_only_out_and_overlap_rejected(backend):
+    img = np.ones((8, 8), np.uint8)
+    ro = np.zeros((8, 8), np.uint8)
+    ro.flags.writeable = False
+    with pytest.raises(ValueError, match="read-only"):
+        fa.invert(img, out=ro)
+    with pytest.raises(ValueError, match="overlap"):
+        fa.invert(img, out=img)
+
+
+def test_errors_are_fastaug_errors():
+    with pytest.raises(fa.FastaugError):
+        fa.median_blur(np.zeros((8, 8), np.uint8), 2)
+    with pytest.raises(fa.ArgumentTypeError):
+        fa.invert("not an image")
+
+
+def test_native_validates_before_touching_memory():
+    native = pytest.importorskip("fastaug._C")
+    src = np.zeros((2, 8, 8, 3), np.uint8)
+    dst = np.zeros((2, 8, 8, 3), np.uint8)
+    with pytest.raises(ValueError, match="M: expected 12 values"):
+        native.warp_affine(src.__dlpack__(), dst.__dlpack__(), np.zeros(6), 1, 0, (0, 0, 0, 0))
+    with pytest.raises(ValueError, match="dst: expected shape"):
+        native.sobel(src.__dlpack__(), np.zeros((2, 8, 8, 3), np.float32)[:, :4].__dlpack__(), 1, 0, 3, 1, 0, 4)
+    with pytest.raises(ValueError, match="dtype"):
+        native.invert(np.zeros((4, 4), np.int16).__dlpack__(), dst.__dlpack__())
+    with pytest.raises(ValueError, match="consumed"):
+        cap = src.__dlpack__()
+        native.invert(cap, dst.__dlpack__())
+        native.invert(cap, dst.__dlpack__())
+
+
+# ---- the zero-copy bridge --------------------------------------------------------------------------
+
+@needs_torch
+def test_torch_in_torch_out_no_copy(backend):
+    t = torch.from_numpy(batch(2))
+    nchw = t.permute(0, 3, 1, 2).contiguous()  # a channels-first tensor...
+    nhwc = nchw.permute(0, 2, 3, 1)  # ...viewed as NHWC without a copy
+    assert not nhwc.is_contiguous()
+    out = fa.gaussian_blur(nhwc, 5, 1.0)
+    assert isinstance(out, torch.Tensor) and out.dtype == torch.uint8 and out.device.type == "cpu"
+    assert_close(out.numpy(), fa.gaussian_blur(batch(2), 5, 1.0), what="torch permuted")
+    res = fa.invert(nhwc, out=torch.empty_like(t))
+    assert_close(res.numpy(), 255 - batch(2), what="torch out")
+
+
+@needs_torch
+def test_bridge_reads_and_writes_in_place():
+    """The capsule handed to the kernels points at the caller's own memory, for input and output."""
+    seen = []
+    real = fa._interop.Image.capsule
+
+    def spy(self):
+        seen.append(self.obj.data_ptr() if hasattr(self.obj, "data_ptr") else self.obj.ctypes.data)
+        return real(self)
+
+    t = torch.from_numpy(batch(2)).permute(0, 3, 1, 2).permute(0, 2, 3, 1)
+    out = torch.empty(t.shape, dtype=torch.uint8)
+    fa._interop.Image.capsule = spy
+    try:
+        with fa.backend("native") if "native" in BACKENDS else fa.backend("auto"):
+            fa.invert(t, out=out)
+    finally:
+        fa._interop.Image.capsule = real
+    if "native" in BACKENDS:
+        assert seen == [t.data_ptr(), out.data_ptr()]
+    assert_close(out.numpy(), 255 - t.numpy(), what="invert")
+
+
+@needs_torch
+def test_normalize_to_nchw_tensor(backend):
+    t = torch.from_numpy(batch(2))
+    out = fa.normalize(t, (0.5, 0.4, 0.3), (0.2, 0.25, 0.3))
+    assert isinstance(out, torch.Tensor) and out.shape == (2, 3, 96, 80) and out.is_contiguous()
+    ref = (t.numpy() / 255.0 - (0.5, 0.4, 0.3)) / (0.2, 0.25, 0.3)
+    assert_close(out.numpy(), ref.transpose(0, 3, 1, 2), atol=2e-6, what="normalize torch")
+
+
+@needs_torch
+def test_requires_grad_tensor_is_accepted(backend):
+    t = torch.rand(1, 16, 16, 3, requires_grad=True)
+    assert_close(fa.invert(t).numpy(), 1 - t.detach().numpy(), what="requires_grad")
+
+
+def test_generic_dlpack_producer(backend):
+    class Producer:
+        def __init__(self, a):
+            self.a = a
+
+        def __dlpack__(self, **kw):
+            return self.a.__dlpack__(**kw)
+
+        def __dlpack_device__(self):
+            return self.a.__dlpack_device__()
+
+    img = batch(1)
+    out = fa.invert(Producer(img))
+    assert isinstance(out, np.ndarray)
+    assert_close(out, 255 - img, what="producer")
+
+
+# ---- threads and backends --------------------------------------------------------------------------
+
+def test_concurrent_calls_from_threads(backend):
+    imgs = [batch(3) for _ in range(4)]
+    expected = [fa.gaussian_blur(x, 5, 1.5) for x in imgs]
+    results: list = [None] * 8
+    errors: list = []
+
+    def work(i: int) -> None:
+        try:
+            for _ in range(5):
+                results[i] = fa.gaussian_blur(imgs[i % 4], 5, 1.5)
+        except Exception as e:  # pragma: no cover - reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    for i in range(8):
+        assert_close(results[i], expected[i % 4], what=f"thread {i}")
+
+
+def test_set_num_threads_roundtrip():
+    before = fa.get_num_threads()
+    fa.set_num_threads(1)
+    assert fa.get_num_threads() == 1
+    fa.set_num_threads(before)
+    assert fa.get_num_threads() == before
+
+
+def test_backends_report_and_context():
+    info = fa.backends()
+    assert info["native"]["available"] == ("native" in BACKENDS or not info["native"]["available"])
+    assert info["cuda"]["available"] is False and "without CUDA" in info["cuda"]["reason"]
+    with fa.backend("numba"):
+        assert fa.backends()["active"] == "numba"
+    with pytest.raises(ValueError, match="backend"):
+        with fa.backend("opencl"):
+            pass
+
+
+def test_backends_agree(image_kind="astronaut"):
+    if len(BACKENDS) < 2:
+        pytest.skip("one backend only")
+    img = batch(2)
+    M = fa.affine_matrix([10, -20], center=(40, 48))
+    calls = [lambda: fa.warp_affine(img, M, interp="cubic", border="reflect"), lambda: fa.resize(img, (50, 70), "area"),
+             lambda: fa.gaussian_blur(img, 5, [0.8, 1.9]), lambda: fa.equalize(img), lambda: fa.sobel(img, 1, 1, 5),
+             lambda: fa.edges(img), lambda: fa.median_blur(img, 5), lambda: fa.to_gray(img)]
+    for call in calls:
+        with fa.backend("native"):
+            a = call()
+        with fa.backend("numba"):
+            b = call()
+        assert_close(a, b, atol=1 if a.dtype == np.uint8 else 1e-4, what=str(call))
+
+
+def test_numba_fallback_when_native_missing(tmp_path):
+    """With fastaug._C unimportable, fastaug warns once and still gives right answers on Numba."""
+    code = (
+        "import sys, warnings, numpy as np\n"
+        "sys.modules['fastaug._C'] = None\n"
+        "import fastaug\n"
+        "with warnings.catch_warnings(record=True) as w:\n"
+        "    warnings.simplefilter('always')\n"
+        "    a = fastaug.invert(np.arange(12, dtype=np.uint8).reshape(3, 4))\n"
+        "    fastaug.invert(a)\n"
+        "assert (a == 255 - np.arange(12).reshape(3, 4)).all()\n"
+        "assert sum('Numba fallback' in str(x.message) for x in w) == 1, [str(x.message) for x in w]\n"
+        "assert fastaug.backends()['active'] == 'numba'\n"
+        "print('ok')\n")
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600)
+    assert res.returncode == 0 and "ok" in res.stdout, res.stderr
