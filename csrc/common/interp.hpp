@@ -10,12 +10,17 @@
 
 namespace fastaug::detail {
 
-// One source image of a batch.
-template <class T>
+// One source image of a batch. Dense = channels-last rows (sw == C, sc == 1): the strides become
+// compile-time constants, which is most of the speed of the interior path.
+template <class T, int C = 1, bool Dense = false>
 struct SrcImage {
   const T* data;
   int64_t h, w, sh, sw, sc;
-  FASTAUG_HD float at(int64_t y, int64_t x, int c) const { return static_cast<float>(data[y * sh + x * sw + c * sc]); }
+  FASTAUG_HD int64_t xs() const { return Dense ? C : sw; }
+  FASTAUG_HD int64_t cs() const { return Dense ? 1 : sc; }
+  FASTAUG_HD float at(int64_t y, int64_t x, int c) const {
+    return static_cast<float>(data[y * sh + x * xs() + c * cs()]);
+  }
 };
 
 // Keys' cubic convolution weights with A = -0.75 (OpenCV's interpolateCubic).
@@ -34,16 +39,31 @@ FASTAUG_HD float clamp_coord(float v) {
   return v < -lim ? -lim : (v > lim ? lim : v);
 }
 
-// Accumulates the K x K taps starting at (y0, x0) with weights wy, wx into out[C].
-template <class T, int C, int K>
-FASTAUG_HD void accumulate_taps(const SrcImage<T>& s, int64_t y0, int64_t x0, const float* wy, const float* wx,
+// floor() of a clamped coordinate (|v| <= 2^30) as an integer; floorf is a libm call on baseline x86-64.
+FASTAUG_HD int fast_floor(float v) {
+  const int i = static_cast<int>(v);
+  return i > v ? i - 1 : i;
+}
+
+// Accumulates the K x K taps starting at (y0, x0) with weights wy, wx into out[C], in the order
+// out += (wy[i] * wx[j]) * v over i, then j (every backend and path keeps this order: same bits).
+template <class T, int C, int K, bool Dense>
+FASTAUG_HD void accumulate_taps(const SrcImage<T, C, Dense>& s, int64_t y0, int64_t x0, const float* wy, const float* wx,
                                 Border border, const float* fill, float out[C]) {
   for (int c = 0; c < C; ++c) out[c] = 0.f;
-  const bool inside = y0 >= 0 && x0 >= 0 && y0 + K <= s.h && x0 + K <= s.w;
+  if (y0 >= 0 && x0 >= 0 && y0 + K <= s.h && x0 + K <= s.w) {  // interior: no border lookups
+    const T* p = s.data + y0 * s.sh + x0 * s.xs();
+    for (int i = 0; i < K; ++i, p += s.sh)
+      for (int j = 0; j < K; ++j) {
+        const float wgt = wy[i] * wx[j];
+        for (int c = 0; c < C; ++c) out[c] += wgt * static_cast<float>(p[j * s.xs() + c * s.cs()]);
+      }
+    return;
+  }
   for (int i = 0; i < K; ++i) {
-    int64_t yy = inside ? y0 + i : map_border(y0 + i, s.h, border);
+    const int64_t yy = map_border(y0 + i, s.h, border);
     for (int j = 0; j < K; ++j) {
-      int64_t xx = inside ? x0 + j : map_border(x0 + j, s.w, border);
+      const int64_t xx = map_border(x0 + j, s.w, border);
       const float wgt = wy[i] * wx[j];
       if (yy < 0 || xx < 0) {
         for (int c = 0; c < C; ++c) out[c] += wgt * fill[c];
@@ -55,26 +75,26 @@ FASTAUG_HD void accumulate_taps(const SrcImage<T>& s, int64_t y0, int64_t x0, co
 }
 
 // Samples s at (fy, fx) with interpolation I into out[C].
-template <Interp I, class T, int C>
-FASTAUG_HD void sample(const SrcImage<T>& s, float fy, float fx, Border border, const float* fill, float out[C]) {
+template <Interp I, class T, int C, bool Dense>
+FASTAUG_HD void sample(const SrcImage<T, C, Dense>& s, float fy, float fx, Border border, const float* fill, float out[C]) {
   fy = clamp_coord(fy);
   fx = clamp_coord(fx);
   if constexpr (I == Interp::Nearest) {
-    const float one = 1.f;
-    accumulate_taps<T, C, 1>(s, static_cast<int64_t>(rintf(fy)), static_cast<int64_t>(rintf(fx)),
+    const float one = 1.f;  // nearest rounds half to even, as cvRound
+    const float magic = 12582912.f;
+    accumulate_taps<T, C, 1, Dense>(s, static_cast<int>((fy + magic) - magic), static_cast<int>((fx + magic) - magic),
                              &one, &one, border, fill, out);
   } else if constexpr (I == Interp::Linear) {
-    const float y0 = floorf(fy), x0 = floorf(fx);
-    const float ty = fy - y0, tx = fx - x0;
+    const int y0 = fast_floor(fy), x0 = fast_floor(fx);
+    const float ty = fy - static_cast<float>(y0), tx = fx - static_cast<float>(x0);
     const float wy[2] = {1.f - ty, ty}, wx[2] = {1.f - tx, tx};
-    accumulate_taps<T, C, 2>(s, static_cast<int64_t>(y0), static_cast<int64_t>(x0), wy, wx, border, fill, out);
+    accumulate_taps<T, C, 2, Dense>(s, y0, x0, wy, wx, border, fill, out);
   } else {
-    const float y0 = floorf(fy), x0 = floorf(fx);
+    const int y0 = fast_floor(fy), x0 = fast_floor(fx);
     float wy[4], wx[4];
-    cubic_weights(fy - y0, wy);
-    cubic_weights(fx - x0, wx);
-    accumulate_taps<T, C, 4>(s, static_cast<int64_t>(y0) - 1, static_cast<int64_t>(x0) - 1, wy, wx, border, fill,
-                             out);
+    cubic_weights(fy - static_cast<float>(y0), wy);
+    cubic_weights(fx - static_cast<float>(x0), wx);
+    accumulate_taps<T, C, 4, Dense>(s, y0 - 1, x0 - 1, wy, wx, border, fill, out);
   }
 }
 

@@ -49,13 +49,26 @@ void warp_cpu(const ImageView& src, const ImageView& dst, const float* minv, Int
       constexpr int C = decltype(ch)::value;
       dispatch_interp(interp, [&](auto ip) {
         constexpr Interp I = decltype(ip)::value;
-        parallel_rows(dst.n, dst.h, [&](int64_t n, int64_t y) {
-          const SrcImage<T> s{static_cast<const T*>(src.data) + n * src.sn, src.h, src.w, src.sh, src.sw, src.sc};
-          T* row = static_cast<T*>(dst.data) + n * dst.sn + y * dst.sh;
-          const float* m = minv + n * 9;
-          for (int64_t x = 0; x < dst.w; ++x)
-            warp_pixel<I, Perspective, T, C>(s, m, x, y, border, fill, row + x * dst.sw, dst.sc);
-        });
+        auto rows = [&](auto dense) {
+          constexpr bool Dense = decltype(dense)::value;
+          parallel_rows(dst.n, dst.h, [&](int64_t n, int64_t y) {
+            // Everything the pixel loop reads is copied into locals: uint8 stores may alias any memory,
+            // so values read through pointers or captures would be reloaded for every pixel.
+            const SrcImage<T, C, Dense> s{static_cast<const T*>(src.data) + n * src.sn, src.h, src.w,
+                                          src.sh, src.sw, src.sc};
+            float m[9], f[4];
+            for (int k = 0; k < 9; ++k) m[k] = minv[n * 9 + k];
+            for (int k = 0; k < 4; ++k) f[k] = fill[k];
+            const Border b = border;
+            const int64_t osw = dst.sw, osc = dst.sc, w = dst.w;
+            T* row = static_cast<T*>(dst.data) + n * dst.sn + y * dst.sh;
+            for (int64_t x = 0; x < w; ++x) warp_pixel<I, Perspective>(s, m, x, y, b, f, row + x * osw, osc);
+          });
+        };
+        if (src.rows_dense())
+          rows(std::true_type{});
+        else
+          rows(std::false_type{});
       });
     });
   });

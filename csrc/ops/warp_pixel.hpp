@@ -6,8 +6,8 @@
 namespace fastaug::detail {
 
 // m is the inverse map (dst -> src), 9 floats row-major; for affine maps the last row is (0, 0, 1).
-template <Interp I, bool Perspective, class T, int C>
-FASTAUG_HD void warp_pixel(const SrcImage<T>& s, const float* m, int64_t x, int64_t y, Border border,
+template <Interp I, bool Perspective, class T, int C, bool Dense>
+FASTAUG_HD void warp_pixel(const SrcImage<T, C, Dense>& s, const float* m, int64_t x, int64_t y, Border border,
                            const float* fill, T* out, int64_t out_sc) {
   const float fx = static_cast<float>(x), fy = static_cast<float>(y);
   float sx = m[0] * fx + m[1] * fy + m[2];
@@ -19,7 +19,7 @@ FASTAUG_HD void warp_pixel(const SrcImage<T>& s, const float* m, int64_t x, int6
     sy *= wz;
   }
   float acc[C];
-  sample<I, T, C>(s, sy, sx, border, fill, acc);
+  sample<I, T, C, Dense>(s, sy, sx, border, fill, acc);
   for (int c = 0; c < C; ++c) out[c * out_sc] = saturate_cast<T>(acc[c]);
 }
 

@@ -1,0 +1,339 @@
+"""filter2d, sep_filter2d, gaussian_blur, box_blur and median_blur: the Numba twin of csrc/ops/filter.cpp
+and filter_pixel.hpp.
+
+As in C++, each worker takes a block of rows of one image, widens the source rows it needs into padded
+float32 rows (border applied once per row), and correlates W*C contiguous floats. The order of every
+float32 sum is the C++ one, so results are bit-identical."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numba
+import numpy as np
+
+from ._check import check_border, check_pair, fail, fill_f32, params, shape_str
+from ._common import REPLICATE, f32, map_border, saturate
+from ._view import Layout, as_batch, as_view, index
+
+BLOCK_ROWS = 32
+
+# ---- host side: kernels (filter_pixel.hpp) ------------------------------------------------------------
+
+# OpenCV's fixed binomial tables, used for ksize <= 7 when sigma <= 0.
+_FIXED = {1: [1.0], 3: [0.25, 0.5, 0.25], 5: [0.0625, 0.25, 0.375, 0.25, 0.0625],
+          7: [0.03125, 0.109375, 0.21875, 0.28125, 0.21875, 0.109375, 0.03125]}
+
+
+def gaussian_kernel(ksize: int, sigma: float) -> np.ndarray:
+    """cv::getGaussianKernel as float32: the fixed tables, or the sampled Gaussian normalised to sum 1
+    (sums in double, in index order, with libm's exp as std::exp)."""
+    if sigma <= 0 and ksize in _FIXED:
+        return np.array(_FIXED[ksize], np.float32)
+    if sigma <= 0:
+        sigma = 0.3 * ((ksize - 1) * 0.5 - 1) + 0.8
+    scale = -0.5 / (sigma * sigma)
+    tmp = []
+    total = 0.0
+    for i in range(ksize):
+        x = i - (ksize - 1) * 0.5
+        tmp.append(math.exp(scale * x * x))
+        total += tmp[i]
+    return (np.array(tmp, np.float64) / total).astype(np.float32)
+
+
+def deriv_kernel(order: int, ksize: int) -> np.ndarray:
+    """cv::getDerivKernels' integer kernel of the given derivative order (ksize 1, 3, 5, 7, or -1 for
+    Scharr) as float32; mirrors the C++ in-place recurrences exactly."""
+    if ksize == -1:  # Scharr: smoothing [3, 10, 3], derivative [-1, 0, 1]
+        return np.array([3, 10, 3] if order == 0 else [-1, 0, 1], np.float32)
+    if ksize == 1 and order > 0:
+        ksize = 3
+    if ksize == 1:
+        return np.ones(1, np.float32)
+    k = [1] + [0] * 15
+    for _ in range(ksize - order - 1):  # binomial smoothing of size ksize - order
+        prev = k[0]
+        for j in range(1, ksize + 1):
+            cur = k[j] + k[j - 1]
+            k[j - 1] = prev
+            prev = cur
+    for _ in range(order):  # then `order` finite differences
+        prev = -k[0]
+        for j in range(1, ksize + 1):
+            cur = k[j - 1] - k[j]
+            k[j - 1] = prev
+            prev = cur
+    return np.array(k[:ksize], np.float32)
+
+
+# ---- row helpers --------------------------------------------------------------------------------------
+
+
+@numba.njit(cache=True)
+def padded_row(src: np.ndarray, s: Layout, n: int, r: int, left: int, right: int, border: int,
+               fill: np.ndarray, out: np.ndarray) -> None:
+    """Source row r of image n as float32, padded by left / right pixels with the border (a row outside
+    the image under CONSTANT is all fill). out holds (W + left + right) * C floats."""
+    C, W = s.c, s.w
+    ry = map_border(r, s.h, border)
+    if ry < 0:
+        for x in range(W + left + right):
+            for c in range(C):
+                out[x * C + c] = fill[c]
+        return
+    mid = left * C  # out index of pixel 0
+    for x in range(W):
+        p = index(s, n, ry, x, 0)
+        for c in range(C):
+            out[mid + x * C + c] = f32(src[p + c * s.sc])
+    for x in range(-left, 0):
+        sx = map_border(x, W, border)
+        for c in range(C):
+            out[mid + x * C + c] = fill[c] if sx < 0 else out[mid + sx * C + c]
+    for x in range(W, W + right):
+        sx = map_border(x, W, border)
+        for c in range(C):
+            out[mid + x * C + c] = fill[c] if sx < 0 else out[mid + sx * C + c]
+
+
+@numba.njit(cache=True)
+def correlate_row(inp: np.ndarray, k: np.ndarray, step: int, length: int, out: np.ndarray) -> None:
+    """out[i] = sum_j k[j] * inp[i + j * step] for i < length, summed in j order from 0."""
+    for i in range(length):
+        out[i] = f32(0.0)
+    for j in range(k.size):
+        kj = k[j]
+        p = j * step
+        for i in range(length):
+            out[i] += kj * inp[p + i]
+
+
+@numba.njit(cache=True)
+def store_row(dst: np.ndarray, d: Layout, n: int, y: int, acc: np.ndarray) -> None:
+    for x in range(d.w):
+        p = index(d, n, y, x, 0)
+        for c in range(d.c):
+            dst[p + c * d.sc] = saturate(acc[x * d.c + c], dst)
+
+
+# ---- kernels ------------------------------------------------------------------------------------------
+
+
+@numba.njit(cache=True)
+def sep_block(src: np.ndarray, s: Layout, dst: np.ndarray, d: Layout, n: int, y0: int, y1: int,
+              kx: np.ndarray, ky: np.ndarray, border: int, fill: np.ndarray, delta: float) -> None:
+    """Rows [y0, y1) of image n: horizontal pass of every source row needed, then vertical pass."""
+    kw, kh = kx.size, ky.size
+    ax, ay = kw // 2, kh // 2
+    C = s.c
+    length = s.w * C
+    pad = np.empty((s.w + kw - 1) * C, np.float32)
+    rows = np.empty((y1 - y0 + kh - 1) * length, np.float32)
+    acc = np.empty(length, np.float32)
+    for r in range(y0 - ay, y1 + kh - 1 - ay):
+        padded_row(src, s, n, r, ax, kw - 1 - ax, border, fill, pad)
+        at = (r - y0 + ay) * length
+        correlate_row(pad, kx, C, length, rows[at:at + length])
+    for y in range(y0, y1):
+        correlate_row(rows[(y - y0) * length:], ky, length, length, acc)
+        if delta != f32(0.0):
+            for i in range(length):
+                acc[i] += delta
+        store_row(dst, d, n, y, acc)
+
+
+@numba.njit(parallel=True, cache=True)
+def sep_blocks(src: np.ndarray, s: Layout, dst: np.ndarray, d: Layout, kx: np.ndarray, ky: np.ndarray,
+               border: int, fill: np.ndarray, delta: float) -> None:
+    blocks = (s.h + BLOCK_ROWS - 1) // BLOCK_ROWS
+    for i in numba.prange(s.n * blocks):
+        n = i // blocks
+        y0 = (i % blocks) * BLOCK_ROWS
+        sep_block(src, s, dst, d, n, y0, min(y0 + BLOCK_ROWS, s.h), kx[n], ky[n], border, fill, delta)
+
+
+@numba.njit(cache=True)
+def filter2d_block(src: np.ndarray, s: Layout, dst: np.ndarray, d: Layout, n: int, y0: int, y1: int,
+                   k: np.ndarray, border: int, fill: np.ndarray) -> None:
+    """Rows [y0, y1) of image n: per kernel row a horizontal correlation, added up in kernel-row order."""
+    kh, kw = k.shape
+    ax, ay = kw // 2, kh // 2
+    C = s.c
+    length = s.w * C
+    plen = (s.w + kw - 1) * C
+    rows = np.empty((y1 - y0 + kh - 1) * plen, np.float32)
+    acc = np.empty(length, np.float32)
+    part = np.empty(length, np.float32)
+    for r in range(y0 - ay, y1 + kh - 1 - ay):
+        at = (r - y0 + ay) * plen
+        padded_row(src, s, n, r, ax, kw - 1 - ax, border, fill, rows[at:at + plen])
+    for y in range(y0, y1):
+        acc[:] = f32(0.0)
+        for i in range(kh):
+            correlate_row(rows[(y - y0 + i) * plen:], k[i], C, length, part)
+            for j in range(length):
+                acc[j] += part[j]
+        store_row(dst, d, n, y, acc)
+
+
+@numba.njit(parallel=True, cache=True)
+def filter2d_blocks(src: np.ndarray, s: Layout, dst: np.ndarray, d: Layout, kernel: np.ndarray, border: int,
+                    fill: np.ndarray) -> None:
+    blocks = (s.h + BLOCK_ROWS - 1) // BLOCK_ROWS
+    for i in numba.prange(s.n * blocks):
+        n = i // blocks
+        y0 = (i % blocks) * BLOCK_ROWS
+        filter2d_block(src, s, dst, d, n, y0, min(y0 + BLOCK_ROWS, s.h), kernel[n], border, fill)
+
+
+@numba.njit(cache=True)
+def median_of(v: np.ndarray, n: int):  # type: ignore[no-untyped-def]
+    """Median of v[0:n] (n odd), reordering v: selection of the lower half (NaN handling as C++'s <)."""
+    mid = n // 2
+    for i in range(mid + 1):
+        best = i
+        for j in range(i + 1, n):
+            if v[j] < v[best]:
+                best = j
+        t = v[i]
+        v[i] = v[best]
+        v[best] = t
+    return v[mid]
+
+
+@numba.njit(parallel=True, cache=True)
+def median_rows(src: np.ndarray, s: Layout, dst: np.ndarray, d: Layout, ksize: int) -> None:
+    a = ksize // 2
+    for r in numba.prange(s.n * s.h):
+        n = r // s.h
+        y = r % s.h
+        v = np.empty(49, src.dtype)
+        for x in range(s.w):
+            for c in range(s.c):
+                m = 0
+                for i in range(-a, a + 1):
+                    yy = map_border(y + i, s.h, REPLICATE)
+                    for j in range(-a, a + 1):
+                        xx = map_border(x + j, s.w, REPLICATE)
+                        v[m] = src[index(s, n, yy, xx, c)]
+                        m += 1
+                dst[index(d, n, y, x, c)] = median_of(v, m)
+
+
+# ---- front doors --------------------------------------------------------------------------------------
+
+
+def _images(src: np.ndarray, dst: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    src, dst = as_batch(src, "img"), as_batch(dst, "out")
+    as_view(src, "img")
+    as_view(dst, "out", writable=True)
+    return src, dst
+
+
+def check_filter_pair(src: np.ndarray, dst: np.ndarray, any_float_dst: bool) -> None:
+    check_pair(src, dst)
+    if dst.shape != src.shape:
+        fail("dst: expected shape ", shape_str(src), " like src, got ", shape_str(dst))
+    if not (dst.dtype == src.dtype or (any_float_dst and dst.dtype == np.float32)):
+        fail("dst: expected dtype ", src.dtype, " or float32" if any_float_dst else "", ", got ", dst.dtype)
+
+
+def check_ksize(k: int, name: str, odd: bool) -> None:
+    if not (0 < k <= 255 and (not odd or k % 2 == 1)):
+        fail(name, ": expected ", "an odd" if odd else "a", " size between 1 and 255, got ", k)
+
+
+def run_sep_filter(src: np.ndarray, dst: np.ndarray, kx: np.ndarray, ky: np.ndarray, border: int,
+                   fill: Sequence[float] | None, delta: float) -> None:
+    """Shared by sep_filter2d, gaussian_blur, box_blur and sobel once their (N, kw) / (N, kh) float32
+    kernels are built."""
+    fillf = fill_f32(fill)
+    if dst.size == 0:
+        return
+    sbuf, s = as_view(src, "img")
+    dbuf, d = as_view(dst, "out", writable=True)
+    sep_blocks(sbuf, s, dbuf, d, kx, ky, int(border), fillf, np.float32(delta))
+
+
+def sep_filter2d(src: np.ndarray, dst: np.ndarray, kx: np.ndarray, ky: np.ndarray, border: int,
+                 fill: Sequence[float], delta: float) -> None:
+    """cv2.sepFilter2D: kx is kw floats and ky kh floats per sample; out = correlation + delta. dst may be
+    float32 when src is uint8."""
+    src, dst = _images(src, dst)
+    N = src.shape[0]
+    kx, ky = np.asarray(kx), np.asarray(ky)
+    # As module.cpp: the sizes come from the arrays (so an empty batch has kw = kh = 0, rejected below).
+    kw, kh = (kx.size // N, ky.size // N) if N else (0, 0)
+    kx = params(kx, N * kw, "kx", np.float32).reshape(N, kw)
+    ky = params(ky, N * kh, "ky", np.float32).reshape(N, kh)
+    check_filter_pair(src, dst, True)
+    check_border(border)
+    check_ksize(kw, "kx", False)
+    check_ksize(kh, "ky", False)
+    run_sep_filter(src, dst, kx, ky, border, fill, delta)
+
+
+def filter2d(src: np.ndarray, dst: np.ndarray, kernel: np.ndarray, kh: int, kw: int, border: int,
+             fill: Sequence[float]) -> None:
+    """cv2.filter2D (correlation, anchor at the kernel centre): kernel is kh*kw floats per sample."""
+    src, dst = _images(src, dst)
+    N = src.shape[0]
+    kernel = params(kernel, N * kh * kw, "kernel", np.float32)
+    check_filter_pair(src, dst, False)
+    check_border(border)
+    check_ksize(kh, "kernel height", False)
+    check_ksize(kw, "kernel width", False)
+    fillf = fill_f32(fill)
+    if dst.size == 0:
+        return
+    sbuf, s = as_view(src, "img")
+    dbuf, d = as_view(dst, "out", writable=True)
+    filter2d_blocks(sbuf, s, dbuf, d, kernel.reshape(N, kh, kw), int(border), fillf)
+
+
+def gaussian_blur(src: np.ndarray, dst: np.ndarray, kh: int, kw: int, sigma: np.ndarray, border: int) -> None:
+    """cv2.GaussianBlur: sigma is (sigma_x, sigma_y) per sample (sigma_y <= 0 means sigma_x); odd ksize."""
+    src, dst = _images(src, dst)
+    N = src.shape[0]
+    sigma = params(sigma, N * 2, "sigma", np.float64)
+    check_filter_pair(src, dst, False)
+    check_border(border)
+    check_ksize(kh, "ksize height", True)
+    check_ksize(kw, "ksize width", True)
+    kx, ky = np.empty((N, kw), np.float32), np.empty((N, kh), np.float32)
+    for n in range(N):
+        sx = float(sigma[2 * n])
+        sy = float(sigma[2 * n + 1]) if sigma[2 * n + 1] > 0 else sx
+        if not (math.isfinite(sx) and math.isfinite(sy)):
+            fail("sigma: expected finite values, got (", sx, ", ", sy, ") for sample ", n)
+        kx[n] = gaussian_kernel(kw, sx)
+        ky[n] = gaussian_kernel(kh, sy)
+    run_sep_filter(src, dst, kx, ky, border, None, 0.0)
+
+
+def box_blur(src: np.ndarray, dst: np.ndarray, kh: int, kw: int, border: int) -> None:
+    """cv2.blur: the normalised box filter, as a separable filter of 1/kw and 1/kh (float32)."""
+    src, dst = _images(src, dst)
+    N = src.shape[0]
+    check_filter_pair(src, dst, False)
+    check_border(border)
+    check_ksize(kh, "ksize height", False)
+    check_ksize(kw, "ksize width", False)
+    kx = np.full((N, kw), np.float32(1.0) / np.float32(kw), np.float32)
+    ky = np.full((N, kh), np.float32(1.0) / np.float32(kh), np.float32)
+    run_sep_filter(src, dst, kx, ky, border, None, 0.0)
+
+
+def median_blur(src: np.ndarray, dst: np.ndarray, ksize: int) -> None:
+    """cv2.medianBlur: ksize 3, 5 or 7, BORDER_REPLICATE."""
+    src, dst = _images(src, dst)
+    check_filter_pair(src, dst, False)
+    if ksize not in (3, 5, 7):
+        fail("ksize: expected 3, 5 or 7, got ", ksize)
+    if dst.size == 0:
+        return
+    sbuf, s = as_view(src, "img")
+    dbuf, d = as_view(dst, "out", writable=True)
+    median_rows(sbuf, s, dbuf, d, int(ksize))

@@ -1,0 +1,246 @@
+"""equalize, to_gray, threshold, invert and normalize: the Numba twin of csrc/ops/intensity.cpp and
+intensity_pixel.hpp."""
+
+from __future__ import annotations
+
+import math
+
+import numba
+import numpy as np
+from numba import types
+from numba.extending import overload
+
+from ._check import check_dtype, check_pair, check_shape, fail, params
+from ._common import f32, saturate
+from ._view import Layout, as_batch, as_view, index
+
+BINARY, BINARY_INV, TRUNC, TOZERO, TOZERO_INV = 0, 1, 2, 3, 4
+
+# ---- per-pixel maths (intensity_pixel.hpp) ------------------------------------------------------------
+
+
+@numba.njit(cache=True)
+def equalize_lut(hist: np.ndarray, total: int, lut: np.ndarray) -> None:
+    """cv::equalizeHist's LUT from a 256-bin histogram of `total` pixels."""
+    i = 0
+    while i < 255 and hist[i] == 0:
+        i += 1
+    if hist[i] == total:  # one grey level: OpenCV sets the whole image to it
+        lut[:] = i
+        return
+    scale = f32(255.0) / f32(total - hist[i])
+    acc = 0
+    lut[:i + 1] = 0
+    for j in range(i + 1, 256):
+        acc += hist[j]
+        lut[j] = saturate(f32(acc) * scale, lut)
+
+
+def gray_pixel(r, g, b):  # type: ignore[no-untyped-def]
+    """cv::cvtColor RGB2GRAY of one pixel: uint8 in OpenCV's 14-bit fixed point, float32 in float."""
+    raise NotImplementedError("gray_pixel is only available inside Numba kernels")
+
+
+@overload(gray_pixel, jit_options={"cache": True})
+def _gray_pixel(r, g, b):  # type: ignore[no-untyped-def]
+    if r == types.uint8:
+        return lambda r, g, b: np.uint8((np.int32(r) * 4899 + np.int32(g) * 9617 + np.int32(b) * 1868 + (1 << 13))
+                                        >> 14)
+    return lambda r, g, b: r * f32(0.299) + g * f32(0.587) + b * f32(0.114)
+
+
+def invert_pixel(v):  # type: ignore[no-untyped-def]
+    """255 - v for uint8, 1 - v for float32."""
+    raise NotImplementedError("invert_pixel is only available inside Numba kernels")
+
+
+@overload(invert_pixel, jit_options={"cache": True})
+def _invert_pixel(v):  # type: ignore[no-untyped-def]
+    if v == types.uint8:
+        return lambda v: np.uint8(255 - np.int32(v))
+    return lambda v: f32(1.0) - v
+
+
+@numba.njit(cache=True)
+def threshold_pixel(v, thresh: float, maxval, mode: int):  # type: ignore[no-untyped-def]
+    """cv::threshold on one value (uint8: thresh already floored, maxval rounded). Returns float32; the
+    store converts it back exactly (every result is v, maxval, 0 or the integral thresh)."""
+    fv = f32(v)
+    above = fv > thresh
+    if mode == BINARY:
+        return f32(maxval) if above else f32(0.0)
+    if mode == BINARY_INV:
+        return f32(0.0) if above else f32(maxval)
+    if mode == TRUNC:
+        return thresh if above else fv
+    if mode == TOZERO:
+        return fv if above else f32(0.0)
+    return f32(0.0) if above else fv
+
+
+@numba.njit(cache=True)
+def normalize_pixel(v: float, a: float, b: float) -> float:
+    """(v * scale - mean) / std as v * a + b with a = scale / std, b = -mean / std."""
+    return v * a + b
+
+
+# ---- kernels ------------------------------------------------------------------------------------------
+
+
+@numba.njit(parallel=True, cache=True)
+def equalize_planes(src: np.ndarray, s: Layout, dst: np.ndarray, d: Layout) -> None:
+    """One histogram and LUT per (image, channel) plane."""
+    for i in numba.prange(s.n * s.c):
+        n = i // s.c
+        c = i % s.c
+        hist = np.zeros(256, np.int32)
+        for y in range(s.h):
+            for x in range(s.w):
+                hist[src[index(s, n, y, x, c)]] += 1
+        lut = np.empty(256, np.uint8)
+        equalize_lut(hist, s.h * s.w, lut)
+        for y in range(s.h):
+            for x in range(s.w):
+                dst[index(d, n, y, x, c)] = lut[src[index(s, n, y, x, c)]]
+
+
+@numba.njit(parallel=True, cache=True)
+def gray_rows(src: np.ndarray, s: Layout, dst: np.ndarray, d: Layout) -> None:
+    for r in numba.prange(s.n * s.h):
+        n = r // s.h
+        y = r % s.h
+        for x in range(s.w):
+            p = index(s, n, y, x, 0)
+            if s.c == 1:
+                dst[index(d, n, y, x, 0)] = src[p]
+            else:
+                dst[index(d, n, y, x, 0)] = gray_pixel(src[p], src[p + s.sc], src[p + 2 * s.sc])
+
+
+@numba.njit(parallel=True, cache=True)
+def threshold_rows(src: np.ndarray, s: Layout, dst: np.ndarray, d: Layout, thresh: np.ndarray, maxval: np.ndarray,
+                   mode: int, wrap_negative: bool) -> None:
+    for r in numba.prange(s.n * s.h):
+        n = r // s.h
+        y = r % s.h
+        for x in range(s.w):
+            for c in range(s.c):
+                v = threshold_pixel(src[index(s, n, y, x, c)], thresh[n], maxval[n], mode)
+                if wrap_negative and v < f32(0.0):
+                    # uint8 TRUNC with thresh -1: C++'s static_cast<uint8_t>(-1.f) gives 255 on x86 (out of
+                    # range, undefined; OpenCV gives 0). Mirrored so that the backends agree.
+                    dst[index(d, n, y, x, c)] = 255
+                else:
+                    dst[index(d, n, y, x, c)] = v
+
+
+@numba.njit(parallel=True, cache=True)
+def invert_rows(src: np.ndarray, s: Layout, dst: np.ndarray, d: Layout) -> None:
+    for r in numba.prange(s.n * s.h):
+        n = r // s.h
+        y = r % s.h
+        for x in range(s.w):
+            for c in range(s.c):
+                dst[index(d, n, y, x, c)] = invert_pixel(src[index(s, n, y, x, c)])
+
+
+@numba.njit(parallel=True, cache=True)
+def normalize_rows(src: np.ndarray, s: Layout, dst: np.ndarray, d: Layout, a: np.ndarray, b: np.ndarray) -> None:
+    for r in numba.prange(s.n * s.h):
+        n = r // s.h
+        y = r % s.h
+        for x in range(s.w):
+            for c in range(s.c):
+                dst[index(d, n, y, x, c)] = normalize_pixel(f32(src[index(s, n, y, x, c)]), a[c], b[c])
+
+
+# ---- front doors --------------------------------------------------------------------------------------
+
+
+def _views(src: np.ndarray, dst: np.ndarray):  # type: ignore[no-untyped-def]
+    src, dst = as_batch(src, "img"), as_batch(dst, "out")
+    sbuf, s = as_view(src, "img")
+    dbuf, d = as_view(dst, "out", writable=True)
+    return src, dst, sbuf, s, dbuf, d
+
+
+def check_same(src: np.ndarray, dst: np.ndarray) -> None:
+    check_pair(src, dst)
+    check_shape(dst, "dst", *src.shape)
+    check_dtype(dst, "dst", src.dtype)
+
+
+def equalize(src: np.ndarray, dst: np.ndarray) -> None:
+    """cv2.equalizeHist per image and per channel; uint8 only."""
+    src, dst, sbuf, s, dbuf, d = _views(src, dst)
+    check_same(src, dst)
+    check_dtype(src, "img", np.uint8)
+    if dst.size == 0:
+        return
+    if s.h * s.w >= 1 << 31:
+        fail("img: images above 2^31 pixels are not supported")
+    equalize_planes(sbuf, s, dbuf, d)
+
+
+def to_gray(src: np.ndarray, dst: np.ndarray) -> None:
+    """cv2.cvtColor RGB2GRAY / RGBA2GRAY (one channel is copied); dst has one channel."""
+    src, dst, sbuf, s, dbuf, d = _views(src, dst)
+    check_pair(src, dst)
+    check_shape(dst, "dst", s.n, s.h, s.w, 1)
+    check_dtype(dst, "dst", src.dtype)
+    if dst.size == 0:
+        return
+    gray_rows(sbuf, s, dbuf, d)
+
+
+def threshold(src: np.ndarray, dst: np.ndarray, thresh: np.ndarray, maxval: np.ndarray, mode: int) -> None:
+    """cv2.threshold with one thresh and maxval per sample."""
+    src, dst, sbuf, s, dbuf, d = _views(src, dst)
+    thresh = params(thresh, s.n, "thresh", np.float64)
+    maxval = params(maxval, s.n, "maxval", np.float64)
+    check_same(src, dst)
+    if not 0 <= mode <= 4:
+        fail("mode: expected binary, binary_inv, trunc, tozero or tozero_inv, got code ", mode)
+    u8 = src.dtype == np.uint8
+    for n in range(s.n):
+        if math.isnan(thresh[n]) or math.isnan(maxval[n]):
+            fail("thresh, maxval: NaN for sample ", n)
+    if u8:  # as OpenCV on uint8: thresh floored and clamped to the range, maxval rounded and saturated
+        t = np.minimum(np.maximum(np.floor(thresh), -1.0), 255.0).astype(np.float32)
+        mx = np.clip(np.rint(np.minimum(np.maximum(maxval, -1.0), 256.0).astype(np.float32)), 0, 255)
+    else:
+        t = thresh.astype(np.float32)
+        mx = maxval.astype(np.float32)
+    if dst.size == 0:
+        return
+    threshold_rows(sbuf, s, dbuf, d, t, mx.astype(np.float32), int(mode), u8 and mode == TRUNC)
+
+
+def invert(src: np.ndarray, dst: np.ndarray) -> None:
+    """255 - x for uint8 (cv2.bitwise_not), 1 - x for float32."""
+    src, dst, sbuf, s, dbuf, d = _views(src, dst)
+    check_same(src, dst)
+    if dst.size == 0:
+        return
+    invert_rows(sbuf, s, dbuf, d)
+
+
+def normalize(src: np.ndarray, dst: np.ndarray, mean: np.ndarray, std: np.ndarray, scale: float) -> None:
+    """dst = (src * scale - mean[c]) / std[c] into a float32 dst of any layout; mean and std per channel."""
+    src, dst, sbuf, s, dbuf, d = _views(src, dst)
+    mean = params(mean, s.c, "mean", np.float64)
+    std = params(std, s.c, "std", np.float64)
+    check_pair(src, dst)
+    check_shape(dst, "dst", s.n, s.h, s.w, s.c)
+    check_dtype(dst, "dst", np.float32)
+    a, b = np.empty(s.c, np.float32), np.empty(s.c, np.float32)
+    for c in range(s.c):
+        m, sd = float(mean[c]), float(std[c])
+        if not (math.isfinite(m) and math.isfinite(sd) and sd != 0.0):
+            fail("std: expected finite, non-zero values (and finite mean), got mean ", m, ", std ", sd,
+                 " for channel ", c)
+        a[c] = np.float32(scale / sd)
+        b[c] = np.float32(-m / sd)
+    if dst.size == 0:
+        return
+    normalize_rows(sbuf, s, dbuf, d, a, b)
