@@ -98,6 +98,21 @@ def accumulate_taps(src: np.ndarray, s: Layout, base: int, y0: int, x0: int, k: 
 
 
 @numba.njit(cache=True)
+def fast_floor(v: float) -> int:
+    """floor() of a clamped coordinate (|v| <= 2^30) through a 32-bit int, as C++ (same result as floorf)."""
+    i = np.int32(v)
+    return np.int64(i - 1 if f32(i) > v else i)
+
+
+@numba.njit(cache=True)
+def round_half_even(v: float) -> int:
+    """C++'s (v + 1.5 * 2^23) - 1.5 * 2^23 then static_cast<int>: nearest, ties to even (cvRound), exact for
+    |v| < 2^22; mirrored literally so that far-away coordinates (up to 2^30) round the same way too."""
+    magic = f32(12582912.0)
+    return np.int64(np.int32((v + magic) - magic))
+
+
+@numba.njit(cache=True)
 def sample(src: np.ndarray, s: Layout, base: int, fy: float, fx: float, interp: int, border: int,
            fill: np.ndarray, wy: np.ndarray, wx: np.ndarray, out: np.ndarray) -> None:
     """Samples the image at (fy, fx) into out[0:C]; wy and wx are 4-float scratch arrays."""
@@ -105,32 +120,32 @@ def sample(src: np.ndarray, s: Layout, base: int, fy: float, fx: float, interp: 
     fx = clamp_coord(fx)
     if interp == NEAREST:
         wy[0] = wx[0] = f32(1.0)
-        accumulate_taps(src, s, base, np.int64(np.floor(fy + f32(0.5))), np.int64(np.floor(fx + f32(0.5))), 1,
-                        wy, wx, border, fill, out)
+        accumulate_taps(src, s, base, round_half_even(fy), round_half_even(fx), 1, wy, wx, border, fill, out)
     elif interp == LINEAR:
-        y0 = np.floor(fy)
-        x0 = np.floor(fx)
-        ty = fy - y0
-        tx = fx - x0
+        y0 = fast_floor(fy)
+        x0 = fast_floor(fx)
+        ty = fy - f32(y0)
+        tx = fx - f32(x0)
         wy[0] = f32(1.0) - ty
         wy[1] = ty
         wx[0] = f32(1.0) - tx
         wx[1] = tx
-        accumulate_taps(src, s, base, np.int64(y0), np.int64(x0), 2, wy, wx, border, fill, out)
+        accumulate_taps(src, s, base, y0, x0, 2, wy, wx, border, fill, out)
     else:
-        y0 = np.floor(fy)
-        x0 = np.floor(fx)
-        cubic_weights(fy - y0, wy)
-        cubic_weights(fx - x0, wx)
-        accumulate_taps(src, s, base, np.int64(y0) - 1, np.int64(x0) - 1, 4, wy, wx, border, fill, out)
+        y0 = fast_floor(fy)
+        x0 = fast_floor(fx)
+        cubic_weights(fy - f32(y0), wy)
+        cubic_weights(fx - f32(x0), wx)
+        accumulate_taps(src, s, base, y0 - 1, x0 - 1, 4, wy, wx, border, fill, out)
 
 
 # ---- saturate.hpp -------------------------------------------------------------------------------------
 
 
 def saturate(v: float, out: np.ndarray):  # type: ignore[no-untyped-def]
-    """saturate_cast<T>(v) for T = out's dtype: for uint8 rint (ties to even) then [0, 255], NaN -> 0;
-    for float32 v itself. Only callable from Numba code (the type choice happens at compile time)."""
+    """saturate_cast<T>(v) for T = out's dtype. uint8: clamp to [0, 255] (NaN -> 0), then round half to
+    even; np.rint is exactly C++'s 1.5 * 2^23 trick on that range. float32: v itself. Only callable from
+    Numba code (the dtype is chosen at compile time)."""
     raise NotImplementedError("saturate is only available inside Numba kernels")
 
 
@@ -138,11 +153,8 @@ def saturate(v: float, out: np.ndarray):  # type: ignore[no-untyped-def]
 def _saturate(v, out):  # type: ignore[no-untyped-def]
     if out.dtype == types.uint8:
         def to_uint8(v, out):  # type: ignore[no-untyped-def]
-            r = np.rint(v)
-            if r >= f32(255.0):
-                return np.uint8(255)
-            if r > f32(0.0):
-                return np.uint8(r)
-            return np.uint8(0)  # negative or NaN (C++: NaN compares false both ways and becomes 0)
+            v = v if v > f32(0.0) else f32(0.0)
+            v = v if v < f32(255.0) else f32(255.0)
+            return np.uint8(np.rint(v))
         return to_uint8
     return lambda v, out: v

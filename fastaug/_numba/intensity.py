@@ -37,15 +37,15 @@ def equalize_lut(hist: np.ndarray, total: int, lut: np.ndarray) -> None:
 
 
 def gray_pixel(r, g, b):  # type: ignore[no-untyped-def]
-    """cv::cvtColor RGB2GRAY of one pixel: uint8 in OpenCV's 14-bit fixed point, float32 in float."""
+    """cv::cvtColor RGB2GRAY of one pixel: uint8 in OpenCV 5's 15-bit fixed point, float32 in float."""
     raise NotImplementedError("gray_pixel is only available inside Numba kernels")
 
 
 @overload(gray_pixel, jit_options={"cache": True})
 def _gray_pixel(r, g, b):  # type: ignore[no-untyped-def]
     if r == types.uint8:
-        return lambda r, g, b: np.uint8((np.int32(r) * 4899 + np.int32(g) * 9617 + np.int32(b) * 1868 + (1 << 13))
-                                        >> 14)
+        return lambda r, g, b: np.uint8((np.int32(r) * 9798 + np.int32(g) * 19235 + np.int32(b) * 3735
+                                         + (1 << 14)) >> 15)
     return lambda r, g, b: r * f32(0.299) + g * f32(0.587) + b * f32(0.114)
 
 
