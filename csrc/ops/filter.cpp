@@ -49,14 +49,45 @@ void padded_row(const ImageView& src, int64_t n, int64_t r, int left, int right,
   }
 }
 
-// out[i] = sum_j k[j] * in[i + j * C] for i in [0, len): one horizontal correlation.
-inline void correlate_row(const float* in, const float* k, int taps, int64_t C, int64_t len, float* out) {
+// out[i] = sum_j k[j] * in[i + j * step] for i in [0, len), summed in order of j: one correlation along a
+// row (step = C) or down a column of rows (step = row length). Small tap counts are unrolled so that each
+// output is accumulated in a register; every variant sums in the same order (same bits).
+template <int K>
+FASTAUG_CPU_CLONES void correlate_fixed(const float* in, const float* k, int64_t step, int64_t len, float* out) {
+  float kk[K];
+  for (int j = 0; j < K; ++j) kk[j] = k[j];
+  for (int64_t i = 0; i < len; ++i) {
+    float acc = 0.f;
+    for (int j = 0; j < K; ++j) acc += kk[j] * in[i + j * step];
+    out[i] = acc;
+  }
+}
+
+FASTAUG_CPU_CLONES void correlate_any(const float* in, const float* k, int taps, int64_t step, int64_t len,
+                                      float* out) {
   for (int64_t i = 0; i < len; ++i) out[i] = 0.f;
   for (int j = 0; j < taps; ++j) {
     const float kj = k[j];
-    const float* p = in + j * C;
+    const float* p = in + j * step;
     for (int64_t i = 0; i < len; ++i) out[i] += kj * p[i];
   }
+}
+
+inline void correlate_row(const float* in, const float* k, int taps, int64_t step, int64_t len, float* out) {
+  switch (taps) {
+    case 1: return correlate_fixed<1>(in, k, step, len, out);
+    case 2: return correlate_fixed<2>(in, k, step, len, out);
+    case 3: return correlate_fixed<3>(in, k, step, len, out);
+    case 4: return correlate_fixed<4>(in, k, step, len, out);
+    case 5: return correlate_fixed<5>(in, k, step, len, out);
+    case 7: return correlate_fixed<7>(in, k, step, len, out);
+    default: return correlate_any(in, k, taps, step, len, out);
+  }
+}
+
+template <class U>
+FASTAUG_CPU_CLONES void store_dense(const float* acc, int64_t len, U* row) {
+  for (int64_t i = 0; i < len; ++i) row[i] = saturate_cast<U>(acc[i]);
 }
 
 template <class U>
@@ -64,7 +95,7 @@ void store_row(const ImageView& dst, int64_t n, int64_t y, const float* acc) {
   U* row = static_cast<U*>(dst.data) + n * dst.sn + y * dst.sh;
   const int64_t C = dst.c;
   if (dst.rows_dense()) {
-    for (int64_t i = 0; i < dst.w * C; ++i) row[i] = saturate_cast<U>(acc[i]);
+    store_dense<U>(acc, dst.w * C, row);
   } else {
     for (int64_t x = 0; x < dst.w; ++x)
       for (int64_t c = 0; c < C; ++c) row[x * dst.sw + c * dst.sc] = saturate_cast<U>(acc[x * C + c]);
