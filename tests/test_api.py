@@ -346,3 +346,19 @@ def test_numba_fallback_when_native_missing(tmp_path):
         "print('ok')\n")
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600)
     assert res.returncode == 0 and "ok" in res.stdout, res.stderr
+
+
+def test_no_hidden_copies_of_the_image(backend):
+    """With out= given, a call allocates nothing near the image's size (numpy allocations are traced)."""
+    import tracemalloc
+
+    img = np.ascontiguousarray(batch(4))[:, ::-1]  # a strided view: a copying bridge would allocate here
+    out = np.empty(img.shape, np.uint8)
+    fa.invert(img, out=out)  # warm-up (Numba compiles)
+    fa.warp_affine(img, np.eye(2, 3), out=out)
+    tracemalloc.start()
+    fa.invert(img, out=out)
+    fa.warp_affine(img, np.eye(2, 3), out=out)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert peak < img.nbytes // 4, f"peak traced allocation {peak} bytes for a {img.nbytes}-byte image"
