@@ -47,6 +47,40 @@ void elementwise(const ImageView& src, const ImageView& dst, F&& f) {
   });
 }
 
+// One image: the C histograms in one pass over its pixels, then the C LUTs applied in one pass.
+template <int C>
+void equalize_image(const ImageView& src, const ImageView& dst, int64_t n) {
+  const uint8_t* s = static_cast<const uint8_t*>(src.data) + n * src.sn;
+  uint8_t* d = static_cast<uint8_t*>(dst.data) + n * dst.sn;
+  const int64_t h = src.h, w = src.w, ssh = src.sh, ssw = src.sw, ssc = src.sc;
+  const int64_t dsh = dst.sh, dsw = dst.sw, dsc = dst.sc;
+  int32_t hist[C][256] = {};
+  for (int64_t y = 0; y < h; ++y) {
+    const uint8_t* row = s + y * ssh;
+    if (src.rows_dense()) {
+      for (int64_t x = 0; x < w; ++x)
+        for (int c = 0; c < C; ++c) ++hist[c][row[x * C + c]];
+    } else {
+      for (int64_t x = 0; x < w; ++x)
+        for (int c = 0; c < C; ++c) ++hist[c][row[x * ssw + c * ssc]];
+    }
+  }
+  uint8_t lut[C][256];
+  for (int c = 0; c < C; ++c) equalize_lut(hist[c], static_cast<int32_t>(h * w), lut[c]);
+  const bool dense = src.rows_dense() && dst.rows_dense();
+  for (int64_t y = 0; y < h; ++y) {
+    const uint8_t* in = s + y * ssh;
+    uint8_t* out = d + y * dsh;
+    if (dense) {
+      for (int64_t x = 0; x < w; ++x)
+        for (int c = 0; c < C; ++c) out[x * C + c] = lut[c][in[x * C + c]];
+    } else {
+      for (int64_t x = 0; x < w; ++x)
+        for (int c = 0; c < C; ++c) out[x * dsw + c * dsc] = lut[c][in[x * ssw + c * ssc]];
+    }
+  }
+}
+
 void check_same(const ImageView& src, const ImageView& dst) {
   check_pair(src, dst);
   check_shape(dst, "dst", src.n, src.h, src.w, src.c);
@@ -67,17 +101,8 @@ void equalize(const ImageView& src, const ImageView& dst, Stream) {
   check_dtype(src, "img", DType::UInt8);
   if (dst.empty()) return;
   FASTAUG_CHECK(src.h * src.w < (int64_t(1) << 31), "img: images above 2^31 pixels are not supported");
-  FASTAUG_ROUTE(src, "equalize", parallel_for(src.n * src.c, [&](int64_t i) {
-    const int64_t n = i / src.c, c = i % src.c;
-    const uint8_t* s = static_cast<const uint8_t*>(src.data) + n * src.sn + c * src.sc;
-    uint8_t* d = static_cast<uint8_t*>(dst.data) + n * dst.sn + c * dst.sc;
-    int32_t hist[256] = {};
-    for (int64_t y = 0; y < src.h; ++y)
-      for (int64_t x = 0; x < src.w; ++x) ++hist[s[y * src.sh + x * src.sw]];
-    uint8_t lut[256];
-    equalize_lut(hist, static_cast<int32_t>(src.h * src.w), lut);
-    for (int64_t y = 0; y < src.h; ++y)
-      for (int64_t x = 0; x < src.w; ++x) d[y * dst.sh + x * dst.sw] = lut[s[y * src.sh + x * src.sw]];
+  FASTAUG_ROUTE(src, "equalize", dispatch_channels(src.c, [&](auto ch) {
+    parallel_for(src.n, [&](int64_t n) { equalize_image<decltype(ch)::value>(src, dst, n); });
   }), fail_no_cuda("equalize"));
 }
 
