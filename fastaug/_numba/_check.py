@@ -22,16 +22,8 @@ def fail(*parts: Any) -> NoReturn:
     raise ArgumentError("".join(_part(p) for p in parts))
 
 
-def dtype_name(a: np.ndarray) -> str:
-    return str(a.dtype)
-
-
 def shape_str(a: np.ndarray) -> str:
     return "(" + ", ".join(str(int(s)) for s in a.shape) + ")"
-
-
-def is_empty(a: np.ndarray) -> bool:
-    return a.size == 0
 
 
 def check_image(a: np.ndarray, name: str) -> None:
@@ -63,8 +55,9 @@ def check_border(border: int) -> None:
 
 
 def params(values: Any, count: int, name: str, dtype: Any) -> np.ndarray:
-    """module.cpp's params(): a flat contiguous array of `dtype` with exactly `count` values."""
-    arr = np.ascontiguousarray(values, dtype=dtype).reshape(-1)
+    """module.cpp's params(): a flat contiguous array of `dtype` with exactly `count` values. Always a fresh
+    (writable) copy, so that kernels see one array type whatever the caller passed."""
+    arr = np.array(values, dtype=dtype).reshape(-1)
     if arr.size != count:
         fail(name, ": expected ", count, " values, got ", arr.size)
     return arr

@@ -2,7 +2,10 @@
 interp.hpp (cubic_weights, clamp_coord, accumulate_taps, sample) and saturate.hpp (saturate).
 
 All arithmetic is float32 as in C++: Numba promotes float32 op int64 (and float literals) to float64,
-so every constant is an f32(...) and every integer is cast with f32() before it meets a float."""
+so every constant is an f32(...) and every integer is cast with f32() before it meets a float.
+
+Per-pixel helpers that take arrays are inline="always": a real call passes each array with atomic
+reference counting, which costs more than the pixel's maths and contends between threads."""
 
 from __future__ import annotations
 
@@ -74,19 +77,27 @@ def clamp_coord(v: float) -> float:
     return -lim if v < -lim else (lim if v > lim else v)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def accumulate_taps(src: np.ndarray, s: Layout, base: int, y0: int, x0: int, k: int, wy: np.ndarray,
                     wx: np.ndarray, border: int, fill: np.ndarray, out: np.ndarray) -> None:
-    """out[c] = sum over the k x k taps from (y0, x0) of wy[i] * wx[j] * pixel, in the C++ order.
-
-    base is the buffer index of the image's pixel (0, 0, 0)."""
+    """out[c] = sum over the k x k taps from (y0, x0) of (wy[i] * wx[j]) * pixel, over i then j (the C++
+    order, on both paths: same bits). base is the buffer index of the image's pixel (0, 0, 0)."""
     for c in range(s.c):
         out[c] = f32(0.0)
-    inside = y0 >= 0 and x0 >= 0 and y0 + k <= s.h and x0 + k <= s.w
+    if y0 >= 0 and x0 >= 0 and y0 + k <= s.h and x0 + k <= s.w:  # interior: no border lookups
+        row = base + y0 * s.sh + x0 * s.sw
+        for i in range(k):
+            for j in range(k):
+                wgt = wy[i] * wx[j]
+                p = row + j * s.sw
+                for c in range(s.c):
+                    out[c] += wgt * f32(src[p + c * s.sc])
+            row += s.sh
+        return
     for i in range(k):
-        yy = y0 + i if inside else map_border(y0 + i, s.h, border)
+        yy = map_border(y0 + i, s.h, border)
         for j in range(k):
-            xx = x0 + j if inside else map_border(x0 + j, s.w, border)
+            xx = map_border(x0 + j, s.w, border)
             wgt = wy[i] * wx[j]
             if yy < 0 or xx < 0:
                 for c in range(s.c):
@@ -112,16 +123,21 @@ def round_half_even(v: float) -> int:
     return np.int64(np.int32((v + magic) - magic))
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def sample(src: np.ndarray, s: Layout, base: int, fy: float, fx: float, interp: int, border: int,
            fill: np.ndarray, wy: np.ndarray, wx: np.ndarray, out: np.ndarray) -> None:
-    """Samples the image at (fy, fx) into out[0:C]; wy and wx are 4-float scratch arrays."""
+    """Samples the image at (fy, fx) into out[0:C]; wy and wx are 4-float scratch arrays. Each
+    interpolation only sets the k x k window and its weights: one accumulate_taps call site keeps the
+    inlined code (and the compile time) small."""
     fy = clamp_coord(fy)
     fx = clamp_coord(fx)
     if interp == NEAREST:
+        k = 1
+        y0 = round_half_even(fy)
+        x0 = round_half_even(fx)
         wy[0] = wx[0] = f32(1.0)
-        accumulate_taps(src, s, base, round_half_even(fy), round_half_even(fx), 1, wy, wx, border, fill, out)
     elif interp == LINEAR:
+        k = 2
         y0 = fast_floor(fy)
         x0 = fast_floor(fx)
         ty = fy - f32(y0)
@@ -130,13 +146,15 @@ def sample(src: np.ndarray, s: Layout, base: int, fy: float, fx: float, interp: 
         wy[1] = ty
         wx[0] = f32(1.0) - tx
         wx[1] = tx
-        accumulate_taps(src, s, base, y0, x0, 2, wy, wx, border, fill, out)
     else:
+        k = 4
         y0 = fast_floor(fy)
         x0 = fast_floor(fx)
         cubic_weights(fy - f32(y0), wy)
         cubic_weights(fx - f32(x0), wx)
-        accumulate_taps(src, s, base, y0 - 1, x0 - 1, 4, wy, wx, border, fill, out)
+        y0 -= 1
+        x0 -= 1
+    accumulate_taps(src, s, base, y0, x0, k, wy, wx, border, fill, out)
 
 
 # ---- saturate.hpp -------------------------------------------------------------------------------------

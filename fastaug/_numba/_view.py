@@ -43,7 +43,10 @@ def as_batch(arr: np.ndarray, name: str) -> np.ndarray:
 
 
 def as_view(arr: np.ndarray, name: str, writable: bool = False) -> tuple[np.ndarray, Layout]:
-    """The flat 1-D buffer spanning arr's memory and the Layout that addresses arr's pixels in it."""
+    """The flat 1-D buffer spanning arr's memory and the Layout that addresses arr's pixels in it.
+
+    Inputs (writable=False) always get a read-only buffer: one Numba type whatever the caller's flags
+    (no second compilation for read-only arrays), and a kernel that wrote to its source would not compile."""
     if writable and not arr.flags.writeable:
         fail(name, ": the output array is read-only")
     size = arr.itemsize
@@ -56,8 +59,7 @@ def as_view(arr: np.ndarray, name: str, writable: bool = False) -> tuple[np.ndar
     lo = sum(s * (m - 1) for s, m in zip(strides, arr.shape) if s < 0)
     hi = sum(s * (m - 1) for s, m in zip(strides, arr.shape) if s > 0)
     first = arr[tuple(slice(m - 1, m) if s < 0 else slice(0, 1) for s, m in zip(strides, arr.shape))]
-    buf = np.lib.stride_tricks.as_strided(first, shape=(hi - lo + 1,), strides=(size,),
-                                          writeable=bool(arr.flags.writeable))
+    buf = np.lib.stride_tricks.as_strided(first, shape=(hi - lo + 1,), strides=(size,), writeable=writable)
     return buf, Layout(-lo, *arr.shape, *strides)
 
 

@@ -8,6 +8,7 @@ import numba
 import numpy as np
 
 from ._check import check_pair, check_shape, fail, params
+from ._parallel import launch
 from ._view import Layout, as_batch, as_view, index
 
 # Columns of an index map row (copy_pixel.hpp's IndexMap).
@@ -52,7 +53,7 @@ def copy(src: np.ndarray, dst: np.ndarray, maps: np.ndarray, arg: str) -> None:
                          " image")
     if dst.size == 0:
         return
-    copy_rows(sbuf, s, dbuf, d, maps)
+    launch(copy_rows, sbuf, s, dbuf, d, maps)
 
 
 def check_same_kind(src: np.ndarray, dst: np.ndarray) -> None:

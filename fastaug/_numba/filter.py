@@ -15,6 +15,7 @@ import numpy as np
 
 from ._check import check_border, check_pair, fail, fill_f32, params, shape_str
 from ._common import REPLICATE, f32, map_border, saturate
+from ._parallel import launch
 from ._view import Layout, as_batch, as_view, index
 
 BLOCK_ROWS = 32
@@ -72,6 +73,12 @@ def deriv_kernel(order: int, ksize: int) -> np.ndarray:
 
 
 @numba.njit(cache=True)
+def rows_dense(v: Layout) -> bool:
+    """Each row's W*C values are contiguous (channels-last, packed pixels): rows can be walked linearly."""
+    return v.sc == 1 and v.sw == v.c
+
+
+@numba.njit(cache=True)
 def padded_row(src: np.ndarray, s: Layout, n: int, r: int, left: int, right: int, border: int,
                fill: np.ndarray, out: np.ndarray) -> None:
     """Source row r of image n as float32, padded by left / right pixels with the border (a row outside
@@ -83,19 +90,25 @@ def padded_row(src: np.ndarray, s: Layout, n: int, r: int, left: int, right: int
             for c in range(C):
                 out[x * C + c] = fill[c]
         return
-    mid = left * C  # out index of pixel 0
-    for x in range(W):
-        p = index(s, n, ry, x, 0)
-        for c in range(C):
-            out[mid + x * C + c] = f32(src[p + c * s.sc])
+    mid = out[left * C:]  # mid[0] is pixel 0; views indexed from 0 let Numba drop negative-index checks
+    start = index(s, n, ry, 0, 0)
+    if rows_dense(s):
+        row = src[start:start + W * C]
+        for i in range(W * C):
+            mid[i] = f32(row[i])
+    else:
+        for x in range(W):
+            p = start + x * s.sw
+            for c in range(C):
+                mid[x * C + c] = f32(src[p + c * s.sc])
     for x in range(-left, 0):
         sx = map_border(x, W, border)
         for c in range(C):
-            out[mid + x * C + c] = fill[c] if sx < 0 else out[mid + sx * C + c]
+            out[(left + x) * C + c] = fill[c] if sx < 0 else mid[sx * C + c]
     for x in range(W, W + right):
         sx = map_border(x, W, border)
         for c in range(C):
-            out[mid + x * C + c] = fill[c] if sx < 0 else out[mid + sx * C + c]
+            mid[x * C + c] = fill[c] if sx < 0 else mid[sx * C + c]
 
 
 @numba.njit(cache=True)
@@ -105,15 +118,21 @@ def correlate_row(inp: np.ndarray, k: np.ndarray, step: int, length: int, out: n
         out[i] = f32(0.0)
     for j in range(k.size):
         kj = k[j]
-        p = j * step
+        tap = inp[j * step:j * step + length]
         for i in range(length):
-            out[i] += kj * inp[p + i]
+            out[i] += kj * tap[i]
 
 
 @numba.njit(cache=True)
 def store_row(dst: np.ndarray, d: Layout, n: int, y: int, acc: np.ndarray) -> None:
+    start = index(d, n, y, 0, 0)
+    if rows_dense(d):
+        row = dst[start:start + d.w * d.c]
+        for i in range(d.w * d.c):
+            row[i] = saturate(acc[i], dst)
+        return
     for x in range(d.w):
-        p = index(d, n, y, x, 0)
+        p = start + x * d.sw
         for c in range(d.c):
             dst[p + c * d.sc] = saturate(acc[x * d.c + c], dst)
 
@@ -138,9 +157,8 @@ def sep_block(src: np.ndarray, s: Layout, dst: np.ndarray, d: Layout, n: int, y0
         correlate_row(pad, kx, C, length, rows[at:at + length])
     for y in range(y0, y1):
         correlate_row(rows[(y - y0) * length:], ky, length, length, acc)
-        if delta != f32(0.0):
-            for i in range(length):
-                acc[i] += delta
+        for i in range(length):  # always, even delta = 0 (-0 + 0 = +0): the C++ does the same
+            acc[i] += delta
         store_row(dst, d, n, y, acc)
 
 
@@ -188,7 +206,7 @@ def filter2d_blocks(src: np.ndarray, s: Layout, dst: np.ndarray, d: Layout, kern
         filter2d_block(src, s, dst, d, n, y0, min(y0 + BLOCK_ROWS, s.h), kernel[n], border, fill)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def median_of(v: np.ndarray, n: int):  # type: ignore[no-untyped-def]
     """Median of v[0:n] (n odd), reordering v: selection of the lower half (NaN handling as C++'s <)."""
     mid = n // 2
@@ -227,7 +245,7 @@ def median_rows(src: np.ndarray, s: Layout, dst: np.ndarray, d: Layout, ksize: i
 
 def _images(src: np.ndarray, dst: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     src, dst = as_batch(src, "img"), as_batch(dst, "out")
-    as_view(src, "img")
+    as_view(src, "img")  # the capsule's checks (alignment, read-only output) come first, as in module.cpp
     as_view(dst, "out", writable=True)
     return src, dst
 
@@ -254,7 +272,7 @@ def run_sep_filter(src: np.ndarray, dst: np.ndarray, kx: np.ndarray, ky: np.ndar
         return
     sbuf, s = as_view(src, "img")
     dbuf, d = as_view(dst, "out", writable=True)
-    sep_blocks(sbuf, s, dbuf, d, kx, ky, int(border), fillf, np.float32(delta))
+    launch(sep_blocks, sbuf, s, dbuf, d, kx, ky, int(border), fillf, np.float32(delta))
 
 
 def sep_filter2d(src: np.ndarray, dst: np.ndarray, kx: np.ndarray, ky: np.ndarray, border: int,
@@ -290,7 +308,7 @@ def filter2d(src: np.ndarray, dst: np.ndarray, kernel: np.ndarray, kh: int, kw: 
         return
     sbuf, s = as_view(src, "img")
     dbuf, d = as_view(dst, "out", writable=True)
-    filter2d_blocks(sbuf, s, dbuf, d, kernel.reshape(N, kh, kw), int(border), fillf)
+    launch(filter2d_blocks, sbuf, s, dbuf, d, kernel.reshape(N, kh, kw), int(border), fillf)
 
 
 def gaussian_blur(src: np.ndarray, dst: np.ndarray, kh: int, kw: int, sigma: np.ndarray, border: int) -> None:
@@ -336,4 +354,4 @@ def median_blur(src: np.ndarray, dst: np.ndarray, ksize: int) -> None:
         return
     sbuf, s = as_view(src, "img")
     dbuf, d = as_view(dst, "out", writable=True)
-    median_rows(sbuf, s, dbuf, d, int(ksize))
+    launch(median_rows, sbuf, s, dbuf, d, int(ksize))

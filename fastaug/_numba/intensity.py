@@ -12,6 +12,7 @@ from numba.extending import overload
 
 from ._check import check_dtype, check_pair, check_shape, fail, params
 from ._common import f32, saturate
+from ._parallel import launch
 from ._view import Layout, as_batch, as_view, index
 
 BINARY, BINARY_INV, TRUNC, TOZERO, TOZERO_INV = 0, 1, 2, 3, 4
@@ -157,7 +158,9 @@ def normalize_rows(src: np.ndarray, s: Layout, dst: np.ndarray, d: Layout, a: np
 # ---- front doors --------------------------------------------------------------------------------------
 
 
-def _views(src: np.ndarray, dst: np.ndarray):  # type: ignore[no-untyped-def]
+def _views(src: np.ndarray, dst: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, Layout, np.ndarray,
+                                                       Layout]:
+    """The (N, H, W, C) arrays, then each one's flat buffer and Layout."""
     src, dst = as_batch(src, "img"), as_batch(dst, "out")
     sbuf, s = as_view(src, "img")
     dbuf, d = as_view(dst, "out", writable=True)
@@ -179,7 +182,7 @@ def equalize(src: np.ndarray, dst: np.ndarray) -> None:
         return
     if s.h * s.w >= 1 << 31:
         fail("img: images above 2^31 pixels are not supported")
-    equalize_planes(sbuf, s, dbuf, d)
+    launch(equalize_planes, sbuf, s, dbuf, d)
 
 
 def to_gray(src: np.ndarray, dst: np.ndarray) -> None:
@@ -190,7 +193,7 @@ def to_gray(src: np.ndarray, dst: np.ndarray) -> None:
     check_dtype(dst, "dst", src.dtype)
     if dst.size == 0:
         return
-    gray_rows(sbuf, s, dbuf, d)
+    launch(gray_rows, sbuf, s, dbuf, d)
 
 
 def threshold(src: np.ndarray, dst: np.ndarray, thresh: np.ndarray, maxval: np.ndarray, mode: int) -> None:
@@ -213,7 +216,7 @@ def threshold(src: np.ndarray, dst: np.ndarray, thresh: np.ndarray, maxval: np.n
         mx = maxval.astype(np.float32)
     if dst.size == 0:
         return
-    threshold_rows(sbuf, s, dbuf, d, t, mx.astype(np.float32), int(mode), u8 and mode == TRUNC)
+    launch(threshold_rows, sbuf, s, dbuf, d, t, mx.astype(np.float32), int(mode), u8 and mode == TRUNC)
 
 
 def invert(src: np.ndarray, dst: np.ndarray) -> None:
@@ -222,7 +225,7 @@ def invert(src: np.ndarray, dst: np.ndarray) -> None:
     check_same(src, dst)
     if dst.size == 0:
         return
-    invert_rows(sbuf, s, dbuf, d)
+    launch(invert_rows, sbuf, s, dbuf, d)
 
 
 def normalize(src: np.ndarray, dst: np.ndarray, mean: np.ndarray, std: np.ndarray, scale: float) -> None:
@@ -243,4 +246,4 @@ def normalize(src: np.ndarray, dst: np.ndarray, mean: np.ndarray, std: np.ndarra
         b[c] = np.float32(-m / sd)
     if dst.size == 0:
         return
-    normalize_rows(sbuf, s, dbuf, d, a, b)
+    launch(normalize_rows, sbuf, s, dbuf, d, a, b)

@@ -10,6 +10,7 @@ import numpy as np
 
 from ._check import check_pair, fail, shape_str
 from ._common import AREA, CUBIC, NEAREST, cubic_weights, f32, saturate
+from ._parallel import launch
 from ._view import Layout, as_batch, as_view, index
 
 # ---- host side: the tables ----------------------------------------------------------------------------
@@ -100,7 +101,7 @@ def make_table(src_len: int, dst_len: int, interp: int, area_down: bool) -> tupl
 # ---- kernel -------------------------------------------------------------------------------------------
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def resize_pixel(src: np.ndarray, s: Layout, base: int, iy: np.ndarray, wy: np.ndarray, ix: np.ndarray,
                  wx: np.ndarray, acc: np.ndarray) -> None:
     """acc[0:C] = sum_i sum_j (wy[i] * wx[j]) * src(iy[i], ix[j]): one output pixel's taps."""
@@ -152,5 +153,5 @@ def resize(src: np.ndarray, dst: np.ndarray, interp: int) -> None:
     area_down = interp == AREA and s.h >= d.h and s.w >= d.w
     iy, wy = make_table(s.h, d.h, interp, area_down)
     ix, wx = make_table(s.w, d.w, interp, area_down)
-    resize_rows(sbuf, s, dbuf, d, iy, wy, ix, wx)
+    launch(resize_rows, sbuf, s, dbuf, d, iy, wy, ix, wx)
 

@@ -10,6 +10,7 @@ import numpy as np
 
 from ._check import check_border, check_dtype, check_pair, check_shape, fail
 from ._common import REFLECT101, f32, map_border, saturate
+from ._parallel import launch
 from ._view import Layout, as_batch, as_view, index
 from .filter import deriv_kernel, run_sep_filter
 
@@ -18,7 +19,7 @@ def sobel(src: np.ndarray, dst: np.ndarray, dx: int, dy: int, ksize: int, scale:
           border: int) -> None:
     """cv2.Sobel(ddepth=CV_32F): ksize 1, 3, 5, 7 or -1 (Scharr); dst is float32."""
     src, dst = as_batch(src, "img"), as_batch(dst, "out")
-    as_view(src, "img")
+    as_view(src, "img")  # the capsule's checks come first, as in module.cpp
     as_view(dst, "out", writable=True)
     N, H, W, C = src.shape
     check_pair(src, dst)
@@ -40,18 +41,17 @@ def sobel(src: np.ndarray, dst: np.ndarray, dx: int, dy: int, ksize: int, scale:
     if scale != 1.0:  # as cv::Sobel: the scale goes into the smoothing kernel when dx == 0, else into ky
         k = kx1 if dx == 0 else ky1
         k[:] = (k.astype(np.float64) * scale).astype(np.float32)  # float * double, then static_cast<float>
-    kx = np.ascontiguousarray(np.broadcast_to(kx1, (N, kx1.size)))
-    ky = np.ascontiguousarray(np.broadcast_to(ky1, (N, ky1.size)))
+    kx, ky = np.tile(kx1, (N, 1)), np.tile(ky1, (N, 1))  # one copy per sample, as run_sep_filter takes
     run_sep_filter(src, dst, kx, ky, border, None, delta)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def tap(src: np.ndarray, s: Layout, n: int, y: int, x: int) -> int:
     """Pixel (y, x) of image n under BORDER_REFLECT_101, as an int."""
     return np.int64(src[index(s, n, map_border(y, s.h, REFLECT101), map_border(x, s.w, REFLECT101), 0)])
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def edge_pixel(src: np.ndarray, s: Layout, n: int, y: int, x: int) -> np.uint8:
     """saturate(sqrt(gx^2 + gy^2)) of the 3x3 Sobel derivatives at (y, x), in ints as C++."""
     v00, v01, v02 = tap(src, s, n, y - 1, x - 1), tap(src, s, n, y - 1, x), tap(src, s, n, y - 1, x + 1)
@@ -59,7 +59,7 @@ def edge_pixel(src: np.ndarray, s: Layout, n: int, y: int, x: int) -> np.uint8:
     v20, v21, v22 = tap(src, s, n, y + 1, x - 1), tap(src, s, n, y + 1, x), tap(src, s, n, y + 1, x + 1)
     gx = (v02 - v00) + 2 * (v12 - v10) + (v22 - v20)
     gy = (v20 - v00) + 2 * (v21 - v01) + (v22 - v02)
-    return saturate(math.sqrt(f32(gx * gx + gy * gy)), src)
+    return saturate(math.sqrt(f32(gx * gx + gy * gy)), src)  # uint8, like dst
 
 
 @numba.njit(parallel=True, cache=True)
@@ -83,5 +83,5 @@ def edges(src: np.ndarray, dst: np.ndarray) -> None:
     check_dtype(dst, "dst", np.uint8)
     if dst.size == 0:
         return
-    edges_rows(sbuf, s, dbuf, d)
+    launch(edges_rows, sbuf, s, dbuf, d)
 

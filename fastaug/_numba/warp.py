@@ -10,6 +10,7 @@ import numpy as np
 
 from ._check import check_border, check_pair, fail, fill_f32, params, shape_str
 from ._common import f32, sample, saturate
+from ._parallel import launch
 from ._view import Layout, as_batch, as_view, index
 
 # ---- host side: the inverse maps ----------------------------------------------------------------------
@@ -50,7 +51,7 @@ def inverse_maps(M: np.ndarray, n: int, perspective: bool, name: str) -> np.ndar
 # ---- kernel -------------------------------------------------------------------------------------------
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def warp_pixel(src: np.ndarray, s: Layout, base: int, m: np.ndarray, x: int, y: int, interp: int, border: int,
                perspective: bool, fill: np.ndarray, wy: np.ndarray, wx: np.ndarray, acc: np.ndarray) -> None:
     """Samples the source point of dst pixel (y, x) under the inverse map m into acc[0:C]."""
@@ -105,7 +106,7 @@ def _warp(src: np.ndarray, dst: np.ndarray, M: np.ndarray, interp: int, border: 
         return
     if s.h <= 0 or s.w <= 0:
         fail("src: cannot warp an empty image of shape ", shape_str(src))
-    warp_rows(sbuf, s, dbuf, d, minv, int(interp), int(border), perspective, fillf)
+    launch(warp_rows, sbuf, s, dbuf, d, minv, int(interp), int(border), perspective, fillf)
 
 
 def warp_affine(src: np.ndarray, dst: np.ndarray, M: np.ndarray, interp: int, border: int,
