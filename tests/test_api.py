@@ -362,3 +362,19 @@ def test_no_hidden_copies_of_the_image(backend):
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     assert peak < img.nbytes // 4, f"peak traced allocation {peak} bytes for a {img.nbytes}-byte image"
+
+
+def test_edge_cases_found_in_review(backend):
+    cv2 = pytest.importorskip("cv2")
+    img = make_image("astronaut", 3, "uint8")
+    # uint8 TRUNC with a negative threshold truncates everything to 0, as OpenCV
+    assert_close(fa.threshold(img, -3.5, 255, "trunc"), cv2.threshold(img, -3.5, 255, cv2.THRESH_TRUNC)[1],
+                 what="trunc below 0")
+    # an empty batch through the separable filter
+    assert fa.sep_filter2d(np.zeros((0, 8, 8, 3), np.uint8), [1, 2, 1], [1, 0, -1]).shape == (0, 8, 8, 3)
+    # a matrix whose float32 inverse overflows is rejected like a singular one
+    with pytest.raises(ValueError, match="singular"):
+        fa.warp_affine(img, [[1e-39, 0, 0], [0, 1e-39, 0]])
+    # far-away coordinates with periodic borders stay defined and in range
+    far = fa.warp_affine(img, [[1, 0, -8388609.0], [0, 1, 3e7]], border="wrap", interp="nearest")
+    assert far.shape == img.shape and far.dtype == np.uint8

@@ -32,14 +32,15 @@ FASTAUG_HD void cubic_weights(float t, float w[4]) {
   w[3] = 1.f - w[0] - w[1] - w[2];
 }
 
-// Clamps a coordinate so that its conversion to an integer cannot overflow; anything this far out is
-// outside any image, and every border mode maps it the same as any other far-away point of its period.
+// Clamps a coordinate to +-2^22: there the integer conversions and the round-half-even trick are exact.
+// A float32 this large has no fractional bits left, so which pixel of a periodic border it meant is
+// already lost; every backend clamps the same way.
 FASTAUG_HD float clamp_coord(float v) {
-  const float lim = 1073741824.f;  // 2^30
+  const float lim = 4194304.f;  // 2^22
   return v < -lim ? -lim : (v > lim ? lim : v);
 }
 
-// floor() of a clamped coordinate (|v| <= 2^30) as an integer; floorf is a libm call on baseline x86-64.
+// floor() of a clamped coordinate (|v| <= 2^22) as an integer; floorf is a libm call on baseline x86-64.
 FASTAUG_HD int fast_floor(float v) {
   const int i = static_cast<int>(v);
   return i > v ? i - 1 : i;

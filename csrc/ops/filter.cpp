@@ -184,23 +184,27 @@ void filter2d_cpu(const ImageView& src, const ImageView& dst, const float* kerne
   });
 }
 
+// The median is exact, so the CPU may pick its own algorithm (nth_element) without drifting from the
+// other backends' median_of.
 template <class T>
 void median_cpu(const ImageView& src, const ImageView& dst, int ksize) {
-  const int a = ksize / 2;
+  const int a = ksize / 2, count = ksize * ksize;
   parallel_rows(src.n, src.h, [&](int64_t n, int64_t y) {
     const T* s = static_cast<const T*>(src.data) + n * src.sn;
     T* out = static_cast<T*>(dst.data) + n * dst.sn + y * dst.sh;
+    int64_t rows[7], cols[7];
+    for (int i = -a; i <= a; ++i) rows[i + a] = map_border(y + i, src.h, Border::Replicate) * src.sh;
     T v[49];
-    for (int64_t x = 0; x < src.w; ++x)
+    for (int64_t x = 0; x < src.w; ++x) {
+      for (int j = -a; j <= a; ++j) cols[j + a] = map_border(x + j, src.w, Border::Replicate) * src.sw;
       for (int64_t c = 0; c < src.c; ++c) {
         int m = 0;
-        for (int i = -a; i <= a; ++i) {
-          const int64_t yy = map_border(y + i, src.h, Border::Replicate);
-          for (int j = -a; j <= a; ++j)
-            v[m++] = s[yy * src.sh + map_border(x + j, src.w, Border::Replicate) * src.sw + c * src.sc];
-        }
-        out[x * dst.sw + c * dst.sc] = median_of(v, m);
+        for (int i = 0; i < ksize; ++i)
+          for (int j = 0; j < ksize; ++j) v[m++] = s[rows[i] + cols[j] + c * src.sc];
+        std::nth_element(v, v + count / 2, v + count);
+        out[x * dst.sw + c * dst.sc] = v[count / 2];
       }
+    }
   });
 }
 

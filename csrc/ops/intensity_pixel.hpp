@@ -41,8 +41,8 @@ FASTAUG_HD T threshold_pixel(T v, float thresh, T maxval, ThresholdMode mode) {
       return above ? maxval : T(0);
     case ThresholdMode::BinaryInv:
       return above ? T(0) : maxval;
-    case ThresholdMode::Trunc:
-      return above ? static_cast<T>(thresh) : v;
+    case ThresholdMode::Trunc:  // uint8: a thresh below 0 truncates to 0, as OpenCV
+      return above ? saturate_cast<T>(thresh) : v;
     case ThresholdMode::ToZero:
       return above ? v : T(0);
     case ThresholdMode::ToZeroInv:

@@ -21,7 +21,10 @@ bool invert3x3(const double* m, float* inv) {
   const double out[9] = {(e * i - f * h) * r, (c * h - b * i) * r, (b * f - c * e) * r,
                          (f * g - d * i) * r, (a * i - c * g) * r, (c * d - a * f) * r,
                          (d * h - e * g) * r, (b * g - a * h) * r, (a * e - b * d) * r};
-  for (int k = 0; k < 9; ++k) inv[k] = static_cast<float>(out[k]);
+  for (int k = 0; k < 9; ++k) {
+    inv[k] = static_cast<float>(out[k]);
+    if (!std::isfinite(inv[k])) return false;  // nearly singular: the float inverse overflows
+  }
   return true;
 }
 

@@ -78,10 +78,9 @@ PYBIND11_MODULE(_C, m) {
       filter2d(a, b, params(k, a.n * kh * kw, "kernel"), kh, kw, Border(border), fill.data());
     });
   });
-  m.def("sep_filter2d", [](py::handle s, py::handle d, Params<float> kx, Params<float> ky, int border, Fill fill,
-                           double delta) {
+  m.def("sep_filter2d", [](py::handle s, py::handle d, Params<float> kx, int kw, Params<float> ky, int kh,
+                           int border, Fill fill, double delta) {
     run(s, d, [&](const ImageView& a, const ImageView& b) {
-      const int kw = a.n ? int(kx.size() / a.n) : 0, kh = a.n ? int(ky.size() / a.n) : 0;
       sep_filter2d(a, b, params(kx, a.n * kw, "kx"), kw, params(ky, a.n * kh, "ky"), kh, Border(border),
                    fill.data(), delta);
     });

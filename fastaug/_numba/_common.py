@@ -73,7 +73,7 @@ def cubic_weights(t: float, w: np.ndarray) -> None:
 @numba.njit(cache=True)
 def clamp_coord(v: float) -> float:
     """Keeps the conversion to an integer from overflowing; this far out every border maps alike."""
-    lim = f32(1073741824.0)  # 2^30
+    lim = f32(4194304.0)  # 2^22: the integer conversions and the rounding trick are exact below it
     return -lim if v < -lim else (lim if v > lim else v)
 
 
@@ -110,7 +110,7 @@ def accumulate_taps(src: np.ndarray, s: Layout, base: int, y0: int, x0: int, k: 
 
 @numba.njit(cache=True)
 def fast_floor(v: float) -> int:
-    """floor() of a clamped coordinate (|v| <= 2^30) through a 32-bit int, as C++ (same result as floorf)."""
+    """floor() of a clamped coordinate (|v| <= 2^22) through a 32-bit int, as C++ (same result as floorf)."""
     i = np.int32(v)
     return np.int64(i - 1 if f32(i) > v else i)
 
@@ -118,7 +118,7 @@ def fast_floor(v: float) -> int:
 @numba.njit(cache=True)
 def round_half_even(v: float) -> int:
     """C++'s (v + 1.5 * 2^23) - 1.5 * 2^23 then static_cast<int>: nearest, ties to even (cvRound), exact for
-    |v| < 2^22; mirrored literally so that far-away coordinates (up to 2^30) round the same way too."""
+    |v| < 2^22, the clamp of every coordinate."""
     magic = f32(12582912.0)
     return np.int64(np.int32((v + magic) - magic))
 

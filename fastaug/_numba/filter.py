@@ -275,15 +275,13 @@ def run_sep_filter(src: np.ndarray, dst: np.ndarray, kx: np.ndarray, ky: np.ndar
     launch(sep_blocks, sbuf, s, dbuf, d, kx, ky, int(border), fillf, np.float32(delta))
 
 
-def sep_filter2d(src: np.ndarray, dst: np.ndarray, kx: np.ndarray, ky: np.ndarray, border: int,
+def sep_filter2d(src: np.ndarray, dst: np.ndarray, kx: np.ndarray, kw: int, ky: np.ndarray, kh: int, border: int,
                  fill: Sequence[float], delta: float) -> None:
     """cv2.sepFilter2D: kx is kw floats and ky kh floats per sample; out = correlation + delta. dst may be
     float32 when src is uint8."""
     src, dst = _images(src, dst)
     N = src.shape[0]
     kx, ky = np.asarray(kx), np.asarray(ky)
-    # As module.cpp: the sizes come from the arrays (so an empty batch has kw = kh = 0, rejected below).
-    kw, kh = (kx.size // N, ky.size // N) if N else (0, 0)
     kx = params(kx, N * kw, "kx", np.float32).reshape(N, kw)
     ky = params(ky, N * kh, "ky", np.float32).reshape(N, kh)
     check_filter_pair(src, dst, True)

@@ -128,9 +128,8 @@ def threshold_rows(src: np.ndarray, s: Layout, dst: np.ndarray, d: Layout, thres
             for c in range(s.c):
                 v = threshold_pixel(src[index(s, n, y, x, c)], thresh[n], maxval[n], mode)
                 if wrap_negative and v < f32(0.0):
-                    # uint8 TRUNC with thresh -1: C++'s static_cast<uint8_t>(-1.f) gives 255 on x86 (out of
-                    # range, undefined; OpenCV gives 0). Mirrored so that the backends agree.
-                    dst[index(d, n, y, x, c)] = 255
+                    # uint8 TRUNC with thresh -1: saturate_cast in C++, 0 as in OpenCV
+                    dst[index(d, n, y, x, c)] = 0
                 else:
                     dst[index(d, n, y, x, c)] = v
 

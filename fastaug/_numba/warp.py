@@ -27,8 +27,9 @@ def invert3x3(m: Sequence[float]) -> np.ndarray | None:
     out = [(e * i - f * h) * r, (c * h - b * i) * r, (b * f - c * e) * r,
            (f * g - d * i) * r, (a * i - c * g) * r, (c * d - a * f) * r,
            (d * h - e * g) * r, (b * g - a * h) * r, (a * e - b * d) * r]
-    with np.errstate(over="ignore"):  # static_cast<float> of a huge double is inf there too
-        return np.array(out, dtype=np.float64).astype(np.float32)
+    with np.errstate(over="ignore"):
+        inv = np.array(out, dtype=np.float64).astype(np.float32)
+    return inv if np.isfinite(inv).all() else None  # nearly singular: the float inverse overflows
 
 
 def inverse_maps(M: np.ndarray, n: int, perspective: bool, name: str) -> np.ndarray:

@@ -50,8 +50,8 @@ def sep_filter2d(img: Any, kx: Any, ky: Any, border: str = "reflect101", fill: A
     if out_dtype not in (src.dtype, "float32"):
         raise ArgumentError(f"dtype: expected None, {src.dtype!r} or 'float32', got {dtype!r}")
     dst = output(src, (src.n, src.h, src.w, src.c), out_dtype, out)
-    _backend.run("sep_filter2d", src, dst, x, y, parse_enum(border, Border, "border"), fill4(fill, src.c),
-                 float(delta))
+    _backend.run("sep_filter2d", src, dst, x, x.shape[1], y, y.shape[1], parse_enum(border, Border, "border"),
+                 fill4(fill, src.c), float(delta))
     return dst.result
 
 
