@@ -90,32 +90,6 @@ FASTAUG_CPU_CLONES void store_dense(const float* acc, int64_t len, U* row) {
   for (int64_t i = 0; i < len; ++i) row[i] = saturate_cast<U>(acc[i]);
 }
 
-// The vertical pass fused with the conversion and store of a dense output row: same sums as
-// correlate_fixed<K> followed by "+ delta" and saturate_cast, without writing the float row.
-template <int K, class U>
-FASTAUG_CPU_CLONES void vertical_store(const float* in, const float* k, int64_t step, int64_t len, float delta,
-                                       U* out) {
-  float kk[K];
-  for (int j = 0; j < K; ++j) kk[j] = k[j];
-  for (int64_t i = 0; i < len; ++i) {
-    float acc = 0.f;
-    for (int j = 0; j < K; ++j) acc += kk[j] * in[i + j * step];
-    out[i] = saturate_cast<U>(acc + delta);
-  }
-}
-
-// Returns false when no fused variant exists for this tap count (the caller then goes the long way).
-template <class U>
-bool try_vertical_store(const float* in, const float* k, int taps, int64_t step, int64_t len, float delta, U* out) {
-  switch (taps) {
-    case 1: return vertical_store<1, U>(in, k, step, len, delta, out), true;
-    case 3: return vertical_store<3, U>(in, k, step, len, delta, out), true;
-    case 5: return vertical_store<5, U>(in, k, step, len, delta, out), true;
-    case 7: return vertical_store<7, U>(in, k, step, len, delta, out), true;
-    default: return false;
-  }
-}
-
 template <class U>
 void store_row(const ImageView& dst, int64_t n, int64_t y, const float* acc) {
   U* row = static_cast<U*>(dst.data) + n * dst.sn + y * dst.sh;
@@ -152,10 +126,6 @@ void sep_cpu(const ImageView& src, const ImageView& dst, const float* kx, int kw
       correlate_row(pad.data(), kxn, kw, C, len, &rows[(r - y0 + ay) * len]);
     }
     for (int64_t y = y0; y < y1; ++y) {
-      if (dst.rows_dense() &&
-          try_vertical_store<U>(&rows[(y - y0) * len], kyn, kh, len, len, delta,
-                                static_cast<U*>(dst.data) + n * dst.sn + y * dst.sh))
-        continue;
       correlate_row(&rows[(y - y0) * len], kyn, kh, len, len, acc.data());
       for (int64_t i = 0; i < len; ++i) acc[i] += delta;
       store_row<U>(dst, n, y, acc.data());
