@@ -1,11 +1,13 @@
 // warp_affine and warp_perspective: validation, inversion of the matrices, and the CPU loop.
 #include <cmath>
+#include <type_traits>
 #include <vector>
 
 #include "../common/dispatch.hpp"
 #include "../common/parallel.hpp"
 #include "backend.hpp"
 #include "fastaug/ops.hpp"
+#include "warp_avx2.hpp"
 #include "warp_pixel.hpp"
 
 namespace fastaug {
@@ -46,6 +48,10 @@ std::vector<float> inverse_maps(const double* M, int64_t n, bool perspective, co
 template <bool Perspective>
 void warp_cpu(const ImageView& src, const ImageView& dst, const float* minv, Interp interp, Border border,
               const float* fill) {
+#ifdef FASTAUG_HAVE_WARP_AVX2
+  // 32-bit gather offsets: the whole source image must be addressable in int32
+  const bool simd = cpu_has_avx2() && src.h * src.sh + src.w * src.c < (int64_t(1) << 31) && src.sh > 0;
+#endif
   dispatch_dtype(src.dtype, [&](auto t) {
     using T = decltype(t);
     dispatch_channels(src.c, [&](auto ch) {
@@ -65,6 +71,11 @@ void warp_cpu(const ImageView& src, const ImageView& dst, const float* minv, Int
             const Border b = border;
             const int64_t osw = dst.sw, osc = dst.sc, w = dst.w;
             T* row = static_cast<T*>(dst.data) + n * dst.sn + y * dst.sh;
+#ifdef FASTAUG_HAVE_WARP_AVX2
+            if constexpr (std::is_same_v<T, uint8_t> && I != Interp::Cubic && !Perspective && Dense) {
+              if (simd && osw == C && osc == 1) return warp_affine_u8_row_avx2<I, C>(s, m, y, b, f, row, w);
+            }
+#endif
             for (int64_t x = 0; x < w; ++x) warp_pixel<I, Perspective>(s, m, x, y, b, f, row + x * osw, osc);
           });
         };

@@ -1,0 +1,106 @@
+// AVX2 path of warp_affine's nearest and bilinear uint8 interior (CPU only): 8 output pixels at a time, their four
+// taps fetched with gathers. It performs exactly the float operations of warp_pixel, in the same order
+// and without FMA, so it gives the same bits as the scalar path and the other backends; any group of 8
+// with a pixel near a border (or a non-finite coordinate) goes through the scalar warp_pixel instead.
+#pragma once
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__CUDACC__)
+#include <immintrin.h>
+
+#include <cstdint>
+
+#include "warp_pixel.hpp"
+
+#define FASTAUG_HAVE_WARP_AVX2 1
+
+namespace fastaug::detail {
+
+// Processes pixels [0, w) of output row y; dst row is dense (C bytes a pixel). I: Nearest or Linear.
+template <Interp I, int C>
+__attribute__((target("avx2"))) void warp_affine_u8_row_avx2(const SrcImage<uint8_t, C, true>& s,
+                                                                      const float* m, int64_t y, Border border,
+                                                                      const float* fill, uint8_t* row,
+                                                                      int64_t w) {
+  const __m256 m0 = _mm256_set1_ps(m[0]), m3 = _mm256_set1_ps(m[3]);
+  const float fy = static_cast<float>(y);
+  const __m256 m1y = _mm256_set1_ps(m[1] * fy), m4y = _mm256_set1_ps(m[4] * fy);
+  const __m256 m2 = _mm256_set1_ps(m[2]), m5 = _mm256_set1_ps(m[5]);
+  const __m256 lim = _mm256_set1_ps(4194304.f), nlim = _mm256_set1_ps(-4194304.f);
+  const __m256 one = _mm256_set1_ps(1.f), zero = _mm256_setzero_ps(), top = _mm256_set1_ps(255.f);
+  const __m256 magic = _mm256_set1_ps(12582912.f);
+  const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+  const __m256i hmax = _mm256_set1_epi32(static_cast<int>(s.h - 2)), wmax = _mm256_set1_epi32(static_cast<int>(s.w - 2));
+  const __m256i sh = _mm256_set1_epi32(static_cast<int>(s.sh));
+  // Gathers read 4 bytes at each tap: a tap whose 4 bytes would pass the image's last byte goes scalar.
+  const __m256i last = _mm256_set1_epi32(static_cast<int>((s.h - 1) * s.sh + s.w * C - 4 - s.sh - C));
+  const int* base = reinterpret_cast<const int*>(s.data);
+  int64_t x = 0;
+  for (; x + 8 <= w; x += 8) {
+    const __m256 fx = _mm256_cvtepi32_ps(_mm256_add_epi32(_mm256_set1_epi32(static_cast<int>(x)), lane));
+    // as warp_pixel: m0 * fx + m1 * fy + m2, then clamp_coord
+    __m256 sx = _mm256_add_ps(_mm256_add_ps(_mm256_mul_ps(m0, fx), m1y), m2);
+    __m256 sy = _mm256_add_ps(_mm256_add_ps(_mm256_mul_ps(m3, fx), m4y), m5);
+    sx = _mm256_max_ps(_mm256_min_ps(sx, lim), nlim);
+    sy = _mm256_max_ps(_mm256_min_ps(sy, lim), nlim);
+    __m256i x0, y0;
+    if constexpr (I == Interp::Nearest) {  // round half to even, as sample<Nearest>
+      x0 = _mm256_cvttps_epi32(_mm256_sub_ps(_mm256_add_ps(sx, magic), magic));
+      y0 = _mm256_cvttps_epi32(_mm256_sub_ps(_mm256_add_ps(sy, magic), magic));
+    } else {  // fast_floor
+      x0 = _mm256_cvttps_epi32(sx), y0 = _mm256_cvttps_epi32(sy);
+      x0 = _mm256_add_epi32(x0, _mm256_castps_si256(_mm256_cmp_ps(_mm256_cvtepi32_ps(x0), sx, _CMP_GT_OQ)));
+      y0 = _mm256_add_epi32(y0, _mm256_castps_si256(_mm256_cmp_ps(_mm256_cvtepi32_ps(y0), sy, _CMP_GT_OQ)));
+    }
+    const __m256i off = _mm256_add_epi32(_mm256_mullo_epi32(y0, sh), _mm256_mullo_epi32(x0, _mm256_set1_epi32(C)));
+    // interior: 0 <= x0 <= w - 2, 0 <= y0 <= h - 2 (and ordered: NaN coordinates fail), gathers in bounds
+    const __m256i neg1 = _mm256_set1_epi32(-1);
+    __m256i ok = _mm256_and_si256(_mm256_cmpgt_epi32(x0, neg1), _mm256_cmpgt_epi32(y0, neg1));
+    ok = _mm256_andnot_si256(_mm256_cmpgt_epi32(x0, wmax), ok);
+    ok = _mm256_andnot_si256(_mm256_cmpgt_epi32(y0, hmax), ok);
+    ok = _mm256_andnot_si256(_mm256_cmpgt_epi32(off, last), ok);
+    ok = _mm256_and_si256(ok, _mm256_castps_si256(_mm256_cmp_ps(sx, sx, _CMP_ORD_Q)));
+    ok = _mm256_and_si256(ok, _mm256_castps_si256(_mm256_cmp_ps(sy, sy, _CMP_ORD_Q)));
+    if (_mm256_movemask_ps(_mm256_castsi256_ps(ok)) != 0xff) {
+      for (int64_t k = x; k < x + 8; ++k) warp_pixel<I, false>(s, m, k, y, border, fill, row + k * C, 1);
+      continue;
+    }
+    if constexpr (I == Interp::Nearest) {  // one tap of weight 1: the source bytes themselves
+      alignas(32) int32_t px[8];
+      _mm256_store_si256(reinterpret_cast<__m256i*>(px), _mm256_i32gather_epi32(base, off, 1));
+      for (int k = 0; k < 8; ++k)
+        for (int c = 0; c < C; ++c) row[(x + k) * C + c] = static_cast<uint8_t>(px[k] >> (8 * c));
+      continue;
+    }
+    const __m256 tx = _mm256_sub_ps(sx, _mm256_cvtepi32_ps(x0)), ty = _mm256_sub_ps(sy, _mm256_cvtepi32_ps(y0));
+    const __m256 wx0 = _mm256_sub_ps(one, tx), wy0 = _mm256_sub_ps(one, ty);
+    const __m256 w00 = _mm256_mul_ps(wy0, wx0), w01 = _mm256_mul_ps(wy0, tx);
+    const __m256 w10 = _mm256_mul_ps(ty, wx0), w11 = _mm256_mul_ps(ty, tx);
+    const __m256i t00 = _mm256_i32gather_epi32(base, off, 1);
+    const __m256i t01 = _mm256_i32gather_epi32(base, _mm256_add_epi32(off, _mm256_set1_epi32(C)), 1);
+    const __m256i t10 = _mm256_i32gather_epi32(base, _mm256_add_epi32(off, sh), 1);
+    const __m256i t11 = _mm256_i32gather_epi32(base, _mm256_add_epi32(off, _mm256_add_epi32(sh, _mm256_set1_epi32(C))), 1);
+    alignas(32) int32_t res[C][8];
+    const __m256i byte = _mm256_set1_epi32(0xff);
+    for (int c = 0; c < C; ++c) {
+      const __m256i sc = _mm256_set1_epi64x(8 * c);  // shift count for channel c's byte
+      auto chan = [&](__m256i t) { return _mm256_cvtepi32_ps(_mm256_and_si256(_mm256_srl_epi32(t, _mm256_castsi256_si128(sc)), byte)); };
+      __m256 acc = _mm256_mul_ps(w00, chan(t00));
+      acc = _mm256_add_ps(acc, _mm256_mul_ps(w01, chan(t01)));
+      acc = _mm256_add_ps(acc, _mm256_mul_ps(w10, chan(t10)));
+      acc = _mm256_add_ps(acc, _mm256_mul_ps(w11, chan(t11)));
+      acc = _mm256_min_ps(_mm256_max_ps(acc, zero), top);  // saturate_cast<uint8_t>
+      acc = _mm256_sub_ps(_mm256_add_ps(acc, magic), magic);
+      _mm256_store_si256(reinterpret_cast<__m256i*>(res[c]), _mm256_cvttps_epi32(acc));
+    }
+    for (int k = 0; k < 8; ++k)
+      for (int c = 0; c < C; ++c) row[(x + k) * C + c] = static_cast<uint8_t>(res[c][k]);
+  }
+  for (; x < w; ++x) warp_pixel<I, false>(s, m, x, y, border, fill, row + x * C, 1);
+}
+
+inline bool cpu_has_avx2() {
+  static const bool has = __builtin_cpu_supports("avx2");
+  return has;
+}
+
+}  // namespace fastaug::detail
+#endif
