@@ -397,3 +397,19 @@ def test_backends_bit_identical_warps(interp):
             with fa.backend("numba"):
                 b = fa.warp_affine(x, M, interp=interp, border=border, fill=17)
             assert np.array_equal(a, b), (c, border, np.abs(a.astype(int) - b).max())
+
+
+@pytest.mark.parametrize("interp", ["nearest", "linear"])
+@pytest.mark.parametrize("c", [1, 3, 4])
+def test_warp_writes_only_its_own_pixels(backend, interp, c):
+    """Writing into a column slice of a larger buffer leaves the bytes beside it alone (the SIMD stores
+    are wider than a pixel, so a row end is where an overrun would show)."""
+    rng = np.random.default_rng(4)
+    img = rng.integers(0, 256, (3, 37, 48, c), dtype=np.uint8)
+    # a 2x zoom of the top-left keeps every tap inside, so whole rows take the vector path; also a rotation
+    M = fa.affine_matrix([0.0, 0.0, 20.0], scale=[2.0, 1.7, 0.9], center=[(0, 0), (0, 0), (24, 18)])
+    for width in (48, 45):
+        buf = np.full((3, 37, width + 5, c), 123, np.uint8)
+        res = fa.warp_affine(img, M, size=(37, width), interp=interp, out=buf[:, :, :width])
+        assert (buf[:, :, width:] == 123).all(), width
+        assert np.array_equal(res, fa.warp_affine(img, M, size=(37, width), interp=interp))

@@ -61,6 +61,14 @@ FASTAUG_HD void accumulate_taps(const SrcImage<T, C, Dense>& s, int64_t y0, int6
       }
     return;
   }
+  if (border == Border::Constant && (y0 + K <= 0 || x0 + K <= 0 || y0 >= s.h || x0 >= s.w)) {
+    for (int i = 0; i < K; ++i)  // every tap is fill: the same sums without the border lookups
+      for (int j = 0; j < K; ++j) {
+        const float wgt = wy[i] * wx[j];
+        for (int c = 0; c < C; ++c) out[c] += wgt * fill[c];
+      }
+    return;
+  }
   for (int i = 0; i < K; ++i) {
     const int64_t yy = map_border(y0 + i, s.h, border);
     for (int j = 0; j < K; ++j) {

@@ -7,12 +7,29 @@
 #include <immintrin.h>
 
 #include <cstdint>
+#include <cstring>
 
 #include "warp_pixel.hpp"
 
 #define FASTAUG_HAVE_WARP_AVX2 1
 
 namespace fastaug::detail {
+
+// Writes 8 pixels whose C bytes sit in the low bytes of each 32-bit lane: 4-byte stores (overlapping the
+// next pixel, which is written after) where they stay inside the 8 pixels, C-byte stores after that.
+template <int C>
+__attribute__((target("avx2"))) inline void store_pixels(__m256i px, uint8_t* out) {
+  alignas(32) uint32_t v[8];
+  _mm256_store_si256(reinterpret_cast<__m256i*>(v), px);
+  constexpr int wide = (8 * C - 4) / C + 1;  // pixels k with k*C + 4 <= 8*C
+  for (int k = 0; k < wide; ++k) std::memcpy(out + k * C, &v[k], 4);
+  for (int k = wide; k < 8; ++k) std::memcpy(out + k * C, &v[k], C);
+}
+
+// Channel byte of each 32-bit lane as float (a function, not a lambda: lambdas do not inherit target("avx2")).
+__attribute__((target("avx2"))) inline __m256 channel_as_float(__m256i t, __m128i shift) {
+  return _mm256_cvtepi32_ps(_mm256_and_si256(_mm256_srl_epi32(t, shift), _mm256_set1_epi32(0xff)));
+}
 
 // Processes pixels [0, w) of output row y; dst row is dense (C bytes a pixel). I: Nearest or Linear.
 template <Interp I, int C>
@@ -64,10 +81,7 @@ __attribute__((target("avx2"))) void warp_affine_u8_row_avx2(const SrcImage<uint
       continue;
     }
     if constexpr (I == Interp::Nearest) {  // one tap of weight 1: the source bytes themselves
-      alignas(32) int32_t px[8];
-      _mm256_store_si256(reinterpret_cast<__m256i*>(px), _mm256_i32gather_epi32(base, off, 1));
-      for (int k = 0; k < 8; ++k)
-        for (int c = 0; c < C; ++c) row[(x + k) * C + c] = static_cast<uint8_t>(px[k] >> (8 * c));
+      store_pixels<C>(_mm256_i32gather_epi32(base, off, 1), row + x * C);
       continue;
     }
     const __m256 tx = _mm256_sub_ps(sx, _mm256_cvtepi32_ps(x0)), ty = _mm256_sub_ps(sy, _mm256_cvtepi32_ps(y0));
@@ -78,21 +92,19 @@ __attribute__((target("avx2"))) void warp_affine_u8_row_avx2(const SrcImage<uint
     const __m256i t01 = _mm256_i32gather_epi32(base, _mm256_add_epi32(off, _mm256_set1_epi32(C)), 1);
     const __m256i t10 = _mm256_i32gather_epi32(base, _mm256_add_epi32(off, sh), 1);
     const __m256i t11 = _mm256_i32gather_epi32(base, _mm256_add_epi32(off, _mm256_add_epi32(sh, _mm256_set1_epi32(C))), 1);
-    alignas(32) int32_t res[C][8];
-    const __m256i byte = _mm256_set1_epi32(0xff);
+    __m256i packed = _mm256_setzero_si256();
     for (int c = 0; c < C; ++c) {
       const __m256i sc = _mm256_set1_epi64x(8 * c);  // shift count for channel c's byte
-      auto chan = [&](__m256i t) { return _mm256_cvtepi32_ps(_mm256_and_si256(_mm256_srl_epi32(t, _mm256_castsi256_si128(sc)), byte)); };
-      __m256 acc = _mm256_mul_ps(w00, chan(t00));
-      acc = _mm256_add_ps(acc, _mm256_mul_ps(w01, chan(t01)));
-      acc = _mm256_add_ps(acc, _mm256_mul_ps(w10, chan(t10)));
-      acc = _mm256_add_ps(acc, _mm256_mul_ps(w11, chan(t11)));
+      const __m128i shift = _mm256_castsi256_si128(sc);
+      __m256 acc = _mm256_mul_ps(w00, channel_as_float(t00, shift));
+      acc = _mm256_add_ps(acc, _mm256_mul_ps(w01, channel_as_float(t01, shift)));
+      acc = _mm256_add_ps(acc, _mm256_mul_ps(w10, channel_as_float(t10, shift)));
+      acc = _mm256_add_ps(acc, _mm256_mul_ps(w11, channel_as_float(t11, shift)));
       acc = _mm256_min_ps(_mm256_max_ps(acc, zero), top);  // saturate_cast<uint8_t>
       acc = _mm256_sub_ps(_mm256_add_ps(acc, magic), magic);
-      _mm256_store_si256(reinterpret_cast<__m256i*>(res[c]), _mm256_cvttps_epi32(acc));
+      packed = _mm256_or_si256(packed, _mm256_sll_epi32(_mm256_cvttps_epi32(acc), shift));
     }
-    for (int k = 0; k < 8; ++k)
-      for (int c = 0; c < C; ++c) row[(x + k) * C + c] = static_cast<uint8_t>(res[c][k]);
+    store_pixels<C>(packed, row + x * C);
   }
   for (; x < w; ++x) warp_pixel<I, false>(s, m, x, y, border, fill, row + x * C, 1);
 }
