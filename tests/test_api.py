@@ -391,12 +391,13 @@ def test_backends_bit_identical_warps(interp):
         x = np.ascontiguousarray(np.concatenate([base, base[..., :1]], axis=3)[..., :c])
         M = fa.affine_matrix(rng.uniform(-180, 180, 2), scale=rng.uniform(0.3, 3, 2),
                              translate=rng.uniform(-50, 50, (2, 2)), center=(128, 128))
-        for border in ("constant", "reflect101", "wrap"):
+        # a whole-byte fill takes the masked-gather path, 17.5 the scalar border path
+        for border, fill in (("constant", 17), ("constant", 17.5), ("reflect101", 17), ("wrap", 17)):
             with fa.backend("native"):
-                a = fa.warp_affine(x, M, interp=interp, border=border, fill=17)
+                a = fa.warp_affine(x, M, interp=interp, border=border, fill=fill)
             with fa.backend("numba"):
-                b = fa.warp_affine(x, M, interp=interp, border=border, fill=17)
-            assert np.array_equal(a, b), (c, border, np.abs(a.astype(int) - b).max())
+                b = fa.warp_affine(x, M, interp=interp, border=border, fill=fill)
+            assert np.array_equal(a, b), (c, border, fill, np.abs(a.astype(int) - b).max())
 
 
 @pytest.mark.parametrize("interp", ["nearest", "linear"])

@@ -1,7 +1,8 @@
-// AVX2 path of warp_affine's nearest and bilinear uint8 interior (CPU only): 8 output pixels at a time, their four
-// taps fetched with gathers. It performs exactly the float operations of warp_pixel, in the same order
-// and without FMA, so it gives the same bits as the scalar path and the other backends; any group of 8
-// with a pixel near a border (or a non-finite coordinate) goes through the scalar warp_pixel instead.
+// AVX2 path of warp_affine's nearest and bilinear uint8 (CPU only): 8 output pixels at a time, their taps
+// fetched with gathers. It performs exactly the float operations of warp_pixel, in the same order and
+// without FMA, so it gives the same bits as the scalar path and the other backends. Under a constant
+// border with a whole-byte fill, taps outside the image are masked gathers of the fill; otherwise a group
+// of 8 with a pixel near a border (and any non-finite coordinate) goes through the scalar warp_pixel.
 #pragma once
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__CUDACC__)
 #include <immintrin.h>
@@ -46,9 +47,21 @@ __attribute__((target("avx2"))) void warp_affine_u8_row_avx2(const SrcImage<uint
   const __m256 magic = _mm256_set1_ps(12582912.f);
   const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
   const __m256i hmax = _mm256_set1_epi32(static_cast<int>(s.h - 2)), wmax = _mm256_set1_epi32(static_cast<int>(s.w - 2));
-  const __m256i sh = _mm256_set1_epi32(static_cast<int>(s.sh));
+  const __m256i sh = _mm256_set1_epi32(static_cast<int>(s.sh)), cstep = _mm256_set1_epi32(C);
+  const __m256i neg1 = _mm256_set1_epi32(-1), neg2 = _mm256_set1_epi32(-2);
+  const __m256i hlim = _mm256_set1_epi32(static_cast<int>(s.h)), wlim = _mm256_set1_epi32(static_cast<int>(s.w));
   // Gathers read 4 bytes at each tap: a tap whose 4 bytes would pass the image's last byte goes scalar.
-  const __m256i last = _mm256_set1_epi32(static_cast<int>((s.h - 1) * s.sh + s.w * C - 4 - s.sh - C));
+  const __m256i end4 = _mm256_set1_epi32(static_cast<int>((s.h - 1) * s.sh + s.w * C - 4));
+  const __m256i last = _mm256_sub_epi32(end4, _mm256_set1_epi32(static_cast<int>(s.sh + C)));
+  // A constant border whose fill is C whole bytes: taps outside the image are gathered as the fill bytes
+  // (masked gathers), which is what the scalar path sums for them, so border pixels stay vectorised too.
+  bool masked = border == Border::Constant;
+  uint32_t fill_bytes = 0;
+  for (int c = 0; c < C; ++c) {
+    masked = masked && fill[c] >= 0.f && fill[c] <= 255.f && fill[c] == static_cast<float>(static_cast<int>(fill[c]));
+    if (masked) fill_bytes |= static_cast<uint32_t>(fill[c]) << (8 * c);
+  }
+  const __m256i fillv = _mm256_set1_epi32(static_cast<int>(fill_bytes));
   const int* base = reinterpret_cast<const int*>(s.data);
   int64_t x = 0;
   for (; x + 8 <= w; x += 8) {
@@ -56,6 +69,8 @@ __attribute__((target("avx2"))) void warp_affine_u8_row_avx2(const SrcImage<uint
     // as warp_pixel: m0 * fx + m1 * fy + m2, then clamp_coord
     __m256 sx = _mm256_add_ps(_mm256_add_ps(_mm256_mul_ps(m0, fx), m1y), m2);
     __m256 sy = _mm256_add_ps(_mm256_add_ps(_mm256_mul_ps(m3, fx), m4y), m5);
+    // NaN coordinates take the scalar path (the clamp below would turn them into numbers)
+    const __m256i finite = _mm256_castps_si256(_mm256_and_ps(_mm256_cmp_ps(sx, sx, _CMP_ORD_Q), _mm256_cmp_ps(sy, sy, _CMP_ORD_Q)));
     sx = _mm256_max_ps(_mm256_min_ps(sx, lim), nlim);
     sy = _mm256_max_ps(_mm256_min_ps(sy, lim), nlim);
     __m256i x0, y0;
@@ -67,44 +82,71 @@ __attribute__((target("avx2"))) void warp_affine_u8_row_avx2(const SrcImage<uint
       x0 = _mm256_add_epi32(x0, _mm256_castps_si256(_mm256_cmp_ps(_mm256_cvtepi32_ps(x0), sx, _CMP_GT_OQ)));
       y0 = _mm256_add_epi32(y0, _mm256_castps_si256(_mm256_cmp_ps(_mm256_cvtepi32_ps(y0), sy, _CMP_GT_OQ)));
     }
-    const __m256i off = _mm256_add_epi32(_mm256_mullo_epi32(y0, sh), _mm256_mullo_epi32(x0, _mm256_set1_epi32(C)));
-    // interior: 0 <= x0 <= w - 2, 0 <= y0 <= h - 2 (and ordered: NaN coordinates fail), gathers in bounds
-    const __m256i neg1 = _mm256_set1_epi32(-1);
-    __m256i ok = _mm256_and_si256(_mm256_cmpgt_epi32(x0, neg1), _mm256_cmpgt_epi32(y0, neg1));
-    ok = _mm256_andnot_si256(_mm256_cmpgt_epi32(x0, wmax), ok);
-    ok = _mm256_andnot_si256(_mm256_cmpgt_epi32(y0, hmax), ok);
-    ok = _mm256_andnot_si256(_mm256_cmpgt_epi32(off, last), ok);
-    ok = _mm256_and_si256(ok, _mm256_castps_si256(_mm256_cmp_ps(sx, sx, _CMP_ORD_Q)));
-    ok = _mm256_and_si256(ok, _mm256_castps_si256(_mm256_cmp_ps(sy, sy, _CMP_ORD_Q)));
-    if (_mm256_movemask_ps(_mm256_castsi256_ps(ok)) != 0xff) {
-      for (int64_t k = x; k < x + 8; ++k) warp_pixel<I, false>(s, m, k, y, border, fill, row + k * C, 1);
-      continue;
+    // (wraps in int32 for far-away taps, which are masked out or sent to the scalar path below)
+    const __m256i off = _mm256_add_epi32(_mm256_mullo_epi32(y0, sh), _mm256_mullo_epi32(x0, cstep));
+    constexpr int taps = I == Interp::Nearest ? 1 : 4;
+    __m256i t[taps];
+    if (masked) {
+      // tap (i, j) of a lane is inside when 0 <= y0 + i < h and 0 <= x0 + j < w
+      const __m256i in_x0 = _mm256_and_si256(_mm256_cmpgt_epi32(x0, neg1), _mm256_cmpgt_epi32(wlim, x0));
+      const __m256i in_y0 = _mm256_and_si256(_mm256_cmpgt_epi32(y0, neg1), _mm256_cmpgt_epi32(hlim, y0));
+      __m256i in[taps], at[taps];
+      in[0] = _mm256_and_si256(in_x0, in_y0), at[0] = off;
+      if constexpr (taps == 4) {
+        // x0 + 1 inside: -2 < x0 < w - 1
+        const __m256i in_x1 = _mm256_and_si256(_mm256_cmpgt_epi32(x0, neg2), _mm256_cmpgt_epi32(_mm256_add_epi32(wlim, neg1), x0));
+        const __m256i in_y1 = _mm256_and_si256(_mm256_cmpgt_epi32(y0, neg2), _mm256_cmpgt_epi32(_mm256_add_epi32(hlim, neg1), y0));
+        in[1] = _mm256_and_si256(in_x1, in_y0), at[1] = _mm256_add_epi32(off, cstep);
+        in[2] = _mm256_and_si256(in_x0, in_y1), at[2] = _mm256_add_epi32(off, sh);
+        in[3] = _mm256_and_si256(in_x1, in_y1), at[3] = _mm256_add_epi32(at[2], cstep);
+      }
+      __m256i scalar = _mm256_andnot_si256(finite, neg1);
+      for (int k = 0; k < taps; ++k) scalar = _mm256_or_si256(scalar, _mm256_and_si256(in[k], _mm256_cmpgt_epi32(at[k], end4)));
+      if (_mm256_movemask_ps(_mm256_castsi256_ps(scalar)) != 0) {
+        for (int64_t k = x; k < x + 8; ++k) warp_pixel<I, false>(s, m, k, y, border, fill, row + k * C, 1);
+        continue;
+      }
+      for (int k = 0; k < taps; ++k) t[k] = _mm256_mask_i32gather_epi32(fillv, base, at[k], in[k], 1);
+    } else {
+      // interior only: 0 <= x0 <= w - 2, 0 <= y0 <= h - 2, gathers in bounds; anything else is scalar
+      __m256i ok = _mm256_and_si256(_mm256_cmpgt_epi32(x0, neg1), _mm256_cmpgt_epi32(y0, neg1));
+      ok = _mm256_andnot_si256(_mm256_cmpgt_epi32(x0, wmax), ok);
+      ok = _mm256_andnot_si256(_mm256_cmpgt_epi32(y0, hmax), ok);
+      ok = _mm256_andnot_si256(_mm256_cmpgt_epi32(off, last), ok);
+      ok = _mm256_and_si256(ok, finite);
+      if (_mm256_movemask_ps(_mm256_castsi256_ps(ok)) != 0xff) {
+        for (int64_t k = x; k < x + 8; ++k) warp_pixel<I, false>(s, m, k, y, border, fill, row + k * C, 1);
+        continue;
+      }
+      t[0] = _mm256_i32gather_epi32(base, off, 1);
+      if constexpr (taps == 4) {
+        t[1] = _mm256_i32gather_epi32(base, _mm256_add_epi32(off, cstep), 1);
+        t[2] = _mm256_i32gather_epi32(base, _mm256_add_epi32(off, sh), 1);
+        t[3] = _mm256_i32gather_epi32(base, _mm256_add_epi32(off, _mm256_add_epi32(sh, cstep)), 1);
+      }
     }
     if constexpr (I == Interp::Nearest) {  // one tap of weight 1: the source bytes themselves
-      store_pixels<C>(_mm256_i32gather_epi32(base, off, 1), row + x * C);
+      store_pixels<C>(t[0], row + x * C);
       continue;
-    }
+    } else {
     const __m256 tx = _mm256_sub_ps(sx, _mm256_cvtepi32_ps(x0)), ty = _mm256_sub_ps(sy, _mm256_cvtepi32_ps(y0));
     const __m256 wx0 = _mm256_sub_ps(one, tx), wy0 = _mm256_sub_ps(one, ty);
     const __m256 w00 = _mm256_mul_ps(wy0, wx0), w01 = _mm256_mul_ps(wy0, tx);
     const __m256 w10 = _mm256_mul_ps(ty, wx0), w11 = _mm256_mul_ps(ty, tx);
-    const __m256i t00 = _mm256_i32gather_epi32(base, off, 1);
-    const __m256i t01 = _mm256_i32gather_epi32(base, _mm256_add_epi32(off, _mm256_set1_epi32(C)), 1);
-    const __m256i t10 = _mm256_i32gather_epi32(base, _mm256_add_epi32(off, sh), 1);
-    const __m256i t11 = _mm256_i32gather_epi32(base, _mm256_add_epi32(off, _mm256_add_epi32(sh, _mm256_set1_epi32(C))), 1);
     __m256i packed = _mm256_setzero_si256();
     for (int c = 0; c < C; ++c) {
       const __m256i sc = _mm256_set1_epi64x(8 * c);  // shift count for channel c's byte
       const __m128i shift = _mm256_castsi256_si128(sc);
-      __m256 acc = _mm256_mul_ps(w00, channel_as_float(t00, shift));
-      acc = _mm256_add_ps(acc, _mm256_mul_ps(w01, channel_as_float(t01, shift)));
-      acc = _mm256_add_ps(acc, _mm256_mul_ps(w10, channel_as_float(t10, shift)));
-      acc = _mm256_add_ps(acc, _mm256_mul_ps(w11, channel_as_float(t11, shift)));
+      __m256 acc = _mm256_mul_ps(w00, channel_as_float(t[0], shift));
+      acc = _mm256_add_ps(acc, _mm256_mul_ps(w01, channel_as_float(t[1], shift)));
+      acc = _mm256_add_ps(acc, _mm256_mul_ps(w10, channel_as_float(t[2], shift)));
+      acc = _mm256_add_ps(acc, _mm256_mul_ps(w11, channel_as_float(t[3], shift)));
       acc = _mm256_min_ps(_mm256_max_ps(acc, zero), top);  // saturate_cast<uint8_t>
       acc = _mm256_sub_ps(_mm256_add_ps(acc, magic), magic);
       packed = _mm256_or_si256(packed, _mm256_sll_epi32(_mm256_cvttps_epi32(acc), shift));
     }
     store_pixels<C>(packed, row + x * C);
+    }
   }
   for (; x < w; ++x) warp_pixel<I, false>(s, m, x, y, border, fill, row + x * C, 1);
 }
