@@ -78,8 +78,9 @@ def warp_rows(src: np.ndarray, s: Layout, dst: np.ndarray, d: Layout, minv: np.n
         wx = np.empty(4, np.float32)
         acc = np.empty(4, np.float32)
         base = s.off + n * s.sn
+        m = minv[n]
         for x in range(d.w):
-            warp_pixel(src, s, base, minv[n], x, y, interp, border, perspective, fill, wy, wx, acc)
+            warp_pixel(src, s, base, m, x, y, interp, border, perspective, fill, wy, wx, acc)
             for c in range(d.c):
                 dst[index(d, n, y, x, c)] = saturate(acc[c], dst)
 
