@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from ._errors import ArgumentError
+from ._errors import ArgumentError, ArgumentTypeError
 from ._interop import Image
 
 NAMES = ("native", "numba")
@@ -42,16 +42,45 @@ def _numba_module() -> ModuleType | None:
         return None
 
 
+def _native_cuda() -> tuple[bool, str]:
+    """Whether the native CUDA kernels can run here, and if not why (asked once per call: cheap)."""
+    if _native is None:
+        return False, f"fastaug._C could not be imported ({_native_error})"
+    ok, reason = _native.cuda_status()
+    return bool(ok), str(reason)
+
+
+def _numba_cuda() -> tuple[bool, str]:
+    """Whether numba.cuda can run kernels here (a GPU, or the simulator under NUMBA_ENABLE_CUDASIM=1)."""
+    if importlib.util.find_spec("numba") is None:
+        return False, "numba is not installed"
+    try:
+        from numba import cuda
+    except Exception as e:  # pragma: no cover - a broken numba install
+        return False, f"numba.cuda failed to import ({type(e).__name__}: {e})"
+    if cuda.is_available():
+        return True, "numba.cuda simulator" if getattr(cuda, "simulator_mode", False) or \
+            os.environ.get("NUMBA_ENABLE_CUDASIM") == "1" else "CUDA device present"
+    return False, "numba.cuda found no usable CUDA device or driver"
+
+
 def backends() -> dict[str, dict[str, Any]]:
-    """What is available, which one runs by default here, and why the others do not."""
+    """What is available, which one runs by default here, and why the others do not. 'cuda' is the
+    native CUDA kernels, 'numba_cuda' their Numba twin (used for CUDA arrays when 'cuda' is not)."""
     numba_ok = importlib.util.find_spec("numba") is not None
+    cuda_ok, cuda_reason = _native_cuda()
     info = {
         "native": {"available": _native is not None, "reason": _native_error or "fastaug._C imported",
                    "devices": ["cpu"] + (["cuda"] if _native is not None and _native.with_cuda else [])},
         "numba": {"available": numba_ok, "reason": "numba installed" if numba_ok else "numba is not installed",
                   "devices": ["cpu"]},
-        "cuda": {"available": False, "reason": "fastaug was built without CUDA kernels"},
+        "cuda": {"available": cuda_ok, "reason": cuda_reason, "devices": ["cuda"]},
     }
+    if numba_ok and importlib.util.find_spec("fastaug._numba_cuda") is not None:
+        ok, reason = _numba_cuda()
+        info["numba_cuda"] = {"available": ok, "reason": reason, "devices": ["cuda"]}
+    else:
+        info["numba_cuda"] = {"available": False, "reason": "numba or fastaug._numba_cuda missing", "devices": ["cuda"]}
     info["active"] = active()  # type: ignore[assignment]
     return info
 
@@ -107,14 +136,64 @@ def get_num_threads() -> int:
     return int(importlib.import_module("numba").get_num_threads())
 
 
-def run(op: str, src: Image, dst: Image, *args: Any) -> None:
-    """Calls `op` of the active backend on src and dst (already validated and allocated)."""
-    if src.device != "cpu":
-        raise ArgumentError(f"{src.name}: got a {src.device} array, but no CUDA backend is built in this fastaug")
+def stream_handle(stream: Any, src: Image) -> int:
+    """The CUDA stream a call runs on, as an integer handle: `stream` if given (a torch or CuPy stream,
+    a numba stream or an int), else the current stream of the input's framework, else 0 (default)."""
+    if stream is None:
+        if src.framework == "torch":
+            import torch
+
+            return int(torch.cuda.current_stream(src.obj.device).cuda_stream)
+        if src.framework == "cupy":
+            import cupy
+
+            return int(cupy.cuda.get_current_stream().ptr)
+        return 0
+    for attr in ("cuda_stream", "ptr", "handle"):
+        if hasattr(stream, attr):
+            value = getattr(stream, attr)
+            value = getattr(value, "value", value)  # numba's handle is a ctypes pointer
+            return int(value or 0)
+    if isinstance(stream, (int, np.integer)) and not isinstance(stream, bool) and stream >= 0:
+        return int(stream)
+    raise ArgumentTypeError(f"stream: expected a torch/CuPy/numba CUDA stream or an int handle, got {stream!r}")
+
+
+def _run_cuda(op: str, src: Image, dst: Image, args: tuple[Any, ...], stream: Any) -> None:
+    if src.framework != dst.framework:
+        raise ArgumentError(f"out: expected a {src.framework} array like img, got {dst.framework}")
+    if src.framework != "numba" and src.device_index() != dst.device_index():
+        raise ArgumentError(f"out: expected an array on cuda:{src.device_index()} like img, got one on "
+                            f"cuda:{dst.device_index()}")
+    handle = stream_handle(stream, src)
+    forced = _forced.get() or _check_name(os.environ.get("FASTAUG_BACKEND", "auto"), "FASTAUG_BACKEND")
+    native_ok, native_reason = _native_cuda()
+    if native_ok and forced != "numba" and src.framework != "numba":
+        getattr(_native, op)(src.capsule(handle), dst.capsule(handle), *args, handle)
+        return
+    numba_ok, numba_reason = _numba_cuda()
+    if not numba_ok or forced == "native":
+        raise ArgumentError(f"{src.name}: got a CUDA array, but no CUDA backend can run it here (native CUDA: "
+                            f"{native_reason}; numba.cuda: {'not asked for' if forced == 'native' else numba_reason})")
+    from numba import cuda
+
+    module = importlib.import_module("fastaug._numba_cuda")
+    nstream = cuda.external_stream(handle) if handle else 0
+    getattr(module, op)(src.device_array4(), dst.device_array4(), *args, stream=nstream)
+
+
+def run(op: str, src: Image, dst: Image, *args: Any, stream: Any = None) -> None:
+    """Calls `op` of the active backend on src and dst (already validated and allocated). CUDA arrays
+    go to the native CUDA kernels, or to the Numba CUDA twin when those cannot run."""
+    if src.device != dst.device:
+        raise ArgumentError(f"out: expected an array on {src.device} like img, got one on {dst.device}")
+    if src.device == "cuda":
+        _run_cuda(op, src, dst, args, stream)
+        return
     if src.framework == "numpy" and dst.framework == "numpy" and np.may_share_memory(src.obj, dst.obj):
         raise ArgumentError("out: must not overlap the input image")
     if active() == "native":
-        getattr(_native, op)(src.capsule(), dst.capsule(), *args)
+        getattr(_native, op)(src.capsule(), dst.capsule(), *args, 0)
     else:
         module = _numba_module()
         if module is None:

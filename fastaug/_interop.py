@@ -23,6 +23,8 @@ def _framework(obj: Any) -> str:
         return "torch"
     if module == "cupy":
         return "cupy"
+    if type(obj).__module__.startswith("numba.cuda"):  # numba.cuda device arrays (also the simulator's)
+        return "numba"
     if hasattr(obj, "__dlpack__") and hasattr(obj, "__dlpack_device__"):
         return "dlpack"
     return ""
@@ -42,7 +44,11 @@ class Image:
         self.obj = obj
         self.result = obj  # what an output returns to the caller (see output())
         self.name = name
-        if self.framework == "dlpack":  # an unknown producer: look through numpy on the CPU
+        if self.framework == "numba":
+            self.device = "cuda"
+            self.shape = tuple(int(s) for s in obj.shape)
+            self.dtype = str(obj.dtype)
+        elif self.framework == "dlpack":  # an unknown producer: look through numpy on the CPU
             self.device = _device_of(obj)
             self.shape = tuple(np.from_dlpack(obj).shape) if self.device == "cpu" else tuple(obj.shape)
             self.dtype = str(np.from_dlpack(obj).dtype) if self.device == "cpu" else str(obj.dtype)
@@ -70,12 +76,32 @@ class Image:
             return (h, w, c)
         return (n, h, w, c)
 
-    def capsule(self) -> Any:
-        """A DLPack capsule for the native backend (versioned when the producer supports it)."""
+    def capsule(self, stream: int | None = None) -> Any:
+        """A DLPack capsule for the native backend (versioned when the producer supports it). For a CUDA
+        array, `stream` is the stream the kernel will run on: the producer makes it wait for its own
+        pending work (DLPack's stream handshake; 1 names the legacy default stream)."""
+        kwargs: dict[str, Any] = {}
+        if self.device == "cuda" and stream is not None:
+            kwargs["stream"] = stream or 1
         try:
-            return self.obj.__dlpack__(max_version=(1, 1))
+            return self.obj.__dlpack__(max_version=(1, 1), **kwargs)
         except TypeError:  # a producer older than DLPack 1.0's keywords
-            return self.obj.__dlpack__()
+            return self.obj.__dlpack__(**kwargs)
+
+    def device_array4(self) -> Any:
+        """A zero-copy numba.cuda view of shape (N, H, W, C) for the Numba CUDA backend."""
+        from numba import cuda
+
+        obj = self.obj
+        if self.ndim != 4:  # leading / trailing axes of length 1: a view in every framework
+            obj = obj.reshape(self.n, self.h, self.w, self.c)
+        return obj if self.framework == "numba" else cuda.as_cuda_array(obj)
+
+    def device_index(self) -> int:
+        """The CUDA device ordinal of this array."""
+        if self.framework == "numba":
+            return 0
+        return int(self.obj.__dlpack_device__()[1])
 
     def array4(self) -> np.ndarray:
         """A zero-copy numpy view of shape (N, H, W, C) for the Numba backend (CPU only)."""
@@ -103,6 +129,10 @@ def empty_like(img: Image, shape: tuple[int, ...], dtype: str) -> Any:
 
         with cupy.cuda.Device(img.obj.device.id):
             return cupy.empty(shape, dtype=dtype)
+    if img.framework == "numba":
+        from numba import cuda
+
+        return cuda.device_array(shape, dtype=dtype)
     if img.device != "cpu":
         raise ArgumentError(f"{img.name}: cannot allocate an output for a {img.device} array of type "
                             f"{type(img.obj).__name__}; pass out=")
@@ -126,8 +156,9 @@ def output(img: Image, shape4: tuple[int, int, int, int], dtype: str, out: Any =
         if got_shape != shape or got_dtype != dtype:
             raise ArgumentError(f"out: expected shape {shape} and dtype {dtype}, got shape {got_shape} and "
                                 f"dtype {got_dtype}")
-        if _device_of(out) != img.device:
-            raise ArgumentError(f"out: expected an array on {img.device} like img, got one on {_device_of(out)}")
+        out_device = "cuda" if _framework(out) == "numba" else _device_of(out)
+        if out_device != img.device:
+            raise ArgumentError(f"out: expected an array on {img.device} like img, got one on {out_device}")
         if isinstance(out, np.ndarray) and not out.flags.writeable:
             raise ArgumentError("out: the array is read-only")
     dst = Image(view(result) if view is not None else result, "out")

@@ -189,15 +189,15 @@ def test_native_validates_before_touching_memory():
     src = np.zeros((2, 8, 8, 3), np.uint8)
     dst = np.zeros((2, 8, 8, 3), np.uint8)
     with pytest.raises(ValueError, match="M: expected 12 values"):
-        native.warp_affine(src.__dlpack__(), dst.__dlpack__(), np.zeros(6), 1, 0, (0, 0, 0, 0))
+        native.warp_affine(src.__dlpack__(), dst.__dlpack__(), np.zeros(6), 1, 0, (0, 0, 0, 0), 0)
     with pytest.raises(ValueError, match="dst: expected shape"):
-        native.sobel(src.__dlpack__(), np.zeros((2, 8, 8, 3), np.float32)[:, :4].__dlpack__(), 1, 0, 3, 1, 0, 4)
+        native.sobel(src.__dlpack__(), np.zeros((2, 8, 8, 3), np.float32)[:, :4].__dlpack__(), 1, 0, 3, 1, 0, 4, 0)
     with pytest.raises(ValueError, match="dtype"):
-        native.invert(np.zeros((4, 4), np.int16).__dlpack__(), dst.__dlpack__())
+        native.invert(np.zeros((4, 4), np.int16).__dlpack__(), dst.__dlpack__(), 0)
     with pytest.raises(ValueError, match="consumed"):
         cap = src.__dlpack__()
-        native.invert(cap, dst.__dlpack__())
-        native.invert(cap, dst.__dlpack__())
+        native.invert(cap, dst.__dlpack__(), 0)
+        native.invert(cap, dst.__dlpack__(), 0)
 
 
 # ---- the zero-copy bridge --------------------------------------------------------------------------
@@ -306,7 +306,7 @@ def test_set_num_threads_roundtrip():
 def test_backends_report_and_context():
     info = fa.backends()
     assert info["native"]["available"] == ("native" in BACKENDS or not info["native"]["available"])
-    assert info["cuda"]["available"] is False and "without CUDA" in info["cuda"]["reason"]
+    assert isinstance(info["cuda"]["available"], bool) and info["cuda"]["reason"]  # details: test_cuda_nogpu.py
     with fa.backend("numba"):
         assert fa.backends()["active"] == "numba"
     with pytest.raises(ValueError, match="backend"):

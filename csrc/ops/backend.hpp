@@ -1,6 +1,8 @@
 // Routing by device, in exactly one place: every operator front door validates its arguments, then
 // calls FASTAUG_ROUTE(view, "op", cpu::op(...), cuda::op(...)).
 #pragma once
+#include <string>
+
 #include "../common/check.hpp"
 #include "fastaug/image_view.hpp"
 
@@ -23,9 +25,41 @@ namespace fastaug::detail {
 
 namespace fastaug::detail {
 
+struct IndexMap;
+
 // The separable filter loop behind sep_filter2d, gaussian_blur, box_blur and sobel (filter.cpp):
 // per-sample kernels kx (kw each) and ky (kh each), already validated.
 void run_sep_filter(const ImageView& src, const ImageView& dst, const float* kx, int kw, const float* ky, int kh,
-                    Border border, const double fill[4], double delta, const char* op);
+                    Border border, const double fill[4], double delta, const char* op, Stream stream);
 
 }  // namespace fastaug::detail
+
+#ifdef FASTAUG_WITH_CUDA
+// The CUDA kernels (csrc/cuda/<family>.cu), called by the front doors after validation with host
+// parameter arrays already prepared exactly as the CPU loops receive them. Each enqueues on `stream`
+// and never synchronises.
+namespace fastaug::cuda {
+
+void warp(const ImageView& src, const ImageView& dst, const float* minv, bool perspective, Interp interp,
+          Border border, const float fill[4], Stream stream);
+void resize(const ImageView& src, const ImageView& dst, Interp interp, bool area_down, Stream stream);
+void copy(const ImageView& src, const ImageView& dst, const detail::IndexMap* maps, const char* op, Stream stream);
+void sep_filter(const ImageView& src, const ImageView& dst, const float* kx, int kw, const float* ky, int kh,
+                Border border, const float fill[4], float delta, const char* op, Stream stream);
+void filter2d(const ImageView& src, const ImageView& dst, const float* kernel, int kh, int kw, Border border,
+              const float fill[4], Stream stream);
+void median(const ImageView& src, const ImageView& dst, int ksize, Stream stream);
+void edges(const ImageView& src, const ImageView& dst, Stream stream);
+void equalize(const ImageView& src, const ImageView& dst, Stream stream);
+void to_gray(const ImageView& src, const ImageView& dst, Stream stream);
+// thresh and maxval per sample, as the CPU loop gets them (uint8: floored thresh, saturated maxval).
+void threshold(const ImageView& src, const ImageView& dst, const float* thresh, const float* maxval,
+               ThresholdMode mode, Stream stream);
+void invert(const ImageView& src, const ImageView& dst, Stream stream);
+void normalize(const ImageView& src, const ImageView& dst, const float a[4], const float b[4], Stream stream);
+
+// Whether a CUDA device can be used, and if not, the runtime's reason.
+bool device_available(std::string* reason);
+
+}  // namespace fastaug::cuda
+#endif

@@ -32,7 +32,7 @@ void copy_cpu(const ImageView& src, const ImageView& dst, const IndexMap* maps) 
 
 // Validates that every map stays inside src, then copies.
 void copy(const ImageView& src, const ImageView& dst, const std::vector<IndexMap>& maps, const char* op,
-          const char* arg) {
+          const char* arg, Stream stream) {
   for (int64_t n = 0; n < dst.n && dst.h > 0 && dst.w > 0; ++n) {
     const IndexMap& m = maps[n];
     for (int64_t y : {int64_t(0), dst.h - 1})
@@ -46,7 +46,7 @@ void copy(const ImageView& src, const ImageView& dst, const std::vector<IndexMap
   if (dst.empty()) return;
   FASTAUG_ROUTE(src, op, dispatch_dtype(src.dtype, [&](auto t) {
     dispatch_channels(src.c, [&](auto ch) { copy_cpu<decltype(t), decltype(ch)::value>(src, dst, maps.data()); });
-  }), fail_no_cuda(op));
+  }), cuda::copy(src, dst, maps.data(), op, stream));
 }
 
 void check_same_kind(const ImageView& src, const ImageView& dst) {
@@ -60,7 +60,7 @@ void check_same_kind(const ImageView& src, const ImageView& dst) {
 
 using detail::IndexMap;
 
-void flip(const ImageView& src, const ImageView& dst, const int32_t* codes, Stream) {
+void flip(const ImageView& src, const ImageView& dst, const int32_t* codes, Stream stream) {
   detail::check_same_kind(src, dst);
   detail::check_shape(dst, "dst", src.n, src.h, src.w, src.c);
   std::vector<IndexMap> maps(src.n);
@@ -71,10 +71,10 @@ void flip(const ImageView& src, const ImageView& dst, const int32_t* codes, Stre
     const bool rows = code == 0 || code == -1, cols = code == 1 || code == -1;
     maps[n] = {n, rows ? src.h - 1 : 0, cols ? src.w - 1 : 0, rows ? -1 : 1, 0, 0, cols ? -1 : 1};
   }
-  detail::copy(src, dst, maps, "flip", "axis");
+  detail::copy(src, dst, maps, "flip", "axis", stream);
 }
 
-void rotate90(const ImageView& src, const ImageView& dst, const int32_t* k, Stream) {
+void rotate90(const ImageView& src, const ImageView& dst, const int32_t* k, Stream stream) {
   detail::check_same_kind(src, dst);
   std::vector<IndexMap> maps(src.n);
   const int64_t H = src.h, W = src.w;
@@ -92,18 +92,18 @@ void rotate90(const ImageView& src, const ImageView& dst, const int32_t* k, Stre
     }
   }
   FASTAUG_CHECK(dst.n == src.n, "dst: expected ", src.n, " images, got ", dst.n);
-  detail::copy(src, dst, maps, "rotate90", "k");
+  detail::copy(src, dst, maps, "rotate90", "k", stream);
 }
 
-void crop(const ImageView& src, const ImageView& dst, const int64_t* top_left, Stream) {
+void crop(const ImageView& src, const ImageView& dst, const int64_t* top_left, Stream stream) {
   detail::check_same_kind(src, dst);
   FASTAUG_CHECK(dst.n == src.n, "dst: expected ", src.n, " images, got ", dst.n);
   std::vector<IndexMap> maps(src.n);
   for (int64_t n = 0; n < src.n; ++n) maps[n] = {n, top_left[2 * n], top_left[2 * n + 1], 1, 0, 0, 1};
-  detail::copy(src, dst, maps, "crop", "boxes");
+  detail::copy(src, dst, maps, "crop", "boxes", stream);
 }
 
-void tiles(const ImageView& src, const ImageView& dst, int64_t stride_y, int64_t stride_x, Stream) {
+void tiles(const ImageView& src, const ImageView& dst, int64_t stride_y, int64_t stride_x, Stream stream) {
   detail::check_same_kind(src, dst);
   FASTAUG_CHECK(stride_y > 0 && stride_x > 0, "stride: expected positive values, got (", stride_y, ", ", stride_x,
                 ")");
@@ -116,7 +116,7 @@ void tiles(const ImageView& src, const ImageView& dst, int64_t stride_y, int64_t
     const int64_t r = t % (ty * tx);
     maps[t] = {t / (ty * tx), (r / tx) * stride_y, (r % tx) * stride_x, 1, 0, 0, 1};
   }
-  detail::copy(src, dst, maps, "tiles", "tile");
+  detail::copy(src, dst, maps, "tiles", "tile", stream);
 }
 
 }  // namespace fastaug

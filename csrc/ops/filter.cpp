@@ -199,7 +199,7 @@ void to_float_fill(const double fill[4], float* out) {
 
 // Shared by sep_filter2d, gaussian_blur, box_blur and sobel once their kernels are built.
 void run_sep_filter(const ImageView& src, const ImageView& dst, const float* kx, int kw, const float* ky, int kh,
-                    Border border, const double fill[4], double delta, const char* op) {
+                    Border border, const double fill[4], double delta, const char* op, Stream stream) {
   float fillf[4];
   to_float_fill(fill, fillf);
   if (dst.empty()) return;
@@ -209,22 +209,22 @@ void run_sep_filter(const ImageView& src, const ImageView& dst, const float* kx,
       sep_cpu<T, float>(src, dst, kx, kw, ky, kh, border, fillf, static_cast<float>(delta));
     else
       sep_cpu<T, uint8_t>(src, dst, kx, kw, ky, kh, border, fillf, static_cast<float>(delta));
-  }), fail_no_cuda(op));
+  }), cuda::sep_filter(src, dst, kx, kw, ky, kh, border, fillf, static_cast<float>(delta), op, stream));
 }
 
 }  // namespace detail
 
 void sep_filter2d(const ImageView& src, const ImageView& dst, const float* kx, int kw, const float* ky, int kh,
-                  Border border, const double fill[4], double delta, Stream) {
+                  Border border, const double fill[4], double delta, Stream stream) {
   detail::check_filter_pair(src, dst, true);
   detail::check_border(border);
   detail::check_ksize(kw, "kx", false);
   detail::check_ksize(kh, "ky", false);
-  detail::run_sep_filter(src, dst, kx, kw, ky, kh, border, fill, delta, "sep_filter2d");
+  detail::run_sep_filter(src, dst, kx, kw, ky, kh, border, fill, delta, "sep_filter2d", stream);
 }
 
 void filter2d(const ImageView& src, const ImageView& dst, const float* kernel, int kh, int kw, Border border,
-              const double fill[4], Stream) {
+              const double fill[4], Stream stream) {
   using namespace detail;
   check_filter_pair(src, dst, false);
   check_border(border);
@@ -235,11 +235,11 @@ void filter2d(const ImageView& src, const ImageView& dst, const float* kernel, i
   if (dst.empty()) return;
   FASTAUG_ROUTE(src, "filter2d", dispatch_dtype(src.dtype, [&](auto t) {
     filter2d_cpu<decltype(t)>(src, dst, kernel, kh, kw, border, fillf);
-  }), fail_no_cuda("filter2d"));
+  }), cuda::filter2d(src, dst, kernel, kh, kw, border, fillf, stream));
 }
 
 void gaussian_blur(const ImageView& src, const ImageView& dst, int kh, int kw, const double* sigma, Border border,
-                   Stream) {
+                   Stream stream) {
   using namespace detail;
   check_filter_pair(src, dst, false);
   check_border(border);
@@ -253,27 +253,27 @@ void gaussian_blur(const ImageView& src, const ImageView& dst, int kh, int kw, c
     gaussian_kernel(kw, sx, &kx[n * kw]);
     gaussian_kernel(kh, sy, &ky[n * kh]);
   }
-  run_sep_filter(src, dst, kx.data(), kw, ky.data(), kh, border, nullptr, 0.0, "gaussian_blur");
+  run_sep_filter(src, dst, kx.data(), kw, ky.data(), kh, border, nullptr, 0.0, "gaussian_blur", stream);
 }
 
-void box_blur(const ImageView& src, const ImageView& dst, int kh, int kw, Border border, Stream) {
+void box_blur(const ImageView& src, const ImageView& dst, int kh, int kw, Border border, Stream stream) {
   using namespace detail;
   check_filter_pair(src, dst, false);
   check_border(border);
   check_ksize(kh, "ksize height", false);
   check_ksize(kw, "ksize width", false);
   std::vector<float> kx(src.n * kw, 1.f / kw), ky(src.n * kh, 1.f / kh);
-  run_sep_filter(src, dst, kx.data(), kw, ky.data(), kh, border, nullptr, 0.0, "box_blur");
+  run_sep_filter(src, dst, kx.data(), kw, ky.data(), kh, border, nullptr, 0.0, "box_blur", stream);
 }
 
-void median_blur(const ImageView& src, const ImageView& dst, int ksize, Stream) {
+void median_blur(const ImageView& src, const ImageView& dst, int ksize, Stream stream) {
   using namespace detail;
   check_filter_pair(src, dst, false);
   FASTAUG_CHECK(ksize == 3 || ksize == 5 || ksize == 7, "ksize: expected 3, 5 or 7, got ", ksize);
   if (dst.empty()) return;
   FASTAUG_ROUTE(src, "median_blur", dispatch_dtype(src.dtype, [&](auto t) {
     median_cpu<decltype(t)>(src, dst, ksize);
-  }), fail_no_cuda("median_blur"));
+  }), cuda::median(src, dst, ksize, stream));
 }
 
 }  // namespace fastaug

@@ -95,7 +95,7 @@ void threshold_cpu(const ImageView& src, const ImageView& dst, const float* t, c
 }  // namespace
 }  // namespace detail
 
-void equalize(const ImageView& src, const ImageView& dst, Stream) {
+void equalize(const ImageView& src, const ImageView& dst, Stream stream) {
   using namespace detail;
   check_same(src, dst);
   check_dtype(src, "img", DType::UInt8);
@@ -103,10 +103,10 @@ void equalize(const ImageView& src, const ImageView& dst, Stream) {
   FASTAUG_CHECK(src.h * src.w < (int64_t(1) << 31), "img: images above 2^31 pixels are not supported");
   FASTAUG_ROUTE(src, "equalize", dispatch_channels(src.c, [&](auto ch) {
     parallel_for(src.n, [&](int64_t n) { equalize_image<decltype(ch)::value>(src, dst, n); });
-  }), fail_no_cuda("equalize"));
+  }), cuda::equalize(src, dst, stream));
 }
 
-void to_gray(const ImageView& src, const ImageView& dst, Stream) {
+void to_gray(const ImageView& src, const ImageView& dst, Stream stream) {
   using namespace detail;
   check_pair(src, dst);
   check_shape(dst, "dst", src.n, src.h, src.w, 1);
@@ -123,11 +123,11 @@ void to_gray(const ImageView& src, const ImageView& dst, Stream) {
           out[0] = gray_pixel(in[0], in[isc], in[2 * isc]);
       });
     });
-  }), fail_no_cuda("to_gray"));
+  }), cuda::to_gray(src, dst, stream));
 }
 
 void threshold(const ImageView& src, const ImageView& dst, const double* thresh, const double* maxval,
-               ThresholdMode mode, Stream) {
+               ThresholdMode mode, Stream stream) {
   using namespace detail;
   check_same(src, dst);
   FASTAUG_CHECK(static_cast<int>(mode) >= 0 && static_cast<int>(mode) <= 4, "mode: expected binary, binary_inv, "
@@ -145,6 +145,7 @@ void threshold(const ImageView& src, const ImageView& dst, const double* thresh,
     mxu[n] = saturate_cast<uint8_t>(static_cast<float>(std::min(std::max(maxval[n], -1.0), 256.0)));
   }
   if (dst.empty()) return;
+  [[maybe_unused]] const std::vector<float> mxu_f(mxu.begin(), mxu.end());  // the CUDA kernel takes floats
   FASTAUG_ROUTE(src, "threshold", dispatch_dtype(src.dtype, [&](auto tt) {
     using T = decltype(tt);
     const T* mx;
@@ -153,26 +154,26 @@ void threshold(const ImageView& src, const ImageView& dst, const double* thresh,
     else
       mx = mxf.data();
     threshold_cpu<T>(src, dst, t.data(), mx, mode);
-  }), fail_no_cuda("threshold"));
+  }), cuda::threshold(src, dst, t.data(), u8 ? mxu_f.data() : mxf.data(), mode, stream));
 }
 
-void invert(const ImageView& src, const ImageView& dst, Stream) {
+void invert(const ImageView& src, const ImageView& dst, Stream stream) {
   using namespace detail;
   check_same(src, dst);
   if (dst.empty()) return;
   FASTAUG_ROUTE(src, "invert", dispatch_dtype(src.dtype, [&](auto t) {
     using T = decltype(t);
     elementwise<T>(src, dst, [](int64_t, T v) { return invert_pixel(v); });
-  }), fail_no_cuda("invert"));
+  }), cuda::invert(src, dst, stream));
 }
 
 void normalize(const ImageView& src, const ImageView& dst, const double* mean, const double* std, double scale,
-               Stream) {
+               Stream stream) {
   using namespace detail;
   check_pair(src, dst);
   check_shape(dst, "dst", src.n, src.h, src.w, src.c);
   check_dtype(dst, "dst", DType::Float32);
-  float a[4], b[4];
+  float a[4] = {}, b[4] = {};
   for (int64_t c = 0; c < src.c; ++c) {
     FASTAUG_CHECK(std::isfinite(mean[c]) && std::isfinite(std[c]) && std[c] != 0.0, "std: expected finite, "
                   "non-zero values (and finite mean), got mean ", mean[c], ", std ", std[c], " for channel ", c);
@@ -188,7 +189,7 @@ void normalize(const ImageView& src, const ImageView& dst, const double* mean, c
         for (int c = 0; c < C; ++c) out[c * osc] = normalize_pixel(static_cast<float>(in[c * isc]), a[c], b[c]);
       });
     });
-  }), fail_no_cuda("normalize"));
+  }), cuda::normalize(src, dst, a, b, stream));
 }
 
 }  // namespace fastaug

@@ -48,7 +48,7 @@ void resize_cpu(const ImageView& src, const ImageView& dst, const AxisTaps& ty, 
 }  // namespace
 }  // namespace detail
 
-void resize(const ImageView& src, const ImageView& dst, Interp interp, Stream) {
+void resize(const ImageView& src, const ImageView& dst, Interp interp, Stream stream) {
   using namespace detail;
   check_pair(src, dst);
   FASTAUG_CHECK(dst.n == src.n && dst.c == src.c && dst.dtype == src.dtype, "dst: expected ", src.n,
@@ -65,7 +65,7 @@ void resize(const ImageView& src, const ImageView& dst, Interp interp, Stream) {
     dispatch_channels(src.c, [&](auto ch) {
       resize_cpu<decltype(t), decltype(ch)::value>(src, dst, ty.view(), tx.view());
     });
-  }), fail_no_cuda("resize"));
+  }), cuda::resize(src, dst, interp, area_down, stream));
 }
 
 }  // namespace fastaug

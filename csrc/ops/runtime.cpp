@@ -3,6 +3,7 @@
 #include <atomic>
 
 #include "../common/check.hpp"
+#include "backend.hpp"
 #include "fastaug/ops.hpp"
 
 namespace fastaug {
@@ -23,5 +24,17 @@ void set_num_threads(int n) {
 }
 
 int get_num_threads() { return detail::num_threads(); }
+
+bool cuda_available(std::string* reason) {
+#ifdef FASTAUG_WITH_CUDA
+  std::string why;
+  const bool ok = cuda::device_available(&why);
+#else
+  const std::string why = "fastaug was built without CUDA kernels";
+  const bool ok = false;
+#endif
+  if (reason) *reason = why;
+  return ok;
+}
 
 }  // namespace fastaug

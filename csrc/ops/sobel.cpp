@@ -13,7 +13,7 @@
 namespace fastaug {
 
 void sobel(const ImageView& src, const ImageView& dst, int dx, int dy, int ksize, double scale, double delta,
-           Border border, Stream) {
+           Border border, Stream stream) {
   using namespace detail;
   check_pair(src, dst);
   check_shape(dst, "dst", src.n, src.h, src.w, src.c);
@@ -43,10 +43,10 @@ void sobel(const ImageView& src, const ImageView& dst, int dx, int dy, int ksize
     std::copy(kx1, kx1 + kw, &kx[n * kw]);
     std::copy(ky1, ky1 + kh, &ky[n * kh]);
   }
-  run_sep_filter(src, dst, kx.data(), kw, ky.data(), kh, border, nullptr, delta, "sobel");
+  run_sep_filter(src, dst, kx.data(), kw, ky.data(), kh, border, nullptr, delta, "sobel", stream);
 }
 
-void edges(const ImageView& src, const ImageView& dst, Stream) {
+void edges(const ImageView& src, const ImageView& dst, Stream stream) {
   using namespace detail;
   check_pair(src, dst);
   FASTAUG_CHECK(src.c == 1 && src.dtype == DType::UInt8, "img: edges expects a one-channel uint8 image, got ",
@@ -58,7 +58,7 @@ void edges(const ImageView& src, const ImageView& dst, Stream) {
     const uint8_t* s = static_cast<const uint8_t*>(src.data) + n * src.sn;
     uint8_t* out = static_cast<uint8_t*>(dst.data) + n * dst.sn + y * dst.sh;
     for (int64_t x = 0; x < src.w; ++x) out[x * dst.sw] = edge_pixel(s, src.h, src.w, src.sh, src.sw, y, x);
-  }), fail_no_cuda("edges"));
+  }), cuda::edges(src, dst, stream));
 }
 
 }  // namespace fastaug

@@ -90,7 +90,7 @@ void warp_cpu(const ImageView& src, const ImageView& dst, const float* minv, Int
 
 template <bool Perspective>
 void warp(const ImageView& src, const ImageView& dst, const double* M, Interp interp, Border border,
-          const double fill[4], const char* op) {
+          const double fill[4], const char* op, Stream stream) {
   check_pair(src, dst);
   FASTAUG_CHECK(dst.n == src.n && dst.c == src.c && dst.dtype == src.dtype, "dst: expected ", src.n,
                 " images of ", src.c, " channels and dtype ", dtype_name(src.dtype), " like src, got shape ",
@@ -103,20 +103,21 @@ void warp(const ImageView& src, const ImageView& dst, const double* M, Interp in
   for (int c = 0; c < 4; ++c) fillf[c] = fill ? static_cast<float>(fill[c]) : 0.f;
   if (dst.empty()) return;
   FASTAUG_CHECK(src.h > 0 && src.w > 0, "src: cannot warp an empty image of shape ", shape_str(src));
-  FASTAUG_ROUTE(src, op, warp_cpu<Perspective>(src, dst, minv.data(), interp, border, fillf), fail_no_cuda(op));
+  FASTAUG_ROUTE(src, op, warp_cpu<Perspective>(src, dst, minv.data(), interp, border, fillf),
+                cuda::warp(src, dst, minv.data(), Perspective, interp, border, fillf, stream));
 }
 
 }  // namespace
 }  // namespace detail
 
 void warp_affine(const ImageView& src, const ImageView& dst, const double* M, Interp interp, Border border,
-                 const double fill[4], Stream) {
-  detail::warp<false>(src, dst, M, interp, border, fill, "warp_affine");
+                 const double fill[4], Stream stream) {
+  detail::warp<false>(src, dst, M, interp, border, fill, "warp_affine", stream);
 }
 
 void warp_perspective(const ImageView& src, const ImageView& dst, const double* H, Interp interp, Border border,
-                      const double fill[4], Stream) {
-  detail::warp<true>(src, dst, H, interp, border, fill, "warp_perspective");
+                      const double fill[4], Stream stream) {
+  detail::warp<true>(src, dst, H, interp, border, fill, "warp_perspective", stream);
 }
 
 }  // namespace fastaug

@@ -27,12 +27,13 @@ const T* params(const Params<T>& a, int64_t count, const char* name) {
 
 using Fill = std::array<double, 4>;
 
-// Runs fn(src_view, dst_view) on the consumed capsules with the GIL released.
+// Runs fn(src_view, dst_view, stream) on the consumed capsules with the GIL released. `stream` is the
+// caller's CUDA stream as an integer handle (0: the default stream; ignored on the CPU).
 template <class Fn>
-void run(py::handle src, py::handle dst, Fn&& fn) {
+void run(py::handle src, py::handle dst, std::uintptr_t stream, Fn&& fn) {
   Consumed s(src, "img", false), d(dst, "out", true);
   py::gil_scoped_release release;
-  fn(s.view(), d.view());
+  fn(s.view(), d.view(), fastaug::Stream{reinterpret_cast<void*>(stream)});
 }
 
 }  // namespace
@@ -45,80 +46,85 @@ PYBIND11_MODULE(_C, m) {
 #else
   m.attr("with_cuda") = false;
 #endif
+  m.def("cuda_status", []() {
+    std::string reason;
+    const bool ok = cuda_available(&reason);
+    return py::make_tuple(ok, reason);
+  });
   m.def("set_num_threads", &set_num_threads);
   m.def("get_num_threads", &get_num_threads);
 
-  m.def("warp_affine", [](py::handle s, py::handle d, Params<double> M, int interp, int border, Fill fill) {
-    run(s, d, [&](const ImageView& a, const ImageView& b) {
-      warp_affine(a, b, params(M, a.n * 6, "M"), Interp(interp), Border(border), fill.data());
+  m.def("warp_affine", [](py::handle s, py::handle d, Params<double> M, int interp, int border, Fill fill, std::uintptr_t stream) {
+    run(s, d, stream, [&](const ImageView& a, const ImageView& b, Stream st) {
+      warp_affine(a, b, params(M, a.n * 6, "M"), Interp(interp), Border(border), fill.data(), st);
     });
   });
-  m.def("warp_perspective", [](py::handle s, py::handle d, Params<double> H, int interp, int border, Fill fill) {
-    run(s, d, [&](const ImageView& a, const ImageView& b) {
-      warp_perspective(a, b, params(H, a.n * 9, "H"), Interp(interp), Border(border), fill.data());
+  m.def("warp_perspective", [](py::handle s, py::handle d, Params<double> H, int interp, int border, Fill fill, std::uintptr_t stream) {
+    run(s, d, stream, [&](const ImageView& a, const ImageView& b, Stream st) {
+      warp_perspective(a, b, params(H, a.n * 9, "H"), Interp(interp), Border(border), fill.data(), st);
     });
   });
-  m.def("resize", [](py::handle s, py::handle d, int interp) {
-    run(s, d, [&](const ImageView& a, const ImageView& b) { resize(a, b, Interp(interp)); });
+  m.def("resize", [](py::handle s, py::handle d, int interp, std::uintptr_t stream) {
+    run(s, d, stream, [&](const ImageView& a, const ImageView& b, Stream st) { resize(a, b, Interp(interp), st); });
   });
-  m.def("flip", [](py::handle s, py::handle d, Params<int32_t> codes) {
-    run(s, d, [&](const ImageView& a, const ImageView& b) { flip(a, b, params(codes, a.n, "axis")); });
+  m.def("flip", [](py::handle s, py::handle d, Params<int32_t> codes, std::uintptr_t stream) {
+    run(s, d, stream, [&](const ImageView& a, const ImageView& b, Stream st) { flip(a, b, params(codes, a.n, "axis"), st); });
   });
-  m.def("rotate90", [](py::handle s, py::handle d, Params<int32_t> k) {
-    run(s, d, [&](const ImageView& a, const ImageView& b) { rotate90(a, b, params(k, a.n, "k")); });
+  m.def("rotate90", [](py::handle s, py::handle d, Params<int32_t> k, std::uintptr_t stream) {
+    run(s, d, stream, [&](const ImageView& a, const ImageView& b, Stream st) { rotate90(a, b, params(k, a.n, "k"), st); });
   });
-  m.def("crop", [](py::handle s, py::handle d, Params<int64_t> top_left) {
-    run(s, d, [&](const ImageView& a, const ImageView& b) { crop(a, b, params(top_left, a.n * 2, "boxes")); });
+  m.def("crop", [](py::handle s, py::handle d, Params<int64_t> top_left, std::uintptr_t stream) {
+    run(s, d, stream, [&](const ImageView& a, const ImageView& b, Stream st) { crop(a, b, params(top_left, a.n * 2, "boxes"), st); });
   });
-  m.def("tiles", [](py::handle s, py::handle d, int64_t sy, int64_t sx) {
-    run(s, d, [&](const ImageView& a, const ImageView& b) { tiles(a, b, sy, sx); });
+  m.def("tiles", [](py::handle s, py::handle d, int64_t sy, int64_t sx, std::uintptr_t stream) {
+    run(s, d, stream, [&](const ImageView& a, const ImageView& b, Stream st) { tiles(a, b, sy, sx, st); });
   });
-  m.def("filter2d", [](py::handle s, py::handle d, Params<float> k, int kh, int kw, int border, Fill fill) {
-    run(s, d, [&](const ImageView& a, const ImageView& b) {
-      filter2d(a, b, params(k, a.n * kh * kw, "kernel"), kh, kw, Border(border), fill.data());
+  m.def("filter2d", [](py::handle s, py::handle d, Params<float> k, int kh, int kw, int border, Fill fill, std::uintptr_t stream) {
+    run(s, d, stream, [&](const ImageView& a, const ImageView& b, Stream st) {
+      filter2d(a, b, params(k, a.n * kh * kw, "kernel"), kh, kw, Border(border), fill.data(), st);
     });
   });
   m.def("sep_filter2d", [](py::handle s, py::handle d, Params<float> kx, int kw, Params<float> ky, int kh,
-                           int border, Fill fill, double delta) {
-    run(s, d, [&](const ImageView& a, const ImageView& b) {
+                           int border, Fill fill, double delta, std::uintptr_t stream) {
+    run(s, d, stream, [&](const ImageView& a, const ImageView& b, Stream st) {
       sep_filter2d(a, b, params(kx, a.n * kw, "kx"), kw, params(ky, a.n * kh, "ky"), kh, Border(border),
-                   fill.data(), delta);
+                   fill.data(), delta, st);
     });
   });
-  m.def("gaussian_blur", [](py::handle s, py::handle d, int kh, int kw, Params<double> sigma, int border) {
-    run(s, d, [&](const ImageView& a, const ImageView& b) {
-      gaussian_blur(a, b, kh, kw, params(sigma, a.n * 2, "sigma"), Border(border));
+  m.def("gaussian_blur", [](py::handle s, py::handle d, int kh, int kw, Params<double> sigma, int border, std::uintptr_t stream) {
+    run(s, d, stream, [&](const ImageView& a, const ImageView& b, Stream st) {
+      gaussian_blur(a, b, kh, kw, params(sigma, a.n * 2, "sigma"), Border(border), st);
     });
   });
-  m.def("box_blur", [](py::handle s, py::handle d, int kh, int kw, int border) {
-    run(s, d, [&](const ImageView& a, const ImageView& b) { box_blur(a, b, kh, kw, Border(border)); });
+  m.def("box_blur", [](py::handle s, py::handle d, int kh, int kw, int border, std::uintptr_t stream) {
+    run(s, d, stream, [&](const ImageView& a, const ImageView& b, Stream st) { box_blur(a, b, kh, kw, Border(border), st); });
   });
-  m.def("median_blur", [](py::handle s, py::handle d, int ksize) {
-    run(s, d, [&](const ImageView& a, const ImageView& b) { median_blur(a, b, ksize); });
+  m.def("median_blur", [](py::handle s, py::handle d, int ksize, std::uintptr_t stream) {
+    run(s, d, stream, [&](const ImageView& a, const ImageView& b, Stream st) { median_blur(a, b, ksize, st); });
   });
-  m.def("sobel", [](py::handle s, py::handle d, int dx, int dy, int ksize, double scale, double delta, int border) {
-    run(s, d, [&](const ImageView& a, const ImageView& b) { sobel(a, b, dx, dy, ksize, scale, delta, Border(border)); });
+  m.def("sobel", [](py::handle s, py::handle d, int dx, int dy, int ksize, double scale, double delta, int border, std::uintptr_t stream) {
+    run(s, d, stream, [&](const ImageView& a, const ImageView& b, Stream st) { sobel(a, b, dx, dy, ksize, scale, delta, Border(border), st); });
   });
-  m.def("edges", [](py::handle s, py::handle d) {
-    run(s, d, [&](const ImageView& a, const ImageView& b) { edges(a, b); });
+  m.def("edges", [](py::handle s, py::handle d, std::uintptr_t stream) {
+    run(s, d, stream, [&](const ImageView& a, const ImageView& b, Stream st) { edges(a, b, st); });
   });
-  m.def("equalize", [](py::handle s, py::handle d) {
-    run(s, d, [&](const ImageView& a, const ImageView& b) { equalize(a, b); });
+  m.def("equalize", [](py::handle s, py::handle d, std::uintptr_t stream) {
+    run(s, d, stream, [&](const ImageView& a, const ImageView& b, Stream st) { equalize(a, b, st); });
   });
-  m.def("to_gray", [](py::handle s, py::handle d) {
-    run(s, d, [&](const ImageView& a, const ImageView& b) { to_gray(a, b); });
+  m.def("to_gray", [](py::handle s, py::handle d, std::uintptr_t stream) {
+    run(s, d, stream, [&](const ImageView& a, const ImageView& b, Stream st) { to_gray(a, b, st); });
   });
-  m.def("threshold", [](py::handle s, py::handle d, Params<double> thresh, Params<double> maxval, int mode) {
-    run(s, d, [&](const ImageView& a, const ImageView& b) {
-      threshold(a, b, params(thresh, a.n, "thresh"), params(maxval, a.n, "maxval"), ThresholdMode(mode));
+  m.def("threshold", [](py::handle s, py::handle d, Params<double> thresh, Params<double> maxval, int mode, std::uintptr_t stream) {
+    run(s, d, stream, [&](const ImageView& a, const ImageView& b, Stream st) {
+      threshold(a, b, params(thresh, a.n, "thresh"), params(maxval, a.n, "maxval"), ThresholdMode(mode), st);
     });
   });
-  m.def("invert", [](py::handle s, py::handle d) {
-    run(s, d, [&](const ImageView& a, const ImageView& b) { invert(a, b); });
+  m.def("invert", [](py::handle s, py::handle d, std::uintptr_t stream) {
+    run(s, d, stream, [&](const ImageView& a, const ImageView& b, Stream st) { invert(a, b, st); });
   });
-  m.def("normalize", [](py::handle s, py::handle d, Params<double> mean, Params<double> std, double scale) {
-    run(s, d, [&](const ImageView& a, const ImageView& b) {
-      normalize(a, b, params(mean, a.c, "mean"), params(std, a.c, "std"), scale);
+  m.def("normalize", [](py::handle s, py::handle d, Params<double> mean, Params<double> std, double scale, std::uintptr_t stream) {
+    run(s, d, stream, [&](const ImageView& a, const ImageView& b, Stream st) {
+      normalize(a, b, params(mean, a.c, "mean"), params(std, a.c, "std"), scale, st);
     });
   });
 }

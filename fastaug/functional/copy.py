@@ -12,7 +12,7 @@ from .._interop import Image, output
 from .._params import pair, per_sample
 
 
-def flip(img: Any, axis: Any = 1, *, out: Any = None) -> Any:
+def flip(img: Any, axis: Any = 1, *, out: Any = None, stream: Any = None) -> Any:
     """Flips like ``cv2.flip(img, flipCode)``: axis 0 reverses the rows (vertical flip), 1 the columns
     (horizontal flip), -1 both. A scalar, or one code per sample (random flips)."""
     src = Image(img)
@@ -20,11 +20,11 @@ def flip(img: Any, axis: Any = 1, *, out: Any = None) -> Any:
     if not np.isin(codes, (0, 1, -1)).all():
         raise ArgumentError(f"axis: expected 0 (vertical), 1 (horizontal) or -1 (both), got {np.unique(codes)}")
     dst = output(src, (src.n, src.h, src.w, src.c), src.dtype, out)
-    _backend.run("flip", src, dst, codes)
+    _backend.run("flip", src, dst, codes, stream=stream)
     return dst.result
 
 
-def rotate90(img: Any, k: Any = 1, *, out: Any = None) -> Any:
+def rotate90(img: Any, k: Any = 1, *, out: Any = None, stream: Any = None) -> Any:
     """Rotates by k quarter turns counter-clockwise, like ``np.rot90(img, k)`` on each image
     (k=1 is ``cv2.ROTATE_90_COUNTERCLOCKWISE``). Per-sample k must all give the same output shape."""
     src = Image(img)
@@ -35,11 +35,11 @@ def rotate90(img: Any, k: Any = 1, *, out: Any = None) -> Any:
     swap = bool(odd.any())
     h, w = (src.w, src.h) if swap else (src.h, src.w)
     dst = output(src, (src.n, h, w, src.c), src.dtype, out)
-    _backend.run("rotate90", src, dst, ks)
+    _backend.run("rotate90", src, dst, ks, stream=stream)
     return dst.result
 
 
-def crop(img: Any, boxes: Any, *, out: Any = None) -> Any:
+def crop(img: Any, boxes: Any, *, out: Any = None, stream: Any = None) -> Any:
     """Crops a box (top, left, height, width) from each image, like ``img[top:top+h, left:left+w]``.
 
     boxes is (4,) or (N, 4); all boxes share one height and width (the batch output is (N, h, w, C)) and
@@ -52,11 +52,11 @@ def crop(img: Any, boxes: Any, *, out: Any = None) -> Any:
     if src.n and (h <= 0 or w <= 0):
         raise ArgumentError(f"boxes: expected a positive height and width, got ({h}, {w})")
     dst = output(src, (src.n, h, w, src.c), src.dtype, out)
-    _backend.run("crop", src, dst, np.ascontiguousarray(b[:, :2]))
+    _backend.run("crop", src, dst, np.ascontiguousarray(b[:, :2]), stream=stream)
     return dst.result
 
 
-def tiles(img: Any, tile: Any, stride: Any = None, *, out: Any = None) -> Any:
+def tiles(img: Any, tile: Any, stride: Any = None, *, out: Any = None, stream: Any = None) -> Any:
     """Cuts every image into tiles of size tile = (height, width) every stride = (sy, sx) pixels (default:
     the tile size, no overlap); tiles that would cross the border are dropped. Returns (N * T, th, tw, C)
     whatever the input's rank, image-major then row-major (the "data slicing" augmentation)."""
@@ -69,5 +69,5 @@ def tiles(img: Any, tile: Any, stride: Any = None, *, out: Any = None) -> Any:
         raise ArgumentError(f"stride: expected positive values, got ({sy}, {sx})")
     count = src.n * ((src.h - th) // sy + 1) * ((src.w - tw) // sx + 1)
     dst = output(src, (count, th, tw, src.c), src.dtype, out, shape=(count, th, tw, src.c))
-    _backend.run("tiles", src, dst, sy, sx)
+    _backend.run("tiles", src, dst, sy, sx, stream=stream)
     return dst.result

@@ -26,7 +26,7 @@ def _kernel(kernel: Any, n: int, name: str, ndim: int) -> np.ndarray:
     return per_sample(k, n, name, shape, dtype=np.float32)
 
 
-def filter2d(img: Any, kernel: Any, border: str = "reflect101", fill: Any = 0, *, out: Any = None) -> Any:
+def filter2d(img: Any, kernel: Any, border: str = "reflect101", fill: Any = 0, *, out: Any = None, stream: Any = None) -> Any:
     """Correlates each image with a kernel, like ``cv2.filter2D(img, -1, kernel, borderType=...)``.
 
     kernel is (kh, kw) or one per sample (N, kh, kw), anchored at (kh // 2, kw // 2). Accumulates in
@@ -35,12 +35,12 @@ def filter2d(img: Any, kernel: Any, border: str = "reflect101", fill: Any = 0, *
     k = _kernel(kernel, src.n, "kernel", 2)
     dst = output(src, (src.n, src.h, src.w, src.c), src.dtype, out)
     _backend.run("filter2d", src, dst, k, k.shape[1], k.shape[2], parse_enum(border, Border, "border"),
-                 fill4(fill, src.c))
+                 fill4(fill, src.c), stream=stream)
     return dst.result
 
 
 def sep_filter2d(img: Any, kx: Any, ky: Any, border: str = "reflect101", fill: Any = 0, delta: float = 0.0,
-                 dtype: str | None = None, *, out: Any = None) -> Any:
+                 dtype: str | None = None, *, out: Any = None, stream: Any = None) -> Any:
     """Separable correlation, like ``cv2.sepFilter2D(img, ddepth, kx, ky, delta=delta, borderType=...)``:
     rows with kx, then columns with ky (1-D, or one per sample). dtype: None (the input's) or 'float32'."""
     src = Image(img)
@@ -51,7 +51,7 @@ def sep_filter2d(img: Any, kx: Any, ky: Any, border: str = "reflect101", fill: A
         raise ArgumentError(f"dtype: expected None, {src.dtype!r} or 'float32', got {dtype!r}")
     dst = output(src, (src.n, src.h, src.w, src.c), out_dtype, out)
     _backend.run("sep_filter2d", src, dst, x, x.shape[1], y, y.shape[1], parse_enum(border, Border, "border"),
-                 fill4(fill, src.c), float(delta))
+                 fill4(fill, src.c), float(delta), stream=stream)
     return dst.result
 
 
@@ -63,7 +63,7 @@ def _ksize(ksize: Any, odd: bool) -> tuple[int, int]:
     return kh, kw
 
 
-def gaussian_blur(img: Any, ksize: Any, sigma: Any = 0.0, border: str = "reflect101", *, out: Any = None) -> Any:
+def gaussian_blur(img: Any, ksize: Any, sigma: Any = 0.0, border: str = "reflect101", *, out: Any = None, stream: Any = None) -> Any:
     """Gaussian blur, like ``cv2.GaussianBlur(img, (kw, kh), sigmaX, sigmaY=sigmaY)``.
 
     ksize: odd int or (height, width). sigma: a scalar, a (sigma_x, sigma_y) pair, or one per sample
@@ -77,24 +77,24 @@ def gaussian_blur(img: Any, ksize: Any, sigma: Any = 0.0, border: str = "reflect
         s = np.stack([s, s], axis=-1)
     sig = per_sample(s, src.n, "sigma", (2,))
     dst = output(src, (src.n, src.h, src.w, src.c), src.dtype, out)
-    _backend.run("gaussian_blur", src, dst, kh, kw, sig, parse_enum(border, Border, "border"))
+    _backend.run("gaussian_blur", src, dst, kh, kw, sig, parse_enum(border, Border, "border"), stream=stream)
     return dst.result
 
 
-def box_blur(img: Any, ksize: Any, border: str = "reflect101", *, out: Any = None) -> Any:
+def box_blur(img: Any, ksize: Any, border: str = "reflect101", *, out: Any = None, stream: Any = None) -> Any:
     """Normalised box filter, like ``cv2.blur(img, (kw, kh), borderType=...)``; ksize an int or (h, w)."""
     src = Image(img)
     kh, kw = _ksize(ksize, odd=False)
     dst = output(src, (src.n, src.h, src.w, src.c), src.dtype, out)
-    _backend.run("box_blur", src, dst, kh, kw, parse_enum(border, Border, "border"))
+    _backend.run("box_blur", src, dst, kh, kw, parse_enum(border, Border, "border"), stream=stream)
     return dst.result
 
 
-def median_blur(img: Any, ksize: int, *, out: Any = None) -> Any:
+def median_blur(img: Any, ksize: int, *, out: Any = None, stream: Any = None) -> Any:
     """Median filter, like ``cv2.medianBlur(img, ksize)``: ksize 3, 5 or 7, BORDER_REPLICATE. Exact."""
     src = Image(img)
     if ksize not in (3, 5, 7) or isinstance(ksize, bool):
         raise ArgumentError(f"ksize: expected 3, 5 or 7, got {ksize!r}")
     dst = output(src, (src.n, src.h, src.w, src.c), src.dtype, out)
-    _backend.run("median_blur", src, dst, int(ksize))
+    _backend.run("median_blur", src, dst, int(ksize), stream=stream)
     return dst.result

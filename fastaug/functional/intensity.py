@@ -13,28 +13,28 @@ from .._params import per_sample
 from .._types import ThresholdMode, parse_enum
 
 
-def equalize(img: Any, *, out: Any = None) -> Any:
+def equalize(img: Any, *, out: Any = None, stream: Any = None) -> Any:
     """Histogram equalisation of each image and channel, like ``cv2.equalizeHist`` (uint8 only; its
     formula, bit-exact: lut[j] = round((cdf[j] - cdf[first]) * 255 / (total - hist[first])))."""
     src = Image(img)
     if src.dtype != "uint8":
         raise ArgumentError(f"img: equalize expects uint8 images, got {src.dtype}")
     dst = output(src, (src.n, src.h, src.w, src.c), "uint8", out)
-    _backend.run("equalize", src, dst)
+    _backend.run("equalize", src, dst, stream=stream)
     return dst.result
 
 
-def to_gray(img: Any, *, out: Any = None) -> Any:
+def to_gray(img: Any, *, out: Any = None, stream: Any = None) -> Any:
     """Luma of RGB(A) images, like ``cv2.cvtColor(img, cv2.COLOR_RGB2GRAY)`` (0.299 R + 0.587 G + 0.114 B;
     uint8 in OpenCV 5's 15-bit fixed point, bit-exact). Output keeps the rank with C = 1."""
     src = Image(img)
     dst = output(src, (src.n, src.h, src.w, 1), src.dtype, out,
                  shape=src.user_shape(src.n, src.h, src.w, 1) if src.ndim != 2 else (src.h, src.w))
-    _backend.run("to_gray", src, dst)
+    _backend.run("to_gray", src, dst, stream=stream)
     return dst.result
 
 
-def threshold(img: Any, thresh: Any, maxval: Any = 255, mode: str = "binary", *, out: Any = None) -> Any:
+def threshold(img: Any, thresh: Any, maxval: Any = 255, mode: str = "binary", *, out: Any = None, stream: Any = None) -> Any:
     """Thresholding, like ``cv2.threshold(img, thresh, maxval, type)[1]`` (the binarisation augmentation).
 
     mode: binary, binary_inv, trunc, tozero, tozero_inv. thresh and maxval: scalars or one per sample.
@@ -43,20 +43,20 @@ def threshold(img: Any, thresh: Any, maxval: Any = 255, mode: str = "binary", *,
     t = per_sample(thresh, src.n, "thresh")
     m = per_sample(maxval, src.n, "maxval")
     dst = output(src, (src.n, src.h, src.w, src.c), src.dtype, out)
-    _backend.run("threshold", src, dst, t, m, parse_enum(mode, ThresholdMode, "mode"))
+    _backend.run("threshold", src, dst, t, m, parse_enum(mode, ThresholdMode, "mode"), stream=stream)
     return dst.result
 
 
-def invert(img: Any, *, out: Any = None) -> Any:
+def invert(img: Any, *, out: Any = None, stream: Any = None) -> Any:
     """255 - x for uint8 (``cv2.bitwise_not``), 1 - x for float32 images in [0, 1]."""
     src = Image(img)
     dst = output(src, (src.n, src.h, src.w, src.c), src.dtype, out)
-    _backend.run("invert", src, dst)
+    _backend.run("invert", src, dst, stream=stream)
     return dst.result
 
 
 def normalize(img: Any, mean: Any, std: Any, layout: str = "NCHW", dtype: str = "float32",
-              max_pixel_value: float | None = None, *, out: Any = None) -> Any:
+              max_pixel_value: float | None = None, *, out: Any = None, stream: Any = None) -> Any:
     """The fused last step: (img / max_pixel_value - mean) / std as float32, NCHW (default) or NHWC.
 
     mean and std are per channel (or scalars) in [0, 1] units, as albumentations.Normalize and
@@ -81,7 +81,7 @@ def normalize(img: Any, mean: Any, std: Any, layout: str = "NCHW", dtype: str = 
     else:
         chw = (src.c, src.h, src.w) if len(nhwc) < 4 else (src.n, src.c, src.h, src.w)
         dst = output(src, (src.n, src.h, src.w, src.c), "float32", out, shape=chw, view=_to_channels_last)
-    _backend.run("normalize", src, dst, mean_c, std_c, scale)
+    _backend.run("normalize", src, dst, mean_c, std_c, scale, stream=stream)
     return dst.result
 
 

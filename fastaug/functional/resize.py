@@ -11,7 +11,7 @@ from .._params import pair
 from .._types import Interp, parse_enum
 
 
-def resize(img: Any, size: Any, interp: str = "linear", *, out: Any = None) -> Any:
+def resize(img: Any, size: Any, interp: str = "linear", *, out: Any = None, stream: Any = None) -> Any:
     """Resizes every image to size = (height, width), like ``cv2.resize(img, (w, h), interpolation=...)``.
 
     interp: nearest (INTER_NEAREST: floor(dst * scale)), linear (half-pixel centres, no antialiasing),
@@ -24,5 +24,5 @@ def resize(img: Any, size: Any, interp: str = "linear", *, out: Any = None) -> A
     if h <= 0 or w <= 0:
         raise ArgumentError(f"size: expected a positive (height, width), got ({h}, {w})")
     dst = output(src, (src.n, h, w, src.c), src.dtype, out)
-    _backend.run("resize", src, dst, parse_enum(interp, Interp, "interp"))
+    _backend.run("resize", src, dst, parse_enum(interp, Interp, "interp"), stream=stream)
     return dst.result

@@ -16,7 +16,7 @@ _WARP_INTERPS = (Interp.NEAREST, Interp.LINEAR, Interp.CUBIC)
 
 
 def _warp(op: str, img: Any, matrix: Any, shape: tuple[int, int], name: str, size: Any, interp: str, border: str,
-          fill: Any, out: Any) -> Any:
+          fill: Any, out: Any, stream: Any = None) -> Any:
     src = Image(img)
     mats = per_sample(matrix, src.n, name, shape)
     h, w = (src.h, src.w) if size is None else pair(size, "size")
@@ -24,12 +24,12 @@ def _warp(op: str, img: Any, matrix: Any, shape: tuple[int, int], name: str, siz
         raise ArgumentError(f"size: expected a positive (height, width), got ({h}, {w})")
     dst = output(src, (src.n, h, w, src.c), src.dtype, out)
     _backend.run(op, src, dst, mats, parse_enum(interp, Interp, "interp", _WARP_INTERPS),
-                 parse_enum(border, Border, "border"), fill4(fill, src.c))
+                 parse_enum(border, Border, "border"), fill4(fill, src.c), stream=stream)
     return dst.result
 
 
 def warp_affine(img: Any, M: Any, size: Any = None, interp: str = "linear", border: str = "constant",
-                fill: Any = 0, *, out: Any = None) -> Any:
+                fill: Any = 0, *, out: Any = None, stream: Any = None) -> Any:
     """Affine warp of each image, like ``cv2.warpAffine(img, M, (w, h), flags, borderMode, borderValue)``.
 
     M is (2, 3) or (N, 2, 3), forward (source -> destination pixel coordinates, pixel centres at integers).
@@ -38,13 +38,13 @@ def warp_affine(img: Any, M: Any, size: Any = None, interp: str = "linear", bord
     Coordinates and weights are computed in float32 (as OpenCV 5's warp kernels); see the README for the
     measured difference to OpenCV.
     """
-    return _warp("warp_affine", img, M, (2, 3), "M", size, interp, border, fill, out)
+    return _warp("warp_affine", img, M, (2, 3), "M", size, interp, border, fill, out, stream)
 
 
 def warp_perspective(img: Any, H: Any, size: Any = None, interp: str = "linear", border: str = "constant",
-                     fill: Any = 0, *, out: Any = None) -> Any:
+                     fill: Any = 0, *, out: Any = None, stream: Any = None) -> Any:
     """Perspective warp, like ``cv2.warpPerspective``: H is (3, 3) or (N, 3, 3), forward."""
-    return _warp("warp_perspective", img, H, (3, 3), "H", size, interp, border, fill, out)
+    return _warp("warp_perspective", img, H, (3, 3), "H", size, interp, border, fill, out, stream)
 
 
 def affine_matrix(angle: Any = 0.0, translate: Any = (0.0, 0.0), scale: Any = 1.0, shear: Any = (0.0, 0.0),

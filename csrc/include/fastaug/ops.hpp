@@ -10,6 +10,7 @@
 // - Coordinates follow OpenCV: pixel centres are at integer coordinates.
 #pragma once
 #include <cstdint>
+#include <string>
 
 #include "fastaug/image_view.hpp"
 #include "fastaug/types.hpp"
@@ -95,5 +96,9 @@ void normalize(const ImageView& src, const ImageView& dst, const double* mean, c
 
 void set_num_threads(int n);
 int get_num_threads();
+
+// Whether CUDA images can be processed: the CUDA kernels are built and a device is usable. If not and
+// reason is given, it receives why (e.g. "built without CUDA", or the CUDA runtime's own message).
+bool cuda_available(std::string* reason = nullptr);
 
 }  // namespace fastaug

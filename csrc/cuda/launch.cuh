@@ -1,0 +1,99 @@
+// What every CUDA operator needs around its kernel: the caller's stream, the image's device made
+// current, per-sample parameters passed by value in the kernel's arguments (no host-to-device copy, so
+// nothing blocks), grid sizing, and launch errors reported with the operator's name.
+#pragma once
+#include <cuda_runtime.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+#include <vector>
+
+#include "../common/check.hpp"
+#include "fastaug/image_view.hpp"
+#include "fastaug/types.hpp"
+
+namespace fastaug::cuda_detail {
+
+using detail::fail;
+
+inline cudaStream_t stream_of(Stream s) { return static_cast<cudaStream_t>(s.handle); }
+
+// Throws Error("<op>: CUDA error: ...") when the last launch (or an earlier asynchronous error) failed.
+inline void check_launch(const char* op) {
+  const cudaError_t e = cudaGetLastError();
+  if (e != cudaSuccess) fail(op, ": CUDA error: ", cudaGetErrorName(e), ": ", cudaGetErrorString(e));
+}
+
+// Makes the image's device current for the operator (and restores the caller's on exit). Fails with the
+// runtime's reason when no usable device is present: the process never crashes on a GPU-less machine.
+class DeviceScope {
+ public:
+  DeviceScope(const ImageView& v, const char* op) {
+    int count = 0;
+    const cudaError_t e = cudaGetDeviceCount(&count);
+    if (e != cudaSuccess) {
+      cudaGetLastError();  // clear the sticky-free error so that later calls start clean
+      fail(op, ": got a CUDA image, but no CUDA device can be used: ", cudaGetErrorString(e));
+    }
+    FASTAUG_CHECK(v.device_id >= 0 && v.device_id < count, op, ": image is on CUDA device ", v.device_id,
+                  ", but ", count, " device(s) are present");
+    if (cudaGetDevice(&previous_) != cudaSuccess) previous_ = -1;
+    if (previous_ != v.device_id && cudaSetDevice(v.device_id) != cudaSuccess) check_launch(op);
+  }
+  ~DeviceScope() {
+    if (previous_ >= 0) cudaSetDevice(previous_);
+  }
+  DeviceScope(const DeviceScope&) = delete;
+  DeviceScope& operator=(const DeviceScope&) = delete;
+
+ private:
+  int previous_ = -1;
+};
+
+constexpr int kThreads = 256;
+
+// Blocks for a grid-stride loop over `count` items (capped: each thread then loops).
+inline unsigned blocks_for(int64_t count) {
+  return static_cast<unsigned>(std::max<int64_t>(1, std::min<int64_t>((count + kThreads - 1) / kThreads, 1 << 20)));
+}
+
+// Per-sample parameters travel inside the kernel's arguments (copied by the launch itself, so there is
+// no cudaMemcpy and no synchronisation); a batch whose parameters do not fit is launched in chunks.
+constexpr int kParamBytes = 4096;
+
+template <class T>
+struct Params {
+  static constexpr int kCapacity = kParamBytes / sizeof(T);
+  T v[kCapacity];
+};
+
+// Calls launch(first, count, params) for consecutive chunks of samples; `per_sample` values of T each,
+// taken from host[first * per_sample ...].
+template <class T, class F>
+void for_chunks(const T* host, int64_t n, int64_t per_sample, const char* op, const char* what, F&& launch) {
+  constexpr int64_t cap = Params<T>::kCapacity;
+  FASTAUG_CHECK(per_sample <= cap, op, ": ", what, " of ", per_sample, " values per sample do not fit the CUDA ",
+                "kernel's parameters (at most ", cap, ")");
+  const int64_t chunk = per_sample > 0 ? cap / per_sample : n;
+  for (int64_t first = 0; first < n; first += chunk) {
+    const int64_t count = std::min(chunk, n - first);
+    Params<T> p;
+    if (per_sample > 0) std::memcpy(p.v, host + first * per_sample, sizeof(T) * count * per_sample);
+    launch(first, count, p);
+    check_launch(op);
+  }
+}
+
+// Element pointer of (n, y, x, channel 0) in a view.
+template <class T>
+__device__ __forceinline__ T* pixel_ptr(const ImageView& v, int64_t n, int64_t y, int64_t x) {
+  return static_cast<T*>(v.data) + n * v.sn + y * v.sh + x * v.sw;
+}
+
+}  // namespace fastaug::cuda_detail
+
+// Grid-stride loop over i in [0, count).
+#define FASTAUG_GRID_LOOP(i, count)                                                          \
+  for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < (count); \
+       i += static_cast<int64_t>(gridDim.x) * blockDim.x)
