@@ -2,8 +2,26 @@
 
 from __future__ import annotations
 
-import importlib.util
+import ctypes
 import os
+
+
+def _cuda_gpu_present() -> bool:
+    """Whether the CUDA driver sees a GPU, asked without importing numba or torch (libcuda via ctypes)."""
+    try:
+        lib = ctypes.CDLL("libcuda.so.1")
+        count = ctypes.c_int(0)
+        return lib.cuInit(0) == 0 and lib.cuDeviceGetCount(ctypes.byref(count)) == 0 and count.value > 0
+    except OSError:
+        return False
+
+
+# Numba reads NUMBA_ENABLE_CUDASIM when first imported: without a GPU, the CUDA fallback's tests
+# (test_numba_cuda.py) run its kernels under Numba's CUDA simulator.
+if "NUMBA_ENABLE_CUDASIM" not in os.environ and not _cuda_gpu_present():
+    os.environ["NUMBA_ENABLE_CUDASIM"] = "1"
+
+import importlib.util
 
 import numpy as np
 import pytest

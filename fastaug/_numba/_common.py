@@ -160,19 +160,26 @@ def sample(src: np.ndarray, s: Layout, base: int, fy: float, fx: float, interp: 
 # ---- saturate.hpp -------------------------------------------------------------------------------------
 
 
+@numba.njit(cache=True)
+def saturate_u8(v: float) -> np.uint8:
+    """saturate_cast<uint8_t>(v): clamp to [0, 255] (NaN -> 0), then round half to even with C++'s
+    (v + 1.5 * 2^23) - 1.5 * 2^23 (exact on that range; np.rint has no CUDA implementation)."""
+    v = f32(v)  # a double (math.sqrt under the CUDA simulator) is rounded first, as C++ does
+    v = v if v > f32(0.0) else f32(0.0)
+    v = v if v < f32(255.0) else f32(255.0)
+    magic = f32(12582912.0)
+    return np.uint8((v + magic) - magic)
+
+
 def saturate(v: float, out: np.ndarray):  # type: ignore[no-untyped-def]
-    """saturate_cast<T>(v) for T = out's dtype. uint8: clamp to [0, 255] (NaN -> 0), then round half to
-    even; np.rint is exactly C++'s 1.5 * 2^23 trick on that range. float32: v itself. Only callable from
-    Numba code (the dtype is chosen at compile time)."""
-    raise NotImplementedError("saturate is only available inside Numba kernels")
+    """saturate_cast<T>(v) for T = out's dtype: saturate_u8 for uint8, v itself for float32. Inside Numba
+    kernels (CPU and CUDA) the overload below picks the branch at compile time; this Python body is what
+    the CUDA simulator runs."""
+    return saturate_u8(v) if out.dtype == np.uint8 else v
 
 
 @overload(saturate, jit_options={"cache": True})
 def _saturate(v, out):  # type: ignore[no-untyped-def]
     if out.dtype == types.uint8:
-        def to_uint8(v, out):  # type: ignore[no-untyped-def]
-            v = v if v > f32(0.0) else f32(0.0)
-            v = v if v < f32(255.0) else f32(255.0)
-            return np.uint8(np.rint(v))
-        return to_uint8
+        return lambda v, out: saturate_u8(v)
     return lambda v, out: v

@@ -29,17 +29,40 @@ class Layout(NamedTuple):
     sc: int
 
 
+def check_rank(ndim: int, name: str) -> None:
+    if ndim not in (2, 3, 4):
+        fail(name, ": expected rank 2, 3 or 4, got rank ", ndim)
+
+
+def batch_dims(shape: tuple[int, ...], strides: tuple[int, ...]) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """Shape and strides of rank 2 (H, W), 3 (H, W, C) or 4 seen as (N, H, W, C), as as_batch's views."""
+    if len(shape) == 2:
+        return (1, *shape, 1), (0, *strides, 0)
+    if len(shape) == 3:
+        return (1, *shape), (0, *strides)
+    return tuple(shape), tuple(strides)
+
+
 def as_batch(arr: np.ndarray, name: str) -> np.ndarray:
     """(H, W), (H, W, C) or (N, H, W, C) -> an (N, H, W, C) view, as the capsule's to_view reads ranks."""
     if not isinstance(arr, np.ndarray):
         fail(name, ": expected a numpy array, got ", type(arr).__name__)
+    check_rank(arr.ndim, name)
     if arr.ndim == 2:
         return arr[None, :, :, None]
     if arr.ndim == 3:
         return arr[None]
-    if arr.ndim != 4:
-        fail(name, ": expected rank 2, 3 or 4, got rank ", arr.ndim)
     return arr
+
+
+def layout_of(shape: tuple[int, ...], strides: list[int]) -> tuple[Layout, int, int]:
+    """The Layout of a (N, H, W, C) array of these element strides within the flat buffer that spans its
+    memory, then the element offsets (from pixel (0, 0, 0, 0), lo <= 0 <= hi) of that buffer's first and
+    last elements. Shared with the CUDA fallback, which builds the same flat buffer over device memory."""
+    # The lowest address is the last index along each axis of negative stride.
+    lo = sum(s * (m - 1) for s, m in zip(strides, shape) if s < 0)
+    hi = sum(s * (m - 1) for s, m in zip(strides, shape) if s > 0)
+    return Layout(-lo, *shape, *strides), lo, hi
 
 
 def as_view(arr: np.ndarray, name: str, writable: bool = False) -> tuple[np.ndarray, Layout]:
@@ -55,12 +78,10 @@ def as_view(arr: np.ndarray, name: str, writable: bool = False) -> tuple[np.ndar
     strides = [s // size for s in arr.strides]
     if arr.size == 0:  # nothing will be read or written: any buffer of the right dtype will do
         return np.empty(0, arr.dtype), Layout(0, *arr.shape, *strides)
-    # The lowest address is the last index along each axis of negative stride.
-    lo = sum(s * (m - 1) for s, m in zip(strides, arr.shape) if s < 0)
-    hi = sum(s * (m - 1) for s, m in zip(strides, arr.shape) if s > 0)
+    layout, lo, hi = layout_of(arr.shape, strides)
     first = arr[tuple(slice(m - 1, m) if s < 0 else slice(0, 1) for s, m in zip(strides, arr.shape))]
     buf = np.lib.stride_tricks.as_strided(first, shape=(hi - lo + 1,), strides=(size,), writeable=writable)
-    return buf, Layout(-lo, *arr.shape, *strides)
+    return buf, layout
 
 
 @numba.njit(cache=True)

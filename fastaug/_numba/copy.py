@@ -23,6 +23,18 @@ def src_x(m: np.ndarray, y: int, x: int) -> int:
     return int(m[X0] + m[XY] * y + m[XX] * x)
 
 
+@numba.njit(cache=True)
+def row_start(s: Layout, m: np.ndarray, y: int) -> int:
+    """Buffer index of the source pixel of output pixel (y, 0) under the index map m."""
+    return s.off + m[SRC_N] * s.sn + (m[Y0] + m[YY] * y) * s.sh + (m[X0] + m[XY] * y) * s.sw
+
+
+@numba.njit(cache=True)
+def pixel_step(s: Layout, m: np.ndarray) -> int:
+    """Buffer step between the source pixels of output pixels (y, x) and (y, x + 1)."""
+    return m[YX] * s.sh + m[XX] * s.sw
+
+
 @numba.njit(parallel=True, cache=True)
 def copy_rows(src: np.ndarray, s: Layout, dst: np.ndarray, d: Layout, maps: np.ndarray) -> None:
     for r in numba.prange(d.n * d.h):
@@ -30,30 +42,35 @@ def copy_rows(src: np.ndarray, s: Layout, dst: np.ndarray, d: Layout, maps: np.n
         y = r % d.h
         m = maps[n]
         # Walk the source from the map's point for (y, 0) by a fixed step per output pixel.
-        p = s.off + m[SRC_N] * s.sn + (m[Y0] + m[YY] * y) * s.sh + (m[X0] + m[XY] * y) * s.sw
-        step = m[YX] * s.sh + m[XX] * s.sw
+        p = row_start(s, m, y)
+        step = pixel_step(s, m)
         for x in range(d.w):
             for c in range(d.c):
                 dst[index(d, n, y, x, c)] = src[p + c * s.sc]
             p += step
 
 
+def check_maps(src: np.ndarray, dst: np.ndarray, maps: np.ndarray, arg: str) -> bool:
+    """Validates that every map's corners stay inside src (maps are affine, so the whole box does);
+    False when there is nothing to copy."""
+    sn, sh, sw, _ = src.shape
+    dn, dh, dw, _ = dst.shape
+    for n in range(dn if dh > 0 and dw > 0 else 0):
+        m = maps[n]
+        for y in (0, dh - 1):
+            for x in (0, dw - 1):
+                sy, sx = src_y(m, y, x), src_x(m, y, x)
+                if not (0 <= m[SRC_N] < sn and 0 <= sy < sh and 0 <= sx < sw):
+                    fail(arg, ": sample ", n, " reaches pixel (", sy, ", ", sx, ") outside the ", sh, "x", sw,
+                         " image")
+    return dst.size != 0
+
+
 def copy(src: np.ndarray, dst: np.ndarray, maps: np.ndarray, arg: str) -> None:
-    """Validates that every map's corners stay inside src (maps are affine, so the whole box does),
-    then copies."""
     sbuf, s = as_view(src, "img")
     dbuf, d = as_view(dst, "out", writable=True)
-    for n in range(d.n if d.h > 0 and d.w > 0 else 0):
-        m = maps[n]
-        for y in (0, d.h - 1):
-            for x in (0, d.w - 1):
-                sy, sx = src_y(m, y, x), src_x(m, y, x)
-                if not (0 <= m[SRC_N] < s.n and 0 <= sy < s.h and 0 <= sx < s.w):
-                    fail(arg, ": sample ", n, " reaches pixel (", sy, ", ", sx, ") outside the ", s.h, "x", s.w,
-                         " image")
-    if dst.size == 0:
-        return
-    launch(copy_rows, sbuf, s, dbuf, d, maps)
+    if check_maps(src, dst, maps, arg):
+        launch(copy_rows, sbuf, s, dbuf, d, maps)
 
 
 def check_same_kind(src: np.ndarray, dst: np.ndarray) -> None:
@@ -68,9 +85,8 @@ def _batches(src: np.ndarray, dst: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return src, dst
 
 
-def flip(src: np.ndarray, dst: np.ndarray, codes: np.ndarray) -> None:
-    """cv2.flip per sample: 0 reverses the rows, 1 the columns, -1 both."""
-    src, dst = _batches(src, dst)
+def flip_maps(src: np.ndarray, dst: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    """The checks and index maps of flip on (N, H, W, C) arrays (device arrays too)."""
     N, H, W, C = src.shape
     codes = params(codes, N, "axis", np.int32)
     check_same_kind(src, dst)
@@ -83,12 +99,17 @@ def flip(src: np.ndarray, dst: np.ndarray, codes: np.ndarray) -> None:
                  n)
         rows, cols = code in (0, -1), code in (1, -1)
         maps[n] = (n, H - 1 if rows else 0, W - 1 if cols else 0, -1 if rows else 1, 0, 0, -1 if cols else 1)
-    copy(src, dst, maps, "axis")
+    return maps
 
 
-def rotate90(src: np.ndarray, dst: np.ndarray, k: np.ndarray) -> None:
-    """np.rot90: k quarter turns counter-clockwise per sample; every k must give dst's shape."""
+def flip(src: np.ndarray, dst: np.ndarray, codes: np.ndarray) -> None:
+    """cv2.flip per sample: 0 reverses the rows, 1 the columns, -1 both."""
     src, dst = _batches(src, dst)
+    copy(src, dst, flip_maps(src, dst, codes), "axis")
+
+
+def rotate90_maps(src: np.ndarray, dst: np.ndarray, k: np.ndarray) -> np.ndarray:
+    """The checks and index maps of rotate90 on (N, H, W, C) arrays (device arrays too)."""
     N, H, W, _ = src.shape
     k = params(k, N, "k", np.int32)
     check_same_kind(src, dst)
@@ -104,12 +125,17 @@ def rotate90(src: np.ndarray, dst: np.ndarray, k: np.ndarray) -> None:
                    (n, H - 1, 0, 0, -1, 1, 0)][q]
     if dst.shape[0] != N:
         fail("dst: expected ", N, " images, got ", dst.shape[0])
-    copy(src, dst, maps, "k")
+    return maps
 
 
-def crop(src: np.ndarray, dst: np.ndarray, top_left: np.ndarray) -> None:
-    """Crops of dst's H x W at (top, left) per sample (2 int64 each); boxes must lie inside src."""
+def rotate90(src: np.ndarray, dst: np.ndarray, k: np.ndarray) -> None:
+    """np.rot90: k quarter turns counter-clockwise per sample; every k must give dst's shape."""
     src, dst = _batches(src, dst)
+    copy(src, dst, rotate90_maps(src, dst, k), "k")
+
+
+def crop_maps(src: np.ndarray, dst: np.ndarray, top_left: np.ndarray) -> np.ndarray:
+    """The checks and index maps of crop on (N, H, W, C) arrays (device arrays too)."""
     N = src.shape[0]
     top_left = params(top_left, N * 2, "boxes", np.int64)
     check_same_kind(src, dst)
@@ -119,12 +145,17 @@ def crop(src: np.ndarray, dst: np.ndarray, top_left: np.ndarray) -> None:
     maps[:, SRC_N] = np.arange(N)
     maps[:, Y0], maps[:, X0] = top_left[0::2], top_left[1::2]
     maps[:, YY] = maps[:, XX] = 1
-    copy(src, dst, maps, "boxes")
+    return maps
 
 
-def tiles(src: np.ndarray, dst: np.ndarray, stride_y: int, stride_x: int) -> None:
-    """Each image cut into dst-sized tiles at the given stride (row-major, image-major)."""
+def crop(src: np.ndarray, dst: np.ndarray, top_left: np.ndarray) -> None:
+    """Crops of dst's H x W at (top, left) per sample (2 int64 each); boxes must lie inside src."""
     src, dst = _batches(src, dst)
+    copy(src, dst, crop_maps(src, dst, top_left), "boxes")
+
+
+def tiles_maps(src: np.ndarray, dst: np.ndarray, stride_y: int, stride_x: int) -> np.ndarray:
+    """The checks and index maps of tiles on (N, H, W, C) arrays (device arrays too)."""
     N, H, W, _ = src.shape
     check_same_kind(src, dst)
     if stride_y <= 0 or stride_x <= 0:
@@ -141,4 +172,10 @@ def tiles(src: np.ndarray, dst: np.ndarray, stride_y: int, stride_x: int) -> Non
     maps[:, SRC_N] = t // (ty * tx)
     maps[:, Y0], maps[:, X0] = (r // tx) * stride_y, (r % tx) * stride_x
     maps[:, YY] = maps[:, XX] = 1
-    copy(src, dst, maps, "tile")
+    return maps
+
+
+def tiles(src: np.ndarray, dst: np.ndarray, stride_y: int, stride_x: int) -> None:
+    """Each image cut into dst-sized tiles at the given stride (row-major, image-major)."""
+    src, dst = _batches(src, dst)
+    copy(src, dst, tiles_maps(src, dst, stride_y, stride_x), "tile")

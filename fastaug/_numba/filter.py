@@ -221,6 +221,19 @@ def median_of(v: np.ndarray, n: int):  # type: ignore[no-untyped-def]
     return v[mid]
 
 
+@numba.njit(cache=True, inline="always")
+def median_window(src: np.ndarray, s: Layout, n: int, y: int, x: int, c: int, a: int, v: np.ndarray) -> int:
+    """The (2a+1)^2 window around (y, x) of channel c (BORDER_REPLICATE) into v, row by row; its size."""
+    m = 0
+    for i in range(-a, a + 1):
+        yy = map_border(y + i, s.h, REPLICATE)
+        for j in range(-a, a + 1):
+            xx = map_border(x + j, s.w, REPLICATE)
+            v[m] = src[index(s, n, yy, xx, c)]
+            m += 1
+    return m
+
+
 @numba.njit(parallel=True, cache=True)
 def median_rows(src: np.ndarray, s: Layout, dst: np.ndarray, d: Layout, ksize: int) -> None:
     a = ksize // 2
@@ -230,14 +243,7 @@ def median_rows(src: np.ndarray, s: Layout, dst: np.ndarray, d: Layout, ksize: i
         v = np.empty(49, src.dtype)
         for x in range(s.w):
             for c in range(s.c):
-                m = 0
-                for i in range(-a, a + 1):
-                    yy = map_border(y + i, s.h, REPLICATE)
-                    for j in range(-a, a + 1):
-                        xx = map_border(x + j, s.w, REPLICATE)
-                        v[m] = src[index(s, n, yy, xx, c)]
-                        m += 1
-                dst[index(d, n, y, x, c)] = median_of(v, m)
+                dst[index(d, n, y, x, c)] = median_of(v, median_window(src, s, n, y, x, c, a, v))
 
 
 # ---- front doors --------------------------------------------------------------------------------------
@@ -275,11 +281,10 @@ def run_sep_filter(src: np.ndarray, dst: np.ndarray, kx: np.ndarray, ky: np.ndar
     launch(sep_blocks, sbuf, s, dbuf, d, kx, ky, int(border), fillf, np.float32(delta))
 
 
-def sep_filter2d(src: np.ndarray, dst: np.ndarray, kx: np.ndarray, kw: int, ky: np.ndarray, kh: int, border: int,
-                 fill: Sequence[float], delta: float) -> None:
-    """cv2.sepFilter2D: kx is kw floats and ky kh floats per sample; out = correlation + delta. dst may be
-    float32 when src is uint8."""
-    src, dst = _images(src, dst)
+def sep_filter2d_kernels(src: np.ndarray, dst: np.ndarray, kx: np.ndarray, kw: int, ky: np.ndarray, kh: int,
+                         border: int) -> tuple[np.ndarray, np.ndarray]:
+    """The checks of sep_filter2d on (N, H, W, C) arrays (device arrays too), and its (N, kw) / (N, kh)
+    float32 kernels."""
     N = src.shape[0]
     kx, ky = np.asarray(kx), np.asarray(ky)
     kx = params(kx, N * kw, "kx", np.float32).reshape(N, kw)
@@ -288,30 +293,48 @@ def sep_filter2d(src: np.ndarray, dst: np.ndarray, kx: np.ndarray, kw: int, ky: 
     check_border(border)
     check_ksize(kw, "kx", False)
     check_ksize(kh, "ky", False)
+    return kx, ky
+
+
+def sep_filter2d(src: np.ndarray, dst: np.ndarray, kx: np.ndarray, kw: int, ky: np.ndarray, kh: int, border: int,
+                 fill: Sequence[float], delta: float) -> None:
+    """cv2.sepFilter2D: kx is kw floats and ky kh floats per sample; out = correlation + delta. dst may be
+    float32 when src is uint8."""
+    src, dst = _images(src, dst)
+    kx, ky = sep_filter2d_kernels(src, dst, kx, kw, ky, kh, border)
     run_sep_filter(src, dst, kx, ky, border, fill, delta)
 
 
-def filter2d(src: np.ndarray, dst: np.ndarray, kernel: np.ndarray, kh: int, kw: int, border: int,
-             fill: Sequence[float]) -> None:
-    """cv2.filter2D (correlation, anchor at the kernel centre): kernel is kh*kw floats per sample."""
-    src, dst = _images(src, dst)
+def filter2d_kernel(src: np.ndarray, dst: np.ndarray, kernel: np.ndarray, kh: int, kw: int,
+                    border: int) -> np.ndarray:
+    """The checks of filter2d on (N, H, W, C) arrays (device arrays too), and its (N, kh, kw) float32
+    kernels."""
     N = src.shape[0]
     kernel = params(kernel, N * kh * kw, "kernel", np.float32)
     check_filter_pair(src, dst, False)
     check_border(border)
     check_ksize(kh, "kernel height", False)
     check_ksize(kw, "kernel width", False)
+    return kernel.reshape(N, kh, kw)
+
+
+def filter2d(src: np.ndarray, dst: np.ndarray, kernel: np.ndarray, kh: int, kw: int, border: int,
+             fill: Sequence[float]) -> None:
+    """cv2.filter2D (correlation, anchor at the kernel centre): kernel is kh*kw floats per sample."""
+    src, dst = _images(src, dst)
+    kernel = filter2d_kernel(src, dst, kernel, kh, kw, border)
     fillf = fill_f32(fill)
     if dst.size == 0:
         return
     sbuf, s = as_view(src, "img")
     dbuf, d = as_view(dst, "out", writable=True)
-    launch(filter2d_blocks, sbuf, s, dbuf, d, kernel.reshape(N, kh, kw), int(border), fillf)
+    launch(filter2d_blocks, sbuf, s, dbuf, d, kernel, int(border), fillf)
 
 
-def gaussian_blur(src: np.ndarray, dst: np.ndarray, kh: int, kw: int, sigma: np.ndarray, border: int) -> None:
-    """cv2.GaussianBlur: sigma is (sigma_x, sigma_y) per sample (sigma_y <= 0 means sigma_x); odd ksize."""
-    src, dst = _images(src, dst)
+def gaussian_kernels(src: np.ndarray, dst: np.ndarray, kh: int, kw: int, sigma: np.ndarray,
+                     border: int) -> tuple[np.ndarray, np.ndarray]:
+    """The checks of gaussian_blur on (N, H, W, C) arrays (device arrays too), and its (N, kw) / (N, kh)
+    float32 kernels."""
     N = src.shape[0]
     sigma = params(sigma, N * 2, "sigma", np.float64)
     check_filter_pair(src, dst, False)
@@ -326,12 +349,18 @@ def gaussian_blur(src: np.ndarray, dst: np.ndarray, kh: int, kw: int, sigma: np.
             fail("sigma: expected finite values, got (", sx, ", ", sy, ") for sample ", n)
         kx[n] = gaussian_kernel(kw, sx)
         ky[n] = gaussian_kernel(kh, sy)
+    return kx, ky
+
+
+def gaussian_blur(src: np.ndarray, dst: np.ndarray, kh: int, kw: int, sigma: np.ndarray, border: int) -> None:
+    """cv2.GaussianBlur: sigma is (sigma_x, sigma_y) per sample (sigma_y <= 0 means sigma_x); odd ksize."""
+    src, dst = _images(src, dst)
+    kx, ky = gaussian_kernels(src, dst, kh, kw, sigma, border)
     run_sep_filter(src, dst, kx, ky, border, None, 0.0)
 
 
-def box_blur(src: np.ndarray, dst: np.ndarray, kh: int, kw: int, border: int) -> None:
-    """cv2.blur: the normalised box filter, as a separable filter of 1/kw and 1/kh (float32)."""
-    src, dst = _images(src, dst)
+def box_kernels(src: np.ndarray, dst: np.ndarray, kh: int, kw: int, border: int) -> tuple[np.ndarray, np.ndarray]:
+    """The checks of box_blur on (N, H, W, C) arrays (device arrays too), and its kernels of 1/kw, 1/kh."""
     N = src.shape[0]
     check_filter_pair(src, dst, False)
     check_border(border)
@@ -339,16 +368,28 @@ def box_blur(src: np.ndarray, dst: np.ndarray, kh: int, kw: int, border: int) ->
     check_ksize(kw, "ksize width", False)
     kx = np.full((N, kw), np.float32(1.0) / np.float32(kw), np.float32)
     ky = np.full((N, kh), np.float32(1.0) / np.float32(kh), np.float32)
+    return kx, ky
+
+
+def box_blur(src: np.ndarray, dst: np.ndarray, kh: int, kw: int, border: int) -> None:
+    """cv2.blur: the normalised box filter, as a separable filter of 1/kw and 1/kh (float32)."""
+    src, dst = _images(src, dst)
+    kx, ky = box_kernels(src, dst, kh, kw, border)
     run_sep_filter(src, dst, kx, ky, border, None, 0.0)
+
+
+def check_median(src: np.ndarray, dst: np.ndarray, ksize: int) -> bool:
+    """The checks of median_blur on (N, H, W, C) arrays (device arrays too); False when nothing to write."""
+    check_filter_pair(src, dst, False)
+    if ksize not in (3, 5, 7):
+        fail("ksize: expected 3, 5 or 7, got ", ksize)
+    return dst.size != 0
 
 
 def median_blur(src: np.ndarray, dst: np.ndarray, ksize: int) -> None:
     """cv2.medianBlur: ksize 3, 5 or 7, BORDER_REPLICATE."""
     src, dst = _images(src, dst)
-    check_filter_pair(src, dst, False)
-    if ksize not in (3, 5, 7):
-        fail("ksize: expected 3, 5 or 7, got ", ksize)
-    if dst.size == 0:
+    if not check_median(src, dst, ksize):
         return
     sbuf, s = as_view(src, "img")
     dbuf, d = as_view(dst, "out", writable=True)

@@ -37,29 +37,51 @@ def equalize_lut(hist: np.ndarray, total: int, lut: np.ndarray) -> None:
         lut[j] = saturate(f32(acc) * scale, lut)
 
 
+@numba.njit(cache=True)
+def gray_u8(r, g, b):  # type: ignore[no-untyped-def]
+    """cv::cvtColor RGB2GRAY of one uint8 pixel, in OpenCV 5's 15-bit fixed point."""
+    return np.uint8((np.int32(r) * 9798 + np.int32(g) * 19235 + np.int32(b) * 3735 + (1 << 14)) >> 15)
+
+
+@numba.njit(cache=True)
+def gray_f32(r, g, b):  # type: ignore[no-untyped-def]
+    """cv::cvtColor RGB2GRAY of one float32 pixel."""
+    return r * f32(0.299) + g * f32(0.587) + b * f32(0.114)
+
+
 def gray_pixel(r, g, b):  # type: ignore[no-untyped-def]
-    """cv::cvtColor RGB2GRAY of one pixel: uint8 in OpenCV 5's 15-bit fixed point, float32 in float."""
-    raise NotImplementedError("gray_pixel is only available inside Numba kernels")
+    """gray_u8 or gray_f32 by the pixel's dtype: chosen at compile time by the overload below inside Numba
+    kernels (CPU and CUDA); this Python body is what the CUDA simulator runs."""
+    return gray_u8(r, g, b) if isinstance(r, np.uint8) else gray_f32(r, g, b)
 
 
 @overload(gray_pixel, jit_options={"cache": True})
 def _gray_pixel(r, g, b):  # type: ignore[no-untyped-def]
     if r == types.uint8:
-        return lambda r, g, b: np.uint8((np.int32(r) * 9798 + np.int32(g) * 19235 + np.int32(b) * 3735
-                                         + (1 << 14)) >> 15)
-    return lambda r, g, b: r * f32(0.299) + g * f32(0.587) + b * f32(0.114)
+        return lambda r, g, b: gray_u8(r, g, b)
+    return lambda r, g, b: gray_f32(r, g, b)
+
+
+@numba.njit(cache=True)
+def invert_u8(v):  # type: ignore[no-untyped-def]
+    return np.uint8(255 - np.int32(v))
+
+
+@numba.njit(cache=True)
+def invert_f32(v):  # type: ignore[no-untyped-def]
+    return f32(1.0) - v
 
 
 def invert_pixel(v):  # type: ignore[no-untyped-def]
-    """255 - v for uint8, 1 - v for float32."""
-    raise NotImplementedError("invert_pixel is only available inside Numba kernels")
+    """255 - v for uint8, 1 - v for float32 (Python body for the CUDA simulator, as gray_pixel)."""
+    return invert_u8(v) if isinstance(v, np.uint8) else invert_f32(v)
 
 
 @overload(invert_pixel, jit_options={"cache": True})
 def _invert_pixel(v):  # type: ignore[no-untyped-def]
     if v == types.uint8:
-        return lambda v: np.uint8(255 - np.int32(v))
-    return lambda v: f32(1.0) - v
+        return lambda v: invert_u8(v)
+    return lambda v: invert_f32(v)
 
 
 @numba.njit(cache=True)
@@ -77,6 +99,14 @@ def threshold_pixel(v, thresh: float, maxval, mode: int):  # type: ignore[no-unt
     if mode == TOZERO:
         return fv if above else f32(0.0)
     return f32(0.0) if above else fv
+
+
+@numba.njit(cache=True)
+def threshold_value(v, thresh: float, maxval, mode: int, wrap_negative: bool):  # type: ignore[no-untyped-def]
+    """threshold_pixel, then uint8 TRUNC with thresh -1 (wrap_negative): 0 as OpenCV (saturate_cast in C++)
+    instead of a negative value."""
+    r = threshold_pixel(v, thresh, maxval, mode)
+    return f32(0.0) if wrap_negative and r < f32(0.0) else r
 
 
 @numba.njit(cache=True)
@@ -126,12 +156,8 @@ def threshold_rows(src: np.ndarray, s: Layout, dst: np.ndarray, d: Layout, thres
         y = r % s.h
         for x in range(s.w):
             for c in range(s.c):
-                v = threshold_pixel(src[index(s, n, y, x, c)], thresh[n], maxval[n], mode)
-                if wrap_negative and v < f32(0.0):
-                    # uint8 TRUNC with thresh -1: saturate_cast in C++, 0 as in OpenCV
-                    dst[index(d, n, y, x, c)] = 0
-                else:
-                    dst[index(d, n, y, x, c)] = v
+                dst[index(d, n, y, x, c)] = threshold_value(src[index(s, n, y, x, c)], thresh[n], maxval[n], mode,
+                                                             wrap_negative)
 
 
 @numba.njit(parallel=True, cache=True)
@@ -172,39 +198,52 @@ def check_same(src: np.ndarray, dst: np.ndarray) -> None:
     check_dtype(dst, "dst", src.dtype)
 
 
-def equalize(src: np.ndarray, dst: np.ndarray) -> None:
-    """cv2.equalizeHist per image and per channel; uint8 only."""
-    src, dst, sbuf, s, dbuf, d = _views(src, dst)
+def check_equalize(src: np.ndarray, dst: np.ndarray) -> bool:
+    """The checks of equalize on (N, H, W, C) arrays (device arrays too); False when nothing to write."""
     check_same(src, dst)
     check_dtype(src, "img", np.uint8)
     if dst.size == 0:
-        return
-    if s.h * s.w >= 1 << 31:
+        return False
+    if src.shape[1] * src.shape[2] >= 1 << 31:
         fail("img: images above 2^31 pixels are not supported")
-    launch(equalize_planes, sbuf, s, dbuf, d)
+    return True
+
+
+def equalize(src: np.ndarray, dst: np.ndarray) -> None:
+    """cv2.equalizeHist per image and per channel; uint8 only."""
+    src, dst, sbuf, s, dbuf, d = _views(src, dst)
+    if check_equalize(src, dst):
+        launch(equalize_planes, sbuf, s, dbuf, d)
+
+
+def check_to_gray(src: np.ndarray, dst: np.ndarray) -> bool:
+    """The checks of to_gray (device arrays too); False when nothing to write."""
+    n, h, w, _ = src.shape
+    check_pair(src, dst)
+    check_shape(dst, "dst", n, h, w, 1)
+    check_dtype(dst, "dst", src.dtype)
+    return dst.size != 0
 
 
 def to_gray(src: np.ndarray, dst: np.ndarray) -> None:
     """cv2.cvtColor RGB2GRAY / RGBA2GRAY (one channel is copied); dst has one channel."""
     src, dst, sbuf, s, dbuf, d = _views(src, dst)
-    check_pair(src, dst)
-    check_shape(dst, "dst", s.n, s.h, s.w, 1)
-    check_dtype(dst, "dst", src.dtype)
-    if dst.size == 0:
-        return
-    launch(gray_rows, sbuf, s, dbuf, d)
+    if check_to_gray(src, dst):
+        launch(gray_rows, sbuf, s, dbuf, d)
 
 
-def threshold(src: np.ndarray, dst: np.ndarray, thresh: np.ndarray, maxval: np.ndarray, mode: int) -> None:
-    """cv2.threshold with one thresh and maxval per sample."""
-    src, dst, sbuf, s, dbuf, d = _views(src, dst)
-    thresh = params(thresh, s.n, "thresh", np.float64)
-    maxval = params(maxval, s.n, "maxval", np.float64)
+def threshold_plan(src: np.ndarray, dst: np.ndarray, thresh: np.ndarray, maxval: np.ndarray,
+                   mode: int) -> tuple[np.ndarray, np.ndarray, bool] | None:
+    """The checks of threshold (device arrays too) and its per-sample float32 thresh and maxval, and
+    whether negative results wrap to 0; None when nothing to write."""
+    N = src.shape[0]
+    thresh = params(thresh, N, "thresh", np.float64)
+    maxval = params(maxval, N, "maxval", np.float64)
     check_same(src, dst)
     if not 0 <= mode <= 4:
         fail("mode: expected binary, binary_inv, trunc, tozero or tozero_inv, got code ", mode)
     u8 = src.dtype == np.uint8
-    for n in range(s.n):
+    for n in range(N):
         if math.isnan(thresh[n]) or math.isnan(maxval[n]):
             fail("thresh, maxval: NaN for sample ", n)
     if u8:  # as OpenCV on uint8: thresh floored and clamped to the range, maxval rounded and saturated
@@ -214,8 +253,16 @@ def threshold(src: np.ndarray, dst: np.ndarray, thresh: np.ndarray, maxval: np.n
         t = thresh.astype(np.float32)
         mx = maxval.astype(np.float32)
     if dst.size == 0:
-        return
-    launch(threshold_rows, sbuf, s, dbuf, d, t, mx.astype(np.float32), int(mode), u8 and mode == TRUNC)
+        return None
+    return t, mx.astype(np.float32), bool(u8 and mode == TRUNC)
+
+
+def threshold(src: np.ndarray, dst: np.ndarray, thresh: np.ndarray, maxval: np.ndarray, mode: int) -> None:
+    """cv2.threshold with one thresh and maxval per sample."""
+    src, dst, sbuf, s, dbuf, d = _views(src, dst)
+    plan = threshold_plan(src, dst, thresh, maxval, mode)
+    if plan is not None:
+        launch(threshold_rows, sbuf, s, dbuf, d, plan[0], plan[1], int(mode), plan[2])
 
 
 def invert(src: np.ndarray, dst: np.ndarray) -> None:
@@ -227,22 +274,32 @@ def invert(src: np.ndarray, dst: np.ndarray) -> None:
     launch(invert_rows, sbuf, s, dbuf, d)
 
 
+def normalize_plan(src: np.ndarray, dst: np.ndarray, mean: np.ndarray, std: np.ndarray,
+                   scale: float) -> tuple[np.ndarray, np.ndarray] | None:
+    """The checks of normalize (device arrays too) and its per-channel float32 a = scale / std and
+    b = -mean / std; None when nothing to write."""
+    n, h, w, c = src.shape
+    mean = params(mean, c, "mean", np.float64)
+    std = params(std, c, "std", np.float64)
+    check_pair(src, dst)
+    check_shape(dst, "dst", n, h, w, c)
+    check_dtype(dst, "dst", np.float32)
+    a, b = np.empty(c, np.float32), np.empty(c, np.float32)
+    for k in range(c):
+        m, sd = float(mean[k]), float(std[k])
+        if not (math.isfinite(m) and math.isfinite(sd) and sd != 0.0):
+            fail("std: expected finite, non-zero values (and finite mean), got mean ", m, ", std ", sd,
+                 " for channel ", k)
+        a[k] = np.float32(scale / sd)
+        b[k] = np.float32(-m / sd)
+    if dst.size == 0:
+        return None
+    return a, b
+
+
 def normalize(src: np.ndarray, dst: np.ndarray, mean: np.ndarray, std: np.ndarray, scale: float) -> None:
     """dst = (src * scale - mean[c]) / std[c] into a float32 dst of any layout; mean and std per channel."""
     src, dst, sbuf, s, dbuf, d = _views(src, dst)
-    mean = params(mean, s.c, "mean", np.float64)
-    std = params(std, s.c, "std", np.float64)
-    check_pair(src, dst)
-    check_shape(dst, "dst", s.n, s.h, s.w, s.c)
-    check_dtype(dst, "dst", np.float32)
-    a, b = np.empty(s.c, np.float32), np.empty(s.c, np.float32)
-    for c in range(s.c):
-        m, sd = float(mean[c]), float(std[c])
-        if not (math.isfinite(m) and math.isfinite(sd) and sd != 0.0):
-            fail("std: expected finite, non-zero values (and finite mean), got mean ", m, ", std ", sd,
-                 " for channel ", c)
-        a[c] = np.float32(scale / sd)
-        b[c] = np.float32(-m / sd)
-    if dst.size == 0:
-        return
-    launch(normalize_rows, sbuf, s, dbuf, d, a, b)
+    plan = normalize_plan(src, dst, mean, std, scale)
+    if plan is not None:
+        launch(normalize_rows, sbuf, s, dbuf, d, *plan)

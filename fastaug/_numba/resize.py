@@ -133,25 +133,32 @@ def resize_rows(src: np.ndarray, s: Layout, dst: np.ndarray, d: Layout, iy: np.n
 # ---- front door ---------------------------------------------------------------------------------------
 
 
+def resize_plan(src: np.ndarray, dst: np.ndarray, interp: int) -> tuple[np.ndarray, ...] | None:
+    """The checks of a resize of (N, H, W, C) src into dst (device arrays too) and its tables
+    (iy, wy, ix, wx); None when there is nothing to write."""
+    sn, sh, sw, sc = src.shape
+    dn, dh, dw, dc = dst.shape
+    check_pair(src, dst)
+    if dn != sn or dc != sc or dst.dtype != src.dtype:
+        fail("dst: expected ", sn, " images of ", sc, " channels and dtype ", src.dtype, ", got shape ",
+             shape_str(dst), " ", dst.dtype)
+    if not 0 <= interp <= 3:
+        fail("interp: expected nearest, linear, cubic or area, got code ", interp)
+    if dh <= 0 or dw <= 0:
+        fail("size: expected a positive height and width, got ", dh, "x", dw)
+    if dst.size == 0:
+        return None
+    if sh <= 0 or sw <= 0:
+        fail("img: cannot resize an empty image of shape ", shape_str(src))
+    area_down = interp == AREA and sh >= dh and sw >= dw
+    return (*make_table(sh, dh, interp, area_down), *make_table(sw, dw, interp, area_down))
+
+
 def resize(src: np.ndarray, dst: np.ndarray, interp: int) -> None:
     """cv2.resize to dst's H x W: nearest, linear, cubic or area."""
     src, dst = as_batch(src, "img"), as_batch(dst, "out")
     sbuf, s = as_view(src, "img")
     dbuf, d = as_view(dst, "out", writable=True)
-    check_pair(src, dst)
-    if d.n != s.n or d.c != s.c or dst.dtype != src.dtype:
-        fail("dst: expected ", s.n, " images of ", s.c, " channels and dtype ", src.dtype, ", got shape ",
-             shape_str(dst), " ", dst.dtype)
-    if not 0 <= interp <= 3:
-        fail("interp: expected nearest, linear, cubic or area, got code ", interp)
-    if d.h <= 0 or d.w <= 0:
-        fail("size: expected a positive height and width, got ", d.h, "x", d.w)
-    if dst.size == 0:
-        return
-    if s.h <= 0 or s.w <= 0:
-        fail("img: cannot resize an empty image of shape ", shape_str(src))
-    area_down = interp == AREA and s.h >= d.h and s.w >= d.w
-    iy, wy = make_table(s.h, d.h, interp, area_down)
-    ix, wx = make_table(s.w, d.w, interp, area_down)
-    launch(resize_rows, sbuf, s, dbuf, d, iy, wy, ix, wx)
-
+    tables = resize_plan(src, dst, interp)
+    if tables is not None:
+        launch(resize_rows, sbuf, s, dbuf, d, *tables)

@@ -15,12 +15,9 @@ from ._view import Layout, as_batch, as_view, index
 from .filter import deriv_kernel, run_sep_filter
 
 
-def sobel(src: np.ndarray, dst: np.ndarray, dx: int, dy: int, ksize: int, scale: float, delta: float,
-          border: int) -> None:
-    """cv2.Sobel(ddepth=CV_32F): ksize 1, 3, 5, 7 or -1 (Scharr); dst is float32."""
-    src, dst = as_batch(src, "img"), as_batch(dst, "out")
-    as_view(src, "img")  # the capsule's checks come first, as in module.cpp
-    as_view(dst, "out", writable=True)
+def sobel_kernels(src: np.ndarray, dst: np.ndarray, dx: int, dy: int, ksize: int, scale: float, delta: float,
+                  border: int) -> tuple[np.ndarray, np.ndarray]:
+    """The checks of sobel on (N, H, W, C) arrays (device arrays too), and its (N, k) float32 kernels."""
     N, H, W, C = src.shape
     check_pair(src, dst)
     check_shape(dst, "dst", N, H, W, C)
@@ -41,7 +38,16 @@ def sobel(src: np.ndarray, dst: np.ndarray, dx: int, dy: int, ksize: int, scale:
     if scale != 1.0:  # as cv::Sobel: the scale goes into the smoothing kernel when dx == 0, else into ky
         k = kx1 if dx == 0 else ky1
         k[:] = (k.astype(np.float64) * scale).astype(np.float32)  # float * double, then static_cast<float>
-    kx, ky = np.tile(kx1, (N, 1)), np.tile(ky1, (N, 1))  # one copy per sample, as run_sep_filter takes
+    return np.tile(kx1, (N, 1)), np.tile(ky1, (N, 1))  # one copy per sample, as run_sep_filter takes
+
+
+def sobel(src: np.ndarray, dst: np.ndarray, dx: int, dy: int, ksize: int, scale: float, delta: float,
+          border: int) -> None:
+    """cv2.Sobel(ddepth=CV_32F): ksize 1, 3, 5, 7 or -1 (Scharr); dst is float32."""
+    src, dst = as_batch(src, "img"), as_batch(dst, "out")
+    as_view(src, "img")  # the capsule's checks come first, as in module.cpp
+    as_view(dst, "out", writable=True)
+    kx, ky = sobel_kernels(src, dst, dx, dy, ksize, scale, delta, border)
     run_sep_filter(src, dst, kx, ky, border, None, delta)
 
 
@@ -71,17 +77,21 @@ def edges_rows(src: np.ndarray, s: Layout, dst: np.ndarray, d: Layout) -> None:
             dst[index(d, n, y, x, 0)] = edge_pixel(src, s, n, y, x)
 
 
+def check_edges(src: np.ndarray, dst: np.ndarray) -> bool:
+    """The checks of edges on (N, H, W, C) arrays (device arrays too); False when nothing to write."""
+    n, h, w, c = src.shape
+    check_pair(src, dst)
+    if c != 1 or src.dtype != np.uint8:
+        fail("img: edges expects a one-channel uint8 image, got ", c, " channel(s) of ", src.dtype)
+    check_shape(dst, "dst", n, h, w, 1)
+    check_dtype(dst, "dst", np.uint8)
+    return dst.size != 0
+
+
 def edges(src: np.ndarray, dst: np.ndarray) -> None:
     """Edge magnitude of a one-channel uint8 image, uint8 out."""
     src, dst = as_batch(src, "img"), as_batch(dst, "out")
     sbuf, s = as_view(src, "img")
     dbuf, d = as_view(dst, "out", writable=True)
-    check_pair(src, dst)
-    if s.c != 1 or src.dtype != np.uint8:
-        fail("img: edges expects a one-channel uint8 image, got ", s.c, " channel(s) of ", src.dtype)
-    check_shape(dst, "dst", s.n, s.h, s.w, 1)
-    check_dtype(dst, "dst", np.uint8)
-    if dst.size == 0:
-        return
-    launch(edges_rows, sbuf, s, dbuf, d)
-
+    if check_edges(src, dst):
+        launch(edges_rows, sbuf, s, dbuf, d)

@@ -88,27 +88,38 @@ def warp_rows(src: np.ndarray, s: Layout, dst: np.ndarray, d: Layout, minv: np.n
 # ---- front doors --------------------------------------------------------------------------------------
 
 
-def _warp(src: np.ndarray, dst: np.ndarray, M: np.ndarray, interp: int, border: int, fill: Sequence[float],
-          perspective: bool) -> None:
+def warp_plan(src: np.ndarray, dst: np.ndarray, M: np.ndarray, interp: int, border: int, fill: Sequence[float],
+              perspective: bool) -> tuple[np.ndarray, np.ndarray] | None:
+    """The checks of a warp of (N, H, W, C) src into dst (anything with .shape, .dtype and .size: the CUDA
+    fallback passes device arrays) and its (N, 9) float32 inverse maps and 4 fill values; None when there
+    is nothing to write."""
     name = "H" if perspective else "M"
-    src, dst = as_batch(src, "img"), as_batch(dst, "out")
-    sbuf, s = as_view(src, "img")
-    dbuf, d = as_view(dst, "out", writable=True)
-    M = params(M, s.n * (9 if perspective else 6), name, np.float64)
+    n, h, w, c = src.shape
+    M = params(M, n * (9 if perspective else 6), name, np.float64)
     check_pair(src, dst)
-    if d.n != s.n or d.c != s.c or dst.dtype != src.dtype:
-        fail("dst: expected ", s.n, " images of ", s.c, " channels and dtype ", src.dtype, " like src, got shape ",
+    if dst.shape[0] != n or dst.shape[3] != c or dst.dtype != src.dtype:
+        fail("dst: expected ", n, " images of ", c, " channels and dtype ", src.dtype, " like src, got shape ",
              shape_str(dst), " ", dst.dtype)
     check_border(border)
     if interp not in (0, 1, 2):
         fail("interp: expected nearest, linear or cubic, got code ", interp)
-    minv = inverse_maps(M, s.n, perspective, name)
+    minv = inverse_maps(M, n, perspective, name)
     fillf = fill_f32(fill)
     if dst.size == 0:
-        return
-    if s.h <= 0 or s.w <= 0:
+        return None
+    if h <= 0 or w <= 0:
         fail("src: cannot warp an empty image of shape ", shape_str(src))
-    launch(warp_rows, sbuf, s, dbuf, d, minv, int(interp), int(border), perspective, fillf)
+    return minv, fillf
+
+
+def _warp(src: np.ndarray, dst: np.ndarray, M: np.ndarray, interp: int, border: int, fill: Sequence[float],
+          perspective: bool) -> None:
+    src, dst = as_batch(src, "img"), as_batch(dst, "out")
+    sbuf, s = as_view(src, "img")
+    dbuf, d = as_view(dst, "out", writable=True)
+    plan = warp_plan(src, dst, M, interp, border, fill, perspective)
+    if plan is not None:
+        launch(warp_rows, sbuf, s, dbuf, d, plan[0], int(interp), int(border), perspective, plan[1])
 
 
 def warp_affine(src: np.ndarray, dst: np.ndarray, M: np.ndarray, interp: int, border: int,

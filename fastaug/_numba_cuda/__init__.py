@@ -1,0 +1,21 @@
+"""fastaug's Numba CUDA fallback: the operators of fastaug._numba (same names, same positional arguments,
+same checks and error messages, same bits) over numba.cuda device arrays of shape (N, H, W, C) with any
+strides, dst written in place, plus a keyword-only stream= (a numba.cuda stream, or 0 for the default
+stream) on which everything is queued: no operator synchronises the device or copies back to the host.
+
+The host-side work (checks, inverse maps, kernels, tables) is fastaug._numba's own; the per-pixel maths is
+its helpers compiled as device functions (see _device.py). Imported lazily: importing it imports
+numba.cuda; kernels compile on first use."""
+
+from .copy import crop, flip, rotate90, tiles
+from .filter import box_blur, filter2d, gaussian_blur, median_blur, sep_filter2d
+from .intensity import equalize, invert, normalize, threshold, to_gray
+from .resize import resize
+from .sobel import edges, sobel
+from .warp import warp_affine, warp_perspective
+
+__all__ = [
+    "warp_affine", "warp_perspective", "resize", "flip", "rotate90", "crop", "tiles", "filter2d", "sep_filter2d",
+    "gaussian_blur", "box_blur", "median_blur", "sobel", "edges", "equalize", "to_gray", "threshold", "invert",
+    "normalize",
+]

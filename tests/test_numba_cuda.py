@@ -1,0 +1,194 @@
+"""The Numba CUDA fallback (fastaug._numba_cuda) against the Numba CPU fallback, bit for bit: every operator
+on small batches in device memory (non-contiguous views included), every border and interpolation, per-sample
+parameters, and the same argument errors. Without a GPU the kernels run under Numba's CUDA simulator
+(tests/conftest.py switches it on); without either, the module is skipped."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+
+from fastaug._errors import ArgumentError
+
+cuda = pytest.importorskip("numba.cuda")
+if not cuda.is_available():
+    pytest.skip("numba.cuda has no CUDA device and the simulator is off (NUMBA_ENABLE_CUDASIM)",
+                allow_module_level=True)
+
+import fastaug._numba as cpu  # noqa: E402
+import fastaug._numba_cuda as gpu  # noqa: E402
+
+# On a real GPU numba.cuda warns that these tiny grids under-use it (NumbaPerformanceWarning).
+pytestmark = pytest.mark.filterwarnings("ignore:Grid size .* will likely result in GPU under-utilization")
+
+N = 2
+# (dtype, channels) combinations, cycled through each op's cases so that every op meets several of them.
+KINDS = [(np.uint8, 3), (np.float32, 1), (np.uint8, 4), (np.float32, 3), (np.uint8, 1), (np.float32, 4)]
+
+
+def _photo(h: int, w: int) -> np.ndarray:
+    """A (h, w, 3) uint8 crop of a photograph (random data where scikit-image is missing)."""
+    try:
+        from skimage import data
+    except ImportError:
+        return np.random.default_rng(7).integers(0, 256, (h, w, 3), dtype=np.uint8)
+    return np.ascontiguousarray(data.astronaut()[200:200 + 2 * h:2, 180:180 + 2 * w:2])
+
+
+def image(kind: int, h: int = 9, w: int = 11, seed: int = 0) -> np.ndarray:
+    """An (N, h, w, C) batch: a photo crop and random noise (never all zeros)."""
+    dtype, c = KINDS[kind % len(KINDS)]
+    rng = np.random.default_rng(seed + kind)
+    photo = _photo(h, w).astype(np.int32)
+    rgba = np.concatenate([photo, np.broadcast_to(np.arange(w, dtype=np.int32) * 20 % 256, (h, w))[..., None]], 2)
+    first = rgba[..., :c] if c > 1 else rgba[..., 1:2]
+    batch = np.stack([first, rng.integers(0, 256, (h, w, c))]).astype(np.float64)
+    return (batch if dtype == np.uint8 else batch / 255.0 * 1.2 - 0.1).astype(dtype)
+
+
+def device_view(a: np.ndarray) -> object:
+    """a on the device as a non-contiguous view (a window of a larger, channel-padded array)."""
+    n, h, w, c = a.shape
+    big = np.zeros((n, h + 2, w + 3, c + 1), a.dtype)
+    big[:, 1:h + 1, 2:w + 2, :c] = a
+    return cuda.to_device(big)[:, 1:h + 1, 2:w + 2, :c]
+
+
+def check(op: str, src: np.ndarray, out_shape: tuple[int, ...], out_dtype: object, *args: object,
+          strided: bool = True) -> None:
+    expected = np.full(out_shape, 7, out_dtype)
+    getattr(cpu, op)(src, expected, *args)
+    dsrc = device_view(src) if strided else cuda.to_device(src)
+    ddst = cuda.to_device(np.full(out_shape, 7, out_dtype))
+    getattr(gpu, op)(dsrc, ddst, *args)
+    got = ddst.copy_to_host()
+    assert np.array_equal(got, expected, equal_nan=True), (op, args, np.argwhere(got != expected)[:5])
+
+
+def test_exports() -> None:
+    assert gpu.__all__ == cpu.__all__
+
+
+@pytest.mark.parametrize("interp, border", itertools.product(range(3), range(5)))
+def test_warp_affine(interp: int, border: int) -> None:
+    kind = interp * 5 + border
+    src = image(kind)
+    rng = np.random.default_rng(kind)
+    M = rng.normal(0, 0.15, (N, 6)) + [1.0, 0.1, -1.5, -0.2, 0.9, 2.0]
+    check("warp_affine", src, (N, 8, 10, src.shape[3]), src.dtype, M, interp, border, [11, 22, 33, 44])
+
+
+@pytest.mark.parametrize("interp", range(3))
+def test_warp_perspective(interp: int) -> None:
+    src = image(interp + 1)
+    H = [[0.9, 0.1, 1.0, -0.1, 1.1, -2.0, 0.002, -0.003, 1.0], [1.0, 0.0, 0.5, 0.0, 1.0, 0.5, 0.01, 0.0, 1.0]]
+    check("warp_perspective", src, (N, 10, 9, src.shape[3]), src.dtype, np.array(H), interp, interp + 1,
+          [0.5, 0.25, 0.125, 1])
+
+
+@pytest.mark.parametrize("interp, size", itertools.product(range(4), [(5, 7), (13, 17)]))
+def test_resize(interp: int, size: tuple[int, int]) -> None:
+    src = image(interp + size[0])
+    check("resize", src, (N, *size, src.shape[3]), src.dtype, interp)
+
+
+@pytest.mark.parametrize("kind", range(2))
+def test_copies(kind: int) -> None:
+    src = image(kind)
+    n, h, w, c = src.shape
+    check("flip", src, src.shape, src.dtype, [1, -1])
+    check("rotate90", src, (n, w, h, c), src.dtype, [1, 3])
+    check("crop", src, (n, 4, 5, c), src.dtype, [0, 0, 5, 6], strided=False)
+    check("tiles", src, (n * 2 * 3, 5, 4, c), src.dtype, 3, 3)
+
+
+@pytest.mark.parametrize("border", range(5))
+def test_filter2d(border: int) -> None:
+    src = image(border)
+    kernel = np.random.default_rng(border).normal(size=N * 3 * 5)
+    check("filter2d", src, src.shape, src.dtype, kernel, 3, 5, border, [9, 8, 7, 6])
+
+
+@pytest.mark.parametrize("border", [0, 2, 4])
+def test_separable(border: int) -> None:
+    src = image(border)
+    rng = np.random.default_rng(border)
+    check("sep_filter2d", src, src.shape, np.float32, rng.normal(size=N * 3), 3, rng.normal(size=N * 5), 5, border,
+          [1, 2, 3, 4], 0.5)
+    check("gaussian_blur", src, src.shape, src.dtype, 5, 3, [0.8, 0.0, 1.5, 0.7], border)
+    check("box_blur", src, src.shape, src.dtype, 3, 4, border)
+
+
+@pytest.mark.parametrize("ksize", [3, 5, 7])
+def test_median_blur(ksize: int) -> None:
+    src = image(ksize, h=7, w=8)
+    check("median_blur", src, src.shape, src.dtype, ksize)
+
+
+@pytest.mark.parametrize("dx, dy, ksize, border", [(1, 0, 3, 4), (0, 1, -1, 1), (2, 1, 5, 2)])
+def test_sobel(dx: int, dy: int, ksize: int, border: int) -> None:
+    src = image(ksize + 2)
+    check("sobel", src, src.shape, np.float32, dx, dy, ksize, 0.5, 1.0, border)
+
+
+def test_edges_equalize_gray_invert() -> None:
+    grey = image(4, h=13, w=15)  # uint8, one channel
+    check("edges", grey, grey.shape, np.uint8)
+    check("equalize", grey, grey.shape, np.uint8)
+    rgba = image(2, h=13, w=15)  # uint8, 4 channels
+    check("equalize", rgba, rgba.shape, np.uint8)
+    flat = np.full((1, 5, 6, 1), 77, np.uint8)  # one grey level: OpenCV keeps it
+    check("equalize", flat, flat.shape, np.uint8)
+    for kind in range(len(KINDS)):
+        src = image(kind)
+        check("to_gray", src, src.shape[:3] + (1,), src.dtype)
+    for kind in range(2):
+        src = image(kind)
+        check("invert", src, src.shape, src.dtype)
+
+
+@pytest.mark.parametrize("mode", range(5))
+def test_threshold(mode: int) -> None:
+    for kind in (0, 1):
+        src = image(kind + mode)
+        thresh, maxval = ([-1.0, 100.5], [255, 200.4]) if src.dtype == np.uint8 else ([0.3, 0.6], [1.0, 0.5])
+        check("threshold", src, src.shape, src.dtype, thresh, maxval, mode)
+
+
+@pytest.mark.parametrize("kind", [0, 3])
+def test_normalize(kind: int) -> None:
+    src = image(kind)
+    check("normalize", src, src.shape, np.float32, [0.485, 0.456, 0.406], [0.229, 0.224, 0.225], 1 / 255)
+
+
+def test_stream_and_contiguous() -> None:
+    src = image(0)
+    stream = cuda.stream()
+    expected = np.empty((N, 8, 10, 3), np.uint8)
+    M = np.tile([1.2, 0.1, -1.0, 0.0, 0.8, 1.0], (N, 1))
+    cpu.warp_affine(src, expected, M, 1, 0, [1, 2, 3, 4])
+    dst = cuda.device_array(expected.shape, np.uint8, stream=stream)
+    gpu.warp_affine(cuda.to_device(src, stream=stream), dst, M, 1, 0, [1, 2, 3, 4], stream=stream)
+    assert np.array_equal(dst.copy_to_host(stream=stream), expected)
+    stream.synchronize()
+
+
+def test_errors() -> None:
+    src = cuda.to_device(image(0))
+    with pytest.raises(ArgumentError, match="expected 1, 3 or 4 channels, got 2"):
+        gpu.invert(cuda.to_device(np.ones((1, 4, 4, 2), np.uint8)), cuda.to_device(np.ones((1, 4, 4, 2), np.uint8)))
+    with pytest.raises(ArgumentError, match="M: matrix of sample 1 is singular"):
+        gpu.warp_affine(src, cuda.device_array((N, 5, 5, 3), np.uint8), np.array([[1.0, 0, 0, 0, 1, 0], [0] * 6]), 0,
+                        0, None)
+    with pytest.raises(ArgumentError, match="ksize: expected 3, 5 or 7, got 4"):
+        gpu.median_blur(src, cuda.device_array((N, 9, 11, 3), np.uint8), 4)
+    with pytest.raises(ArgumentError, match="img: expected a CUDA device array, got ndarray"):
+        gpu.invert(image(0), cuda.device_array((N, 9, 11, 3), np.uint8))
+    for op, args in (("median_blur", (4,)), ("warp_affine", (np.eye(3)[:2].ravel().tolist() * N, 0, 9, None))):
+        with pytest.raises(ArgumentError) as g:
+            getattr(gpu, op)(src, cuda.device_array((N, 9, 11, 3), np.uint8), *args)
+        with pytest.raises(ArgumentError) as c:
+            getattr(cpu, op)(image(0), np.empty((N, 9, 11, 3), np.uint8), *args)
+        assert str(g.value) == str(c.value)
