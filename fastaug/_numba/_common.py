@@ -160,7 +160,7 @@ def sample(src: np.ndarray, s: Layout, base: int, fy: float, fx: float, interp: 
 # ---- saturate.hpp -------------------------------------------------------------------------------------
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def saturate_u8(v: float) -> np.uint8:
     """saturate_cast<uint8_t>(v): clamp to [0, 255] (NaN -> 0), then round half to even with C++'s
     (v + 1.5 * 2^23) - 1.5 * 2^23 (exact on that range; np.rint has no CUDA implementation)."""

@@ -37,13 +37,13 @@ def equalize_lut(hist: np.ndarray, total: int, lut: np.ndarray) -> None:
         lut[j] = saturate(f32(acc) * scale, lut)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def gray_u8(r, g, b):  # type: ignore[no-untyped-def]
     """cv::cvtColor RGB2GRAY of one uint8 pixel, in OpenCV 5's 15-bit fixed point."""
     return np.uint8((np.int32(r) * 9798 + np.int32(g) * 19235 + np.int32(b) * 3735 + (1 << 14)) >> 15)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def gray_f32(r, g, b):  # type: ignore[no-untyped-def]
     """cv::cvtColor RGB2GRAY of one float32 pixel."""
     return r * f32(0.299) + g * f32(0.587) + b * f32(0.114)
@@ -62,12 +62,12 @@ def _gray_pixel(r, g, b):  # type: ignore[no-untyped-def]
     return lambda r, g, b: gray_f32(r, g, b)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def invert_u8(v):  # type: ignore[no-untyped-def]
     return np.uint8(255 - np.int32(v))
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def invert_f32(v):  # type: ignore[no-untyped-def]
     return f32(1.0) - v
 
@@ -101,7 +101,7 @@ def threshold_pixel(v, thresh: float, maxval, mode: int):  # type: ignore[no-unt
     return f32(0.0) if above else fv
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def threshold_value(v, thresh: float, maxval, mode: int, wrap_negative: bool):  # type: ignore[no-untyped-def]
     """threshold_pixel, then uint8 TRUNC with thresh -1 (wrap_negative): 0 as OpenCV (saturate_cast in C++)
     instead of a negative value."""
