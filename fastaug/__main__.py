@@ -1,5 +1,6 @@
 """Command line: `fastaug demo` runs every operator on scikit-image's bundled photographs and writes a
-contact sheet; `fastaug augment` applies operators to image files."""
+contact sheet; `fastaug augment` applies operators to image files; `fastaug bench` times fastaug against
+the installed peer libraries (the suite of `pytest --benchmark`)."""
 
 from __future__ import annotations
 
@@ -96,6 +97,39 @@ def augment(args: argparse.Namespace) -> int:
     return 0
 
 
+def bench(args: argparse.Namespace) -> int:
+    from fastaug import _bench
+
+    def names(text: str | None, known: tuple[str, ...], what: str) -> list[str] | None:
+        chosen = text.split(",") if text else None
+        unknown = sorted(set(chosen or ()) - set(known))
+        if unknown:
+            raise SystemExit(f"fastaug bench: unknown {what} {unknown}; expected some of {', '.join(known)}")
+        return chosen
+
+    workloads = names(args.workloads, _bench.WORKLOADS, "workloads") or list(_bench.WORKLOADS)
+    peers = names(args.peers, _bench.PEERS, "peers")
+    rounds = {"min_rounds": args.rounds, "max_rounds": args.rounds} if args.rounds else {}
+    suite = _bench.Suite(device=args.device, n=args.batch, h=args.size, w=args.size, threads=args.threads,
+                         budget_s=args.budget, warmup=args.warmup, peers=peers,
+                         backends=args.backends.split(",") if args.backends else None, **rounds)
+    print(f"timing {len(workloads)} workloads on {args.device}...", file=sys.stderr)
+    report = _bench.run_suite(suite, workloads, progress=lambda w: print(f"  {w}", file=sys.stderr, flush=True))
+    print(_bench.format_table(report))
+    if args.json:
+        _bench.save_json(report, args.json)
+        print(f"wrote {args.json} (raw timings)")
+    if args.png:
+        why_not = _bench.write_png(report, args.png)
+        print(f"no chart: {why_not}" if why_not else f"wrote {args.png} (speed-up over the fastest peer)")
+    if args.guards:
+        failures = [f for rec in report["workloads"]
+                    for f in _bench.check_guards(rec, _bench.load_guards(args.guards), args.device)]
+        print("\n".join(failures) if failures else f"every ratio is above its floor in {args.guards}")
+        return 1 if failures else 0
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="fastaug", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -108,6 +142,21 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--rotate", type=float, default=15.0, help="maximum rotation in degrees")
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=augment)
+    p = sub.add_parser("bench", help="time fastaug against the installed peers (OpenCV, albumentations, kornia, ...)")
+    p.add_argument("--workloads", help="comma-separated subset (default: all)")
+    p.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
+    p.add_argument("--batch", type=int, help="images per batch (default: 64 on cpu, 256 on cuda)")
+    p.add_argument("--size", type=int, help="image height and width (default: 256 on cpu, 224 on cuda)")
+    p.add_argument("--threads", type=int, help="threads for fastaug, OpenCV and torch (default: all cores)")
+    p.add_argument("--rounds", type=int, help="timed rounds per implementation (default: 5 to 30, by budget)")
+    p.add_argument("--budget", type=float, default=2.0, help="seconds per workload beyond the minimum rounds")
+    p.add_argument("--warmup", type=int, default=2, help="untimed calls per implementation")
+    p.add_argument("--backends", help="comma-separated fastaug backends (default: every available one)")
+    p.add_argument("--peers", help="comma-separated peers to try (default: all)")
+    p.add_argument("--json", default="fastaug-bench.json", help="raw results ('' for none)")
+    p.add_argument("--png", default="fastaug-bench.png", help="bar chart of speed-ups ('' for none)")
+    p.add_argument("--guards", help="check the ratios against the floors in this TOML file (exit 1 below)")
+    p.set_defaults(func=bench)
     args = parser.parse_args(argv)
     return int(args.func(args))
 

@@ -1,0 +1,52 @@
+"""`fastaug bench` end to end on a tiny batch (the full suite runs under `pytest --benchmark`)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from fastaug import _bench
+from fastaug.__main__ import main
+
+pytest.importorskip("cv2")
+
+
+def test_bench_cli_writes_table_json_and_chart(tmp_path, capsys):
+    out_json, out_png = tmp_path / "bench.json", tmp_path / "bench.png"
+    guards = tmp_path / "guards.toml"
+    guards.write_text("[cpu]\nflip.native = { vs_copy = 1e-6 }\ngaussian_blur.native = { vs_peer = 1e6 }\n")
+    code = main(["bench", "--batch", "2", "--size", "32", "--rounds", "1", "--warmup", "1", "--threads", "1",
+                 "--workloads", "flip,gaussian_blur", "--backends", "native", "--peers", "opencv,numpy",
+                 "--json", str(out_json), "--png", str(out_png), "--guards", str(guards)])
+    text = capsys.readouterr().out
+    assert code == 1  # the impossible gaussian_blur floor fails, naming the workload and both figures
+    assert "gaussian_blur [fastaug-native] vs_peer =" in text and "below its floor 1000000.000x" in text
+    assert "flip [fastaug-native]" not in text
+    for column in ("images/s", "GB/s", "copy bw", "fastaug-native", "opencv"):
+        assert column in text
+    report = json.loads(out_json.read_text())
+    assert report["meta"]["batch"] == [2, 32, 32, 3] and report["meta"]["threads"] == 1
+    assert [w["workload"] for w in report["workloads"]] == ["flip", "gaussian_blur"]
+    flip = report["workloads"][0]
+    impls = {r["impl"]: r for r in flip["results"]}
+    assert {"fastaug-native", "copy", "opencv", "numpy"} <= set(impls)
+    assert all(len(r["times_s"]) == 1 and r["median_s"] > 0 for r in flip["results"])
+    ratio = flip["ratios"]["native"]
+    assert ratio["fastest_peer"] in ("opencv", "numpy") and set(ratio["speedup"]) == {"opencv", "numpy"}
+    assert ratio["vs_copy"] == pytest.approx(impls["copy"]["median_s"] / impls["fastaug-native"]["median_s"])
+    assert out_png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_every_workload_has_a_fastaug_call_and_an_output_spec():
+    p = _bench.Params(2, 16, 16)
+    env = _bench.Env("cpu", 1)
+    batch = _bench.make_batches(2, 16, 16, 1)[0]
+    for work in _bench.WORKLOADS:
+        _bench.fastaug_call(work, batch, env, p)()
+        assert _bench.output_spec(work, p)[1] in ("uint8", "float32")
+
+
+def test_bench_cli_rejects_unknown_names():
+    with pytest.raises(SystemExit, match="unknown workloads"):
+        main(["bench", "--workloads", "warp_affine,nosuch"])
