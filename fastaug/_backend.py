@@ -149,6 +149,8 @@ def stream_handle(stream: Any, src: Image) -> int:
 
             return int(cupy.cuda.get_current_stream().ptr)
         return 0
+    if type(stream).__module__.startswith("numba.cuda") and not hasattr(stream, "handle"):
+        return 0  # the simulator's stream: it runs everything in order anyway
     for attr in ("cuda_stream", "ptr", "handle"):
         if hasattr(stream, attr):
             value = getattr(stream, attr)
@@ -178,7 +180,10 @@ def _run_cuda(op: str, src: Image, dst: Image, args: tuple[Any, ...], stream: An
     from numba import cuda
 
     module = importlib.import_module("fastaug._numba_cuda")
-    nstream = cuda.external_stream(handle) if handle else 0
+    if type(stream).__module__.startswith("numba.cuda"):
+        nstream = stream  # the caller's own numba stream
+    else:
+        nstream = cuda.external_stream(handle) if handle else 0
     getattr(module, op)(src.device_array4(), dst.device_array4(), *args, stream=nstream)
 
 
