@@ -16,8 +16,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    # No paths on the command line: collect benchmarks/ instead of the testpaths (tests/ is not rerun).
-    if config.getoption("benchmark") and config.args_source == pytest.Config.ArgsSource.TESTPATHS:
+    # No paths on the command line: collect benchmarks/ instead of the testpaths (tests/ is not rerun). An
+    # option value that looks like a path (--benchmark-json out.json) can make pytest fall back to the
+    # invocation directory instead of testpaths: that too means "no paths given".
+    no_paths = (pytest.Config.ArgsSource.TESTPATHS, pytest.Config.ArgsSource.INVOCATION_DIR)
+    if config.getoption("benchmark") and config.args_source in no_paths:
         config.args[:] = [str(BENCHMARKS)]
 
 
