@@ -39,10 +39,12 @@ def suite(request: pytest.FixtureRequest) -> Iterator[_bench.Suite]:
     of everything measured on the device."""
     suite = _bench.Suite(device=request.param)
     yield suite
-    if suite.records:
-        terminal = request.config.pluginmanager.get_plugin("terminalreporter")
-        terminal.write_sep("=", f"fastaug benchmark suite ({suite.device}): ratios measured in this run")
-        terminal.write_line(_bench.format_table({"meta": suite.meta(), "workloads": suite.records}))
+    if suite.records:  # teardown output is captured: print past the capture
+        plugins = request.config.pluginmanager
+        with plugins.get_plugin("capturemanager").global_and_fixture_disabled():
+            terminal = plugins.get_plugin("terminalreporter")
+            terminal.write_sep("=", f"fastaug benchmark suite ({suite.device}): ratios measured in this run")
+            terminal.write_line(_bench.format_table({"meta": suite.meta(), "workloads": suite.records}))
 
 
 @pytest.fixture(scope="session")
