@@ -71,7 +71,7 @@ def test_exports() -> None:
     assert gpu.__all__ == cpu.__all__
 
 
-@pytest.mark.parametrize("interp, border", itertools.product(range(3), range(5)))
+@pytest.mark.parametrize("interp, border", list(itertools.product(range(3), range(5))))
 def test_warp_affine(interp: int, border: int) -> None:
     kind = interp * 5 + border
     src = image(kind)
@@ -88,7 +88,7 @@ def test_warp_perspective(interp: int) -> None:
           [0.5, 0.25, 0.125, 1])
 
 
-@pytest.mark.parametrize("interp, size", itertools.product(range(4), [(5, 7), (13, 17)]))
+@pytest.mark.parametrize("interp, size", list(itertools.product(range(4), [(5, 7), (13, 17)])))
 def test_resize(interp: int, size: tuple[int, int]) -> None:
     src = image(interp + size[0])
     check("resize", src, (N, *size, src.shape[3]), src.dtype, interp)
