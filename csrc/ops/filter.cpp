@@ -17,7 +17,7 @@ namespace fastaug {
 namespace detail {
 namespace {
 
-constexpr int64_t kBlockRows = 32;
+constexpr int64_t kBlockRows = 64;  // rows per task: the kh - 1 halo rows are filtered twice
 
 // Source row r of image n, converted to float and padded by `left` / `right` pixels with the border
 // (a row outside the image under Border::Constant is all fill).
@@ -85,20 +85,22 @@ inline void correlate_row(const float* in, const float* k, int taps, int64_t ste
   }
 }
 
+// Stores saturate(acc + delta). The separable filter always adds its delta (as the other backends do, so
+// -0 sums give the same bits); the default -0 is the exact identity (x + -0 == x, also for x = -0).
 template <class U>
-FASTAUG_CPU_CLONES void store_dense(const float* acc, int64_t len, U* row) {
-  for (int64_t i = 0; i < len; ++i) row[i] = saturate_cast<U>(acc[i]);
+FASTAUG_CPU_CLONES void store_dense(const float* acc, float delta, int64_t len, U* row) {
+  for (int64_t i = 0; i < len; ++i) row[i] = saturate_cast<U>(acc[i] + delta);
 }
 
 template <class U>
-void store_row(const ImageView& dst, int64_t n, int64_t y, const float* acc) {
+void store_row(const ImageView& dst, int64_t n, int64_t y, const float* acc, float delta = -0.f) {
   U* row = static_cast<U*>(dst.data) + n * dst.sn + y * dst.sh;
   const int64_t C = dst.c;
   if (dst.rows_dense()) {
-    store_dense<U>(acc, dst.w * C, row);
+    store_dense<U>(acc, delta, dst.w * C, row);
   } else {
     for (int64_t x = 0; x < dst.w; ++x)
-      for (int64_t c = 0; c < C; ++c) row[x * dst.sw + c * dst.sc] = saturate_cast<U>(acc[x * C + c]);
+      for (int64_t c = 0; c < C; ++c) row[x * dst.sw + c * dst.sc] = saturate_cast<U>(acc[x * C + c] + delta);
   }
 }
 
@@ -127,8 +129,7 @@ void sep_cpu(const ImageView& src, const ImageView& dst, const float* kx, int kw
     }
     for (int64_t y = y0; y < y1; ++y) {
       correlate_row(&rows[(y - y0) * len], kyn, kh, len, len, acc.data());
-      for (int64_t i = 0; i < len; ++i) acc[i] += delta;
-      store_row<U>(dst, n, y, acc.data());
+      store_row<U>(dst, n, y, acc.data(), delta);
     }
   });
 }
