@@ -30,19 +30,21 @@ void pointwise(const ImageView& src, const ImageView& dst, F&& f) {
   });
 }
 
-// Calls d = f(n, s) on every value, for maths that is the same on every channel; dense rows are one
-// flat loop (vectorised).
-template <class T, class F>
-void elementwise(const ImageView& src, const ImageView& dst, F&& f) {
+// Calls d = f(s) on every value, for maths that is the same on every channel, with f = make(n) for
+// image n: f holds its parameters by value, so that the uint8 stores (which may alias anything) do not
+// force a reload per value, and dense rows are one flat loop that vectorises.
+template <class T, class Make>
+void elementwise(const ImageView& src, const ImageView& dst, Make&& make) {
   parallel_rows(src.n, src.h, [&](int64_t n, int64_t y) {
     const T* s = static_cast<const T*>(src.data) + n * src.sn + y * src.sh;
     T* d = static_cast<T*>(dst.data) + n * dst.sn + y * dst.sh;
     const int64_t C = src.c, w = src.w;
+    const auto f = make(n);
     if (src.rows_dense() && dst.rows_dense()) {
-      for (int64_t i = 0; i < w * C; ++i) d[i] = f(n, s[i]);
+      for (int64_t i = 0; i < w * C; ++i) d[i] = f(s[i]);
     } else {
       for (int64_t x = 0; x < w; ++x)
-        for (int64_t c = 0; c < C; ++c) d[x * dst.sw + c * dst.sc] = f(n, s[x * src.sw + c * src.sc]);
+        for (int64_t c = 0; c < C; ++c) d[x * dst.sw + c * dst.sc] = f(s[x * src.sw + c * src.sc]);
     }
   });
 }
@@ -87,9 +89,23 @@ void check_same(const ImageView& src, const ImageView& dst) {
   check_dtype(dst, "dst", src.dtype);
 }
 
+// The mode is a template argument so that threshold_pixel's switch folds away and the loop vectorises.
+template <class T, ThresholdMode Mode>
+void threshold_cpu(const ImageView& src, const ImageView& dst, const float* t, const T* mx) {
+  elementwise<T>(src, dst, [&](int64_t n) {
+    return [thresh = t[n], maxval = mx[n]](T v) { return threshold_pixel<T>(v, thresh, maxval, Mode); };
+  });
+}
+
 template <class T>
 void threshold_cpu(const ImageView& src, const ImageView& dst, const float* t, const T* mx, ThresholdMode mode) {
-  elementwise<T>(src, dst, [&](int64_t n, T v) { return threshold_pixel<T>(v, t[n], mx[n], mode); });
+  switch (mode) {
+    case ThresholdMode::Binary: return threshold_cpu<T, ThresholdMode::Binary>(src, dst, t, mx);
+    case ThresholdMode::BinaryInv: return threshold_cpu<T, ThresholdMode::BinaryInv>(src, dst, t, mx);
+    case ThresholdMode::Trunc: return threshold_cpu<T, ThresholdMode::Trunc>(src, dst, t, mx);
+    case ThresholdMode::ToZero: return threshold_cpu<T, ThresholdMode::ToZero>(src, dst, t, mx);
+    case ThresholdMode::ToZeroInv: return threshold_cpu<T, ThresholdMode::ToZeroInv>(src, dst, t, mx);
+  }
 }
 
 }  // namespace
@@ -163,7 +179,7 @@ void invert(const ImageView& src, const ImageView& dst, Stream stream) {
   if (dst.empty()) return;
   FASTAUG_ROUTE(src, "invert", dispatch_dtype(src.dtype, [&](auto t) {
     using T = decltype(t);
-    elementwise<T>(src, dst, [](int64_t, T v) { return invert_pixel(v); });
+    elementwise<T>(src, dst, [](int64_t) { return [](T v) { return invert_pixel(v); }; });
   }), cuda::invert(src, dst, stream));
 }
 
