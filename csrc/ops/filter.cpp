@@ -3,6 +3,7 @@
 // row), and runs the taps over W*C contiguous floats, which the compiler vectorises.
 #include <algorithm>
 #include <cmath>
+#include <utility>
 #include <vector>
 
 #include "../common/border.hpp"
@@ -155,25 +156,79 @@ void filter2d_cpu(const ImageView& src, const ImageView& dst, const float* kerne
   });
 }
 
-// The median is exact, so the CPU may pick its own algorithm (nth_element) without drifting from the
-// other backends' median_of.
+// The median is exact, so the CPU may pick its own algorithm without drifting from the other backends'
+// median_of: a selection network applied to many pixels at once (min/max over arrays, which vectorise),
+// as OpenCV does. The network: Batcher's odd-even merge sort over the next power of two, keeping only
+// the comparators between real inputs (padding would be +infinity at the top and never move) and,
+// walking backwards, only those that can reach the middle position.
+std::vector<std::pair<int, int>> median_network(int n) {
+  int p2 = 1;
+  while (p2 < n) p2 *= 2;
+  std::vector<std::pair<int, int>> sort;
+  for (int p = 1; p < p2; p *= 2)
+    for (int k = p; k > 0; k /= 2)
+      for (int j = k % p; j + k < p2; j += 2 * k)
+        for (int i = 0; i < k && i + j + k < p2; ++i)
+          if ((i + j) / (2 * p) == (i + j + k) / (2 * p) && i + j + k < n) sort.push_back({i + j, i + j + k});
+  std::vector<bool> needed(n, false);
+  needed[n / 2] = true;
+  std::vector<std::pair<int, int>> kept;
+  for (auto it = sort.rbegin(); it != sort.rend(); ++it)
+    if (needed[it->first] || needed[it->second]) {
+      kept.push_back(*it);
+      needed[it->first] = needed[it->second] = true;
+    }
+  return {kept.rbegin(), kept.rend()};
+}
+
+constexpr int kMedianLanes = 128;  // values per network pass: every comparator is a min/max over these
+
+// vals holds `count` arrays of kMedianLanes values; afterwards array n / 2 holds the medians.
+template <class T>
+FASTAUG_CPU_CLONES void apply_network(T* vals, const std::pair<int, int>* net, int64_t size) {
+  for (int64_t k = 0; k < size; ++k) {
+    T* a = vals + net[k].first * kMedianLanes;
+    T* b = vals + net[k].second * kMedianLanes;
+    for (int l = 0; l < kMedianLanes; ++l) {
+      const T x = a[l], y = b[l];
+      a[l] = y < x ? y : x;
+      b[l] = y < x ? x : y;
+    }
+  }
+}
+
 template <class T>
 void median_cpu(const ImageView& src, const ImageView& dst, int ksize) {
   const int a = ksize / 2, count = ksize * ksize;
-  parallel_rows(src.n, src.h, [&](int64_t n, int64_t y) {
-    const T* s = static_cast<const T*>(src.data) + n * src.sn;
-    T* out = static_cast<T*>(dst.data) + n * dst.sn + y * dst.sh;
-    int64_t rows[7], cols[7];
-    for (int i = -a; i <= a; ++i) rows[i + a] = map_border(y + i, src.h, Border::Replicate) * src.sh;
-    T v[49];
-    for (int64_t x = 0; x < src.w; ++x) {
-      for (int j = -a; j <= a; ++j) cols[j + a] = map_border(x + j, src.w, Border::Replicate) * src.sw;
-      for (int64_t c = 0; c < src.c; ++c) {
-        int m = 0;
-        for (int i = 0; i < ksize; ++i)
-          for (int j = 0; j < ksize; ++j) v[m++] = s[rows[i] + cols[j] + c * src.sc];
-        std::nth_element(v, v + count / 2, v + count);
-        out[x * dst.sw + c * dst.sc] = v[count / 2];
+  static const std::vector<std::pair<int, int>> networks[3] = {median_network(9), median_network(25),
+                                                                median_network(49)};
+  const std::vector<std::pair<int, int>>& net = networks[a - 1];
+  const int64_t C = src.c, len = src.w * C, plen = (src.w + 2 * a) * C;
+  parallel_blocks(src.n, src.h, [&](int64_t n, int64_t y0, int64_t y1) {
+    // the block's source rows, padded by replicating the edge pixels (OpenCV's median border)
+    std::vector<T> rows((y1 - y0 + 2 * a) * plen), vals(static_cast<size_t>(count) * kMedianLanes);
+    for (int64_t r = y0 - a; r < y1 + a; ++r) {
+      const T* s = static_cast<const T*>(src.data) + n * src.sn + map_border(r, src.h, Border::Replicate) * src.sh;
+      T* p = &rows[(r - y0 + a) * plen];
+      for (int64_t x = -a; x < src.w + a; ++x) {
+        const int64_t sx = map_border(x, src.w, Border::Replicate);
+        for (int64_t c = 0; c < C; ++c) p[(x + a) * C + c] = s[sx * src.sw + c * src.sc];
+      }
+    }
+    for (int64_t y = y0; y < y1; ++y) {
+      T* out = static_cast<T*>(dst.data) + n * dst.sn + y * dst.sh;
+      for (int64_t i0 = 0; i0 < len; i0 += kMedianLanes) {
+        const int64_t lanes = std::min<int64_t>(kMedianLanes, len - i0);
+        for (int k = 0; k < count; ++k) {  // value k of the window: row k / ksize, column k % ksize
+          const T* p = &rows[(y - y0 + k / ksize) * plen + (k % ksize) * C + i0];
+          std::copy(p, p + lanes, &vals[k * kMedianLanes]);
+        }
+        apply_network(vals.data(), net.data(), static_cast<int64_t>(net.size()));
+        const T* med = &vals[(count / 2) * kMedianLanes];
+        for (int64_t l = 0; l < lanes; ++l) {
+          const int64_t i = i0 + l;
+          out[(i / C) * dst.sw + (i % C) * dst.sc] = med[l];
+        }
       }
     }
   });
