@@ -1,4 +1,5 @@
-"""Every operator exists in every layer: public API, C++ declaration, binding, Numba fallback, tests."""
+"""Every operator exists in every layer: public API, C++ declaration, binding, Numba fallbacks (CPU and
+CUDA), tests."""
 
 from __future__ import annotations
 
@@ -24,8 +25,10 @@ def test_operator_in_every_layer(op):
     assert f"fa.{op}(" in tests, "tests"
     if importlib.util.find_spec("numba"):
         import fastaug._numba as nb
+        import fastaug._numba_cuda as nbc
 
         assert callable(getattr(nb, op)), "Numba fallback"
+        assert callable(getattr(nbc, op)), "Numba CUDA fallback"
 
 
 def test_native_module_matches_operator_list():
