@@ -55,12 +55,11 @@ def _numba_cuda() -> tuple[bool, str]:
     if importlib.util.find_spec("numba") is None:
         return False, "numba is not installed"
     try:
-        from numba import cuda
+        from numba import config, cuda
     except Exception as e:  # pragma: no cover - a broken numba install
         return False, f"numba.cuda failed to import ({type(e).__name__}: {e})"
     if cuda.is_available():
-        return True, "numba.cuda simulator" if getattr(cuda, "simulator_mode", False) or \
-            os.environ.get("NUMBA_ENABLE_CUDASIM") == "1" else "CUDA device present"
+        return True, "numba.cuda simulator" if config.ENABLE_CUDASIM else "CUDA device present"
     return False, "numba.cuda found no usable CUDA device or driver"
 
 
@@ -92,10 +91,15 @@ def _check_name(name: str, what: str) -> str:
     return name
 
 
+def _requested() -> str:
+    """'auto', 'native' or 'numba': the `backend()` block's choice, else FASTAUG_BACKEND's."""
+    return _forced.get() or _check_name(os.environ.get("FASTAUG_BACKEND", "auto"), "FASTAUG_BACKEND")
+
+
 def active() -> str:
     """The backend the next call will use."""
     global _warned
-    name = _forced.get() or _check_name(os.environ.get("FASTAUG_BACKEND", "auto"), "FASTAUG_BACKEND")
+    name = _requested()
     if name == "native" and _native is None:
         raise ArgumentError(f"backend: 'native' was asked for, but fastaug._C could not be imported ({_native_error})")
     if name == "auto":
@@ -168,7 +172,7 @@ def _run_cuda(op: str, src: Image, dst: Image, args: tuple[Any, ...], stream: An
         raise ArgumentError(f"out: expected an array on cuda:{src.device_index()} like img, got one on "
                             f"cuda:{dst.device_index()}")
     handle = stream_handle(stream, src)
-    forced = _forced.get() or _check_name(os.environ.get("FASTAUG_BACKEND", "auto"), "FASTAUG_BACKEND")
+    forced = _requested()
     native_ok, native_reason = _native_cuda()
     if native_ok and forced != "numba" and src.framework != "numba":
         getattr(_native, op)(src.capsule(handle), dst.capsule(handle), *args, handle)
