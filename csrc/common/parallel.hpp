@@ -1,7 +1,9 @@
 // CPU parallel loops (OpenMP). The thread count is fastaug::set_num_threads', passed to every region
 // explicitly: omp_set_num_threads would only reach regions started by the calling thread.
 #pragma once
+#include <cstddef>
 #include <cstdint>
+#include <memory>
 
 namespace fastaug::detail {
 
@@ -20,6 +22,13 @@ template <class F>
 void parallel_for(int64_t count, F&& f) {
 #pragma omp parallel for schedule(dynamic, 1) num_threads(num_threads())
   for (int64_t i = 0; i < count; ++i) f(i);
+}
+
+// Uninitialised scratch memory for one task's buffers: a std::vector would zero them first, which for
+// the filters' row buffers costs as much as writing the output.
+template <class T>
+std::unique_ptr<T[]> scratch(size_t count) {
+  return std::unique_ptr<T[]>(new T[count]);
 }
 
 }  // namespace fastaug::detail

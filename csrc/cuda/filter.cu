@@ -1,6 +1,7 @@
 // filter2d, the separable filter (sep_filter2d, gaussian_blur, box_blur, sobel) and median_blur on
-// CUDA: one thread per output pixel. The sums run in the CPU's order (each row's horizontal taps from
-// 0, then the rows weighted from 0, then delta; no FMA) so that both backends give the same bits.
+// CUDA: one thread per output pixel. The float sums run in the CPU's order (each row's horizontal taps
+// from 0, then the rows weighted from 0, then delta; no FMA) so that both backends give the same bits; the
+// uint8 Gaussian's fixed-point sums are exact integers.
 #include "../common/border.hpp"
 #include "../common/dispatch.hpp"
 #include "../common/saturate.hpp"
@@ -46,6 +47,33 @@ __global__ void sep_kernel(ImageView src, ImageView dst, int64_t first, int64_t 
       }
       acc += delta;
       out[c * dst.sc] = detail::saturate_cast<U>(acc);
+    }
+  }
+}
+
+// kernels: kx (kw) then ky (kh) per sample in 8 fraction bits; border constant reads 0 as OpenCV does
+template <int C>
+__global__ void gaussian_q8_kernel(ImageView src, ImageView dst, int64_t first, int64_t count, Params<uint16_t> k,
+                                   int kw, int kh, Border border) {
+  FASTAUG_GRID_LOOP(i, count * dst.h * dst.w) {
+    const int64_t x = i % dst.w, y = (i / dst.w) % dst.h, s = i / (dst.w * dst.h), n = first + s;
+    const uint16_t* kx = &k.v[s * (kw + kh)];
+    const uint16_t* ky = kx + kw;
+    const int ax = kw / 2, ay = kh / 2;
+    uint8_t* out = pixel_ptr<uint8_t>(dst, n, y, x);
+    for (int c = 0; c < C; ++c) {
+      uint32_t acc = 0;
+      for (int r = 0; r < kh; ++r) {
+        const int64_t ry = detail::map_border(y + r - ay, src.h, border);
+        if (ry < 0) continue;
+        uint32_t row = 0;
+        for (int j = 0; j < kw; ++j) {
+          const int64_t cx = detail::map_border(x + j - ax, src.w, border);
+          if (cx >= 0) row += uint32_t{kx[j]} * pixel_ptr<const uint8_t>(src, n, ry, cx)[c * src.sc];
+        }
+        acc += ky[r] * row;
+      }
+      out[c * dst.sc] = detail::round_q16(acc);
     }
   }
 }
@@ -130,6 +158,23 @@ void filter2d(const ImageView& src, const ImageView& dst, const float* kernel, i
             <<<blocks_for(count * dst.h * dst.w), kThreads, 0, stream_of(stream)>>>(src, dst, first, count, p, kh,
                                                                                     kw, border, f);
       });
+    });
+  });
+}
+
+void gaussian_q8(const ImageView& src, const ImageView& dst, const uint16_t* kx, int kw, const uint16_t* ky, int kh,
+                 Border border, Stream stream) {
+  DeviceScope scope(src, "gaussian_blur");
+  std::vector<uint16_t> packed(static_cast<size_t>(src.n) * (kw + kh));  // kx then ky of each sample
+  for (int64_t n = 0; n < src.n; ++n) {
+    std::copy(kx + n * kw, kx + (n + 1) * kw, &packed[n * (kw + kh)]);
+    std::copy(ky + n * kh, ky + (n + 1) * kh, &packed[n * (kw + kh) + kw]);
+  }
+  detail::dispatch_channels(src.c, [&](auto ch) {
+    for_chunks(packed.data(), src.n, kw + kh, "gaussian_blur", "filter kernels", [&](int64_t first, int64_t count,
+                                                                                     const Params<uint16_t>& p) {
+      gaussian_q8_kernel<decltype(ch)::value><<<blocks_for(count * dst.h * dst.w), kThreads, 0, stream_of(stream)>>>(
+          src, dst, first, count, p, kw, kh, border);
     });
   });
 }

@@ -3,6 +3,7 @@
 // row), and runs the taps over W*C contiguous floats, which the compiler vectorises.
 #include <algorithm>
 #include <cmath>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -20,11 +21,11 @@ namespace {
 
 constexpr int64_t kBlockRows = 64;  // rows per task: the kh - 1 halo rows are filtered twice
 
-// Source row r of image n, converted to float and padded by `left` / `right` pixels with the border
-// (a row outside the image under Border::Constant is all fill).
-template <class T>
-void padded_row(const ImageView& src, int64_t n, int64_t r, int left, int right, Border border, const float* fill,
-                float* out) {
+// Source row r of image n, converted to V (float, or uint16 for the 8-bit Gaussian) and padded by `left` /
+// `right` pixels with the border (a row outside the image under Border::Constant is all fill).
+template <class T, class V = float>
+void padded_row(const ImageView& src, int64_t n, int64_t r, int left, int right, Border border, const V* fill,
+                V* out) {
   const int64_t C = src.c, W = src.w;
   const int64_t ry = map_border(r, src.h, border);
   if (ry < 0) {
@@ -33,12 +34,12 @@ void padded_row(const ImageView& src, int64_t n, int64_t r, int left, int right,
     return;
   }
   const T* row = static_cast<const T*>(src.data) + n * src.sn + ry * src.sh;
-  float* mid = out + left * C;
+  V* mid = out + left * C;
   if (src.rows_dense()) {
-    for (int64_t i = 0; i < W * C; ++i) mid[i] = static_cast<float>(row[i]);
+    for (int64_t i = 0; i < W * C; ++i) mid[i] = static_cast<V>(row[i]);
   } else {
     for (int64_t x = 0; x < W; ++x)
-      for (int64_t c = 0; c < C; ++c) mid[x * C + c] = static_cast<float>(row[x * src.sw + c * src.sc]);
+      for (int64_t c = 0; c < C; ++c) mid[x * C + c] = static_cast<V>(row[x * src.sw + c * src.sc]);
   }
   for (int64_t x = -left; x < 0; ++x) {
     const int64_t sx = map_border(x, W, border);
@@ -123,14 +124,15 @@ void sep_cpu(const ImageView& src, const ImageView& dst, const float* kx, int kw
   parallel_blocks(src.n, src.h, [&](int64_t n, int64_t y0, int64_t y1) {
     const float* kxn = kx + n * kw;
     const float* kyn = ky + n * kh;
-    std::vector<float> pad((src.w + kw - 1) * C), rows((y1 - y0 + kh - 1) * len), acc(len);
+    const auto pad = scratch<float>((src.w + kw - 1) * C), rows = scratch<float>((y1 - y0 + kh - 1) * len),
+               acc = scratch<float>(len);
     for (int64_t r = y0 - ay; r < y1 + kh - 1 - ay; ++r) {
-      padded_row<T>(src, n, r, ax, kw - 1 - ax, border, fill, pad.data());
-      correlate_row(pad.data(), kxn, kw, C, len, &rows[(r - y0 + ay) * len]);
+      padded_row<T>(src, n, r, ax, kw - 1 - ax, border, fill, pad.get());
+      correlate_row(pad.get(), kxn, kw, C, len, &rows[(r - y0 + ay) * len]);
     }
     for (int64_t y = y0; y < y1; ++y) {
-      correlate_row(&rows[(y - y0) * len], kyn, kh, len, len, acc.data());
-      store_row<U>(dst, n, y, acc.data(), delta);
+      correlate_row(&rows[(y - y0) * len], kyn, kh, len, len, acc.get());
+      store_row<U>(dst, n, y, acc.get(), delta);
     }
   });
 }
@@ -142,16 +144,108 @@ void filter2d_cpu(const ImageView& src, const ImageView& dst, const float* kerne
   const int64_t C = src.c, len = src.w * C, plen = (src.w + kw - 1) * C;
   parallel_blocks(src.n, src.h, [&](int64_t n, int64_t y0, int64_t y1) {
     const float* k = kernel + n * kh * kw;
-    std::vector<float> rows((y1 - y0 + kh - 1) * plen), acc(len), part(len);
+    const auto rows = scratch<float>((y1 - y0 + kh - 1) * plen), acc = scratch<float>(len),
+               part = scratch<float>(len);
     for (int64_t r = y0 - ay; r < y1 + kh - 1 - ay; ++r)
       padded_row<T>(src, n, r, ax, kw - 1 - ax, border, fill, &rows[(r - y0 + ay) * plen]);
     for (int64_t y = y0; y < y1; ++y) {
-      std::fill(acc.begin(), acc.end(), 0.f);
+      std::fill(acc.get(), acc.get() + len, 0.f);
       for (int i = 0; i < kh; ++i) {
-        correlate_row(&rows[(y - y0 + i) * plen], k + i * kw, kw, C, len, part.data());
+        correlate_row(&rows[(y - y0 + i) * plen], k + i * kw, kw, C, len, part.get());
         for (int64_t j = 0; j < len; ++j) acc[j] += part[j];
       }
-      store_row<T>(dst, n, y, acc.data());
+      store_row<T>(dst, n, y, acc.get());
+    }
+  });
+}
+
+// The uint8 Gaussian in OpenCV's fixed point (gaussian_kernel_q8): the row pass sums kx * pixel (uint16),
+// the column pass ky * row sums, then round_q16. Integer sums are exact, so any order gives the bits of
+// every other backend. Small tap counts are unrolled and use the kernel's symmetry (Gaussian kernels are
+// symmetric: one multiply per pair of taps); K = 0 takes any count.
+template <int K>
+FASTAUG_CPU_CLONES void q8_row_pass(const uint16_t* in, const uint16_t* k, int taps, int64_t step, int64_t len,
+                                    uint16_t* out) {
+  if (K == 0) {
+    for (int64_t i = 0; i < len; ++i) out[i] = 0;
+    for (int j = 0; j < taps; ++j)
+      for (int64_t i = 0; i < len; ++i) out[i] = static_cast<uint16_t>(out[i] + k[j] * in[i + j * step]);
+    return;
+  }
+  uint16_t kk[K > 0 ? K : 1];
+  for (int j = 0; j < K; ++j) kk[j] = k[j];
+  for (int64_t i = 0; i < len; ++i) {
+    uint16_t acc = static_cast<uint16_t>(kk[K / 2] * in[i + (K / 2) * step]);
+    for (int j = 0; j < K / 2; ++j)
+      acc = static_cast<uint16_t>(acc + kk[j] * (in[i + j * step] + in[i + (K - 1 - j) * step]));
+    out[i] = acc;
+  }
+}
+
+// With a fixed tap count the column pass stays in 16-bit lanes: each row sum r splits into its bytes, and
+// sum k * r = 256 * hi + lo with hi = sum k * (r >> 8), lo = sum k * (r & 255), each <= 255 * 256. Then
+// round_q16(256 * hi + lo) == (hi + (lo >> 8) + 128) >> 8 (the low byte of lo cannot carry past a multiple
+// of 256), and that sum stays < 2^16 because the whole sum is <= 255 << 16.
+template <int K>
+FASTAUG_CPU_CLONES void q8_column_pass(const uint16_t* rows, const uint16_t* k, int taps, int64_t step,
+                                       int64_t len, uint32_t* acc, uint8_t* out) {
+  if (K == 0) {
+    for (int64_t i = 0; i < len; ++i) acc[i] = 0;
+    for (int j = 0; j < taps; ++j)
+      for (int64_t i = 0; i < len; ++i) acc[i] += uint32_t{k[j]} * rows[i + j * step];
+    for (int64_t i = 0; i < len; ++i) out[i] = round_q16(acc[i]);
+    return;
+  }
+  uint16_t kk[K > 0 ? K : 1];
+  for (int j = 0; j < K; ++j) kk[j] = k[j];
+  for (int64_t i = 0; i < len; ++i) {
+    const uint16_t c = rows[i + (K / 2) * step];
+    uint16_t hi = static_cast<uint16_t>(kk[K / 2] * (c >> 8)), lo = static_cast<uint16_t>(kk[K / 2] * (c & 255));
+    for (int j = 0; j < K / 2; ++j) {
+      const uint16_t r = rows[i + j * step], q = rows[i + (K - 1 - j) * step];
+      hi = static_cast<uint16_t>(hi + kk[j] * ((r >> 8) + (q >> 8)));
+      lo = static_cast<uint16_t>(lo + kk[j] * ((r & 255) + (q & 255)));
+    }
+    out[i] = static_cast<uint8_t>((hi + (lo >> 8) + 128) >> 8);
+  }
+}
+
+template <class F>
+void by_taps(int taps, F&& f) {
+  switch (taps) {
+    case 1: return f(std::integral_constant<int, 1>{});
+    case 3: return f(std::integral_constant<int, 3>{});
+    case 5: return f(std::integral_constant<int, 5>{});
+    case 7: return f(std::integral_constant<int, 7>{});
+    default: return f(std::integral_constant<int, 0>{});
+  }
+}
+
+void gaussian_q8_cpu(const ImageView& src, const ImageView& dst, const uint16_t* kx, int kw, const uint16_t* ky,
+                     int kh, Border border) {
+  const int ax = kw / 2, ay = kh / 2;
+  const int64_t C = src.c, len = src.w * C;
+  const uint16_t zero_fill[4] = {};  // cv::GaussianBlur's constant border is 0
+  parallel_blocks(src.n, src.h, [&](int64_t n, int64_t y0, int64_t y1) {
+    const uint16_t* kxn = kx + n * kw;
+    const uint16_t* kyn = ky + n * kh;
+    const auto pad = scratch<uint16_t>((src.w + kw - 1) * C), rows = scratch<uint16_t>((y1 - y0 + kh - 1) * len);
+    const auto acc = scratch<uint32_t>(len);
+    const auto out = scratch<uint8_t>(len);
+    for (int64_t r = y0 - ay; r < y1 + kh - 1 - ay; ++r) {
+      padded_row<uint8_t, uint16_t>(src, n, r, ax, kw - 1 - ax, border, zero_fill, pad.get());
+      by_taps(kw, [&](auto k) {
+        q8_row_pass<decltype(k)::value>(pad.get(), kxn, kw, C, len, &rows[(r - y0 + ay) * len]);
+      });
+    }
+    for (int64_t y = y0; y < y1; ++y) {
+      uint8_t* row = static_cast<uint8_t*>(dst.data) + n * dst.sn + y * dst.sh;
+      uint8_t* target = dst.rows_dense() ? row : out.get();
+      by_taps(kh, [&](auto k) {
+        q8_column_pass<decltype(k)::value>(&rows[(y - y0) * len], kyn, kh, len, len, acc.get(), target);
+      });
+      if (target != row)
+        for (int64_t i = 0; i < len; ++i) row[(i / C) * dst.sw + (i % C) * dst.sc] = out[i];
     }
   });
 }
@@ -206,7 +300,8 @@ void median_cpu(const ImageView& src, const ImageView& dst, int ksize) {
   const int64_t C = src.c, len = src.w * C, plen = (src.w + 2 * a) * C;
   parallel_blocks(src.n, src.h, [&](int64_t n, int64_t y0, int64_t y1) {
     // the block's source rows, padded by replicating the edge pixels (OpenCV's median border)
-    std::vector<T> rows((y1 - y0 + 2 * a) * plen), vals(static_cast<size_t>(count) * kMedianLanes);
+    const auto rows = scratch<T>((y1 - y0 + 2 * a) * plen);
+    std::vector<T> vals(static_cast<size_t>(count) * kMedianLanes);  // zeroed: lanes past a row's end are sorted too
     for (int64_t r = y0 - a; r < y1 + a; ++r) {
       const T* s = static_cast<const T*>(src.data) + n * src.sn + map_border(r, src.h, Border::Replicate) * src.sh;
       T* p = &rows[(r - y0 + a) * plen];
@@ -301,15 +396,25 @@ void gaussian_blur(const ImageView& src, const ImageView& dst, int kh, int kw, c
   check_border(border);
   check_ksize(kh, "ksize height", true);
   check_ksize(kw, "ksize width", true);
-  std::vector<float> kx(src.n * kw), ky(src.n * kh);
+  const bool q8 = src.dtype == DType::UInt8;  // OpenCV's bit-exact fixed-point path for 8-bit images
+  std::vector<float> kx(q8 ? 0 : src.n * kw), ky(q8 ? 0 : src.n * kh);
+  std::vector<uint16_t> kx8(q8 ? src.n * kw : 0), ky8(q8 ? src.n * kh : 0);
   for (int64_t n = 0; n < src.n; ++n) {
     const double sx = sigma[2 * n], sy = sigma[2 * n + 1] > 0 ? sigma[2 * n + 1] : sx;
     FASTAUG_CHECK(std::isfinite(sx) && std::isfinite(sy), "sigma: expected finite values, got (", sx, ", ", sy,
                   ") for sample ", n);
-    gaussian_kernel(kw, sx, &kx[n * kw]);
-    gaussian_kernel(kh, sy, &ky[n * kh]);
+    if (q8) {
+      gaussian_kernel_q8(kw, sx, &kx8[n * kw]);
+      gaussian_kernel_q8(kh, sy, &ky8[n * kh]);
+    } else {
+      gaussian_kernel(kw, sx, &kx[n * kw]);
+      gaussian_kernel(kh, sy, &ky[n * kh]);
+    }
   }
-  run_sep_filter(src, dst, kx.data(), kw, ky.data(), kh, border, nullptr, 0.0, "gaussian_blur", stream);
+  if (!q8) return run_sep_filter(src, dst, kx.data(), kw, ky.data(), kh, border, nullptr, 0.0, "gaussian_blur", stream);
+  if (dst.empty()) return;
+  FASTAUG_ROUTE(src, "gaussian_blur", gaussian_q8_cpu(src, dst, kx8.data(), kw, ky8.data(), kh, border),
+                cuda::gaussian_q8(src, dst, kx8.data(), kw, ky8.data(), kh, border, stream));
 }
 
 void box_blur(const ImageView& src, const ImageView& dst, int kh, int kw, Border border, Stream stream) {

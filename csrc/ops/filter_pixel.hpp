@@ -7,28 +7,62 @@
 
 namespace fastaug::detail {
 
-// cv::getGaussianKernel: OpenCV's fixed tables for ksize <= 7 when sigma <= 0, otherwise the sampled
-// Gaussian (sigma <= 0 -> 0.3 * ((ksize - 1) * 0.5 - 1) + 0.8), normalised to sum 1.
-inline void gaussian_kernel(int ksize, double sigma, float* out) {
-  static const float k1[] = {1.f};
-  static const float k3[] = {0.25f, 0.5f, 0.25f};
-  static const float k5[] = {0.0625f, 0.25f, 0.375f, 0.25f, 0.0625f};
-  static const float k7[] = {0.03125f, 0.109375f, 0.21875f, 0.28125f, 0.21875f, 0.109375f, 0.03125f};
-  static const float* fixed[] = {k1, k3, k5, k7};
-  if (sigma <= 0 && ksize <= 7 && ksize % 2 == 1) {
-    for (int i = 0; i < ksize; ++i) out[i] = fixed[ksize / 2][i];
+// cv::getGaussianKernel, as OpenCV computes it (getGaussianKernelBitExact, here in double): the
+// binomial tables for ksize <= 9 when sigma <= 0, otherwise exp(-x^2 / (2 sigma^2)) at
+// x = i - (ksize - 1) / 2 (sigma <= 0 -> 0.15 * ksize + 0.35, one rounding), normalised so that the
+// centre is 1 / sum and each side value is its exp / sum. ksize is odd.
+inline void gaussian_kernel_double(int ksize, double sigma, double* out) {
+  static const double k1[] = {256}, k3[] = {64, 128, 64}, k5[] = {16, 64, 96, 64, 16},
+                      k7[] = {8, 28, 56, 72, 56, 28, 8}, k9[] = {4, 13, 30, 51, 60, 51, 30, 13, 4};
+  static const double* tables[] = {k1, k3, k5, k7, k9};
+  if (sigma <= 0 && ksize <= 9 && ksize % 2 == 1) {
+    for (int i = 0; i < ksize; ++i) out[i] = tables[ksize / 2][i] / 256;
     return;
   }
-  if (sigma <= 0) sigma = 0.3 * ((ksize - 1) * 0.5 - 1) + 0.8;
-  const double scale = -0.5 / (sigma * sigma);
-  double sum = 0, tmp[1024];
-  for (int i = 0; i < ksize; ++i) {
-    const double x = i - (ksize - 1) * 0.5;
-    tmp[i] = std::exp(scale * x * x);
-    sum += tmp[i];
+  if (sigma <= 0) sigma = std::fma(static_cast<double>(ksize), 0.15, 0.35);
+  const double scale = -0.125 / (sigma * sigma);  // x below is twice the offset from the centre
+  const int half = (ksize - 1) / 2;
+  double sum = 0;
+  for (int i = 0, x = 1 - ksize; i < half; ++i, x += 2) {
+    out[i] = std::exp(static_cast<double>(x * x) * scale);
+    sum += out[i];
   }
-  for (int i = 0; i < ksize; ++i) out[i] = static_cast<float>(tmp[i] / sum);
+  sum = sum * 2 + 1;
+  const double mul = 1 / sum;
+  for (int i = 0; i < half; ++i) out[ksize - 1 - i] = out[i] = out[i] * mul;
+  out[half] = mul;
 }
+
+// The float32 kernel: OpenCV's, rounded to float as cv::getGaussianKernel(..., CV_32F) does.
+inline void gaussian_kernel(int ksize, double sigma, float* out) {
+  double k[256];
+  gaussian_kernel_double(ksize, sigma, k);
+  for (int i = 0; i < ksize; ++i) out[i] = static_cast<float>(k[i]);
+}
+
+// The 8-bit kernel of cv::GaussianBlur on uint8 (odd ksize): OpenCV's kernel in fixed point with 8
+// fraction bits, rounded from the outside in with the rounding error carried to the next tap
+// (getGaussianKernelFixedPoint_ED); the centre takes the rest, so the taps sum to exactly 256. Every
+// tap is >= 0, so a row pass over uint8 stays <= 255 * 256 and fits uint16.
+inline void gaussian_kernel_q8(int ksize, double sigma, uint16_t* out) {
+  double k[256];
+  gaussian_kernel_double(ksize, sigma, k);
+  const int half = ksize / 2;
+  double err = 0;
+  int sum = 0;
+  for (int i = 0; i < half; ++i) {
+    const double v = k[i] * 256 + err;
+    const double r = std::nearbyint(v);  // cvRound: to nearest, ties to even
+    err = v - r;
+    out[i] = out[ksize - 1 - i] = static_cast<uint16_t>(r);
+    sum += static_cast<int>(r);
+  }
+  out[half] = static_cast<uint16_t>(256 - 2 * sum);
+}
+
+// The 8-bit Gaussian's result: the column pass sums ky (8 fraction bits) times row sums (8 fraction
+// bits), <= 255 << 16; round half up to an integer as ufixedpoint32's cast to uint8 does.
+FASTAUG_HD uint8_t round_q16(uint32_t acc) { return static_cast<uint8_t>((acc + 32768u) >> 16); }
 
 // cv::getDerivKernels' integer kernel of the given derivative order and size (ksize 1, 3, 5, 7, or -1
 // for Scharr), as floats.

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from fractions import Fraction
 
 import numba
 import numpy as np
@@ -22,26 +23,53 @@ BLOCK_ROWS = 32
 
 # ---- host side: kernels (filter_pixel.hpp) ------------------------------------------------------------
 
-# OpenCV's fixed binomial tables, used for ksize <= 7 when sigma <= 0.
-_FIXED = {1: [1.0], 3: [0.25, 0.5, 0.25], 5: [0.0625, 0.25, 0.375, 0.25, 0.0625],
-          7: [0.03125, 0.109375, 0.21875, 0.28125, 0.21875, 0.109375, 0.03125]}
+# OpenCV's binomial tables (in 1/256), used for ksize <= 9 when sigma <= 0.
+_TABLES = {1: [256], 3: [64, 128, 64], 5: [16, 64, 96, 64, 16], 7: [8, 28, 56, 72, 56, 28, 8],
+           9: [4, 13, 30, 51, 60, 51, 30, 13, 4]}
+
+
+def gaussian_kernel_double(ksize: int, sigma: float) -> list[float]:
+    """cv::getGaussianKernel as OpenCV computes it (getGaussianKernelBitExact), in double: the tables, or
+    exp(-x^2 / (2 sigma^2)) normalised so the centre is 1 / sum; ksize is odd. Mirrors the C++ step by
+    step (sigma <= 0 -> fma(ksize, 0.15, 0.35), one rounding, as exact fractions; libm's exp)."""
+    if sigma <= 0 and ksize in _TABLES:
+        return [v / 256 for v in _TABLES[ksize]]
+    if sigma <= 0:
+        sigma = float(Fraction(ksize) * Fraction(0.15) + Fraction(0.35))
+    scale = -0.125 / (sigma * sigma)  # x below is twice the offset from the centre
+    half = (ksize - 1) // 2
+    out = [0.0] * ksize
+    total = 0.0
+    for i in range(half):
+        x = 1 - ksize + 2 * i
+        out[i] = math.exp(float(x * x) * scale)
+        total += out[i]
+    mul = 1 / (total * 2 + 1)
+    for i in range(half):
+        out[i] = out[ksize - 1 - i] = out[i] * mul
+    out[half] = mul
+    return out
 
 
 def gaussian_kernel(ksize: int, sigma: float) -> np.ndarray:
-    """cv::getGaussianKernel as float32: the fixed tables, or the sampled Gaussian normalised to sum 1
-    (sums in double, in index order, with libm's exp as std::exp)."""
-    if sigma <= 0 and ksize in _FIXED:
-        return np.array(_FIXED[ksize], np.float32)
-    if sigma <= 0:
-        sigma = 0.3 * ((ksize - 1) * 0.5 - 1) + 0.8
-    scale = -0.5 / (sigma * sigma)
-    tmp = []
-    total = 0.0
-    for i in range(ksize):
-        x = i - (ksize - 1) * 0.5
-        tmp.append(math.exp(scale * x * x))
-        total += tmp[i]
-    return (np.array(tmp, np.float64) / total).astype(np.float32)
+    """The float32 kernel: OpenCV's, rounded to float (cv::getGaussianKernel(..., CV_32F))."""
+    return np.array(gaussian_kernel_double(ksize, sigma), np.float64).astype(np.float32)
+
+
+def gaussian_kernel_q8(ksize: int, sigma: float) -> np.ndarray:
+    """cv::GaussianBlur's uint8 kernel (filter_pixel.hpp): 8 fraction bits, rounded from the outside in
+    with the error carried to the next tap, the centre taking the rest (sum 256)."""
+    k = gaussian_kernel_double(ksize, sigma)
+    out = np.empty(ksize, np.uint16)
+    err, total = 0.0, 0
+    for i in range(ksize // 2):
+        v = k[i] * 256 + err
+        r = round(v)  # ties to even, as cvRound
+        err = v - r
+        out[i] = out[ksize - 1 - i] = r
+        total += r
+    out[ksize // 2] = 256 - 2 * total
+    return out
 
 
 def deriv_kernel(order: int, ksize: int) -> np.ndarray:
@@ -81,8 +109,9 @@ def rows_dense(v: Layout) -> bool:
 @numba.njit(cache=True)
 def padded_row(src: np.ndarray, s: Layout, n: int, r: int, left: int, right: int, border: int,
                fill: np.ndarray, out: np.ndarray) -> None:
-    """Source row r of image n as float32, padded by left / right pixels with the border (a row outside
-    the image under CONSTANT is all fill). out holds (W + left + right) * C floats."""
+    """Source row r of image n in out's dtype (float32, or uint16 for the uint8 Gaussian), padded by left /
+    right pixels with the border (a row outside the image under CONSTANT is all fill). out holds
+    (W + left + right) * C values; the conversions from uint8 and float32 are exact."""
     C, W = s.c, s.w
     ry = map_border(r, s.h, border)
     if ry < 0:
@@ -95,12 +124,12 @@ def padded_row(src: np.ndarray, s: Layout, n: int, r: int, left: int, right: int
     if rows_dense(s):
         row = src[start:start + W * C]
         for i in range(W * C):
-            mid[i] = f32(row[i])
+            mid[i] = row[i]
     else:
         for x in range(W):
             p = start + x * s.sw
             for c in range(C):
-                mid[x * C + c] = f32(src[p + c * s.sc])
+                mid[x * C + c] = src[p + c * s.sc]
     for x in range(-left, 0):
         sx = map_border(x, W, border)
         for c in range(C):
@@ -170,6 +199,97 @@ def sep_blocks(src: np.ndarray, s: Layout, dst: np.ndarray, d: Layout, kx: np.nd
         n = i // blocks
         y0 = (i % blocks) * BLOCK_ROWS
         sep_block(src, s, dst, d, n, y0, min(y0 + BLOCK_ROWS, s.h), kx[n], ky[n], border, fill, delta)
+
+
+@numba.njit(cache=True, inline="always")
+def round_q16(acc: int) -> int:
+    """filter_pixel.hpp's round_q16: the uint8 Gaussian's sum (16 fraction bits) rounded half up."""
+    return (acc + 32768) >> 16
+
+
+# The uint8 Gaussian in OpenCV's fixed point (gaussian_kernel_q8): integer sums are exact, so these give the
+# C++ bits whatever their order. The explicit uint16 casts let LLVM keep the lanes 16 bits wide.
+
+
+@numba.njit(cache=True)
+def q8_row_pass(inp: np.ndarray, k: np.ndarray, step: int, length: int, out: np.ndarray) -> None:
+    """out[i] = sum_j k[j] * inp[i + j * step] (<= 255 * 256: the kernel sums to 256), using the kernel's
+    symmetry: one multiply per pair of taps."""
+    half = k.size // 2
+    centre = inp[half * step:half * step + length]
+    kc = k[half]
+    for i in range(length):
+        out[i] = np.uint16(kc * centre[i])
+    for j in range(half):
+        a = inp[j * step:j * step + length]
+        b = inp[(k.size - 1 - j) * step:(k.size - 1 - j) * step + length]
+        kj = k[j]
+        for i in range(length):
+            out[i] = np.uint16(out[i] + kj * (a[i] + b[i]))
+
+
+@numba.njit(cache=True)
+def q8_column_pass(rows: np.ndarray, k: np.ndarray, step: int, length: int, hi: np.ndarray, lo: np.ndarray,
+                   out: np.ndarray) -> None:
+    """out[i] = round_q16(sum_j k[j] * rows[i + j * step]), in 16-bit lanes as the C++ does: the high and
+    low bytes of the row sums summed apart, then (hi + (lo >> 8) + 128) >> 8; pairs of taps share a
+    multiply, and the centre tap's pass writes out."""
+    half = k.size // 2
+    for i in range(length):
+        hi[i] = 0
+        lo[i] = 0
+    for j in range(half):
+        a = rows[j * step:j * step + length]
+        b = rows[(k.size - 1 - j) * step:(k.size - 1 - j) * step + length]
+        kj = k[j]
+        for i in range(length):
+            hi[i] = np.uint16(hi[i] + kj * ((a[i] >> 8) + (b[i] >> 8)))
+            lo[i] = np.uint16(lo[i] + kj * ((a[i] & 255) + (b[i] & 255)))
+    centre = rows[half * step:half * step + length]
+    kc = k[half]
+    for i in range(length):
+        h = np.uint16(hi[i] + kc * (centre[i] >> 8))
+        l = np.uint16(lo[i] + kc * (centre[i] & 255))
+        out[i] = np.uint8((h + (l >> 8) + 128) >> 8)
+
+
+@numba.njit(cache=True)
+def gaussian_q8_block(src: np.ndarray, s: Layout, dst: np.ndarray, d: Layout, n: int, y0: int, y1: int,
+                      kx: np.ndarray, ky: np.ndarray, border: int) -> None:
+    """Rows [y0, y1) of image n: horizontal pass of every source row needed, then vertical pass."""
+    kw, kh = kx.size, ky.size
+    ax, ay = kw // 2, kh // 2
+    C = s.c
+    length = s.w * C
+    zero_fill = np.zeros(4, np.uint16)  # cv::GaussianBlur's constant border is 0
+    pad = np.empty((s.w + kw - 1) * C, np.uint16)
+    rows = np.empty((y1 - y0 + kh - 1) * length, np.uint16)
+    hi = np.empty(length, np.uint16)
+    lo = np.empty(length, np.uint16)
+    buf = np.empty(length, np.uint8)
+    for r in range(y0 - ay, y1 + kh - 1 - ay):
+        padded_row(src, s, n, r, ax, kw - 1 - ax, border, zero_fill, pad)
+        at = (r - y0 + ay) * length
+        q8_row_pass(pad, kx, C, length, rows[at:at + length])
+    for y in range(y0, y1):
+        start = index(d, n, y, 0, 0)
+        dense = rows_dense(d)
+        out = dst[start:start + length] if dense else buf
+        q8_column_pass(rows[(y - y0) * length:], ky, length, length, hi, lo, out)
+        if not dense:
+            for x in range(d.w):
+                for c in range(C):
+                    dst[start + x * d.sw + c * d.sc] = buf[x * C + c]
+
+
+@numba.njit(parallel=True, cache=True)
+def gaussian_q8_blocks(src: np.ndarray, s: Layout, dst: np.ndarray, d: Layout, kx: np.ndarray, ky: np.ndarray,
+                       border: int) -> None:
+    blocks = (s.h + BLOCK_ROWS - 1) // BLOCK_ROWS
+    for i in numba.prange(s.n * blocks):
+        n = i // blocks
+        y0 = (i % blocks) * BLOCK_ROWS
+        gaussian_q8_block(src, s, dst, d, n, y0, min(y0 + BLOCK_ROWS, s.h), kx[n], ky[n], border)
 
 
 @numba.njit(cache=True)
@@ -334,29 +454,37 @@ def filter2d(src: np.ndarray, dst: np.ndarray, kernel: np.ndarray, kh: int, kw: 
 def gaussian_kernels(src: np.ndarray, dst: np.ndarray, kh: int, kw: int, sigma: np.ndarray,
                      border: int) -> tuple[np.ndarray, np.ndarray]:
     """The checks of gaussian_blur on (N, H, W, C) arrays (device arrays too), and its (N, kw) / (N, kh)
-    float32 kernels."""
+    kernels: uint16 in 8 fraction bits for uint8 images (OpenCV's fixed-point path), float32 otherwise."""
     N = src.shape[0]
     sigma = params(sigma, N * 2, "sigma", np.float64)
     check_filter_pair(src, dst, False)
     check_border(border)
     check_ksize(kh, "ksize height", True)
     check_ksize(kw, "ksize width", True)
-    kx, ky = np.empty((N, kw), np.float32), np.empty((N, kh), np.float32)
+    make, dtype = (gaussian_kernel_q8, np.uint16) if src.dtype == np.uint8 else (gaussian_kernel, np.float32)
+    kx, ky = np.empty((N, kw), dtype), np.empty((N, kh), dtype)
     for n in range(N):
         sx = float(sigma[2 * n])
         sy = float(sigma[2 * n + 1]) if sigma[2 * n + 1] > 0 else sx
         if not (math.isfinite(sx) and math.isfinite(sy)):
             fail("sigma: expected finite values, got (", sx, ", ", sy, ") for sample ", n)
-        kx[n] = gaussian_kernel(kw, sx)
-        ky[n] = gaussian_kernel(kh, sy)
+        kx[n] = make(kw, sx)
+        ky[n] = make(kh, sy)
     return kx, ky
 
 
 def gaussian_blur(src: np.ndarray, dst: np.ndarray, kh: int, kw: int, sigma: np.ndarray, border: int) -> None:
-    """cv2.GaussianBlur: sigma is (sigma_x, sigma_y) per sample (sigma_y <= 0 means sigma_x); odd ksize."""
+    """cv2.GaussianBlur: sigma is (sigma_x, sigma_y) per sample (sigma_y <= 0 means sigma_x); odd ksize.
+    uint8 goes through OpenCV's fixed-point path (bit-exact), float32 through the float separable filter."""
     src, dst = _images(src, dst)
     kx, ky = gaussian_kernels(src, dst, kh, kw, sigma, border)
-    run_sep_filter(src, dst, kx, ky, border, None, 0.0)
+    if src.dtype != np.uint8:
+        return run_sep_filter(src, dst, kx, ky, border, None, 0.0)
+    if dst.size == 0:
+        return
+    sbuf, s = as_view(src, "img")
+    dbuf, d = as_view(dst, "out", writable=True)
+    launch(gaussian_q8_blocks, sbuf, s, dbuf, d, kx, ky, int(border))
 
 
 def box_kernels(src: np.ndarray, dst: np.ndarray, kh: int, kw: int, border: int) -> tuple[np.ndarray, np.ndarray]:

@@ -23,6 +23,7 @@ from .._numba._view import index as _index
 from .._numba.filter import box_kernels, check_median, filter2d_kernel, gaussian_kernels
 from .._numba.filter import median_of as _median_of
 from .._numba.filter import median_window as _median_window
+from .._numba.filter import round_q16 as _round_q16
 from .._numba.filter import sep_filter2d_kernels
 from ._device import thread_pixel, DeviceBatch, device, kernel, launch_pixels, pair, upload
 
@@ -31,6 +32,7 @@ median_of = device(_median_of)
 median_window = device(_median_window)
 saturate = device(_saturate)
 index = device(_index)
+round_q16 = device(_round_q16)
 
 
 
@@ -65,6 +67,33 @@ def sep_kernel(src, s, dst, d, kx, ky, border, fill, delta):  # type: ignore[no-
             acc += kyn[r] * row_taps(src, s, n, y - ay + r, x - ax, c, kxn, border, fill)
         acc += delta
         dst[index(d, n, y, x, c)] = saturate(acc, dst)
+
+
+@kernel
+def gaussian_q8_kernel(src, s, dst, d, kx, ky, border):  # type: ignore[no-untyped-def]
+    """uint8 Gaussian in OpenCV's fixed point, one thread per output pixel (n, y, x): exact integer sums of
+    kx * pixel per source row, then ky * row sum (a constant border reads 0). int() keeps the simulator's
+    numpy scalars from wrapping at 16 bits."""
+    n, y, x = thread_pixel(d)
+    if n < 0:
+        return
+    kxn = kx[n]
+    kyn = ky[n]
+    ax = kxn.size // 2
+    ay = kyn.size // 2
+    for c in range(d.c):
+        acc = 0
+        for r in range(kyn.size):
+            ry = map_border(y - ay + r, s.h, border)
+            if ry < 0:
+                continue
+            row = 0
+            for j in range(kxn.size):
+                sx = map_border(x - ax + j, s.w, border)
+                if sx >= 0:
+                    row += int(kxn[j]) * int(src[index(s, n, ry, sx, c)])
+            acc += int(kyn[r]) * row
+        dst[index(d, n, y, x, c)] = round_q16(acc)
 
 
 @kernel
@@ -130,10 +159,17 @@ def filter2d(src: Any, dst: Any, kernel: Any, kh: int, kw: int, border: int, fil
 
 
 def gaussian_blur(src: Any, dst: Any, kh: int, kw: int, sigma: Any, border: int, *, stream: Any = 0) -> None:
-    """cv2.GaussianBlur on device arrays: sigma is (sigma_x, sigma_y) per sample."""
+    """cv2.GaussianBlur on device arrays: sigma is (sigma_x, sigma_y) per sample; uint8 in OpenCV's fixed
+    point."""
     s, d = pair(src, dst)
     kx, ky = gaussian_kernels(s, d, kh, kw, sigma, border)
-    run_sep_filter(s, d, kx, ky, border, None, 0.0, stream)
+    if s.dtype != np.uint8:
+        return run_sep_filter(s, d, kx, ky, border, None, 0.0, stream)
+    if d.size == 0:
+        return
+    dkx, dky = upload(stream, kx, ky)
+    launch_pixels(gaussian_q8_kernel, d.size // d.shape[3], stream, s.buf, s.layout, d.buf, d.layout, dkx, dky,
+                  int(border))
 
 
 def box_blur(src: Any, dst: Any, kh: int, kw: int, border: int, *, stream: Any = 0) -> None:

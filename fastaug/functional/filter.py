@@ -67,9 +67,12 @@ def gaussian_blur(img: Any, ksize: Any, sigma: Any = 0.0, border: str = "reflect
     """Gaussian blur, like ``cv2.GaussianBlur(img, (kw, kh), sigmaX, sigmaY=sigmaY)``.
 
     ksize: odd int or (height, width). sigma: a scalar, a (sigma_x, sigma_y) pair, or one per sample
-    ((N,) or (N, 2)); sigma <= 0 is computed from ksize as OpenCV does (0.3 * ((k - 1) / 2 - 1) + 0.8).
-    Kernels are cv2.getGaussianKernel's; accumulation is float32, so uint8 results can differ from
-    OpenCV's fixed-point path by one grey level."""
+    ((N,) or (N, 2)); sigma <= 0 is computed from ksize as OpenCV does (0.3 * ((k - 1) / 2 - 1) + 0.8),
+    and ksize <= 9 with sigma <= 0 takes OpenCV's binomial tables. The constant border reads 0.
+
+    uint8 follows OpenCV's fixed-point path (kernels with 8 fraction bits summing to 256, integer row and
+    column sums, rounded half up): bit-exact with cv2.GaussianBlur. float32 uses cv2.getGaussianKernel's
+    float32 kernel, summed in float32 (within 1e-5 of OpenCV)."""
     src = Image(img)
     kh, kw = _ksize(ksize, odd=True)
     s = np.asarray(sigma, dtype=np.float64)

@@ -55,7 +55,8 @@ void filter2d(const ImageView& src, const ImageView& dst, const float* kernel, i
 void sep_filter2d(const ImageView& src, const ImageView& dst, const float* kx, int kw, const float* ky, int kh,
                   Border border, const double fill[4], double delta, Stream stream = {});
 
-// cv2.GaussianBlur: sigma is 2 doubles per sample (sigma_x, sigma_y); ksize odd and > 0.
+// cv2.GaussianBlur: sigma is 2 doubles per sample (sigma_x, sigma_y); ksize odd and > 0. uint8 takes
+// OpenCV's fixed-point path (bit-exact), float32 the float separable filter with cv2.getGaussianKernel's kernel.
 void gaussian_blur(const ImageView& src, const ImageView& dst, int kh, int kw, const double* sigma, Border border,
                    Stream stream = {});
 
