@@ -400,8 +400,8 @@ def test_backends_bit_identical_warps(interp):
         pytest.skip("one backend only")
     rng = np.random.default_rng(3)
     base = np.stack([make_image("astronaut", 3, "uint8"), rng.integers(0, 256, (256, 256, 3), dtype=np.uint8)])
-    for c in (1, 3, 4):
-        x = np.ascontiguousarray(np.concatenate([base, base[..., :1]], axis=3)[..., :c])
+    for c, dtype in ((1, np.uint8), (3, np.uint8), (4, np.uint8), (3, np.float32)):
+        x = np.ascontiguousarray(np.concatenate([base, base[..., :1]], axis=3)[..., :c]).astype(dtype)
         M = fa.affine_matrix(rng.uniform(-180, 180, 2), scale=rng.uniform(0.3, 3, 2),
                              translate=rng.uniform(-50, 50, (2, 2)), center=(128, 128))
         # a whole-byte fill takes the masked-gather path, 17.5 the scalar border path

@@ -85,54 +85,109 @@ def warp_rows(src: np.ndarray, s: Layout, dst: np.ndarray, d: Layout, minv: np.n
                 dst[index(d, n, y, x, c)] = saturate(acc[c], dst)
 
 
+FILL_ONLY, ELSEWHERE = -2, -1  # pass 1's codes for pixels whose taps are not all inside
+
+
+@numba.njit(cache=True, inline="always")
+def linear_row_plan(xs: np.ndarray, m: np.ndarray, fy: float, sw: int, sh: int, ch: int, constant: bool,
+                    offs: np.ndarray, w00: np.ndarray, w01: np.ndarray, w10: np.ndarray, w11: np.ndarray) -> None:
+    """Pass 1 of a bilinear affine row: for each dst pixel, the offset in its image of the top-left source
+    tap when all four taps are inside, FILL_ONLY when all four are outside under a constant border, else
+    ELSEWHERE (a NaN coordinate is neither), and the four weights: each the same float operations as
+    warp_pixel + sample + accumulate_taps (m[1] * fy is the same product hoisted). Branch-free 32-bit
+    arithmetic, so that LLVM vectorises it."""
+    one = f32(1.0)
+    m0, m2, m3, m5 = m[0], m[2], m[3], m[5]  # locals: the stores below could alias m for all LLVM knows
+    t1 = m[1] * fy
+    t4 = m[4] * fy
+    for x in range(xs.size):
+        sx = clamp_coord(m0 * xs[x] + t1 + m2)
+        sy = clamp_coord(m3 * xs[x] + t4 + m5)
+        finite = (sx == sx) & (sy == sy)
+        ix = np.int32(sx if finite else f32(0.0))  # NaN -> int is undefined in LLVM: never convert it
+        iy = np.int32(sy if finite else f32(0.0))
+        x0 = np.int32(ix - np.int32(1) if f32(ix) > sx else ix)  # fast_floor
+        y0 = np.int32(iy - np.int32(1) if f32(iy) > sy else iy)
+        inside = finite & (x0 >= 0) & (y0 >= 0) & (x0 < sw - 1) & (y0 < sh - 1)
+        outside = constant & finite & ((x0 < -1) | (y0 < -1) | (x0 >= sw) | (y0 >= sh))
+        tx = sx - f32(x0)
+        ty = sy - f32(y0)
+        w00[x] = (one - ty) * (one - tx)
+        w01[x] = (one - ty) * tx
+        w10[x] = ty * (one - tx)
+        w11[x] = ty * tx
+        code = FILL_ONLY if outside else ELSEWHERE
+        offs[x] = np.int32((y0 * sw + x0) * ch) if inside else np.int32(code)
+
+
+@numba.njit(cache=True, inline="always")
+def linear_row_taps(img: np.ndarray, orow: np.ndarray, offs: np.ndarray, w00: np.ndarray, w01: np.ndarray,
+                    w10: np.ndarray, w11: np.ndarray, fill: np.ndarray, row_len: int, ch: int) -> None:
+    """Pass 2: the four taps of every inside pixel, or four times the fill, summed in accumulate_taps'
+    order. The call sites pass ch as a literal for 1, 3 and 4 channels, so the channel loop unrolls;
+    unsigned offsets spare Numba's negative-index checks."""
+    for x in range(offs.size):
+        if offs[x] == FILL_ONLY:
+            for c in range(ch):
+                a = f32(0.0) + w00[x] * fill[c]
+                a += w01[x] * fill[c]
+                a += w10[x] * fill[c]
+                a += w11[x] * fill[c]
+                orow[x * ch + c] = saturate(a, orow)
+        if offs[x] < 0:
+            continue
+        p = np.uint64(offs[x])
+        q = p + np.uint64(row_len)
+        o = np.uint64(x * ch)
+        for c in range(ch):
+            a = f32(0.0) + w00[x] * f32(img[p + c])
+            a += w01[x] * f32(img[p + ch + c])
+            a += w10[x] * f32(img[q + c])
+            a += w11[x] * f32(img[q + ch + c])
+            orow[o + c] = saturate(a, orow)
+
+
 @numba.njit(parallel=True, cache=True)
 def warp_affine_linear_dense(src4: np.ndarray, src: np.ndarray, s: Layout, dst4: np.ndarray, minv: np.ndarray,
                              border: int, fill: np.ndarray) -> None:
-    """warp_rows for the hot case, bilinear affine on C-contiguous (N, H, W, C) arrays: the interior taps
-    indexed directly (Numba's 4-D indexing compiles to tighter code than the strided flat buffer), the
-    same float operations in the same order as sample + accumulate_taps; other pixels take warp_pixel."""
+    """warp_rows for the hot case, bilinear affine on C-contiguous (N, H, W, C) arrays whose images hold
+    < 2^31 values: per row, pass 1 (vectorised) plans every pixel, pass 2 samples those whose four taps
+    are inside or all outside under a constant border (the fill), and the rest take warp_pixel. The bits
+    are warp_rows'."""
     n_img, h, w, ch = dst4.shape
+    sh, sw = src4.shape[1], src4.shape[2]
+    size, row_len = sh * sw * ch, sw * ch
+    flat = src4.reshape(-1)
+    out = dst4.reshape(-1)
+    xs = np.arange(w).astype(np.float32)
     for r in numba.prange(n_img * h):
         n = r // h
         y = r % h
+        m = minv[n]
+        fy = f32(y)
+        offs = np.empty(w, np.int32)
+        w00 = np.empty(w, np.float32)
+        w01 = np.empty(w, np.float32)
+        w10 = np.empty(w, np.float32)
+        w11 = np.empty(w, np.float32)
+        linear_row_plan(xs, m, fy, np.int32(sw), np.int32(sh), np.int32(ch), border == CONSTANT, offs, w00, w01,
+                        w10, w11)
+        img = flat[n * size:(n + 1) * size]
+        orow = out[(n * h + y) * w * ch:(n * h + y + 1) * w * ch]
+        if ch == 3:
+            linear_row_taps(img, orow, offs, w00, w01, w10, w11, fill, row_len, 3)
+        elif ch == 1:
+            linear_row_taps(img, orow, offs, w00, w01, w10, w11, fill, row_len, 1)
+        else:
+            linear_row_taps(img, orow, offs, w00, w01, w10, w11, fill, row_len, 4)
         wy = np.empty(4, np.float32)
         wx = np.empty(4, np.float32)
         acc = np.empty(4, np.float32)
-        base = s.off + n * s.sn
-        m = minv[n]
-        img = src4[n]
-        for x in range(w):
-            fx = f32(x)
-            fy = f32(y)
-            sx = clamp_coord(m[0] * fx + m[1] * fy + m[2])
-            sy = clamp_coord(m[3] * fx + m[4] * fy + m[5])
-            x0 = fast_floor(sx)
-            y0 = fast_floor(sy)
-            inside = x0 >= 0 and y0 >= 0 and x0 + 2 <= s.w and y0 + 2 <= s.h
-            outside = border == CONSTANT and (x0 + 2 <= 0 or y0 + 2 <= 0 or x0 >= s.w or y0 >= s.h)
-            if sx == sx and sy == sy and (inside or outside):
-                tx = sx - f32(x0)
-                ty = sy - f32(y0)
-                w00 = (f32(1.0) - ty) * (f32(1.0) - tx)
-                w01 = (f32(1.0) - ty) * tx
-                w10 = ty * (f32(1.0) - tx)
-                w11 = ty * tx
+        for x in range(w):  # partly inside, NaN, or another border: the general sampler
+            if offs[x] == ELSEWHERE:
+                warp_pixel(src, s, s.off + n * s.sn, m, x, y, LINEAR, border, False, fill, wy, wx, acc)
                 for c in range(ch):
-                    if inside:
-                        a = f32(0.0) + w00 * f32(img[y0, x0, c])
-                        a += w01 * f32(img[y0, x0 + 1, c])
-                        a += w10 * f32(img[y0 + 1, x0, c])
-                        a += w11 * f32(img[y0 + 1, x0 + 1, c])
-                    else:  # every tap is the fill
-                        a = f32(0.0) + w00 * fill[c]
-                        a += w01 * fill[c]
-                        a += w10 * fill[c]
-                        a += w11 * fill[c]
-                    dst4[n, y, x, c] = saturate(a, dst4)
-            else:
-                warp_pixel(src, s, base, m, x, y, LINEAR, border, False, fill, wy, wx, acc)
-                for c in range(ch):
-                    dst4[n, y, x, c] = saturate(acc[c], dst4)
+                    orow[x * ch + c] = saturate(acc[c], orow)
 
 
 # ---- front doors --------------------------------------------------------------------------------------
@@ -170,7 +225,9 @@ def _warp(src: np.ndarray, dst: np.ndarray, M: np.ndarray, interp: int, border: 
     plan = warp_plan(src, dst, M, interp, border, fill, perspective)
     if plan is None:
         return
-    if interp == LINEAR and not perspective and src.flags.c_contiguous and dst.flags.c_contiguous:
+    n, h, w, c = src.shape
+    if (interp == LINEAR and not perspective and src.flags.c_contiguous and dst.flags.c_contiguous
+            and h * w * c < 2**31):
         launch(warp_affine_linear_dense, src, sbuf, s, dst, plan[0], int(border), plan[1])
     else:
         launch(warp_rows, sbuf, s, dbuf, d, plan[0], int(interp), int(border), perspective, plan[1])
