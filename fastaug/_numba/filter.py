@@ -7,6 +7,7 @@ float32 sum is the C++ one, so results are bit-identical."""
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from fractions import Fraction
@@ -354,16 +355,95 @@ def median_window(src: np.ndarray, s: Layout, n: int, y: int, x: int, c: int, a:
     return m
 
 
-@numba.njit(parallel=True, cache=True)
-def median_rows(src: np.ndarray, s: Layout, dst: np.ndarray, d: Layout, ksize: int) -> None:
+# The CPU median: as in filter.cpp, a selection network applied to MEDIAN_LANES values at once (median_of
+# stays for the CUDA twin, one thread per pixel). The median is exact, so both give the same values.
+MEDIAN_LANES = 128
+
+
+@functools.lru_cache(maxsize=None)
+def median_network(n: int) -> np.ndarray:
+    """filter.cpp's median_network: Batcher's odd-even merge sort over the next power of two, keeping the
+    comparators between real inputs and, walking backwards, those that reach the middle; (m, 2) pairs."""
+    p2 = 1
+    while p2 < n:
+        p2 *= 2
+    pairs = []
+    p = 1
+    while p < p2:
+        k = p
+        while k > 0:
+            j = k % p
+            while j + k < p2:
+                for i in range(k):
+                    if i + j + k >= p2:
+                        break
+                    if (i + j) // (2 * p) == (i + j + k) // (2 * p) and i + j + k < n:
+                        pairs.append((i + j, i + j + k))
+                j += 2 * k
+            k //= 2
+        p *= 2
+    needed = [False] * n
+    needed[n // 2] = True
+    kept = []
+    for lo, hi in reversed(pairs):
+        if needed[lo] or needed[hi]:
+            kept.append((lo, hi))
+            needed[lo] = needed[hi] = True
+    return np.array(kept[::-1], np.int64)
+
+
+@numba.njit(cache=True)
+def apply_network(vals: np.ndarray, net: np.ndarray) -> None:
+    """Each comparator of net as a min / max over the MEDIAN_LANES columns of two rows of vals (C++'s
+    y < x ? y : x, so NaN orders as there)."""
+    for k in range(net.shape[0]):
+        a = vals[net[k, 0]]
+        b = vals[net[k, 1]]
+        for lane in range(MEDIAN_LANES):
+            x = a[lane]
+            y = b[lane]
+            a[lane] = y if y < x else x
+            b[lane] = x if y < x else y
+
+
+@numba.njit(cache=True)
+def median_block(src: np.ndarray, s: Layout, dst: np.ndarray, d: Layout, n: int, y0: int, y1: int, ksize: int,
+                 net: np.ndarray) -> None:
+    """Rows [y0, y1) of image n: the block's source rows padded by replicating the edge pixels (OpenCV's
+    median border), then per output row MEDIAN_LANES values at a time through the network."""
     a = ksize // 2
-    for r in numba.prange(s.n * s.h):
-        n = r // s.h
-        y = r % s.h
-        v = np.empty(49, src.dtype)
-        for x in range(s.w):
-            for c in range(s.c):
-                dst[index(d, n, y, x, c)] = median_of(v, median_window(src, s, n, y, x, c, a, v))
+    count = ksize * ksize
+    C = s.c
+    length = s.w * C
+    plen = (s.w + 2 * a) * C
+    rows = np.empty((y1 - y0 + 2 * a) * plen, src.dtype)
+    vals = np.zeros((count, MEDIAN_LANES), src.dtype)  # lanes past a row's end are sorted too
+    for r in range(y0 - a, y1 + a):
+        ry = map_border(r, s.h, REPLICATE)
+        at = (r - y0 + a) * plen
+        for x in range(-a, s.w + a):
+            sx = map_border(x, s.w, REPLICATE)
+            for c in range(C):
+                rows[at + (x + a) * C + c] = src[index(s, n, ry, sx, c)]
+    for y in range(y0, y1):
+        for i0 in range(0, length, MEDIAN_LANES):
+            lanes = min(MEDIAN_LANES, length - i0)
+            for k in range(count):  # value k of the window: row k // ksize, column k % ksize
+                p = (y - y0 + k // ksize) * plen + (k % ksize) * C + i0
+                vals[k, :lanes] = rows[p:p + lanes]
+            apply_network(vals, net)
+            for lane in range(lanes):
+                i = i0 + lane
+                dst[index(d, n, y, i // C, i % C)] = vals[count // 2, lane]
+
+
+@numba.njit(parallel=True, cache=True)
+def median_blocks(src: np.ndarray, s: Layout, dst: np.ndarray, d: Layout, ksize: int, net: np.ndarray) -> None:
+    blocks = (s.h + BLOCK_ROWS - 1) // BLOCK_ROWS
+    for i in numba.prange(s.n * blocks):
+        n = i // blocks
+        y0 = (i % blocks) * BLOCK_ROWS
+        median_block(src, s, dst, d, n, y0, min(y0 + BLOCK_ROWS, s.h), ksize, net)
 
 
 # ---- front doors --------------------------------------------------------------------------------------
@@ -521,4 +601,4 @@ def median_blur(src: np.ndarray, dst: np.ndarray, ksize: int) -> None:
         return
     sbuf, s = as_view(src, "img")
     dbuf, d = as_view(dst, "out", writable=True)
-    launch(median_rows, sbuf, s, dbuf, d, int(ksize))
+    launch(median_blocks, sbuf, s, dbuf, d, int(ksize), median_network(ksize * ksize))
