@@ -413,6 +413,22 @@ def test_backends_bit_identical_warps(interp):
             assert np.array_equal(a, b), (c, border, fill, np.abs(a.astype(int) - b).max())
 
 
+def test_backends_bit_identical_median():
+    """Both CPU backends run the same selection network over 128-value lanes; a row of 130 * 4 values
+    ends in a partial lane, and float32 at ksize 7 has no OpenCV reference to catch a slip."""
+    if len(BACKENDS) < 2:
+        pytest.skip("one backend only")
+    rng = np.random.default_rng(5)
+    for shape, dtype in (((2, 20, 130, 4), np.uint8), ((2, 31, 29, 1), np.float32), ((3, 17, 41, 3), np.uint8)):
+        x = rng.integers(0, 256, shape).astype(dtype)
+        for k in (3, 5, 7):
+            with fa.backend("native"):
+                a = fa.median_blur(x, k)
+            with fa.backend("numba"):
+                b = fa.median_blur(x, k)
+            assert np.array_equal(a, b), (shape, dtype, k)
+
+
 @pytest.mark.parametrize("interp", ["nearest", "linear"])
 @pytest.mark.parametrize("c", [1, 3, 4])
 def test_warp_writes_only_its_own_pixels(backend, interp, c):
