@@ -170,17 +170,24 @@ def store_row(dst: np.ndarray, d: Layout, n: int, y: int, acc: np.ndarray) -> No
 # ---- kernels ------------------------------------------------------------------------------------------
 
 
+def workers() -> int:
+    """Workers of the *_blocks loops (Numba's thread count, read here: inside a kernel it would keep the
+    kernel out of the cache). Each worker allocates its row buffers once and takes every workers-th block
+    of rows: allocating them per block cost up to 4x in long runs (the heap hands the pages back and
+    faults them in again)."""
+    return int(numba.get_num_threads())
+
+
 @numba.njit(cache=True)
 def sep_block(src: np.ndarray, s: Layout, dst: np.ndarray, d: Layout, n: int, y0: int, y1: int,
-              kx: np.ndarray, ky: np.ndarray, border: int, fill: np.ndarray, delta: float) -> None:
-    """Rows [y0, y1) of image n: horizontal pass of every source row needed, then vertical pass."""
+              kx: np.ndarray, ky: np.ndarray, border: int, fill: np.ndarray, delta: float, pad: np.ndarray,
+              rows: np.ndarray, acc: np.ndarray) -> None:
+    """Rows [y0, y1) of image n: horizontal pass of every source row needed, then vertical pass (into the
+    worker's buffers: (W + kw - 1) * C, (BLOCK_ROWS + kh - 1) * W * C and W * C floats)."""
     kw, kh = kx.size, ky.size
     ax, ay = kw // 2, kh // 2
     C = s.c
     length = s.w * C
-    pad = np.empty((s.w + kw - 1) * C, np.float32)
-    rows = np.empty((y1 - y0 + kh - 1) * length, np.float32)
-    acc = np.empty(length, np.float32)
     for r in range(y0 - ay, y1 + kh - 1 - ay):
         padded_row(src, s, n, r, ax, kw - 1 - ax, border, fill, pad)
         at = (r - y0 + ay) * length
@@ -193,13 +200,19 @@ def sep_block(src: np.ndarray, s: Layout, dst: np.ndarray, d: Layout, n: int, y0
 
 
 @numba.njit(parallel=True, cache=True)
-def sep_blocks(src: np.ndarray, s: Layout, dst: np.ndarray, d: Layout, kx: np.ndarray, ky: np.ndarray,
-               border: int, fill: np.ndarray, delta: float) -> None:
+def sep_blocks(src: np.ndarray, s: Layout, dst: np.ndarray, d: Layout, workers: int, kx: np.ndarray,
+               ky: np.ndarray, border: int, fill: np.ndarray, delta: float) -> None:
     blocks = (s.h + BLOCK_ROWS - 1) // BLOCK_ROWS
-    for i in numba.prange(s.n * blocks):
-        n = i // blocks
-        y0 = (i % blocks) * BLOCK_ROWS
-        sep_block(src, s, dst, d, n, y0, min(y0 + BLOCK_ROWS, s.h), kx[n], ky[n], border, fill, delta)
+    length = s.w * s.c
+    for t in numba.prange(workers):
+        pad = np.empty((s.w + kx.shape[1] - 1) * s.c, np.float32)
+        rows = np.empty((BLOCK_ROWS + ky.shape[1] - 1) * length, np.float32)
+        acc = np.empty(length, np.float32)
+        for i in range(t, s.n * blocks, workers):
+            n = i // blocks
+            y0 = (i % blocks) * BLOCK_ROWS
+            sep_block(src, s, dst, d, n, y0, min(y0 + BLOCK_ROWS, s.h), kx[n], ky[n], border, fill, delta, pad,
+                      rows, acc)
 
 
 @numba.njit(cache=True, inline="always")
@@ -256,18 +269,14 @@ def q8_column_pass(rows: np.ndarray, k: np.ndarray, step: int, length: int, hi: 
 
 @numba.njit(cache=True)
 def gaussian_q8_block(src: np.ndarray, s: Layout, dst: np.ndarray, d: Layout, n: int, y0: int, y1: int,
-                      kx: np.ndarray, ky: np.ndarray, border: int) -> None:
-    """Rows [y0, y1) of image n: horizontal pass of every source row needed, then vertical pass."""
+                      kx: np.ndarray, ky: np.ndarray, border: int, zero_fill: np.ndarray, pad: np.ndarray,
+                      rows: np.ndarray, hi: np.ndarray, lo: np.ndarray, buf: np.ndarray) -> None:
+    """Rows [y0, y1) of image n: horizontal pass of every source row needed, then vertical pass (into the
+    worker's buffers, sized as sep_block's)."""
     kw, kh = kx.size, ky.size
     ax, ay = kw // 2, kh // 2
     C = s.c
     length = s.w * C
-    zero_fill = np.zeros(4, np.uint16)  # cv::GaussianBlur's constant border is 0
-    pad = np.empty((s.w + kw - 1) * C, np.uint16)
-    rows = np.empty((y1 - y0 + kh - 1) * length, np.uint16)
-    hi = np.empty(length, np.uint16)
-    lo = np.empty(length, np.uint16)
-    buf = np.empty(length, np.uint8)
     for r in range(y0 - ay, y1 + kh - 1 - ay):
         padded_row(src, s, n, r, ax, kw - 1 - ax, border, zero_fill, pad)
         at = (r - y0 + ay) * length
@@ -284,27 +293,35 @@ def gaussian_q8_block(src: np.ndarray, s: Layout, dst: np.ndarray, d: Layout, n:
 
 
 @numba.njit(parallel=True, cache=True)
-def gaussian_q8_blocks(src: np.ndarray, s: Layout, dst: np.ndarray, d: Layout, kx: np.ndarray, ky: np.ndarray,
-                       border: int) -> None:
+def gaussian_q8_blocks(src: np.ndarray, s: Layout, dst: np.ndarray, d: Layout, workers: int, kx: np.ndarray,
+                       ky: np.ndarray, border: int) -> None:
     blocks = (s.h + BLOCK_ROWS - 1) // BLOCK_ROWS
-    for i in numba.prange(s.n * blocks):
-        n = i // blocks
-        y0 = (i % blocks) * BLOCK_ROWS
-        gaussian_q8_block(src, s, dst, d, n, y0, min(y0 + BLOCK_ROWS, s.h), kx[n], ky[n], border)
+    length = s.w * s.c
+    for t in numba.prange(workers):
+        zero_fill = np.zeros(4, np.uint16)  # cv::GaussianBlur's constant border is 0
+        pad = np.empty((s.w + kx.shape[1] - 1) * s.c, np.uint16)
+        rows = np.empty((BLOCK_ROWS + ky.shape[1] - 1) * length, np.uint16)
+        hi = np.empty(length, np.uint16)
+        lo = np.empty(length, np.uint16)
+        buf = np.empty(length, np.uint8)
+        for i in range(t, s.n * blocks, workers):
+            n = i // blocks
+            y0 = (i % blocks) * BLOCK_ROWS
+            gaussian_q8_block(src, s, dst, d, n, y0, min(y0 + BLOCK_ROWS, s.h), kx[n], ky[n], border, zero_fill,
+                              pad, rows, hi, lo, buf)
 
 
 @numba.njit(cache=True)
 def filter2d_block(src: np.ndarray, s: Layout, dst: np.ndarray, d: Layout, n: int, y0: int, y1: int,
-                   k: np.ndarray, border: int, fill: np.ndarray) -> None:
-    """Rows [y0, y1) of image n: per kernel row a horizontal correlation, added up in kernel-row order."""
+                   k: np.ndarray, border: int, fill: np.ndarray, rows: np.ndarray, acc: np.ndarray,
+                   part: np.ndarray) -> None:
+    """Rows [y0, y1) of image n: per kernel row a horizontal correlation, added up in kernel-row order (into
+    the worker's buffers: (BLOCK_ROWS + kh - 1) padded rows, and two of W * C floats)."""
     kh, kw = k.shape
     ax, ay = kw // 2, kh // 2
     C = s.c
     length = s.w * C
     plen = (s.w + kw - 1) * C
-    rows = np.empty((y1 - y0 + kh - 1) * plen, np.float32)
-    acc = np.empty(length, np.float32)
-    part = np.empty(length, np.float32)
     for r in range(y0 - ay, y1 + kh - 1 - ay):
         at = (r - y0 + ay) * plen
         padded_row(src, s, n, r, ax, kw - 1 - ax, border, fill, rows[at:at + plen])
@@ -318,13 +335,20 @@ def filter2d_block(src: np.ndarray, s: Layout, dst: np.ndarray, d: Layout, n: in
 
 
 @numba.njit(parallel=True, cache=True)
-def filter2d_blocks(src: np.ndarray, s: Layout, dst: np.ndarray, d: Layout, kernel: np.ndarray, border: int,
-                    fill: np.ndarray) -> None:
+def filter2d_blocks(src: np.ndarray, s: Layout, dst: np.ndarray, d: Layout, workers: int, kernel: np.ndarray,
+                    border: int, fill: np.ndarray) -> None:
     blocks = (s.h + BLOCK_ROWS - 1) // BLOCK_ROWS
-    for i in numba.prange(s.n * blocks):
-        n = i // blocks
-        y0 = (i % blocks) * BLOCK_ROWS
-        filter2d_block(src, s, dst, d, n, y0, min(y0 + BLOCK_ROWS, s.h), kernel[n], border, fill)
+    kh, kw = kernel.shape[1], kernel.shape[2]
+    length = s.w * s.c
+    for t in numba.prange(workers):
+        rows = np.empty((BLOCK_ROWS + kh - 1) * (s.w + kw - 1) * s.c, np.float32)
+        acc = np.empty(length, np.float32)
+        part = np.empty(length, np.float32)
+        for i in range(t, s.n * blocks, workers):
+            n = i // blocks
+            y0 = (i % blocks) * BLOCK_ROWS
+            filter2d_block(src, s, dst, d, n, y0, min(y0 + BLOCK_ROWS, s.h), kernel[n], border, fill, rows, acc,
+                           part)
 
 
 @numba.njit(cache=True, inline="always")
@@ -408,16 +432,15 @@ def apply_network(vals: np.ndarray, net: np.ndarray) -> None:
 
 @numba.njit(cache=True)
 def median_block(src: np.ndarray, s: Layout, dst: np.ndarray, d: Layout, n: int, y0: int, y1: int, ksize: int,
-                 net: np.ndarray) -> None:
+                 net: np.ndarray, rows: np.ndarray, vals: np.ndarray) -> None:
     """Rows [y0, y1) of image n: the block's source rows padded by replicating the edge pixels (OpenCV's
-    median border), then per output row MEDIAN_LANES values at a time through the network."""
+    median border), then per output row MEDIAN_LANES values at a time through the network (the worker's
+    buffers: (BLOCK_ROWS + ksize - 1) padded rows, and ksize^2 x MEDIAN_LANES values)."""
     a = ksize // 2
     count = ksize * ksize
     C = s.c
     length = s.w * C
     plen = (s.w + 2 * a) * C
-    rows = np.empty((y1 - y0 + 2 * a) * plen, src.dtype)
-    vals = np.zeros((count, MEDIAN_LANES), src.dtype)  # lanes past a row's end are sorted too
     for r in range(y0 - a, y1 + a):
         ry = map_border(r, s.h, REPLICATE)
         at = (r - y0 + a) * plen
@@ -438,12 +461,16 @@ def median_block(src: np.ndarray, s: Layout, dst: np.ndarray, d: Layout, n: int,
 
 
 @numba.njit(parallel=True, cache=True)
-def median_blocks(src: np.ndarray, s: Layout, dst: np.ndarray, d: Layout, ksize: int, net: np.ndarray) -> None:
+def median_blocks(src: np.ndarray, s: Layout, dst: np.ndarray, d: Layout, workers: int, ksize: int,
+                  net: np.ndarray) -> None:
     blocks = (s.h + BLOCK_ROWS - 1) // BLOCK_ROWS
-    for i in numba.prange(s.n * blocks):
-        n = i // blocks
-        y0 = (i % blocks) * BLOCK_ROWS
-        median_block(src, s, dst, d, n, y0, min(y0 + BLOCK_ROWS, s.h), ksize, net)
+    for t in numba.prange(workers):
+        rows = np.empty((BLOCK_ROWS + ksize - 1) * (s.w + ksize - 1) * s.c, src.dtype)
+        vals = np.zeros((ksize * ksize, MEDIAN_LANES), src.dtype)  # lanes past a row's end are sorted too
+        for i in range(t, s.n * blocks, workers):
+            n = i // blocks
+            y0 = (i % blocks) * BLOCK_ROWS
+            median_block(src, s, dst, d, n, y0, min(y0 + BLOCK_ROWS, s.h), ksize, net, rows, vals)
 
 
 # ---- front doors --------------------------------------------------------------------------------------
@@ -478,7 +505,7 @@ def run_sep_filter(src: np.ndarray, dst: np.ndarray, kx: np.ndarray, ky: np.ndar
         return
     sbuf, s = as_view(src, "img")
     dbuf, d = as_view(dst, "out", writable=True)
-    launch(sep_blocks, sbuf, s, dbuf, d, kx, ky, int(border), fillf, np.float32(delta))
+    launch(sep_blocks, sbuf, s, dbuf, d, workers(), kx, ky, int(border), fillf, np.float32(delta))
 
 
 def sep_filter2d_kernels(src: np.ndarray, dst: np.ndarray, kx: np.ndarray, kw: int, ky: np.ndarray, kh: int,
@@ -528,7 +555,7 @@ def filter2d(src: np.ndarray, dst: np.ndarray, kernel: np.ndarray, kh: int, kw: 
         return
     sbuf, s = as_view(src, "img")
     dbuf, d = as_view(dst, "out", writable=True)
-    launch(filter2d_blocks, sbuf, s, dbuf, d, kernel, int(border), fillf)
+    launch(filter2d_blocks, sbuf, s, dbuf, d, workers(), kernel, int(border), fillf)
 
 
 def gaussian_kernels(src: np.ndarray, dst: np.ndarray, kh: int, kw: int, sigma: np.ndarray,
@@ -564,7 +591,7 @@ def gaussian_blur(src: np.ndarray, dst: np.ndarray, kh: int, kw: int, sigma: np.
         return
     sbuf, s = as_view(src, "img")
     dbuf, d = as_view(dst, "out", writable=True)
-    launch(gaussian_q8_blocks, sbuf, s, dbuf, d, kx, ky, int(border))
+    launch(gaussian_q8_blocks, sbuf, s, dbuf, d, workers(), kx, ky, int(border))
 
 
 def box_kernels(src: np.ndarray, dst: np.ndarray, kh: int, kw: int, border: int) -> tuple[np.ndarray, np.ndarray]:
@@ -601,4 +628,4 @@ def median_blur(src: np.ndarray, dst: np.ndarray, ksize: int) -> None:
         return
     sbuf, s = as_view(src, "img")
     dbuf, d = as_view(dst, "out", writable=True)
-    launch(median_blocks, sbuf, s, dbuf, d, int(ksize), median_network(ksize * ksize))
+    launch(median_blocks, sbuf, s, dbuf, d, workers(), int(ksize), median_network(ksize * ksize))
