@@ -170,6 +170,14 @@ def store_row(dst: np.ndarray, d: Layout, n: int, y: int, acc: np.ndarray) -> No
 # ---- kernels ------------------------------------------------------------------------------------------
 
 
+@numba.njit(cache=True, inline="always")
+def block_at(i: int, blocks: int, h: int) -> tuple[int, int, int]:
+    """Block i of the *_blocks loops (`blocks` blocks of BLOCK_ROWS rows per image): image n, rows [y0, y1)."""
+    n = i // blocks
+    y0 = (i % blocks) * BLOCK_ROWS
+    return n, y0, min(y0 + BLOCK_ROWS, h)
+
+
 def workers() -> int:
     """Workers of the *_blocks loops (Numba's thread count, read here: inside a kernel it would keep the
     kernel out of the cache). Each worker allocates its row buffers once and takes every workers-th block
@@ -209,9 +217,8 @@ def sep_blocks(src: np.ndarray, s: Layout, dst: np.ndarray, d: Layout, workers: 
         rows = np.empty((BLOCK_ROWS + ky.shape[1] - 1) * length, np.float32)
         acc = np.empty(length, np.float32)
         for i in range(t, s.n * blocks, workers):
-            n = i // blocks
-            y0 = (i % blocks) * BLOCK_ROWS
-            sep_block(src, s, dst, d, n, y0, min(y0 + BLOCK_ROWS, s.h), kx[n], ky[n], border, fill, delta, pad,
+            n, y0, y1 = block_at(i, blocks, s.h)
+            sep_block(src, s, dst, d, n, y0, y1, kx[n], ky[n], border, fill, delta, pad,
                       rows, acc)
 
 
@@ -305,9 +312,8 @@ def gaussian_q8_blocks(src: np.ndarray, s: Layout, dst: np.ndarray, d: Layout, w
         lo = np.empty(length, np.uint16)
         buf = np.empty(length, np.uint8)
         for i in range(t, s.n * blocks, workers):
-            n = i // blocks
-            y0 = (i % blocks) * BLOCK_ROWS
-            gaussian_q8_block(src, s, dst, d, n, y0, min(y0 + BLOCK_ROWS, s.h), kx[n], ky[n], border, zero_fill,
+            n, y0, y1 = block_at(i, blocks, s.h)
+            gaussian_q8_block(src, s, dst, d, n, y0, y1, kx[n], ky[n], border, zero_fill,
                               pad, rows, hi, lo, buf)
 
 
@@ -345,9 +351,8 @@ def filter2d_blocks(src: np.ndarray, s: Layout, dst: np.ndarray, d: Layout, work
         acc = np.empty(length, np.float32)
         part = np.empty(length, np.float32)
         for i in range(t, s.n * blocks, workers):
-            n = i // blocks
-            y0 = (i % blocks) * BLOCK_ROWS
-            filter2d_block(src, s, dst, d, n, y0, min(y0 + BLOCK_ROWS, s.h), kernel[n], border, fill, rows, acc,
+            n, y0, y1 = block_at(i, blocks, s.h)
+            filter2d_block(src, s, dst, d, n, y0, y1, kernel[n], border, fill, rows, acc,
                            part)
 
 
@@ -468,9 +473,8 @@ def median_blocks(src: np.ndarray, s: Layout, dst: np.ndarray, d: Layout, worker
         rows = np.empty((BLOCK_ROWS + ksize - 1) * (s.w + ksize - 1) * s.c, src.dtype)
         vals = np.zeros((ksize * ksize, MEDIAN_LANES), src.dtype)  # lanes past a row's end are sorted too
         for i in range(t, s.n * blocks, workers):
-            n = i // blocks
-            y0 = (i % blocks) * BLOCK_ROWS
-            median_block(src, s, dst, d, n, y0, min(y0 + BLOCK_ROWS, s.h), ksize, net, rows, vals)
+            n, y0, y1 = block_at(i, blocks, s.h)
+            median_block(src, s, dst, d, n, y0, y1, ksize, net, rows, vals)
 
 
 # ---- front doors --------------------------------------------------------------------------------------
