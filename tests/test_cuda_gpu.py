@@ -1,90 +1,140 @@
 """The CUDA backend on a GPU: every operator on torch CUDA tensors equals the native CPU result bit for
 bit (the kernels share the per-pixel maths and are compiled without FMA), on photographs and noise, with
-per-sample parameters, non-contiguous views, side streams and CuPy arrays. Skipped without a GPU."""
+per-sample parameters, every border and interpolation, non-contiguous inputs and outputs, batches large
+enough to chunk their parameters, side streams, CuPy arrays, and the Numba CUDA fallback. Skipped without
+a GPU; benchmarks/gpu_check.sh runs it on one."""
 
 from __future__ import annotations
-
-from typing import Any, Callable
 
 import numpy as np
 import pytest
 
 import fastaug as fa
-from conftest import make_image
+from cuda_cases import ALL_OPS, BORDERS, FILTERS, INTERPS, M, batch, op_dtypes, warp_call
 
 torch = pytest.importorskip("torch")
 if not torch.cuda.is_available() or not fa.backends()["cuda"]["available"]:
     pytest.skip("needs a CUDA GPU and fastaug built with CUDA", allow_module_level=True)
 
-N = 3
-RNG = np.random.default_rng(5)
-M = fa.affine_matrix(RNG.uniform(-40, 40, N), scale=RNG.uniform(0.7, 1.3, N), center=(60, 40))
-H = np.stack([np.array([[1, 0.1 * i, 2], [0.02, 1, -3], [1e-4 * i, 2e-4, 1]]) for i in range(N)])
+# numba.cuda warns that the small test grids under-use a GPU
+pytestmark = pytest.mark.filterwarnings("ignore:Grid size .* will likely result in GPU under-utilization")
 
-OPS: dict[str, Callable[..., Any]] = {
-    "warp_affine_linear": lambda x, **k: fa.warp_affine(x, M, interp="linear", border="reflect101", **k),
-    "warp_affine_cubic": lambda x, **k: fa.warp_affine(x, M, interp="cubic", border="constant", fill=7, **k),
-    "warp_affine_nearest": lambda x, **k: fa.warp_affine(x, M, interp="nearest", border="wrap", **k),
-    "warp_perspective": lambda x, **k: fa.warp_perspective(x, H, size=(70, 90), border="replicate", **k),
-    "resize_linear": lambda x, **k: fa.resize(x, (53, 101), "linear", **k),
-    "resize_cubic": lambda x, **k: fa.resize(x, (101, 53), "cubic", **k),
-    "resize_area": lambda x, **k: fa.resize(x, (23, 31), "area", **k),
-    "resize_nearest": lambda x, **k: fa.resize(x, (90, 130), "nearest", **k),
-    "flip": lambda x, **k: fa.flip(x, [0, 1, -1], **k),
-    "rotate90": lambda x, **k: fa.rotate90(x, [1, 3, 5], **k),
-    "crop": lambda x, **k: fa.crop(x, [(0, 0, 30, 40), (5, 7, 30, 40), (20, 30, 30, 40)], **k),
-    "tiles": lambda x, **k: fa.tiles(x, (32, 32), (16, 24), **k),
-    "filter2d": lambda x, **k: fa.filter2d(x, np.array([[0, -1, 0], [-1, 5, -1], [0, -1, 0]], np.float32), **k),
-    "sep_filter2d": lambda x, **k: fa.sep_filter2d(x, [1, 2, 1], [-1, 0, 1], delta=3.0, **k),
-    "gaussian_blur": lambda x, **k: fa.gaussian_blur(x, 5, [0.8, 1.5, 3.0], **k),
-    "box_blur": lambda x, **k: fa.box_blur(x, (3, 7), border="constant", **k),
-    "median_blur_3": lambda x, **k: fa.median_blur(x, 3, **k),
-    "median_blur_5": lambda x, **k: fa.median_blur(x, 5, **k),
-    "sobel": lambda x, **k: fa.sobel(x, 1, 1, 5, **k),
-    "to_gray": lambda x, **k: fa.to_gray(x, **k),
-    "threshold": lambda x, **k: fa.threshold(x, [50.0, 100.5, 200.0], 255, "binary_inv", **k),
-    "invert": lambda x, **k: fa.invert(x, **k),
-    "normalize": lambda x, **k: fa.normalize(x, 0.5, 0.25, layout="NHWC", **k),
-}
-U8_ONLY = {"equalize": lambda x, **k: fa.equalize(x, **k), "edges": lambda x, **k: fa.edges(x, **k)}
+OP_CASES = [(name, dtype) for name in sorted(ALL_OPS) for dtype in op_dtypes(name)]
 
 
-def batch(channels: int, dtype: str) -> np.ndarray:
-    kinds = ("astronaut", "random", "coffee")
-    imgs = [make_image(kind, channels, dtype, np.random.default_rng(i))[:96, :128] for i, kind in enumerate(kinds)]
-    return np.ascontiguousarray(np.stack(imgs))
-
-
-def cpu(op: Callable[..., Any], x: np.ndarray) -> np.ndarray:
+def cpu(op, x: np.ndarray) -> np.ndarray:
     with fa.backend("native"):
         return op(x)
 
 
-@pytest.mark.parametrize("channels", [1, 3, 4])
-@pytest.mark.parametrize("dtype", ["uint8", "float32"])
-@pytest.mark.parametrize("name", sorted(OPS) + sorted(U8_ONLY))
-def test_cuda_equals_cpu(name, dtype, channels):
-    op = OPS.get(name) or U8_ONLY[name]
-    if name in U8_ONLY and dtype != "uint8":
-        pytest.skip("uint8 only")
-    x = batch(channels, dtype)
-    expected = cpu(op, x)
-    got = op(torch.from_numpy(x).cuda())
-    assert isinstance(got, torch.Tensor) and got.is_cuda
+def on_gpu(x: np.ndarray):
+    return torch.from_numpy(x).cuda()
+
+
+def assert_same(got, expected: np.ndarray, what: str) -> None:
+    assert isinstance(got, torch.Tensor) and got.is_cuda, what
     torch.cuda.synchronize()
-    np.testing.assert_array_equal(got.cpu().numpy(), expected, err_msg=name)
+    np.testing.assert_array_equal(got.cpu().numpy(), expected, err_msg=what)
 
 
-def test_non_contiguous_nchw_view_is_read_in_place():
-    x = batch(3, "uint8")
-    nchw = torch.from_numpy(x).cuda().permute(0, 3, 1, 2).contiguous()
-    view = nchw.permute(0, 2, 3, 1)  # NHWC strides over NCHW memory
-    got = fa.gaussian_blur(view, 5, 1.2)
-    np.testing.assert_array_equal(got.cpu().numpy(), cpu(lambda a: fa.gaussian_blur(a, 5, 1.2), x))
+@pytest.mark.parametrize("channels", [1, 3, 4])
+@pytest.mark.parametrize("name, dtype", OP_CASES)
+def test_cuda_equals_cpu(name, dtype, channels):
+    x = batch(channels, dtype)
+    assert_same(ALL_OPS[name](on_gpu(x)), cpu(ALL_OPS[name], x), name)
+
+
+@pytest.mark.parametrize("dtype, channels", [("uint8", 3), ("float32", 4), ("uint8", 1)])
+@pytest.mark.parametrize("border", BORDERS)
+@pytest.mark.parametrize("interp", INTERPS)
+@pytest.mark.parametrize("op", ["warp_affine", "warp_perspective"])
+def test_warp_every_interp_and_border(op, interp, border, dtype, channels):
+    call = warp_call(op, interp, border)
+    x = batch(channels, dtype)
+    assert_same(call(on_gpu(x)), cpu(call, x), f"{op} {interp} {border}")
+
+
+@pytest.mark.parametrize("dtype, channels", [("uint8", 3), ("float32", 1)])
+@pytest.mark.parametrize("border", BORDERS)
+@pytest.mark.parametrize("name", sorted(FILTERS))
+def test_filters_every_border(name, border, dtype, channels):
+    if name == "gaussian_blur" and border == "wrap":
+        pytest.skip("gaussian_blur takes no wrap border (as cv2.GaussianBlur)")
+    call = FILTERS[name](border)
+    x = batch(channels, dtype)
+    try:
+        expected = cpu(call, x)
+    except fa.ArgumentError:
+        pytest.skip(f"{name} refuses border {border} on the CPU too")
+    assert_same(call(on_gpu(x)), expected, f"{name} {border}")
+
+
+@pytest.mark.parametrize("name, dtype", OP_CASES)
+def test_non_contiguous_input_and_output(name, dtype):
+    """A window of an NCHW tensor seen as NHWC (no unit stride anywhere) in, a permuted view out."""
+    x = batch(3, dtype, 104, 136)
+    nchw = on_gpu(x).permute(0, 3, 1, 2).contiguous()
+    window = nchw.permute(0, 2, 3, 1)[:, 3:99, 5:133]
+    op = ALL_OPS[name]
+    expected = cpu(op, np.ascontiguousarray(x[:, 3:99, 5:133]))
+    got = op(window)
+    assert_same(got, expected, f"{name} from a strided view")
+    if expected.ndim == 4:  # the same into an output that is a permuted view of NCHW memory
+        n, h, w, c = expected.shape
+        out = torch.full((n, c, h, w), 7, dtype=got.dtype, device="cuda").permute(0, 2, 3, 1)
+        res = op(window, out=out)
+        assert res.data_ptr() == out.data_ptr()
+        assert_same(out, expected, f"{name} into a strided view")
+
+
+@pytest.mark.filterwarnings("ignore::numba.core.errors.NumbaPerformanceWarning")
+@pytest.mark.parametrize("dtype, channels", [("uint8", 3), ("float32", 4)])
+@pytest.mark.parametrize("name", sorted(ALL_OPS))
+def test_numba_cuda_fallback_equals_native_cuda(name, dtype, channels):
+    if dtype not in op_dtypes(name):
+        pytest.skip("uint8 only")
+    x = on_gpu(batch(channels, dtype))
+    native = ALL_OPS[name](x)
+    with fa.backend("numba"):
+        fallback = ALL_OPS[name](x)
+    torch.cuda.synchronize()
+    assert torch.equal(native, fallback), name
+
+
+def test_large_batches_chunk_their_parameters():
+    """More samples than one launch's 4 KiB of parameters holds (113 inverse maps, 512 thresholds)."""
+    rng = np.random.default_rng(3)
+    x = rng.integers(0, 256, (700, 12, 14, 3), dtype=np.uint8)
+    Ms = fa.affine_matrix(rng.uniform(-90, 90, 700), scale=rng.uniform(0.5, 1.5, 700), center=(7, 6))
+    assert_same(fa.warp_affine(on_gpu(x), Ms, border="reflect"), cpu(lambda a: fa.warp_affine(a, Ms, border="reflect"), x),
+                "warp_affine, 700 matrices")
+    t = rng.uniform(0, 255, 700)
+    assert_same(fa.threshold(on_gpu(x), t, 200), cpu(lambda a: fa.threshold(a, t, 200), x), "threshold, 700 values")
+    sig = rng.uniform(0.3, 3, 700)
+    assert_same(fa.gaussian_blur(on_gpu(x), 7, sig), cpu(lambda a: fa.gaussian_blur(a, 7, sig), x), "gaussian, 700")
+
+
+@pytest.mark.parametrize("name", ["warp_affine_linear", "resize_area", "gaussian_blur", "box_blur_5", "equalize",
+                                  "sobel_dx3", "median_blur_5", "to_gray"])
+def test_large_images(name):
+    """Three 1024x1536 RGB photographs (grids larger than one block row, equalize over a million pixels)."""
+    from skimage import data
+
+    img = np.resize(data.astronaut(), (1024, 1536, 3))
+    x = np.stack([img, img[::-1, ::-1], np.roll(img, 300, axis=1)])
+    op = ALL_OPS[name]
+    assert_same(op(on_gpu(x)), cpu(op, x), name)
+
+
+@pytest.mark.parametrize("name", ["invert", "gaussian_blur_7x3", "resize_area", "equalize"])
+def test_empty_batch(name):
+    x = torch.empty((0, 20, 30, 3), dtype=torch.uint8, device="cuda")
+    got = ALL_OPS[name](x)
+    assert got.shape[0] == 0 and got.is_cuda
 
 
 def test_side_stream_then_wait():
-    x = torch.from_numpy(batch(3, "uint8")).cuda()
+    x = on_gpu(batch(3, "uint8"))
     side = torch.cuda.Stream()
     side.wait_stream(torch.cuda.current_stream())
     with torch.cuda.stream(side):
@@ -96,7 +146,7 @@ def test_side_stream_then_wait():
 
 
 def test_explicit_stream_argument():
-    x = torch.from_numpy(batch(3, "uint8")).cuda()
+    x = on_gpu(batch(3, "uint8"))
     s = torch.cuda.Stream()
     s.wait_stream(torch.cuda.current_stream())
     out = torch.empty_like(x)
@@ -105,8 +155,30 @@ def test_explicit_stream_argument():
     np.testing.assert_array_equal(out.cpu().numpy(), cpu(lambda a: fa.box_blur(a, 5), x.cpu().numpy()))
 
 
+@pytest.mark.parametrize("name", sorted(ALL_OPS))
+def test_no_device_synchronisation(name):
+    """An operator only enqueues: queued behind a long spin kernel on a side stream, it returns while that
+    stream is still busy (a cudaDeviceSynchronize or a blocking copy inside would wait for the spin)."""
+    dtype = op_dtypes(name)[0]
+    x = on_gpu(batch(3, dtype))
+    op = ALL_OPS[name]
+    op(x)  # warm: first-call set-up is not what is tested
+    side = torch.cuda.Stream()
+    side.wait_stream(torch.cuda.current_stream())
+    out_shape = op(x).shape
+    out = torch.empty(out_shape, dtype=op(x).dtype, device="cuda")
+    torch.cuda.synchronize()
+    with torch.cuda.stream(side):
+        torch.cuda._sleep(1_000_000_000)  # about half a second at H200 clocks
+        op(x, out=out)
+        busy = not side.query()
+    side.synchronize()
+    assert busy, f"{name} waited for the device"
+    np.testing.assert_array_equal(out.cpu().numpy(), cpu(op, x.cpu().numpy()))
+
+
 def test_output_written_in_place_on_the_device():
-    x = torch.from_numpy(batch(3, "uint8")).cuda()
+    x = on_gpu(batch(3, "uint8"))
     out = torch.empty_like(x)
     res = fa.invert(x, out=out)
     assert res.data_ptr() == out.data_ptr()
@@ -121,13 +193,13 @@ def test_cupy_in_cupy_out():
     np.testing.assert_array_equal(cupy.asnumpy(got), cpu(lambda a: fa.median_blur(a, 5), x))
 
 
-def test_numba_cuda_fallback_equals_native_cuda():
-    x = torch.from_numpy(batch(3, "uint8")).cuda()
-    native = fa.gaussian_blur(x, 5, 1.0)
-    with fa.backend("numba"):
-        fallback = fa.gaussian_blur(x, 5, 1.0)
-    torch.cuda.synchronize()
-    assert torch.equal(native, fallback)
+def test_cupy_on_a_non_default_stream():
+    cupy = pytest.importorskip("cupy")
+    x = batch(3, "uint8")
+    with cupy.cuda.Stream(non_blocking=True) as s:
+        got = fa.warp_affine(cupy.asarray(x), M, border="reflect101")
+        s.synchronize()
+    np.testing.assert_array_equal(cupy.asnumpy(got), cpu(lambda a: fa.warp_affine(a, M, border="reflect101"), x))
 
 
 def test_devices_must_match():
