@@ -50,7 +50,7 @@ if [ "${GPU_CHECK_SKIP_BUILD:-0}" != 1 ]; then
   arch=90
   [ "$gpu" = 1 ] && arch=$(nvidia-smi --query-gpu=compute_cap --format=csv,noheader | head -1 | tr -d '. ')
   export CMAKE_ARGS="-DCMAKE_CUDA_ARCHITECTURES=$arch -DCMAKE_CUDA_FLAGS=-Xptxas=-v" CMAKE_BUILD_PARALLEL_LEVEL=16
-  step build 300 "$PY" -m pip install -v --no-build-isolation --no-deps -e . -Ccmake.define.FASTAUG_CUDA=ON \
+  step build 150 "$PY" -m pip install -v --no-build-isolation --no-deps -e . -Ccmake.define.FASTAUG_CUDA=ON \
     || { grep -v -E '^\s*$' "$LOG" | tail -40; }
   grep -E 'ptxas|error|warning' "$LOG" >"$OUT/build.log" 2>/dev/null
 fi
@@ -60,7 +60,7 @@ step import 60 "$PY" -c "import fastaug, json; print(json.dumps(fastaug.backends
 sanitize() {  # sanitize TOOL: compute-sanitizer over tests/gpu_sanitize.py, its report appended to sanitizer.log
   local tool=$1 extra=()
   [ "$tool" = racecheck ] && extra=(--racecheck-report all)
-  timeout --kill-after=10 240 compute-sanitizer --tool "$tool" "${extra[@]}" --error-exitcode 99 --print-limit 30 \
+  timeout --kill-after=10 170 compute-sanitizer --tool "$tool" "${extra[@]}" --error-exitcode 99 --print-limit 30 \
     "$PY" tests/gpu_sanitize.py >"$OUT/.sanitizer-$tool" 2>&1
   echo $? >"$OUT/.sanitizer-$tool.rc"
 }
@@ -71,7 +71,7 @@ else
 fi
 workers=()
 "$PY" -c "import xdist" 2>/dev/null && workers=(-n 6)
-step tests 300 "$PY" -m pytest -q -p no:cacheprovider "${workers[@]}" --junitxml="$OUT/junit.xml" \
+step tests 170 "$PY" -m pytest -q -p no:cacheprovider "${workers[@]}" --junitxml="$OUT/junit.xml" \
   -W "ignore::DeprecationWarning" tests/test_cuda_gpu.py tests/test_numba_cuda.py tests/test_cuda_public_api.py \
   tests/test_cuda_nogpu.py
 wait
@@ -87,9 +87,9 @@ done
 
 # 4. the benchmark: the standard GPU batch, then few large images
 if [ "$gpu" = 1 ]; then
-  step bench-224 240 "$PY" -m fastaug bench --device cuda --batch 256 --size 224 --budget 1 \
+  step bench-224 110 "$PY" -m fastaug bench --device cuda --batch 256 --size 224 --budget 1 \
     --json "$OUT/cuda-224.json" --png ''
-  step bench-1024 200 "$PY" -m fastaug bench --device cuda --batch 32 --size 1024 --budget 1 \
+  step bench-1024 80 "$PY" -m fastaug bench --device cuda --batch 32 --size 1024 --budget 1 \
     --json "$OUT/cuda-1024.json" --png ''
 fi
 

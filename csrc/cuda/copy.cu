@@ -12,8 +12,7 @@ using namespace cuda_detail;
 
 template <class T, int C>
 __global__ void copy_kernel(ImageView src, ImageView dst, int64_t first, int64_t count, Params<detail::IndexMap> maps) {
-  FASTAUG_GRID_LOOP(i, count * dst.h * dst.w) {
-    const int64_t x = i % dst.w, y = (i / dst.w) % dst.h, k = i / (dst.w * dst.h);
+  FASTAUG_PIXEL_LOOP(k, y, x, count, dst.h, dst.w) {
     const detail::IndexMap& m = maps.v[k];
     const T* p = pixel_ptr<const T>(src, m.src_n, m.src_y(y, x), m.src_x(y, x));
     T* out = pixel_ptr<T>(dst, first + k, y, x);
@@ -28,8 +27,9 @@ void copy(const ImageView& src, const ImageView& dst, const detail::IndexMap* ma
   detail::dispatch_dtype(src.dtype, [&](auto t) {
     detail::dispatch_channels(src.c, [&](auto ch) {
       for_chunks(maps, dst.n, 1, op, "index maps", [&](int64_t first, int64_t count, const Params<detail::IndexMap>& p) {
-        copy_kernel<decltype(t), decltype(ch)::value>
-            <<<blocks_for(count * dst.h * dst.w), kThreads, 0, stream_of(stream)>>>(src, dst, first, count, p);
+        const Grid g = pixel_grid(dst.w, dst.h, count);
+        copy_kernel<decltype(t), decltype(ch)::value><<<g.blocks, g.threads, 0, stream_of(stream)>>>(src, dst, first,
+                                                                                                    count, p);
       });
     });
   });

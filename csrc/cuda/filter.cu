@@ -1,5 +1,5 @@
 // filter2d, the separable filter (sep_filter2d, gaussian_blur, box_blur, sobel) and median_blur on
-// CUDA: one thread per output pixel. The float sums run in the CPU's order (each row's horizontal taps
+// CUDA: one thread per output pixel (the separable filter from a shared-memory tile). The float sums run in the CPU's order (each row's horizontal taps
 // from 0, then the rows weighted from 0, then delta; no FMA) so that both backends give the same bits; the
 // uint8 Gaussian's fixed-point sums are exact integers.
 #include <type_traits>
@@ -49,8 +49,8 @@ template <class T, class U, int C, class K>
 __global__ void sep_kernel(ImageView src, ImageView dst, int64_t first, int64_t count, Params<K> k, int kw, int kh,
                            Border border, Fill fill, float delta) {
   using A = SepSum<K>;
-  FASTAUG_GRID_LOOP(i, count * dst.h * dst.w) {
-    const int64_t x = i % dst.w, y = (i / dst.w) % dst.h, s = i / (dst.w * dst.h), n = first + s;
+  FASTAUG_PIXEL_LOOP(s, y, x, count, dst.h, dst.w) {
+    const int64_t n = first + s;
     const K* kx = &k.v[s * (kw + kh)];
     const K* ky = kx + kw;
     const int ax = kw / 2, ay = kh / 2;
@@ -68,7 +68,69 @@ __global__ void sep_kernel(ImageView src, ImageView dst, int64_t first, int64_t 
   }
 }
 
-// Packs the per-sample kernels (kx then ky of each sample) and launches sep_kernel in chunks of samples.
+// The same sums from shared memory, for a 32 x 32 tile of output pixels per block: the tile's source values
+// (borders applied once per value) are loaded once, then every tile row's horizontal sums, then the
+// vertical sums. Each sum is formed exactly as in sep_kernel (row sums from j = 0, then the rows from
+// r = 0), so both give the same bits; the tiled kernel reads each source value once instead of kw * kh
+// times. Layout [channel][row][column], so that neighbouring threads touch neighbouring words (no bank
+// conflicts whatever C is).
+constexpr int kTile = 32;
+
+template <class A>
+size_t sep_tile_bytes(int kw, int kh, int channels) {
+  return sizeof(A) * channels * (kTile + kh - 1) * ((kTile + kw - 1) + kTile);
+}
+
+template <class T, class U, int C, class K>
+__global__ void sep_tiled_kernel(ImageView src, ImageView dst, int64_t first, int64_t count, Params<K> k, int kw,
+                                 int kh, Border border, Fill fill, float delta) {
+  using A = SepSum<K>;
+  extern __shared__ __align__(16) unsigned char tile_memory[];
+  const int in_w = kTile + kw - 1, in_h = kTile + kh - 1;
+  A* in = reinterpret_cast<A*>(tile_memory);  // [C][in_h][in_w]
+  A* rows = in + C * in_h * in_w;             // [C][in_h][kTile]
+  const int64_t x0 = static_cast<int64_t>(blockIdx.x) * kTile, y0 = static_cast<int64_t>(blockIdx.y) * kTile;
+  const int ax = kw / 2, ay = kh / 2;
+  for (int64_t s = blockIdx.z; s < count; s += gridDim.z) {
+    const int64_t n = first + s;
+    const K* kx = &k.v[s * (kw + kh)];
+    const K* ky = kx + kw;
+    for (int ty = threadIdx.y; ty < in_h; ty += blockDim.y) {
+      const int64_t ry = detail::map_border(y0 + ty - ay, src.h, border);
+      for (int tx = threadIdx.x; tx < in_w; tx += blockDim.x) {
+        const int64_t cx = ry < 0 ? -1 : detail::map_border(x0 + tx - ax, src.w, border);
+        const T* p = cx < 0 ? nullptr : static_cast<const T*>(src.data) + n * src.sn + ry * src.sh + cx * src.sw;
+        for (int c = 0; c < C; ++c)
+          in[(c * in_h + ty) * in_w + tx] = p ? static_cast<A>(p[c * src.sc]) : static_cast<A>(fill.v[c]);
+      }
+    }
+    __syncthreads();
+    for (int ty = threadIdx.y; ty < in_h; ty += blockDim.y)
+      for (int c = 0; c < C; ++c) {
+        const A* r = in + (c * in_h + ty) * in_w + threadIdx.x;
+        A acc = 0;
+        for (int j = 0; j < kw; ++j) acc += kx[j] * r[j];
+        rows[(c * in_h + ty) * kTile + threadIdx.x] = acc;
+      }
+    __syncthreads();
+    const int64_t x = x0 + threadIdx.x;
+    for (int oy = threadIdx.y; oy < kTile; oy += blockDim.y) {
+      const int64_t y = y0 + oy;
+      if (y >= dst.h || x >= dst.w) continue;
+      U* out = pixel_ptr<U>(dst, n, y, x);
+      for (int c = 0; c < C; ++c) {
+        const A* col = rows + (c * in_h + oy) * kTile + threadIdx.x;
+        A acc = 0;
+        for (int r = 0; r < kh; ++r) acc += ky[r] * col[r * kTile];
+        out[c * dst.sc] = finish_sum<U>(acc, delta);
+      }
+    }
+    __syncthreads();  // the next sample overwrites the tile
+  }
+}
+
+// Packs the per-sample kernels (kx then ky of each sample) and launches the tiled kernel in chunks of
+// samples (sep_kernel where the tile would not fit the default 48 KB of shared memory).
 template <class T, class U, class K>
 void launch_sep(const ImageView& src, const ImageView& dst, const K* kx, int kw, const K* ky, int kh, Border border,
                 const Fill& fill, float delta, const char* op, Stream stream) {
@@ -78,10 +140,20 @@ void launch_sep(const ImageView& src, const ImageView& dst, const K* kx, int kw,
     std::copy(ky + n * kh, ky + (n + 1) * kh, &packed[n * (kw + kh) + kw]);
   }
   detail::dispatch_channels(src.c, [&](auto ch) {
+    constexpr int C = decltype(ch)::value;
+    const size_t tile_bytes = sep_tile_bytes<SepSum<K>>(kw, kh, C);
+    const bool tiled = tile_bytes <= 48 * 1024 && (dst.h + kTile - 1) / kTile <= 65535;
     for_chunks(packed.data(), src.n, kw + kh, op, "filter kernels", [&](int64_t first, int64_t count,
                                                                         const Params<K>& p) {
-      sep_kernel<T, U, decltype(ch)::value, K><<<blocks_for(count * dst.h * dst.w), kThreads, 0, stream_of(stream)>>>(
-          src, dst, first, count, p, kw, kh, border, fill, delta);
+      if (tiled) {
+        const Grid g = pixel_grid(dst.w, dst.h, count, kTile);
+        sep_tiled_kernel<T, U, C, K><<<g.blocks, g.threads, tile_bytes, stream_of(stream)>>>(
+            src, dst, first, count, p, kw, kh, border, fill, delta);
+      } else {
+        const Grid g = pixel_grid(dst.w, dst.h, count);
+        sep_kernel<T, U, C, K><<<g.blocks, g.threads, 0, stream_of(stream)>>>(src, dst, first, count, p, kw, kh,
+                                                                              border, fill, delta);
+      }
     });
   });
 }
@@ -89,8 +161,8 @@ void launch_sep(const ImageView& src, const ImageView& dst, const K* kx, int kw,
 template <class T, int C>
 __global__ void filter2d_kernel(ImageView src, ImageView dst, int64_t first, int64_t count, Params<float> k, int kh,
                                 int kw, Border border, Fill fill) {
-  FASTAUG_GRID_LOOP(i, count * dst.h * dst.w) {
-    const int64_t x = i % dst.w, y = (i / dst.w) % dst.h, s = i / (dst.w * dst.h), n = first + s;
+  FASTAUG_PIXEL_LOOP(s, y, x, count, dst.h, dst.w) {
+    const int64_t n = first + s;
     const float* kern = &k.v[s * kh * kw];
     T* out = pixel_ptr<T>(dst, n, y, x);
     for (int c = 0; c < C; ++c) {
@@ -106,21 +178,40 @@ __global__ void filter2d_kernel(ImageView src, ImageView dst, int64_t first, int
   }
 }
 
-template <class T, int C>
-__global__ void median_kernel(ImageView src, ImageView dst, int ksize) {
-  FASTAUG_GRID_LOOP(i, dst.n * dst.h * dst.w) {
-    const int64_t x = i % dst.w, y = (i / dst.w) % dst.h, n = i / (dst.w * dst.h);
-    const int a = ksize / 2;
+// The median of M values by exchange selection: after step i, v[i] is the i-th smallest. Every index is a
+// compile-time constant once the loops are unrolled, so the window stays in registers (median_of's
+// data-dependent index would put it in local memory). The median is exact: the same value as every
+// other backend's.
+template <class T, int M>
+__device__ __forceinline__ T median_in_registers(T (&v)[M]) {
+#pragma unroll
+  for (int i = 0; i <= M / 2; ++i)
+#pragma unroll
+    for (int j = i + 1; j < M; ++j) {
+      const T a = v[i], b = v[j];
+      const bool swap = b < a;
+      v[i] = swap ? b : a;
+      v[j] = swap ? a : b;
+    }
+  return v[M / 2];
+}
+
+template <class T, int C, int K>
+__global__ void median_kernel(ImageView src, ImageView dst) {
+  constexpr int a = K / 2;
+  FASTAUG_PIXEL_LOOP(n, y, x, dst.n, dst.h, dst.w) {
     T* out = pixel_ptr<T>(dst, n, y, x);
-    T v[49];
+#pragma unroll 1
     for (int c = 0; c < C; ++c) {
-      int m = 0;
-      for (int r = -a; r <= a; ++r) {
-        const int64_t ry = detail::map_border(y + r, src.h, Border::Replicate);
-        for (int j = -a; j <= a; ++j)
-          v[m++] = pixel_ptr<const T>(src, n, ry, detail::map_border(x + j, src.w, Border::Replicate))[c * src.sc];
+      T v[K * K];
+#pragma unroll
+      for (int r = 0; r < K; ++r) {
+        const int64_t ry = detail::map_border(y + r - a, src.h, Border::Replicate);
+#pragma unroll
+        for (int j = 0; j < K; ++j)
+          v[r * K + j] = pixel_ptr<const T>(src, n, ry, detail::map_border(x + j - a, src.w, Border::Replicate))[c * src.sc];
       }
-      out[c * dst.sc] = detail::median_of(v, m);
+      out[c * dst.sc] = median_in_registers(v);
     }
   }
 }
@@ -148,9 +239,9 @@ void filter2d(const ImageView& src, const ImageView& dst, const float* kernel, i
     detail::dispatch_channels(src.c, [&](auto ch) {
       for_chunks(kernel, src.n, int64_t(kh) * kw, "filter2d", "kernel", [&](int64_t first, int64_t count,
                                                                             const Params<float>& p) {
-        filter2d_kernel<decltype(t), decltype(ch)::value>
-            <<<blocks_for(count * dst.h * dst.w), kThreads, 0, stream_of(stream)>>>(src, dst, first, count, p, kh,
-                                                                                    kw, border, f);
+        const Grid g = pixel_grid(dst.w, dst.h, count);
+        filter2d_kernel<decltype(t), decltype(ch)::value><<<g.blocks, g.threads, 0, stream_of(stream)>>>(
+            src, dst, first, count, p, kh, kw, border, f);
       });
     });
   });
@@ -167,8 +258,16 @@ void median(const ImageView& src, const ImageView& dst, int ksize, Stream stream
   DeviceScope scope(src, "median_blur");
   detail::dispatch_dtype(src.dtype, [&](auto t) {
     detail::dispatch_channels(src.c, [&](auto ch) {
-      median_kernel<decltype(t), decltype(ch)::value>
-          <<<blocks_for(dst.n * dst.h * dst.w), kThreads, 0, stream_of(stream)>>>(src, dst, ksize);
+      using T = decltype(t);
+      constexpr int C = decltype(ch)::value;
+      const Grid g = pixel_grid(dst.w, dst.h, dst.n);
+      const cudaStream_t s = stream_of(stream);
+      if (ksize == 3)
+        median_kernel<T, C, 3><<<g.blocks, g.threads, 0, s>>>(src, dst);
+      else if (ksize == 5)
+        median_kernel<T, C, 5><<<g.blocks, g.threads, 0, s>>>(src, dst);
+      else
+        median_kernel<T, C, 7><<<g.blocks, g.threads, 0, s>>>(src, dst);
       check_launch("median_blur");
     });
   });

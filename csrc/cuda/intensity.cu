@@ -14,35 +14,52 @@ struct Coeffs {
   float a[4], b[4];
 };
 
-// One block per image: the C histograms in shared memory (atomics), the LUTs from equalize_lut, then
-// the LUTs applied. Integer maths throughout: the same bits as the CPU and OpenCV.
+// equalize in two passes over bands of rows, so that a batch of few large images still fills the GPU.
+// Pass 1: each block histograms one band of one image in shared memory, then adds its bins to the image's
+// histograms in global memory.
 template <int C>
-__global__ void equalize_kernel(ImageView src, ImageView dst) {
-  __shared__ int32_t hist[C][256];
+__global__ void equalize_hist_kernel(ImageView src, int64_t first, int64_t band_rows, int32_t* hist) {
+  __shared__ int32_t local[C * 256];
+  const int t = threadIdx.y * blockDim.x + threadIdx.x, threads = blockDim.x * blockDim.y;
+  const int64_t n = first + blockIdx.y, y0 = blockIdx.x * band_rows;
+  const int64_t y1 = y0 + band_rows < src.h ? y0 + band_rows : src.h;
+  for (int i = t; i < C * 256; i += threads) local[i] = 0;
+  __syncthreads();
+  for (int64_t y = y0 + threadIdx.y; y < y1; y += blockDim.y)
+    for (int64_t x = threadIdx.x; x < src.w; x += blockDim.x) {
+      const uint8_t* p = pixel_ptr<const uint8_t>(src, n, y, x);
+      for (int c = 0; c < C; ++c) atomicAdd(&local[c * 256 + p[c * src.sc]], 1);
+    }
+  __syncthreads();
+  for (int i = t; i < C * 256; i += threads)
+    if (local[i]) atomicAdd(&hist[n * C * 256 + i], local[i]);
+}
+
+// Pass 2: each block builds the image's LUTs (equalize_lut: integer maths, the same bits as the CPU and
+// OpenCV) from its histograms, then maps its band.
+template <int C>
+__global__ void equalize_apply_kernel(ImageView src, ImageView dst, int64_t first, int64_t band_rows,
+                                      const int32_t* hist) {
+  __shared__ int32_t bins[C * 256];
   __shared__ uint8_t lut[C][256];
-  const int64_t n = blockIdx.x;
-  for (int i = threadIdx.x; i < C * 256; i += blockDim.x) hist[i / 256][i % 256] = 0;
+  const int t = threadIdx.y * blockDim.x + threadIdx.x, threads = blockDim.x * blockDim.y;
+  const int64_t n = first + blockIdx.y, y0 = blockIdx.x * band_rows;
+  const int64_t y1 = y0 + band_rows < src.h ? y0 + band_rows : src.h;
+  for (int i = t; i < C * 256; i += threads) bins[i] = hist[n * C * 256 + i];
   __syncthreads();
-  const int64_t pixels = src.h * src.w;
-  for (int64_t i = threadIdx.x; i < pixels; i += blockDim.x) {
-    const uint8_t* p = pixel_ptr<const uint8_t>(src, n, i / src.w, i % src.w);
-    for (int c = 0; c < C; ++c) atomicAdd(&hist[c][p[c * src.sc]], 1);
-  }
+  if (t < C) detail::equalize_lut(&bins[t * 256], static_cast<int32_t>(src.h * src.w), lut[t]);
   __syncthreads();
-  if (threadIdx.x < C) detail::equalize_lut(hist[threadIdx.x], static_cast<int32_t>(pixels), lut[threadIdx.x]);
-  __syncthreads();
-  for (int64_t i = threadIdx.x; i < pixels; i += blockDim.x) {
-    const int64_t y = i / src.w, x = i % src.w;
-    const uint8_t* p = pixel_ptr<const uint8_t>(src, n, y, x);
-    uint8_t* out = pixel_ptr<uint8_t>(dst, n, y, x);
-    for (int c = 0; c < C; ++c) out[c * dst.sc] = lut[c][p[c * src.sc]];
-  }
+  for (int64_t y = y0 + threadIdx.y; y < y1; y += blockDim.y)
+    for (int64_t x = threadIdx.x; x < src.w; x += blockDim.x) {
+      const uint8_t* p = pixel_ptr<const uint8_t>(src, n, y, x);
+      uint8_t* out = pixel_ptr<uint8_t>(dst, n, y, x);
+      for (int c = 0; c < C; ++c) out[c * dst.sc] = lut[c][p[c * src.sc]];
+    }
 }
 
 template <class T, int C>
 __global__ void gray_kernel(ImageView src, ImageView dst) {
-  FASTAUG_GRID_LOOP(i, dst.n * dst.h * dst.w) {
-    const int64_t x = i % dst.w, y = (i / dst.w) % dst.h, n = i / (dst.w * dst.h);
+  FASTAUG_PIXEL_LOOP(n, y, x, dst.n, dst.h, dst.w) {
     const T* p = pixel_ptr<const T>(src, n, y, x);
     if constexpr (C == 1)
       *pixel_ptr<T>(dst, n, y, x) = p[0];
@@ -51,35 +68,86 @@ __global__ void gray_kernel(ImageView src, ImageView dst) {
   }
 }
 
-// thresholds then maxvals of a chunk of samples in the arguments
-template <class T>
-__global__ void threshold_kernel(ImageView src, ImageView dst, int64_t first, int64_t count, Params<float> p,
-                                 ThresholdMode mode) {
-  FASTAUG_GRID_LOOP(i, count * dst.h * dst.w * dst.c) {
-    const int64_t c = i % dst.c, x = (i / dst.c) % dst.w, y = (i / (dst.c * dst.w)) % dst.h;
-    const int64_t k = i / (dst.c * dst.w * dst.h), n = first + k;
-    const T v = pixel_ptr<const T>(src, n, y, x)[c * src.sc];
-    pixel_ptr<T>(dst, n, y, x)[c * dst.sc] =
-        detail::threshold_pixel<T>(v, p.v[2 * k], static_cast<T>(p.v[2 * k + 1]), mode);
+// The per-value maths of threshold and invert, for the strided and the vectorised kernels below.
+// Threshold's parameters: thresholds then maxvals of a chunk of samples, interleaved.
+struct ThresholdOp {
+  Params<float> p;
+  ThresholdMode mode;
+  template <class T>
+  __device__ __forceinline__ T operator()(T v, int64_t k) const {
+    return detail::threshold_pixel<T>(v, p.v[2 * k], static_cast<T>(p.v[2 * k + 1]), mode);
+  }
+};
+struct InvertOp {
+  template <class T>
+  __device__ __forceinline__ T operator()(T v, int64_t) const {
+    return detail::invert_pixel(v);
+  }
+};
+
+template <class T, int C, class Op>
+__global__ void elementwise_kernel(ImageView src, ImageView dst, int64_t first, int64_t count, Op op) {
+  FASTAUG_PIXEL_LOOP(k, y, x, count, dst.h, dst.w) {
+    const T* p = pixel_ptr<const T>(src, first + k, y, x);
+    T* out = pixel_ptr<T>(dst, first + k, y, x);
+    for (int c = 0; c < C; ++c) out[c * dst.sc] = op(p[c * src.sc], k);
   }
 }
 
-template <class T>
-__global__ void invert_kernel(ImageView src, ImageView dst) {
-  FASTAUG_GRID_LOOP(i, dst.n * dst.h * dst.w * dst.c) {
-    const int64_t c = i % dst.c, x = (i / dst.c) % dst.w, y = (i / (dst.c * dst.w)) % dst.h;
-    const int64_t n = i / (dst.c * dst.w * dst.h);
-    pixel_ptr<T>(dst, n, y, x)[c * dst.sc] = detail::invert_pixel(pixel_ptr<const T>(src, n, y, x)[c * src.sc]);
+// The same over samples whose H*W*C values are contiguous and 16-byte aligned (vectorisable()): each
+// thread moves 16 bytes with one load and one store, the width at which a GPU reaches its bandwidth.
+constexpr int kVecBytes = 16;
+
+template <class T, class Op>
+__global__ void elementwise_vec_kernel(ImageView src, ImageView dst, int64_t first, int64_t count, int64_t vectors,
+                                       Op op) {
+  constexpr int L = kVecBytes / sizeof(T);
+  for (int64_t k = blockIdx.y; k < count; k += gridDim.y) {
+    const uint4* s = reinterpret_cast<const uint4*>(static_cast<const T*>(src.data) + (first + k) * src.sn);
+    uint4* d = reinterpret_cast<uint4*>(static_cast<T*>(dst.data) + (first + k) * dst.sn);
+    for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < vectors;
+         i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+      union {
+        uint4 v;
+        T e[L];
+      } u;
+      u.v = s[i];
+#pragma unroll
+      for (int j = 0; j < L; ++j) u.e[j] = op(u.e[j], k);
+      d[i] = u.v;
+    }
   }
 }
 
-template <class T>
+bool vectorisable(const ImageView& v, int64_t elem_bytes) {
+  const int64_t sample_bytes = v.h * v.w * v.c * elem_bytes;
+  return v.sc == 1 && v.sw == v.c && v.sh == v.w * v.c && sample_bytes % kVecBytes == 0 &&
+         (v.sn * elem_bytes) % kVecBytes == 0 && reinterpret_cast<uintptr_t>(v.data) % kVecBytes == 0;
+}
+
+// Launches op over [first, first + count) samples: vectorised when both views allow it, else per pixel.
+template <class T, class Op>
+void launch_elementwise(const ImageView& src, const ImageView& dst, int64_t first, int64_t count, const Op& op,
+                        cudaStream_t stream) {
+  if (vectorisable(src, sizeof(T)) && vectorisable(dst, sizeof(T))) {
+    const int64_t vectors = src.h * src.w * src.c * static_cast<int64_t>(sizeof(T)) / kVecBytes;
+    const dim3 blocks(static_cast<unsigned>(std::min<int64_t>((vectors + kThreads - 1) / kThreads, 1 << 20)),
+                      static_cast<unsigned>(std::min<int64_t>(count, 65535)));
+    elementwise_vec_kernel<T><<<blocks, kThreads, 0, stream>>>(src, dst, first, count, vectors, op);
+    return;
+  }
+  detail::dispatch_channels(src.c, [&](auto ch) {
+    const Grid g = pixel_grid(dst.w, dst.h, count);
+    elementwise_kernel<T, decltype(ch)::value><<<g.blocks, g.threads, 0, stream>>>(src, dst, first, count, op);
+  });
+}
+
+template <class T, int C>
 __global__ void normalize_kernel(ImageView src, ImageView dst, Coeffs k) {
-  FASTAUG_GRID_LOOP(i, dst.n * dst.h * dst.w * dst.c) {
-    const int64_t c = i % dst.c, x = (i / dst.c) % dst.w, y = (i / (dst.c * dst.w)) % dst.h;
-    const int64_t n = i / (dst.c * dst.w * dst.h);
-    const float v = static_cast<float>(pixel_ptr<const T>(src, n, y, x)[c * src.sc]);
-    pixel_ptr<float>(dst, n, y, x)[c * dst.sc] = detail::normalize_pixel(v, k.a[c], k.b[c]);
+  FASTAUG_PIXEL_LOOP(n, y, x, dst.n, dst.h, dst.w) {
+    const T* p = pixel_ptr<const T>(src, n, y, x);
+    float* out = pixel_ptr<float>(dst, n, y, x);
+    for (int c = 0; c < C; ++c) out[c * dst.sc] = detail::normalize_pixel(static_cast<float>(p[c * src.sc]), k.a[c], k.b[c]);
   }
 }
 
@@ -87,24 +155,39 @@ __global__ void normalize_kernel(ImageView src, ImageView dst, Coeffs k) {
 
 void equalize(const ImageView& src, const ImageView& dst, Stream stream) {
   DeviceScope scope(src, "equalize");
+  if (src.empty()) return;
+  const cudaStream_t s = stream_of(stream);
+  int device = 0, sms = 1;
+  cudaGetDevice(&device);
+  cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device);
+  // bands per image: about four blocks per multiprocessor over the whole batch, at least 8 rows a band
+  const int64_t bands = std::max<int64_t>(1, std::min<int64_t>((4 * sms + src.n - 1) / src.n, (src.h + 7) / 8));
+  const int64_t band_rows = (src.h + bands - 1) / bands;
+  const size_t bytes = static_cast<size_t>(src.n) * src.c * 256 * sizeof(int32_t);
+  void* hist = nullptr;  // stream-ordered scratch: allocated, zeroed and freed on the stream, no synchronisation
+  if (cudaMallocAsync(&hist, bytes, s) != cudaSuccess) check_launch("equalize");
+  if (cudaMemsetAsync(hist, 0, bytes, s) != cudaSuccess) check_launch("equalize");
   detail::dispatch_channels(src.c, [&](auto ch) {
-    for (int64_t first = 0; first < src.n; first += 65535) {  // gridDim.y/z-free: one block per image
-      const int64_t count = std::min<int64_t>(65535, src.n - first);
-      ImageView s = src, d = dst;
-      s.data = static_cast<uint8_t*>(src.data) + first * src.sn;
-      d.data = static_cast<uint8_t*>(dst.data) + first * dst.sn;
-      equalize_kernel<decltype(ch)::value><<<static_cast<unsigned>(count), 1024, 0, stream_of(stream)>>>(s, d);
+    constexpr int C = decltype(ch)::value;
+    for (int64_t first = 0; first < src.n; first += 65535) {
+      const dim3 blocks(static_cast<unsigned>((src.h + band_rows - 1) / band_rows),
+                        static_cast<unsigned>(std::min<int64_t>(65535, src.n - first)));
+      const dim3 threads(kBlockX, kBlockY);
+      equalize_hist_kernel<C><<<blocks, threads, 0, s>>>(src, first, band_rows, static_cast<int32_t*>(hist));
+      check_launch("equalize");
+      equalize_apply_kernel<C><<<blocks, threads, 0, s>>>(src, dst, first, band_rows, static_cast<int32_t*>(hist));
       check_launch("equalize");
     }
   });
+  if (cudaFreeAsync(hist, s) != cudaSuccess) check_launch("equalize");
 }
 
 void to_gray(const ImageView& src, const ImageView& dst, Stream stream) {
   DeviceScope scope(src, "to_gray");
   detail::dispatch_dtype(src.dtype, [&](auto t) {
     detail::dispatch_channels(src.c, [&](auto ch) {
-      gray_kernel<decltype(t), decltype(ch)::value>
-          <<<blocks_for(dst.n * dst.h * dst.w), kThreads, 0, stream_of(stream)>>>(src, dst);
+      const Grid g = pixel_grid(dst.w, dst.h, dst.n);
+      gray_kernel<decltype(t), decltype(ch)::value><<<g.blocks, g.threads, 0, stream_of(stream)>>>(src, dst);
       check_launch("to_gray");
     });
   });
@@ -118,8 +201,7 @@ void threshold(const ImageView& src, const ImageView& dst, const float* thresh, 
   detail::dispatch_dtype(src.dtype, [&](auto t) {
     for_chunks(packed.data(), src.n, 2, "threshold", "thresholds", [&](int64_t first, int64_t count,
                                                                        const Params<float>& p) {
-      threshold_kernel<decltype(t)><<<blocks_for(count * dst.h * dst.w * dst.c), kThreads, 0, stream_of(stream)>>>(
-          src, dst, first, count, p, mode);
+      launch_elementwise<decltype(t)>(src, dst, first, count, ThresholdOp{p, mode}, stream_of(stream));
     });
   });
 }
@@ -127,8 +209,11 @@ void threshold(const ImageView& src, const ImageView& dst, const float* thresh, 
 void invert(const ImageView& src, const ImageView& dst, Stream stream) {
   DeviceScope scope(src, "invert");
   detail::dispatch_dtype(src.dtype, [&](auto t) {
-    invert_kernel<decltype(t)><<<blocks_for(dst.numel()), kThreads, 0, stream_of(stream)>>>(src, dst);
-    check_launch("invert");
+    for (int64_t first = 0; first < src.n; first += 65535) {
+      launch_elementwise<decltype(t)>(src, dst, first, std::min<int64_t>(65535, src.n - first), InvertOp{},
+                                      stream_of(stream));
+      check_launch("invert");
+    }
   });
 }
 
@@ -137,8 +222,11 @@ void normalize(const ImageView& src, const ImageView& dst, const float a[4], con
   Coeffs k{};
   for (int c = 0; c < 4; ++c) k.a[c] = a[c], k.b[c] = b[c];
   detail::dispatch_dtype(src.dtype, [&](auto t) {
-    normalize_kernel<decltype(t)><<<blocks_for(dst.numel()), kThreads, 0, stream_of(stream)>>>(src, dst, k);
-    check_launch("normalize");
+    detail::dispatch_channels(src.c, [&](auto ch) {
+      const Grid g = pixel_grid(dst.w, dst.h, dst.n);
+      normalize_kernel<decltype(t), decltype(ch)::value><<<g.blocks, g.threads, 0, stream_of(stream)>>>(src, dst, k);
+      check_launch("normalize");
+    });
   });
 }
 

@@ -91,7 +91,31 @@ __device__ __forceinline__ T* pixel_ptr(const ImageView& v, int64_t n, int64_t y
   return static_cast<T*>(v.data) + n * v.sn + y * v.sh + x * v.sw;
 }
 
+// A 3-D grid over (x, y, sample) in blocks of 32 x 8 pixels: a warp reads 32 neighbouring pixels of one
+// row (coalesced), and no thread divides to find its pixel (64-bit division is a long instruction
+// sequence on a GPU, and it dominated the cost of the memory-bound kernels).
+constexpr int kBlockX = 32, kBlockY = 8;
+
+struct Grid {
+  dim3 blocks, threads;
+};
+
+inline Grid pixel_grid(int64_t w, int64_t h, int64_t count, int64_t rows_per_block = kBlockY) {
+  const auto cap = [](int64_t v, int64_t hi) { return static_cast<unsigned>(std::max<int64_t>(1, std::min(v, hi))); };
+  return {dim3(cap((w + kBlockX - 1) / kBlockX, 1 << 30), cap((h + rows_per_block - 1) / rows_per_block, 65535),
+               cap(count, 65535)),
+          dim3(kBlockX, kBlockY)};
+}
+
 }  // namespace fastaug::cuda_detail
+
+// Loops of one thread over its pixels (k = sample within the launch, y, x) of a pixel_grid launch.
+#define FASTAUG_PIXEL_LOOP(k, y, x, count, height, width)                                                   \
+  for (int64_t k = blockIdx.z; k < (count); k += gridDim.z)                                               \
+    for (int64_t y = static_cast<int64_t>(blockIdx.y) * blockDim.y + threadIdx.y; y < (height);            \
+         y += static_cast<int64_t>(gridDim.y) * blockDim.y)                                                 \
+      for (int64_t x = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; x < (width);           \
+           x += static_cast<int64_t>(gridDim.x) * blockDim.x)
 
 // Grid-stride loop over i in [0, count).
 #define FASTAUG_GRID_LOOP(i, count)                                                          \

@@ -10,8 +10,7 @@ namespace {
 using namespace cuda_detail;
 
 __global__ void edges_kernel(ImageView src, ImageView dst) {
-  FASTAUG_GRID_LOOP(i, dst.n * dst.h * dst.w) {
-    const int64_t x = i % dst.w, y = (i / dst.w) % dst.h, n = i / (dst.w * dst.h);
+  FASTAUG_PIXEL_LOOP(n, y, x, dst.n, dst.h, dst.w) {
     const uint8_t* s = static_cast<const uint8_t*>(src.data) + n * src.sn;
     *pixel_ptr<uint8_t>(dst, n, y, x) = detail::edge_pixel(s, src.h, src.w, src.sh, src.sw, y, x);
   }
@@ -21,7 +20,8 @@ __global__ void edges_kernel(ImageView src, ImageView dst) {
 
 void edges(const ImageView& src, const ImageView& dst, Stream stream) {
   DeviceScope scope(src, "edges");
-  edges_kernel<<<blocks_for(dst.n * dst.h * dst.w), kThreads, 0, stream_of(stream)>>>(src, dst);
+  const Grid g = pixel_grid(dst.w, dst.h, dst.n);
+  edges_kernel<<<g.blocks, g.threads, 0, stream_of(stream)>>>(src, dst);
   check_launch("edges");
 }
 

@@ -1,5 +1,7 @@
-// warp_affine / warp_perspective on CUDA: one thread per output pixel, warp_pixel's maths (shared with
-// the CPU loop), the inverse maps of a chunk of samples in the kernel's arguments.
+// warp_affine / warp_perspective on CUDA: one thread per output pixel (a pixel_grid launch), warp_pixel's
+// maths (shared with the CPU loop), the inverse maps of a chunk of samples in the kernel's arguments.
+// Channels-last sources (the common case) take the Dense variant, whose pixel strides are compile-time
+// constants, as the CPU's interior path does.
 #include "../common/dispatch.hpp"
 #include "../ops/backend.hpp"
 #include "../ops/warp_pixel.hpp"
@@ -14,12 +16,12 @@ struct Fill {
   float v[4];
 };
 
-template <class T, int C, Interp I, bool Perspective>
+template <class T, int C, Interp I, bool Perspective, bool Dense>
 __global__ void warp_kernel(ImageView src, ImageView dst, int64_t first, int64_t count, Params<float> maps,
                             Border border, Fill fill) {
-  FASTAUG_GRID_LOOP(i, count * dst.h * dst.w) {
-    const int64_t x = i % dst.w, y = (i / dst.w) % dst.h, k = i / (dst.w * dst.h), n = first + k;
-    const detail::SrcImage<T, C, false> s{static_cast<const T*>(src.data) + n * src.sn, src.h, src.w,
+  FASTAUG_PIXEL_LOOP(k, y, x, count, dst.h, dst.w) {
+    const int64_t n = first + k;
+    const detail::SrcImage<T, C, Dense> s{static_cast<const T*>(src.data) + n * src.sn, src.h, src.w,
                                           src.sh, src.sw, src.sc};
     detail::warp_pixel<I, Perspective>(s, &maps.v[k * 9], x, y, border, fill.v, pixel_ptr<T>(dst, n, y, x), dst.sc);
   }
@@ -39,11 +41,17 @@ void warp(const ImageView& src, const ImageView& dst, const float* minv, bool pe
       detail::dispatch_interp(interp, [&](auto ip) {
         constexpr Interp I = decltype(ip)::value;
         for_chunks(minv, src.n, 9, op, "inverse maps", [&](int64_t first, int64_t count, const Params<float>& p) {
-          const unsigned blocks = blocks_for(count * dst.h * dst.w);
-          if (perspective)
-            warp_kernel<T, C, I, true><<<blocks, kThreads, 0, stream_of(stream)>>>(src, dst, first, count, p, border, f);
+          const Grid g = pixel_grid(dst.w, dst.h, count);
+          const cudaStream_t s = stream_of(stream);
+          const bool dense = src.sc == 1 && src.sw == C;
+          if (perspective && dense)
+            warp_kernel<T, C, I, true, true><<<g.blocks, g.threads, 0, s>>>(src, dst, first, count, p, border, f);
+          else if (perspective)
+            warp_kernel<T, C, I, true, false><<<g.blocks, g.threads, 0, s>>>(src, dst, first, count, p, border, f);
+          else if (dense)
+            warp_kernel<T, C, I, false, true><<<g.blocks, g.threads, 0, s>>>(src, dst, first, count, p, border, f);
           else
-            warp_kernel<T, C, I, false><<<blocks, kThreads, 0, stream_of(stream)>>>(src, dst, first, count, p, border, f);
+            warp_kernel<T, C, I, false, false><<<g.blocks, g.threads, 0, s>>>(src, dst, first, count, p, border, f);
         });
       });
     });
