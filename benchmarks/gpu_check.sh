@@ -19,7 +19,7 @@ LOG="$OUT/run.log"
 STEPS="$OUT/.steps"
 : >"$STEPS"
 PY="${PYTHON:-python3}"
-export PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1 NO_ALBUMENTATIONS_UPDATE=1
+export PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1 PYTHONFAULTHANDLER=1 NO_ALBUMENTATIONS_UPDATE=1
 
 # step NAME LIMIT_S COMMAND...: runs it with its output in run.log, records status and seconds
 step() {
@@ -54,7 +54,24 @@ if [ "${GPU_CHECK_SKIP_BUILD:-0}" != 1 ]; then
     || { grep -v -E '^\s*$' "$LOG" | tail -40; }
   grep -E 'ptxas|error|warning' "$LOG" >"$OUT/build.log" 2>/dev/null
 fi
-step import 60 "$PY" -c "import fastaug, json; print(json.dumps(fastaug.backends(), indent=1))"
+if ! step import 60 "$PY" -c "import fastaug, json; print(json.dumps(fastaug.backends(), indent=1))"; then
+  # everything below needs the import: say why it failed (Python and native stacks, linkage), then stop
+  {
+    echo "--- import diagnostics"
+    so=$(find build -name '_C*.so' | head -1)
+    echo "module: $so"; ldd "$so"
+    for what in "import numpy, numba" "import fastaug._C as C; print(C.cuda_status())" "import fastaug"; do
+      echo "--- python -X faulthandler -c '$what'"
+      timeout 60 "$PY" -X faulthandler -c "$what"; echo "exit $?"
+    done
+    if command -v cuda-gdb >/dev/null; then
+      echo "--- cuda-gdb backtrace of: import fastaug"
+      timeout 120 cuda-gdb -batch -ex run -ex bt -ex "info sharedlibrary" --args "$PY" -c "import fastaug"
+    fi
+  } >>"$LOG" 2>&1
+  tail -80 "$LOG"
+  exit 1
+fi
 
 # 2 + 3. the GPU tests (xdist workers) and the three sanitizers, side by side: all correctness, no timing
 sanitize() {  # sanitize TOOL: compute-sanitizer over tests/gpu_sanitize.py, its report appended to sanitizer.log

@@ -1,18 +1,37 @@
 // Argument checks that throw fastaug::Error with a message naming the argument.
 #pragma once
-#include <sstream>
+#include <cstdio>
 #include <string>
+#include <string_view>
+#include <type_traits>
 
 #include "fastaug/image_view.hpp"
 #include "fastaug/types.hpp"
 
 namespace fastaug::detail {
 
+// Message text without iostreams: a toolchain that links libstdc++ statically into the module (seen on a
+// GPU machine's GCC 13) can leave the stream locale machinery half bound to the process's other
+// libstdc++, and formatting a number through an ostringstream then crashed. Numbers as printf formats
+// them (%g: what an ostream prints by default).
+inline void append(std::string& s, std::string_view v) { s += v; }
+inline void append(std::string& s, char v) { s += v; }
+template <class T>
+std::enable_if_t<std::is_integral_v<T> && !std::is_same_v<T, char>> append(std::string& s, T v) {
+  s += std::to_string(v);
+}
+template <class T>
+std::enable_if_t<std::is_floating_point_v<T>> append(std::string& s, T v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g", static_cast<double>(v));
+  s += buf;
+}
+
 template <class... Parts>
 std::string cat(const Parts&... parts) {
-  std::ostringstream os;
-  (os << ... << parts);
-  return os.str();
+  std::string s;
+  (append(s, parts), ...);
+  return s;
 }
 
 template <class... Parts>
