@@ -56,6 +56,9 @@ def guards() -> dict[str, Any]:
 def test_throughput(benchmark: Any, suite: _bench.Suite, guards: dict, workload: str) -> None:
     rec = suite.run(workload)
     suite.records.append(rec)
+    failed = {name: why for name, why in rec["skipped"].items() if why.startswith("FAILED")}
+    if failed:
+        pytest.fail(f"{workload}: fastaug failed: {failed}", pytrace=False)
     benchmark.group = f"{suite.device}:{workload}"
     benchmark.extra_info.update({"device": suite.device, "threads": suite.threads, "rounds": rec["rounds"],
                                  "ratios": rec["ratios"], "skipped": rec["skipped"],

@@ -116,6 +116,8 @@ def bench(args: argparse.Namespace) -> int:
     print(f"timing {len(workloads)} workloads on {args.device}...", file=sys.stderr)
     report = _bench.run_suite(suite, workloads, progress=lambda w: print(f"  {w}", file=sys.stderr, flush=True))
     print(_bench.format_table(report))
+    failed = sorted({f"{name}: {why}" for rec in report["workloads"] for name, why in rec["skipped"].items()
+                     if why.startswith("FAILED")})
     if args.json:
         _bench.save_json(report, args.json)
         print(f"wrote {args.json} (raw timings)")
@@ -126,8 +128,10 @@ def bench(args: argparse.Namespace) -> int:
         failures = [f for rec in report["workloads"]
                     for f in _bench.check_guards(rec, _bench.load_guards(args.guards), args.device)]
         print("\n".join(failures) if failures else f"every ratio is above its floor in {args.guards}")
-        return 1 if failures else 0
-    return 0
+        return 1 if failures or failed else 0
+    if failed:
+        print("fastaug failed:\n" + "\n".join(failed), file=sys.stderr)
+    return 1 if failed else 0
 
 
 def main(argv: list[str] | None = None) -> int:
