@@ -16,9 +16,6 @@ torch = pytest.importorskip("torch")
 if not torch.cuda.is_available() or not fa.backends()["cuda"]["available"]:
     pytest.skip("needs a CUDA GPU and fastaug built with CUDA", allow_module_level=True)
 
-# numba.cuda warns that the small test grids under-use a GPU
-pytestmark = pytest.mark.filterwarnings("ignore:Grid size .* will likely result in GPU under-utilization")
-
 OP_CASES = [(name, dtype) for name in sorted(ALL_OPS) for dtype in op_dtypes(name)]
 
 
@@ -87,7 +84,6 @@ def test_non_contiguous_input_and_output(name, dtype):
         assert_same(out, expected, f"{name} into a strided view")
 
 
-@pytest.mark.filterwarnings("ignore::numba.core.errors.NumbaPerformanceWarning")
 @pytest.mark.parametrize("dtype, channels", [("uint8", 3), ("float32", 4)])
 @pytest.mark.parametrize("name", sorted(ALL_OPS))
 def test_numba_cuda_fallback_equals_native_cuda(name, dtype, channels):

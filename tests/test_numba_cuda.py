@@ -20,8 +20,6 @@ if not cuda.is_available():
 import fastaug._numba as cpu  # noqa: E402
 import fastaug._numba_cuda as gpu  # noqa: E402
 
-# On a real GPU numba.cuda warns that these tiny grids under-use it (NumbaPerformanceWarning).
-pytestmark = pytest.mark.filterwarnings("ignore:Grid size .* will likely result in GPU under-utilization")
 
 N = 2
 # (dtype, channels) combinations, cycled through each op's cases so that every op meets several of them.

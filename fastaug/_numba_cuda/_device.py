@@ -14,12 +14,14 @@ Python source (py_func) with their own helper globals swapped the same way, recu
 Same bits as the CPU. NVVM contracts a * b + c into one fma by default, which rounds once where the CPU
 (and the native kernels, built without contraction) round twice. The kernels are therefore compiled with
 -fma=0: numba.cuda 0.68 has no option for it, so nvvm.compile_ir is wrapped once to add fma=False while
-(and only while) a fastaug kernel is being compiled on this thread (_no_fma)."""
+(and only while) a fastaug kernel is being compiled on this thread (_no_fma), and without link-time
+optimisation (kernel()), whose nvJitLink code generation would contract again."""
 
 from __future__ import annotations
 
 import collections
 import functools
+import inspect
 import threading
 import types
 from collections.abc import Callable, Iterator
@@ -104,8 +106,12 @@ if not SIMULATOR:
 
 
 def kernel(fn: Callable[..., None]) -> Any:
-    """cuda.jit(fn), launched through launch()."""
-    return cuda.jit(fn)
+    """cuda.jit(fn), launched through launch(). Without link-time optimisation: numba-cuda enables LTO by
+    default where nvJitLink is present, and nvJitLink then generates the code with fma contraction on,
+    whatever NVVM was told (seen on an H200 with numba-cuda 0.30.4: float results off by an ulp)."""
+    if SIMULATOR or "lto" not in inspect.signature(cuda.jit).parameters:
+        return cuda.jit(fn)
+    return cuda.jit(fn, lto=False)
 
 
 @cuda.jit(device=True)

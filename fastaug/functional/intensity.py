@@ -88,4 +88,12 @@ def normalize(img: Any, mean: Any, std: Any, layout: str = "NCHW", dtype: str = 
 def _to_channels_last(arr: Any) -> Any:
     """A channels-last view (no copy) of a (C, H, W) or (N, C, H, W) array of any framework."""
     axes = (1, 2, 0) if arr.ndim == 3 else (0, 2, 3, 1)
-    return arr.permute(*axes) if hasattr(arr, "permute") else arr.transpose(axes)
+    if hasattr(arr, "permute"):
+        return arr.permute(*axes)
+    try:
+        return arr.transpose(axes)
+    except NotImplementedError:  # numba-cuda device arrays transpose in 2-D only: the same view by hand
+        from numba.cuda.cudadrv.devicearray import DeviceNDArray
+
+        return DeviceNDArray(tuple(arr.shape[a] for a in axes), tuple(arr.strides[a] for a in axes), arr.dtype,
+                             stream=arr.stream, gpu_data=arr.gpu_data)
