@@ -29,9 +29,11 @@ import json
 import os
 import platform
 import sys
+import threading
 import time
 import warnings
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -40,11 +42,15 @@ import numpy as np
 
 import fastaug as fa
 
-WORKLOADS = ("warp_affine", "warp_perspective", "resize", "gaussian_blur", "box_blur", "median_blur", "filter2d",
-             "equalize", "sobel", "to_gray", "threshold", "invert", "flip", "pipeline")
+WORKLOADS = ("warp_affine", "warp_affine_reflect", "warp_perspective", "warp_perspective_reflect", "resize_down",
+             "resize_down_area", "resize_up", "resize_up_area", "gaussian_blur", "box_blur", "median_blur",
+             "filter2d", "equalize", "sobel", "to_gray", "threshold", "invert", "flip", "pipeline")
+# resize workloads: (output size as a fraction of the input's height and width, interpolation)
+RESIZES = {"resize_down": ((5 / 8, 3 / 4), "linear"), "resize_down_area": ((5 / 8, 3 / 4), "area"),
+           "resize_up": ((5 / 4, 3 / 2), "linear"), "resize_up_area": ((5 / 4, 3 / 2), "area")}
 STANDARD = {"cpu": (64, 256, 256), "cuda": (256, 224, 224)}  # images, height, width (RGB uint8)
-PEERS = ("opencv", "albumentations", "torchvision", "kornia", "scipy", "skimage", "numpy", "torch", "cvcuda",
-         "dali")
+PEERS = ("opencv", "opencv-pool", "albumentations", "albumentations-pool", "torchvision", "kornia", "scipy",
+         "skimage", "numpy", "torch", "cvcuda", "dali")
 MEAN, STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 SIGMA = 1.1  # what cv2.GaussianBlur picks for ksize 5 when sigma = 0; every implementation gets it explicitly
 SHARPEN = np.array([[0, -1, 0], [-1, 5, -1], [0, -1, 0]], np.float32)
@@ -65,7 +71,7 @@ class Params:
     w: int
     M: np.ndarray = field(init=False)
     H: np.ndarray = field(init=False)
-    size: tuple[int, int] = field(init=False)
+    sizes: dict[str, tuple[int, int]] = field(init=False)
     angles: np.ndarray = field(init=False)
     Ms: np.ndarray = field(init=False)
     codes: np.ndarray = field(init=False)
@@ -75,7 +81,7 @@ class Params:
         n, h, w = self.n, self.h, self.w
         self.M = fa.affine_matrix(20.0, scale=0.9, center=(w / 2, h / 2))[0]  # = cv2.getRotationMatrix2D
         self.H = np.array([[1.0, 0.1, -0.05 * w], [0.05, 1.0, 0.0], [0.05 / w, 0.025 / h, 1.0]])
-        self.size = (h * 7 // 8, w * 7 // 8)  # a downscale, 256 -> 224
+        self.sizes = {work: (round(h * fy), round(w * fx)) for work, ((fy, fx), _) in RESIZES.items()}
         rng = np.random.default_rng(1)
         self.angles = rng.uniform(-20, 20, n)
         self.Ms = fa.affine_matrix(self.angles, scale=rng.uniform(0.9, 1.1, n), center=(w / 2, h / 2))
@@ -86,9 +92,15 @@ class Params:
 def output_spec(work: str, p: Params) -> tuple[tuple[int, ...], str]:
     """fastaug's output for the workload (shape, dtype): the bytes counted in GB/s and copied by the floor."""
     n, h, w = p.n, p.h, p.w
-    special = {"resize": ((n, *p.size, 3), "uint8"), "sobel": ((n, h, w, 3), "float32"),
-               "to_gray": ((n, h, w, 1), "uint8"), "pipeline": ((n, 3, h, w), "float32")}
+    special = {"sobel": ((n, h, w, 3), "float32"), "to_gray": ((n, h, w, 1), "uint8"),
+               "pipeline": ((n, 3, h, w), "float32")}
+    special.update({work: ((n, *size, 3), "uint8") for work, size in p.sizes.items()})
     return special.get(work, ((n, h, w, 3), "uint8"))
+
+
+def border_of(work: str) -> str:
+    """The warp workloads' border: OpenCV's default (constant 0), or reflect101 (what RandomAffine users pick)."""
+    return "reflect101" if work.endswith("_reflect") else "constant"
 
 
 # ----------------------------------------------------------------------------------------------- device
@@ -105,6 +117,12 @@ class Env:
         import torch
 
         return torch.empty(tuple(shape), dtype=getattr(torch, dtype), device="cuda")
+
+    def pool(self) -> ThreadPoolExecutor:
+        """One worker per thread, made on first use (the per-image peers' pool variant)."""
+        if not hasattr(self, "_pool"):
+            self._pool = ThreadPoolExecutor(self.threads)
+        return self._pool
 
     def sync(self) -> None:
         if self.device == "cuda":
@@ -165,21 +183,19 @@ def make_batches(n: int, h: int, w: int, k: int) -> list[np.ndarray]:
 # ---------------------------------------------------------------------------------------------- fastaug
 
 
-def fastaug_call(work: str, b: Any, env: Env, p: Params) -> Call:
-    """The workload as fastaug functional calls on the whole batch, into preallocated outputs."""
-    out = env.empty(*output_spec(work, p))
-    t1, t2 = env.empty(b.shape, "uint8"), env.empty(b.shape, "uint8")
+def fastaug_call(work: str, b: Any, env: Env, p: Params, fresh: bool = True) -> Call:
+    """The workload as fastaug functional calls on the whole batch: as users call them (fresh outputs,
+    allocated by the caller's framework on every call), or into preallocated outputs (out=)."""
+    out = None if fresh else env.empty(*output_spec(work, p))
+    t1, t2 = (None, None) if fresh else (env.empty(b.shape, "uint8"), env.empty(b.shape, "uint8"))
 
-    def pipeline() -> None:
-        fa.warp_affine(b, p.Ms, border="reflect101", out=t1)
-        fa.flip(t1, p.codes, out=t2)
-        fa.gaussian_blur(t2, 5, p.sigmas, out=t1)
-        fa.normalize(t1, MEAN, STD, out=out)
+    def pipeline() -> Any:
+        y = fa.warp_affine(b, p.Ms, border="reflect101", out=t1)
+        y = fa.flip(y, p.codes, out=t2)
+        y = fa.gaussian_blur(y, 5, p.sigmas, out=t1)
+        return fa.normalize(y, MEAN, STD, out=out)
 
     calls: dict[str, Call] = {
-        "warp_affine": lambda: fa.warp_affine(b, p.M, out=out),
-        "warp_perspective": lambda: fa.warp_perspective(b, p.H, out=out),
-        "resize": lambda: fa.resize(b, p.size, "linear", out=out),
         "gaussian_blur": lambda: fa.gaussian_blur(b, 5, SIGMA, out=out),
         "box_blur": lambda: fa.box_blur(b, 5, out=out),
         "median_blur": lambda: fa.median_blur(b, 5, out=out),
@@ -192,6 +208,12 @@ def fastaug_call(work: str, b: Any, env: Env, p: Params) -> Call:
         "flip": lambda: fa.flip(b, 1, out=out),
         "pipeline": pipeline,
     }
+    for name in ("warp_affine", "warp_affine_reflect"):
+        calls[name] = lambda border=border_of(name): fa.warp_affine(b, p.M, border=border, out=out)
+    for name in ("warp_perspective", "warp_perspective_reflect"):
+        calls[name] = lambda border=border_of(name): fa.warp_perspective(b, p.H, border=border, out=out)
+    for name, (_, interp) in RESIZES.items():
+        calls[name] = lambda size=p.sizes[name], interp=interp: fa.resize(b, size, interp, out=out)
     return calls[work]
 
 
@@ -229,47 +251,85 @@ def _cpu_only(env: Env) -> None:
         raise Unsupported("CPU only")
 
 
-def _opencv(work: str, b: np.ndarray, env: Env, p: Params) -> Call:
-    """cv2 called per image (the way augmentation pipelines use it), into preallocated outputs."""
+def _each_image(env: Env, n: int, f: Callable[[int], Any], pool: bool) -> Call:
+    """f(i) for every image i: a loop with cv2's own threads (env.threads), or `pool`: env.threads workers
+    each taking a contiguous share of the batch with cv2's threading off (how DataLoader workers run
+    per-image libraries). cv2 releases the GIL, so the workers run in parallel."""
+    import cv2
+
+    if not pool:
+        return lambda: [f(i) for i in range(n)]
+    shares = [range(int(a), int(z)) for a, z in zip(np.linspace(0, n, env.threads + 1)[:-1],
+                                                     np.linspace(0, n, env.threads + 1)[1:])]
+
+    def run() -> None:
+        cv2.setNumThreads(1)
+        try:
+            list(env.pool().map(lambda share: [f(i) for i in share], shares))
+        finally:
+            cv2.setNumThreads(env.threads)
+    return run
+
+
+def _opencv_each(work: str, b: np.ndarray, env: Env, p: Params) -> Callable[[int], Any]:
+    """cv2 on image i, into a preallocated output (what an optimised per-image pipeline does)."""
     import cv2
 
     _cpu_only(env)
     out = np.empty(*output_spec(work, p))
     w, h = p.w, p.h
     mean, inv = np.float32(MEAN) * 255, 1 / (np.float32(STD) * 255)
-    t1, t2 = np.empty_like(b[0]), np.empty_like(b[0])
+    local = threading.local()  # the pipeline's per-thread temporaries
 
-    def each(f: Callable[[int, np.ndarray], Any]) -> Call:
-        return lambda: [f(i, img) for i, img in enumerate(b)]
-
-    def pipeline(i: int, img: np.ndarray) -> None:
-        cv2.warpAffine(img, p.Ms[i], (w, h), dst=t1, borderMode=cv2.BORDER_REFLECT_101)
+    def pipeline(i: int) -> None:
+        if not hasattr(local, "t1"):
+            local.t1, local.t2 = np.empty_like(b[0]), np.empty_like(b[0])
+        t1, t2 = local.t1, local.t2
+        cv2.warpAffine(b[i], p.Ms[i], (w, h), dst=t1, borderMode=cv2.BORDER_REFLECT_101)
         cv2.flip(t1, int(p.codes[i]), dst=t2)
         cv2.GaussianBlur(t2, (5, 5), float(p.sigmas[i]), dst=t1)
         out[i] = ((t1.astype(np.float32) - mean) * inv).transpose(2, 0, 1)
 
-    calls = {
-        "warp_affine": each(lambda i, img: cv2.warpAffine(img, p.M, (w, h), dst=out[i])),
-        "warp_perspective": each(lambda i, img: cv2.warpPerspective(img, p.H, (w, h), dst=out[i])),
-        "resize": each(lambda i, img: cv2.resize(img, p.size[::-1], dst=out[i], interpolation=cv2.INTER_LINEAR)),
-        "gaussian_blur": each(lambda i, img: cv2.GaussianBlur(img, (5, 5), SIGMA, dst=out[i])),
-        "box_blur": each(lambda i, img: cv2.blur(img, (5, 5), dst=out[i])),
-        "median_blur": each(lambda i, img: cv2.medianBlur(img, 5, dst=out[i])),
-        "filter2d": each(lambda i, img: cv2.filter2D(img, -1, SHARPEN, dst=out[i])),
+    cv_border = {"constant": cv2.BORDER_CONSTANT, "reflect101": cv2.BORDER_REFLECT_101}
+    cv_interp = {"linear": cv2.INTER_LINEAR, "area": cv2.INTER_AREA}
+    calls: dict[str, Callable[[int], Any]] = {
+        "gaussian_blur": lambda i: cv2.GaussianBlur(b[i], (5, 5), SIGMA, dst=out[i]),
+        "box_blur": lambda i: cv2.blur(b[i], (5, 5), dst=out[i]),
+        "median_blur": lambda i: cv2.medianBlur(b[i], 5, dst=out[i]),
+        "filter2d": lambda i: cv2.filter2D(b[i], -1, SHARPEN, dst=out[i]),
         # equalizeHist takes one channel: split, equalise each, merge (what OpenCV users write)
-        "equalize": each(lambda i, img: cv2.merge([cv2.equalizeHist(c) for c in cv2.split(img)], dst=out[i])),
-        "sobel": each(lambda i, img: cv2.Sobel(img, cv2.CV_32F, 1, 0, dst=out[i], ksize=3)),
-        "to_gray": each(lambda i, img: cv2.cvtColor(img, cv2.COLOR_RGB2GRAY, dst=out[i, ..., 0])),
-        "threshold": each(lambda i, img: cv2.threshold(img, 127, 255, cv2.THRESH_BINARY, dst=out[i])),
-        "invert": each(lambda i, img: cv2.bitwise_not(img, dst=out[i])),
-        "flip": each(lambda i, img: cv2.flip(img, 1, dst=out[i])),
-        "pipeline": each(pipeline),
+        "equalize": lambda i: cv2.merge([cv2.equalizeHist(c) for c in cv2.split(b[i])], dst=out[i]),
+        "sobel": lambda i: cv2.Sobel(b[i], cv2.CV_32F, 1, 0, dst=out[i], ksize=3),
+        "to_gray": lambda i: cv2.cvtColor(b[i], cv2.COLOR_RGB2GRAY, dst=out[i, ..., 0]),
+        "threshold": lambda i: cv2.threshold(b[i], 127, 255, cv2.THRESH_BINARY, dst=out[i]),
+        "invert": lambda i: cv2.bitwise_not(b[i], dst=out[i]),
+        "flip": lambda i: cv2.flip(b[i], 1, dst=out[i]),
+        "pipeline": pipeline,
     }
+    for name in ("warp_affine", "warp_affine_reflect"):
+        calls[name] = lambda i, bm=cv_border[border_of(name)]: cv2.warpAffine(b[i], p.M, (w, h), dst=out[i],
+                                                                              borderMode=bm)
+    for name in ("warp_perspective", "warp_perspective_reflect"):
+        calls[name] = lambda i, bm=cv_border[border_of(name)]: cv2.warpPerspective(b[i], p.H, (w, h), dst=out[i],
+                                                                                   borderMode=bm)
+    for name, (_, interp) in RESIZES.items():
+        calls[name] = lambda i, size=p.sizes[name][::-1], ip=cv_interp[interp]: cv2.resize(b[i], size, dst=out[i],
+                                                                                           interpolation=ip)
     return calls[work]
 
 
-def _albumentations(work: str, b: np.ndarray, env: Env, p: Params) -> Call:
-    """albumentations transforms (p=1, parameter ranges pinned to the workload's values), per image.
+def _opencv(work: str, b: np.ndarray, env: Env, p: Params) -> Call:
+    """cv2 called per image in a loop, with OpenCV's own threads."""
+    return _each_image(env, p.n, _opencv_each(work, b, env, p), pool=False)
+
+
+def _opencv_pool(work: str, b: np.ndarray, env: Env, p: Params) -> Call:
+    """cv2 called per image from a pool of one worker per thread, OpenCV's own threading off."""
+    return _each_image(env, p.n, _opencv_each(work, b, env, p), pool=True)
+
+
+def _albumentations_each(work: str, b: np.ndarray, env: Env, p: Params) -> Callable[[int], Any]:
+    """albumentations transforms (p=1, parameter ranges pinned to the workload's values) on image i.
     They run OpenCV underneath, plus albumentations' per-call parameter handling."""
     os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
     import albumentations as A
@@ -277,10 +337,12 @@ def _albumentations(work: str, b: np.ndarray, env: Env, p: Params) -> Call:
 
     _cpu_only(env)
     out = np.empty(*output_spec(work, p))
+    cv_interp = {"linear": cv2.INTER_LINEAR, "area": cv2.INTER_AREA}
     transforms = {
         # Affine rotates about the centre like M, but its angle sign and centre rounding are its own
         "warp_affine": lambda: A.Affine(rotate=(20, 20), scale=(0.9, 0.9), border_mode=cv2.BORDER_CONSTANT, p=1),
-        "resize": lambda: A.Resize(*p.size, interpolation=cv2.INTER_LINEAR),
+        "warp_affine_reflect": lambda: A.Affine(rotate=(20, 20), scale=(0.9, 0.9),
+                                                border_mode=cv2.BORDER_REFLECT_101, p=1),
         "gaussian_blur": lambda: A.GaussianBlur(blur_limit=(5, 5), sigma_limit=(SIGMA, SIGMA), p=1),
         "box_blur": lambda: A.Blur(blur_limit=(5, 5), p=1),
         "median_blur": lambda: A.MedianBlur(blur_limit=(5, 5), p=1),
@@ -294,16 +356,28 @@ def _albumentations(work: str, b: np.ndarray, env: Env, p: Params) -> Call:
             A.HorizontalFlip(p=0.5), A.GaussianBlur(blur_limit=(5, 5), sigma_limit=(0.1, 1.5), p=1),
             A.Normalize(MEAN, STD)]),
     }
+    for name, (_, interp) in RESIZES.items():
+        transforms[name] = lambda size=p.sizes[name], ip=cv_interp[interp]: A.Resize(*size, interpolation=ip)
     if work not in transforms:
         raise Unsupported("no transform with this operation and fixed parameters")
     t = transforms[work]()
 
-    def run() -> None:
-        for i, img in enumerate(b):
-            res = t(image=img)["image"]
-            out[i] = res.transpose(2, 0, 1) if work == "pipeline" else res.reshape(out[i].shape)
+    def each(i: int) -> None:
+        res = t(image=b[i])["image"]
+        out[i] = res.transpose(2, 0, 1) if work == "pipeline" else res.reshape(out[i].shape)
 
-    return run
+    return each
+
+
+def _albumentations(work: str, b: np.ndarray, env: Env, p: Params) -> Call:
+    """albumentations per image in a loop, with OpenCV's own threads."""
+    return _each_image(env, p.n, _albumentations_each(work, b, env, p), pool=False)
+
+
+def _albumentations_pool(work: str, b: np.ndarray, env: Env, p: Params) -> Call:
+    """albumentations per image from a pool of one worker per thread, OpenCV's threading off (its Python
+    parameter handling holds the GIL: the pool helps it less than it helps plain cv2)."""
+    return _each_image(env, p.n, _albumentations_each(work, b, env, p), pool=True)
 
 
 def _torch_float(b: Any, env: Env) -> Any:
@@ -338,8 +412,10 @@ def _kornia(work: str, b: Any, env: Env, p: Params) -> Call:
 
     calls: dict[str, Call] = {
         "warp_affine": lambda: KG.warp_affine(x, M, (h, w), align_corners=True),
+        "warp_affine_reflect": lambda: KG.warp_affine(x, M, (h, w), align_corners=True, padding_mode="reflection"),
         "warp_perspective": lambda: KG.warp_perspective(x, H, (h, w), align_corners=True),
-        "resize": lambda: KG.resize(x, p.size, interpolation="bilinear", antialias=False),
+        "warp_perspective_reflect": lambda: KG.warp_perspective(x, H, (h, w), align_corners=True,
+                                                                padding_mode="reflection"),
         "gaussian_blur": lambda: KF.gaussian_blur2d(x, (5, 5), (SIGMA, SIGMA)),
         "box_blur": lambda: KF.box_blur(x, (5, 5)),
         "median_blur": lambda: KF.median_blur(x, (5, 5)),  # zero padding (OpenCV replicates)
@@ -351,6 +427,10 @@ def _kornia(work: str, b: Any, env: Env, p: Params) -> Call:
         "flip": lambda: KG.hflip(x),
         "pipeline": pipeline,
     }
+    for name, (_, interp) in RESIZES.items():  # torch's "area" is adaptive average pooling (downscales only)
+        if interp == "linear" or name.startswith("resize_down"):
+            mode = "bilinear" if interp == "linear" else "area"
+            calls[name] = lambda size=p.sizes[name], mode=mode: KG.resize(x, size, interpolation=mode, antialias=False)
     return _pick(calls, work)
 
 
@@ -378,7 +458,8 @@ def _torchvision(work: str, b: Any, env: Env, p: Params) -> Call:
         "warp_affine": lambda: F.affine(x, angle=-20.0, translate=[0, 0], scale=0.9, shear=[0.0, 0.0],
                                         interpolation=bil),
         "warp_perspective": lambda: F.perspective(x, corners.astype(int).tolist(), ends, interpolation=bil),
-        "resize": lambda: F.resize(x, list(p.size), interpolation=bil, antialias=False),
+        "resize_down": lambda: F.resize(x, list(p.sizes["resize_down"]), interpolation=bil, antialias=False),
+        "resize_up": lambda: F.resize(x, list(p.sizes["resize_up"]), interpolation=bil, antialias=False),
         "gaussian_blur": lambda: F.gaussian_blur(x, [5, 5], [SIGMA, SIGMA]),
         "equalize": lambda: F.equalize(x),
         "to_gray": lambda: F.rgb_to_grayscale(x),
@@ -413,10 +494,16 @@ def _scipy(work: str, b: Any, env: Env, p: Params) -> Call:
         shape, dtype = output_spec(work, p)
         out = cupy.empty(shape, dtype)
     xp = importlib.import_module("numpy" if env.device == "cpu" else "cupy")
-    zoom = (1, p.size[0] / p.h, p.size[1] / p.w, 1)
+    def zoom(name: str) -> Call:
+        factors = (1, p.sizes[name][0] / p.h, p.sizes[name][1] / p.w, 1)
+        return lambda: ndi.zoom(x, factors, output=out, order=1, grid_mode=True, mode="nearest")
+
+    affine = xp.asarray(_ndimage_affine(p.M))
     calls: dict[str, Call] = {
-        "warp_affine": lambda: ndi.affine_transform(x, xp.asarray(_ndimage_affine(p.M)), output=out, order=1),
-        "resize": lambda: ndi.zoom(x, zoom, output=out, order=1, grid_mode=True, mode="nearest"),
+        "warp_affine": lambda: ndi.affine_transform(x, affine, output=out, order=1),
+        "warp_affine_reflect": lambda: ndi.affine_transform(x, affine, output=out, order=1, mode="mirror"),
+        "resize_down": zoom("resize_down"),
+        "resize_up": zoom("resize_up"),
         # truncate 2 / sigma: a radius of 2 pixels, the 5x5 kernel
         "gaussian_blur": lambda: ndi.gaussian_filter(x, (0, SIGMA, SIGMA, 0), output=out, mode="mirror",
                                                      truncate=2 / SIGMA),
@@ -484,7 +571,9 @@ def _cvcuda(work: str, b: Any, env: Env, p: Params) -> Call:
         raise Unsupported("CUDA only")
     x = cvcuda.as_tensor(env.torch(b), "NHWC")
     calls: dict[str, Call] = {
-        "resize": lambda: cvcuda.resize(x, (p.n, *p.size, 3), cvcuda.Interp.LINEAR),
+        "resize_down": lambda: cvcuda.resize(x, (p.n, *p.sizes["resize_down"], 3), cvcuda.Interp.LINEAR),
+        "resize_down_area": lambda: cvcuda.resize(x, (p.n, *p.sizes["resize_down_area"], 3), cvcuda.Interp.AREA),
+        "resize_up": lambda: cvcuda.resize(x, (p.n, *p.sizes["resize_up"], 3), cvcuda.Interp.LINEAR),
         "gaussian_blur": lambda: cvcuda.gaussian(x, (5, 5), (SIGMA, SIGMA), cvcuda.Border.REFLECT101),
         "median_blur": lambda: cvcuda.median_blur(x, (5, 5)),
         "flip": lambda: cvcuda.flip(x, 1),
@@ -500,7 +589,9 @@ def _dali(work: str, b: Any, env: Env, p: Params) -> Call:
 
 
 PEER_IMPLS: dict[str, tuple[str, Callable[..., Call]]] = {  # peer -> (module to import, factory)
-    "opencv": ("cv2", _opencv), "albumentations": ("albumentations", _albumentations),
+    "opencv": ("cv2", _opencv), "opencv-pool": ("cv2", _opencv_pool),
+    "albumentations": ("albumentations", _albumentations),
+    "albumentations-pool": ("albumentations", _albumentations_pool),
     "torchvision": ("torchvision.transforms.v2.functional", _torchvision), "kornia": ("kornia", _kornia),
     "scipy": ("scipy.ndimage", _scipy), "skimage": ("skimage", _skimage), "numpy": ("numpy", _numpy),
     "torch": ("torch", _torch), "cvcuda": ("cvcuda", _cvcuda), "dali": ("nvidia.dali", _dali),
@@ -540,6 +631,8 @@ def _peer_threads(peer: str, env: Env) -> int | str:
         return "gpu"
     if peer in ("opencv", "albumentations"):
         return int(importlib.import_module("cv2").getNumThreads())
+    if peer in ("opencv-pool", "albumentations-pool"):
+        return f"{env.threads}x1"  # workers x cv2 threads each
     if peer in ("kornia", "torchvision", "torch"):
         return int(importlib.import_module("torch").get_num_threads())
     return 1  # scipy, scikit-image, numpy: single-threaded
@@ -633,7 +726,7 @@ class DeviceTimer:
 @dataclass
 class Impl:
     name: str  # "fastaug-native", "opencv", "copy", ...
-    kind: str  # "fastaug" | "peer" | "copy"
+    kind: str  # "fastaug" (fresh output) | "fastaug-out" (out=) | "peer" | "copy"
     calls: list[Call]  # one per input batch
     threads: int | str
 
@@ -700,9 +793,11 @@ class Suite:
                     with fa.backend(SELECT.get(be, be)):
                         return call()
                 return run
-            impls.append(Impl(f"fastaug-{be}", "fastaug",
-                              [on(fastaug_call(work, b, self.env, self.params)) for b in self.inputs],
-                              fa.get_num_threads() if self.device == "cpu" else "gpu"))
+            threads = fa.get_num_threads() if self.device == "cpu" else "gpu"
+            for fresh in (True, False):  # as users call it, then into preallocated outputs
+                impls.append(Impl(f"fastaug-{be}" + ("" if fresh else "-out"), "fastaug" if fresh else "fastaug-out",
+                                  [on(fastaug_call(work, b, self.env, self.params, fresh)) for b in self.inputs],
+                                  threads))
         impls.append(Impl("copy", "copy", [copy_call(work, b, self.env, self.params) for b in self.inputs], 1))
         for peer in self.peer_names:
             factory = PEER_IMPLS[peer][1]
@@ -796,7 +891,7 @@ class Suite:
 
 
 def ratios(record: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """Per fastaug backend: fastest peer time / fastaug time (vs_peer), fastaug's bandwidth as a fraction of
+    """Per fastaug backend (and its out= variant, '<backend>-out'): fastest peer time / fastaug time (vs_peer), fastaug's bandwidth as a fraction of
     the copy's (vs_copy: bytes of the workload per second over bytes the copy moved per second; 1.0 = as
     fast as copying the same bytes) and the speed-up over each peer. > 1 means fastaug is faster."""
     results = record["results"]
@@ -806,7 +901,7 @@ def ratios(record: dict[str, Any]) -> dict[str, dict[str, Any]]:
     moved = record["in_bytes"] + record["out_bytes"]
     out = {}
     for r in results:
-        if r["kind"] != "fastaug":
+        if not r["kind"].startswith("fastaug"):
             continue
         t = r["median_s"]
         out[r["impl"].removeprefix("fastaug-")] = {
@@ -883,7 +978,7 @@ def format_table(report: dict[str, Any]) -> str:
         for r in rec["results"]:
             t = r["median_s"]
             ups = ""
-            if r["kind"] == "fastaug":
+            if r["kind"].startswith("fastaug"):
                 ratio = rec_ratios[r["impl"].removeprefix("fastaug-")]
                 ups = "  ".join(f"{p} {x:.2f}x" for p, x in sorted(ratio["speedup"].items(), key=lambda kv: kv[1]))
             lines.append(f"{rec['workload']:17s} {r['impl']:16s} {str(r['threads']):>4s} {t * 1e3:9.2f} {n / t:9.0f} "
