@@ -77,6 +77,89 @@ def test_affine_matrix_matches_opencv():
     assert_close(shifted[0], [[1, 0, 5], [0, 1, -3]], atol=1e-12, what="translate")
 
 
+# ---- the argument forms users bring from torchvision, albumentations and OpenCV -----------------------
+
+def test_affine_matrix_scalar_shear_is_an_x_shear():
+    assert_close(fa.affine_matrix(10, shear=5), fa.affine_matrix(10, shear=(5, 0)), atol=0, what="scalar")
+    assert_close(fa.affine_matrix(10, shear=np.float32(5)), fa.affine_matrix(10, shear=(5, 0)), atol=0, what="np")
+    # per sample: (N,) x-shears, the count taken from shear alone as from any other argument
+    per = fa.affine_matrix(shear=[-10, 0, 25], center=(8, 9))
+    assert per.shape == (3, 2, 3)
+    assert_close(per, fa.affine_matrix(shear=[(-10, 0), (0, 0), (25, 0)], center=(8, 9)), atol=0, what="(N,)")
+    assert_close(fa.affine_matrix([0, 30, 60, 90], shear=np.array([1, 2, 3, 4])),
+                 fa.affine_matrix([0, 30, 60, 90], shear=[(1, 0), (2, 0), (3, 0), (4, 0)]), atol=0, what="n=4")
+    # a length-2 sequence stays the (x, y) pair, for 2 samples too
+    assert fa.affine_matrix(shear=(5, 3)).shape == (1, 2, 3)
+    assert_close(fa.affine_matrix([0, 10], shear=(5, 3))[1], fa.affine_matrix(10, shear=(5, 3))[0], atol=0,
+                 what="pair, 2 samples")
+    # fastaug's convention: a positive x-shear moves a point right by tan(shear) times its y below center
+    M = fa.affine_matrix(shear=30, center=(10, 20))[0]
+    assert_close(M @ [10, 25, 1], [10 + np.tan(np.radians(30)) * 5, 25], atol=1e-12, what="x-shear")
+    with pytest.raises(fa.ArgumentError, match=r"shear: expected a scalar \(x-shear\).*got shape \(3,\)"):
+        fa.affine_matrix([0, 1, 2, 3], shear=[1, 2, 3])
+
+
+def test_rotate90_empty_batch_has_the_turned_shape(backend):
+    empty = np.zeros((0, 4, 6, 3), np.uint8)
+    for k in (1, 3, -1, 5, np.int64(1)):
+        assert fa.rotate90(empty, k).shape == (0, 6, 4, 3), k
+        assert fa.rotate90(empty, k).shape[1:] == fa.rotate90(np.zeros((1, 4, 6, 3), np.uint8), k).shape[1:]
+    for k in (0, 2, -2):
+        assert fa.rotate90(empty, k).shape == (0, 4, 6, 3), k
+    assert fa.rotate90(empty, np.zeros(0, int)).shape == (0, 4, 6, 3)  # per-sample k, no sample: no turn known
+    out = np.zeros((0, 6, 4, 3), np.uint8)
+    assert fa.rotate90(empty, 1, out=out) is out
+
+
+def test_gaussian_sigma_and_sigma_y_like_cv2(backend):
+    cv2 = pytest.importorskip("cv2")
+    imgs = batch(3)
+    sx, sy = [0.8, 1.2, 2.0], [2.1, 0.5, 0.0]  # sigma_y 0 means sigma_x, as cv2's sigmaY=0
+    got = fa.gaussian_blur(imgs, (7, 5), sx, sigma_y=sy)
+    for i in range(3):
+        np.testing.assert_array_equal(got[i], cv2.GaussianBlur(imgs[i], (5, 7), sx[i], sigmaY=sy[i]))
+    np.testing.assert_array_equal(fa.gaussian_blur(imgs[0], 7, 0.8, sigma_y=2.1),
+                                  cv2.GaussianBlur(imgs[0], (7, 7), 0.8, sigmaY=2.1))
+    np.testing.assert_array_equal(fa.gaussian_blur(imgs, 5, 1.5, sigma_y=None), fa.gaussian_blur(imgs, 5, 1.5))
+    # two values for a batch of 2 are one sigma per sample, never an (x, y) pair
+    two = fa.gaussian_blur(imgs[:2], 7, [0.8, 2.5])
+    for i in range(2):
+        np.testing.assert_array_equal(two[i], cv2.GaussianBlur(imgs[i], (7, 7), [0.8, 2.5][i]))
+
+
+@pytest.mark.parametrize("img,sigma,sigma_y,message", [
+    ((3, 8, 8, 1), [1.0, 2.0], None, "sigma: got 2 values for a batch of 3; expected a scalar or one value per "
+                                     "sample; for separate x and y sigmas pass sigma_y="),
+    ((8, 8, 3), (0.8, 2.1), None, "sigma: got 2 values for one image; expected a scalar or one value per sample"),
+    ((3, 8, 8, 1), [(1, 2)] * 3, None, "sigma: got shape (3, 2) for a batch of 3"),
+    ((3, 8, 8, 1), 1.0, [1.0, 2.0], "sigma_y: got 2 values for a batch of 3; expected a scalar or one value"),
+], ids=["pair-batch", "pair-image", "pairs", "sigma_y"])
+def test_gaussian_sigma_pairs_are_refused_clearly(backend, img, sigma, sigma_y, message):
+    with pytest.raises(fa.ArgumentError) as info:
+        fa.gaussian_blur(np.zeros(img, np.uint8), 3, sigma, sigma_y=sigma_y)
+    assert message in str(info.value)
+
+
+def test_flip_takes_names(backend):
+    cv2 = pytest.importorskip("cv2")
+    imgs = batch(3)
+    for name, code, ref in (("horizontal", 1, imgs[:, :, ::-1]), ("vertical", 0, imgs[:, ::-1]),
+                            ("both", -1, imgs[:, ::-1, ::-1])):
+        np.testing.assert_array_equal(fa.flip(imgs, name), ref, err_msg=name)
+        np.testing.assert_array_equal(fa.flip(imgs, name.upper()), fa.flip(imgs, code), err_msg=name)
+        np.testing.assert_array_equal(fa.flip(imgs[0], name), cv2.flip(imgs[0], code), err_msg=name)
+    np.testing.assert_array_equal(fa.flip(imgs[0], "horizontal"), np.fliplr(imgs[0]))
+    expected = fa.flip(imgs, [1, 0, -1])
+    names = ["horizontal", "vertical", "both"]
+    for axis in (names, ("horizontal", 0, "both"), np.array(names)):
+        np.testing.assert_array_equal(fa.flip(imgs, axis), expected, err_msg=str(axis))
+    with pytest.raises(fa.ArgumentError, match="axis: unknown flip 'diagonal'; expected 'horizontal' \\(1\\), "
+                                               "'vertical' \\(0\\), 'both' \\(-1\\)"):
+        fa.flip(imgs, "diagonal")
+    with pytest.raises(fa.ArgumentError, match="axis: unknown flip 'up'"):
+        fa.flip(imgs, ["horizontal", "up", 0])
+
+
 # ---- shapes and ranks ------------------------------------------------------------------------------
 
 def test_ranks_are_kept(backend):
@@ -333,8 +416,9 @@ def test_backends_agree(image_kind="astronaut"):
     img = batch(2)
     M = fa.affine_matrix([10, -20], center=(40, 48))
     calls = [lambda: fa.warp_affine(img, M, interp="cubic", border="reflect"), lambda: fa.resize(img, (50, 70), "area"),
-             lambda: fa.gaussian_blur(img, 5, [0.8, 1.9]), lambda: fa.equalize(img), lambda: fa.sobel(img, 1, 1, 5),
-             lambda: fa.edges(img), lambda: fa.median_blur(img, 5), lambda: fa.to_gray(img)]
+             lambda: fa.gaussian_blur(img, 5, [0.8, 1.9], sigma_y=[1.9, 0.6]), lambda: fa.equalize(img),
+             lambda: fa.sobel(img, 1, 1, 5), lambda: fa.edges(img), lambda: fa.median_blur(img, 5),
+             lambda: fa.to_gray(img)]
     for call in calls:
         with fa.backend("native"):
             a = call()

@@ -145,7 +145,7 @@ def test_gaussian_blur(backend, image_spec, dtype, ksize, sigma, border):
     img = images(image_spec, dtype)
     kh, kw = (ksize, ksize) if isinstance(ksize, int) else ksize
     sx, sy = (sigma, sigma) if np.ndim(sigma) == 0 else sigma
-    got = fa.gaussian_blur(img, ksize, sigma, border)
+    got = fa.gaussian_blur(img, ksize, sx, border, sigma_y=sy)
     ref = cv(cv2.GaussianBlur, img, (kw, kh), sx, sigmaY=sy, borderType=BORDERS[border])
     if dtype == "uint8":  # OpenCV's fixed-point path, integer maths: bit-exact
         np.testing.assert_array_equal(got, ref)

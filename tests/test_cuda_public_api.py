@@ -18,7 +18,7 @@ X = np.random.default_rng(0).integers(0, 256, (2, 12, 10, 3), dtype=np.uint8)
 M = fa.affine_matrix([10.0, -20.0], scale=[1.1, 0.8], center=(5, 6))
 
 CALLS = {
-    "gaussian_blur": lambda x, **k: fa.gaussian_blur(x, 3, [0.7, 1.3], **k),
+    "gaussian_blur": lambda x, **k: fa.gaussian_blur(x, 3, [0.7, 1.3], sigma_y=[1.3, 0.5], **k),
     "warp_affine": lambda x, **k: fa.warp_affine(x, M, interp="cubic", border="reflect", **k),
     "resize": lambda x, **k: fa.resize(x, (7, 15), "area", **k),
     "flip": lambda x, **k: fa.flip(x, [1, -1], **k),

@@ -12,13 +12,32 @@ from .._interop import Image, output
 from .._params import pair, per_sample
 
 
+_FLIP_CODES = {"horizontal": 1, "vertical": 0, "both": -1}
+_FLIP_ACCEPTED = "'horizontal' (1), 'vertical' (0), 'both' (-1), or those cv2.flip codes"
+
+
+def _flip_code(a: Any) -> Any:
+    """A flip name as its cv2.flip code; anything else unchanged (per_sample checks it)."""
+    if not isinstance(a, str):
+        return a
+    code = _FLIP_CODES.get(a.lower())
+    if code is None:
+        raise ArgumentError(f"axis: unknown flip {a!r}; expected {_FLIP_ACCEPTED}")
+    return code
+
+
 def flip(img: Any, axis: Any = 1, *, out: Any = None, stream: Any = None) -> Any:
-    """Flips like ``cv2.flip(img, flipCode)``: axis 0 reverses the rows (vertical flip), 1 the columns
-    (horizontal flip), -1 both. A scalar, or one code per sample (random flips)."""
+    """Flips like ``cv2.flip(img, flipCode)``: axis "horizontal" or 1 mirrors left-right (the columns, as
+    ``np.fliplr``), "vertical" or 0 upside down (the rows, ``np.flipud``), "both" or -1 both. A scalar,
+    or one per sample (random flips), names and codes mixed as you like."""
     src = Image(img)
-    codes = per_sample(axis, src.n, "axis", dtype=np.int32)
+    if isinstance(axis, np.ndarray) and axis.dtype.kind in "UO":
+        axis = axis.tolist()
+    if isinstance(axis, (list, tuple)):
+        axis = [_flip_code(a) for a in axis]
+    codes = per_sample(_flip_code(axis), src.n, "axis", dtype=np.int32)
     if not np.isin(codes, (0, 1, -1)).all():
-        raise ArgumentError(f"axis: expected 0 (vertical), 1 (horizontal) or -1 (both), got {np.unique(codes)}")
+        raise ArgumentError(f"axis: expected {_FLIP_ACCEPTED}, got {np.unique(codes)}")
     dst = output(src, (src.n, src.h, src.w, src.c), src.dtype, out)
     _backend.run("flip", src, dst, codes, stream=stream)
     return dst.result
@@ -26,13 +45,17 @@ def flip(img: Any, axis: Any = 1, *, out: Any = None, stream: Any = None) -> Any
 
 def rotate90(img: Any, k: Any = 1, *, out: Any = None, stream: Any = None) -> Any:
     """Rotates by k quarter turns counter-clockwise, like ``np.rot90(img, k)`` on each image
-    (k=1 is ``cv2.ROTATE_90_COUNTERCLOCKWISE``). Per-sample k must all give the same output shape."""
+    (k=1 is ``cv2.ROTATE_90_COUNTERCLOCKWISE``). Per-sample k must all give the same output shape.
+
+    An odd turn gives (N, W, H, C), an empty batch included when k is a scalar; an empty batch with an
+    empty per-sample k (no turn known) keeps (0, H, W, C)."""
     src = Image(img)
     ks = per_sample(k, src.n, "k", dtype=np.int32)
     odd = ks % 2 == 1
     if src.h != src.w and src.n > 0 and odd.any() != odd.all():
         raise ArgumentError("k: on non-square images all samples must turn an even or all an odd number of times")
-    swap = bool(odd.any())
+    # ks is empty for an empty batch: a scalar k still says which way the shape turns.
+    swap = bool(odd.any()) if np.ndim(k) else bool(per_sample(k, 1, "k", dtype=np.int32)[0] % 2 == 1)
     h, w = (src.w, src.h) if swap else (src.h, src.w)
     dst = output(src, (src.n, h, w, src.c), src.dtype, out)
     _backend.run("rotate90", src, dst, ks, stream=stream)

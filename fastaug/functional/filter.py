@@ -63,22 +63,37 @@ def _ksize(ksize: Any, odd: bool) -> tuple[int, int]:
     return kh, kw
 
 
-def gaussian_blur(img: Any, ksize: Any, sigma: Any = 0.0, border: str = "reflect101", *, out: Any = None, stream: Any = None) -> Any:
+def _sigmas(value: Any, src: Image, name: str, hint: str = "") -> np.ndarray:
+    """A scalar sigma or one per sample, as (n,) float64."""
+    n = src.n
+    try:
+        shape = np.shape(value)
+    except ValueError:  # ragged: per_sample names the argument and the type
+        shape = ()
+    if shape not in ((), (n,)):
+        got = f"{shape[0]} values" if len(shape) == 1 else f"shape {tuple(shape)}"
+        images = f"a batch of {n}" if src.ndim == 4 else "one image"
+        raise ArgumentError(f"{name}: got {got} for {images}; expected a scalar or one value per sample{hint}")
+    return per_sample(value, n, name)
+
+
+def gaussian_blur(img: Any, ksize: Any, sigma: Any = 0.0, border: str = "reflect101", *, sigma_y: Any = None,
+                  out: Any = None, stream: Any = None) -> Any:
     """Gaussian blur, like ``cv2.GaussianBlur(img, (kw, kh), sigmaX, sigmaY=sigmaY)``.
 
-    ksize: odd int or (height, width). sigma: a scalar, a (sigma_x, sigma_y) pair, or one per sample
-    ((N,) or (N, 2)); sigma <= 0 is computed from ksize as OpenCV does (0.3 * ((k - 1) / 2 - 1) + 0.8),
-    and ksize <= 9 with sigma <= 0 takes OpenCV's binomial tables. The constant border reads 0.
+    ksize: odd int or (height, width). sigma (along x) and sigma_y: each a scalar or one value per sample,
+    (N,); sigma_y=None (or <= 0, as OpenCV's sigmaY=0) is sigma. A sigma <= 0 is computed from its side
+    of ksize as OpenCV does (0.3 * ((k - 1) / 2 - 1) + 0.8), and ksize <= 9 with sigma <= 0 takes
+    OpenCV's binomial tables. The constant border reads 0.
 
     uint8 follows OpenCV's fixed-point path (kernels with 8 fraction bits summing to 256, integer row and
     column sums, rounded half up): bit-exact with cv2.GaussianBlur. float32 uses cv2.getGaussianKernel's
     float32 kernel, summed in float32 (within 1e-5 of OpenCV)."""
     src = Image(img)
     kh, kw = _ksize(ksize, odd=True)
-    s = np.asarray(sigma, dtype=np.float64)
-    if s.ndim == 0 or (s.ndim == 1 and s.shape[0] != 2 and s.shape[0] == src.n and src.n != 2):
-        s = np.stack([s, s], axis=-1)
-    sig = per_sample(s, src.n, "sigma", (2,))
+    sx = _sigmas(sigma, src, "sigma", "; for separate x and y sigmas pass sigma_y=...")
+    sy = sx if sigma_y is None else _sigmas(sigma_y, src, "sigma_y")
+    sig = np.ascontiguousarray(np.stack([sx, sy], axis=-1))
     dst = output(src, (src.n, src.h, src.w, src.c), src.dtype, out)
     _backend.run("gaussian_blur", src, dst, kh, kw, sig, parse_enum(border, Border, "border"), stream=stream)
     return dst.result

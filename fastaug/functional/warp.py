@@ -47,22 +47,41 @@ def warp_perspective(img: Any, H: Any, size: Any = None, interp: str = "linear",
     return _warp("warp_perspective", img, H, (3, 3), "H", size, interp, border, fill, out, stream)
 
 
+def _shears(shear: Any, count: int) -> np.ndarray:
+    """(count, 2) shear angles (x, y) from a scalar x-shear, an (x, y) pair, or one of either per sample.
+    A length-2 sequence is always the (x, y) pair (as for translate and center)."""
+    shape = np.shape(shear)
+    if shape != (2,) and shape in ((), (count,)):
+        sx = per_sample(shear, count, "shear")
+        return np.stack([sx, np.zeros(count)], -1)
+    if shape not in ((2,), (count, 2)):
+        raise ArgumentError(f"shear: expected a scalar (x-shear), an (x, y) pair, or one of either per sample, "
+                            f"shape ({count},) or ({count}, 2), got shape {tuple(shape)}")
+    return per_sample(shear, count, "shear", (2,))
+
+
 def affine_matrix(angle: Any = 0.0, translate: Any = (0.0, 0.0), scale: Any = 1.0, shear: Any = (0.0, 0.0),
                   center: Any = (0.0, 0.0), n: int | None = None) -> np.ndarray:
     """Forward affine matrices (N, 2, 3) for warp_affine, one per sample.
 
     M = T(center + translate) . R(angle) . Sh(shear) . S(scale) . T(-center), with angle in degrees,
     counter-clockwise in the image as displayed (as ``cv2.getRotationMatrix2D``, which this equals when
-    translate and shear are zero), shear (x, y) in degrees, translate (tx, ty) in pixels and center (x, y).
+    translate and shear are zero), translate (tx, ty) in pixels and center (x, y). shear is (x, y) in
+    degrees, Sh = [[1, tan(x)], [tan(y), 1]] in pixel coordinates (y down): a positive x-shear shifts each
+    point right by tan(x) times its y offset from center. A scalar shear s means (s, 0), an x-shear only
+    (the reading torchvision and albumentations give a scalar); per sample, (N,) x-shears or (N, 2)
+    pairs (a length-2 sequence is always one (x, y) pair, so 2 samples' x-shears are [(s0, 0), (s1, 0)]).
     Each argument is a scalar/pair for all samples or one per sample; n defaults to the longest.
     """
     lengths = [np.shape(v)[0] for v, k in ((angle, 0), (scale, 0), (translate, 1), (shear, 1), (center, 1))
                if np.ndim(v) > k]
+    if np.ndim(shear) == 1 and np.shape(shear)[0] != 2:
+        lengths.append(np.shape(shear)[0])  # per-sample x-shears
     count = n if n is not None else (max(lengths) if lengths else 1)
     a = np.deg2rad(per_sample(angle, count, "angle"))
     s = per_sample(scale, count, "scale")
     t = per_sample(translate, count, "translate", (2,))
-    sh = np.deg2rad(per_sample(shear, count, "shear", (2,)))
+    sh = np.deg2rad(_shears(shear, count))
     c = per_sample(center, count, "center", (2,))
     cos, sin = np.cos(a), np.sin(a)
     rot = np.stack([np.stack([cos, sin], -1), np.stack([-sin, cos], -1)], -2)  # y axis points down
