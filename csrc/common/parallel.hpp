@@ -24,6 +24,16 @@ void parallel_for(int64_t count, F&& f) {
   for (int64_t i = 0; i < count; ++i) f(i);
 }
 
+// Calls f(n, y_begin, y_end) for blocks of `rows` consecutive rows of every image, in parallel.
+template <class F>
+void parallel_blocks(int64_t n, int64_t h, int64_t rows, F&& f) {
+  const int64_t blocks = (h + rows - 1) / rows;
+  parallel_for(n * blocks, [&](int64_t i) {
+    const int64_t img = i / blocks, y0 = (i % blocks) * rows;
+    f(img, y0, y0 + rows < h ? y0 + rows : h);
+  });
+}
+
 // Uninitialised scratch memory for one task's buffers: a std::vector would zero them first, which for
 // the filters' row buffers costs as much as writing the output.
 template <class T>

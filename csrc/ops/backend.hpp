@@ -8,6 +8,8 @@
 
 namespace fastaug::detail {
 
+struct ResizeMethod;  // resize_pixel.hpp
+
 [[noreturn]] inline void fail_no_cuda(const char* op) {
   fail(op, ": got a CUDA image, but fastaug was built without CUDA; rebuild with "
            "-Ccmake.define.FASTAUG_CUDA=ON on a machine with nvcc");
@@ -42,7 +44,7 @@ namespace fastaug::cuda {
 
 void warp(const ImageView& src, const ImageView& dst, const float* minv, bool perspective, Interp interp,
           Border border, const float fill[4], Stream stream);
-void resize(const ImageView& src, const ImageView& dst, Interp interp, bool area_down, Stream stream);
+void resize(const ImageView& src, const ImageView& dst, const detail::ResizeMethod& method, Stream stream);
 void copy(const ImageView& src, const ImageView& dst, const detail::IndexMap* maps, const char* op, Stream stream);
 void sep_filter(const ImageView& src, const ImageView& dst, const float* kx, int kw, const float* ky, int kh,
                 Border border, const float fill[4], float delta, const char* op, Stream stream);

@@ -106,22 +106,12 @@ void store_row(const ImageView& dst, int64_t n, int64_t y, const float* acc, flo
   }
 }
 
-// Calls f(n, y_begin, y_end) for blocks of rows of every image, in parallel.
-template <class F>
-void parallel_blocks(int64_t n, int64_t h, F&& f) {
-  const int64_t blocks = (h + kBlockRows - 1) / kBlockRows;
-  parallel_for(n * blocks, [&](int64_t i) {
-    const int64_t img = i / blocks, y0 = (i % blocks) * kBlockRows;
-    f(img, y0, std::min(y0 + kBlockRows, h));
-  });
-}
-
 template <class T, class U>
 void sep_cpu(const ImageView& src, const ImageView& dst, const float* kx, int kw, const float* ky, int kh,
              Border border, const float* fill, float delta) {
   const int ax = kw / 2, ay = kh / 2;
   const int64_t C = src.c, len = src.w * C;
-  parallel_blocks(src.n, src.h, [&](int64_t n, int64_t y0, int64_t y1) {
+  parallel_blocks(src.n, src.h, kBlockRows, [&](int64_t n, int64_t y0, int64_t y1) {
     const float* kxn = kx + n * kw;
     const float* kyn = ky + n * kh;
     const auto pad = scratch<float>((src.w + kw - 1) * C), rows = scratch<float>((y1 - y0 + kh - 1) * len),
@@ -142,7 +132,7 @@ void filter2d_cpu(const ImageView& src, const ImageView& dst, const float* kerne
                   const float* fill) {
   const int ax = kw / 2, ay = kh / 2;
   const int64_t C = src.c, len = src.w * C, plen = (src.w + kw - 1) * C;
-  parallel_blocks(src.n, src.h, [&](int64_t n, int64_t y0, int64_t y1) {
+  parallel_blocks(src.n, src.h, kBlockRows, [&](int64_t n, int64_t y0, int64_t y1) {
     const float* k = kernel + n * kh * kw;
     const auto rows = scratch<float>((y1 - y0 + kh - 1) * plen), acc = scratch<float>(len),
                part = scratch<float>(len);
@@ -226,7 +216,7 @@ void gaussian_q8_cpu(const ImageView& src, const ImageView& dst, const uint16_t*
   const int ax = kw / 2, ay = kh / 2;
   const int64_t C = src.c, len = src.w * C;
   const uint16_t zero_fill[4] = {};  // cv::GaussianBlur's constant border is 0
-  parallel_blocks(src.n, src.h, [&](int64_t n, int64_t y0, int64_t y1) {
+  parallel_blocks(src.n, src.h, kBlockRows, [&](int64_t n, int64_t y0, int64_t y1) {
     const uint16_t* kxn = kx + n * kw;
     const uint16_t* kyn = ky + n * kh;
     const auto pad = scratch<uint16_t>((src.w + kw - 1) * C), rows = scratch<uint16_t>((y1 - y0 + kh - 1) * len);
@@ -298,7 +288,7 @@ void median_cpu(const ImageView& src, const ImageView& dst, int ksize) {
                                                                 median_network(49)};
   const std::vector<std::pair<int, int>>& net = networks[a - 1];
   const int64_t C = src.c, len = src.w * C, plen = (src.w + 2 * a) * C;
-  parallel_blocks(src.n, src.h, [&](int64_t n, int64_t y0, int64_t y1) {
+  parallel_blocks(src.n, src.h, kBlockRows, [&](int64_t n, int64_t y0, int64_t y1) {
     // the block's source rows, padded by replicating the edge pixels (OpenCV's median border)
     const auto rows = scratch<T>((y1 - y0 + 2 * a) * plen);
     std::vector<T> vals(static_cast<size_t>(count) * kMedianLanes);  // zeroed: lanes past a row's end are sorted too
