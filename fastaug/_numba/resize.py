@@ -211,6 +211,24 @@ def area_fast_value(src: np.ndarray, s: Layout, base: int, fy: int, fx: int, y: 
 # ---- kernel -------------------------------------------------------------------------------------------
 
 
+@numba.njit(cache=True, inline="always")
+def resize_output_pixel(src: np.ndarray, s: Layout, dst: np.ndarray, d: Layout, n: int, y: int, x: int, kind: int,
+                        u8: bool, fy: int, fx: int, iy: np.ndarray, wy: np.ndarray, qy: np.ndarray, ix: np.ndarray,
+                        wx: np.ndarray, qx: np.ndarray, acc: np.ndarray, part: np.ndarray) -> None:
+    """Output pixel (n, y, x), every channel, by the method's formula (acc, part: 4 floats of scratch)."""
+    base = s.off + n * s.sn
+    if kind == AREA_FAST:
+        for c in range(d.c):
+            dst[index(d, n, y, x, c)] = saturate(area_fast_value(src, s, base, fy, fx, y, x, c, u8), dst)
+    elif kind == FIXED_LINEAR:
+        for c in range(d.c):
+            dst[index(d, n, y, x, c)] = resize_fixed_value(src, s, base, iy[y], qy[y], ix[x], qx[x], c)
+    else:
+        resize_separable_pixel(src, s, base, iy[y], wy[y], ix[x], wx[x], acc, part)
+        for c in range(d.c):
+            dst[index(d, n, y, x, c)] = saturate(acc[c], dst)
+
+
 @numba.njit(parallel=True, cache=True)
 def resize_rows(src: np.ndarray, s: Layout, dst: np.ndarray, d: Layout, kind: int, u8: bool, fy: int, fx: int,
                 iy: np.ndarray, wy: np.ndarray, qy: np.ndarray, ix: np.ndarray, wx: np.ndarray, qx: np.ndarray) -> None:
@@ -219,18 +237,8 @@ def resize_rows(src: np.ndarray, s: Layout, dst: np.ndarray, d: Layout, kind: in
         y = r % d.h
         acc = np.empty(4, np.float32)
         part = np.empty(4, np.float32)
-        base = s.off + n * s.sn
         for x in range(d.w):
-            if kind == AREA_FAST:
-                for c in range(d.c):
-                    dst[index(d, n, y, x, c)] = saturate(area_fast_value(src, s, base, fy, fx, y, x, c, u8), dst)
-            elif kind == FIXED_LINEAR:
-                for c in range(d.c):
-                    dst[index(d, n, y, x, c)] = resize_fixed_value(src, s, base, iy[y], qy[y], ix[x], qx[x], c)
-            else:
-                resize_separable_pixel(src, s, base, iy[y], wy[y], ix[x], wx[x], acc, part)
-                for c in range(d.c):
-                    dst[index(d, n, y, x, c)] = saturate(acc[c], dst)
+            resize_output_pixel(src, s, dst, d, n, y, x, kind, u8, fy, fx, iy, wy, qy, ix, wx, qx, acc, part)
 
 
 # ---- front door ---------------------------------------------------------------------------------------
