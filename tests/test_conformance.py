@@ -109,6 +109,15 @@ def test_resize(backend, image_spec, dtype, interp, spec):
 # ---- exact copies --------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("channels", [1, 3, 4])
+def test_flip_every_width(backend, dtype, channels):
+    """The mirror's vector path (whole pixels per 16 bytes) and its edges, for widths around every boundary."""
+    rng = np.random.default_rng(channels)
+    for w in list(range(1, 40)) + [63, 64, 65, 127]:
+        img = rng.integers(0, 256, (2, 3, w, channels)).astype(dtype)
+        np.testing.assert_array_equal(fa.flip(img, 1), img[:, :, ::-1], err_msg=f"width {w}")
+
+@pytest.mark.parametrize("dtype", DTYPES)
 def test_flip_rotate_crop_tiles(backend, image_spec, dtype):
     img = images(image_spec, dtype)
     for code in (0, 1, -1):
@@ -186,11 +195,16 @@ def test_gaussian_blur_sigma_sweep(backend):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("ksize", [3, (3, 5), (4, 2), 7], ids=str)
-def test_box_blur(backend, image_spec, dtype, ksize):
+@pytest.mark.parametrize("border", ["reflect101", "constant", "replicate", "reflect"])
+@pytest.mark.parametrize("ksize", [3, (3, 5), (4, 2), 7, (1, 9)], ids=str)
+def test_box_blur(backend, image_spec, dtype, ksize, border):
+    """Exact window sums: bit-exact with cv2.blur for float32 and for uint8 odd sizes; uint8 even sizes
+    within 1 (OpenCV rounds those through its own 16-bit fixed point)."""
     img = images(image_spec, dtype)
     kh, kw = (ksize, ksize) if isinstance(ksize, int) else ksize
-    assert_close(fa.box_blur(img, ksize), cv(cv2.blur, img, (kw, kh)), atol=tol(dtype, 1, 1e-5), what="box_blur")
+    exact = dtype == "float32" or (kh % 2 == 1 and kw % 2 == 1)
+    assert_close(fa.box_blur(img, ksize, border), cv(cv2.blur, img, (kw, kh), borderType=BORDERS[border]),
+                 atol=0 if exact else 1, what="box_blur")
 
 
 @pytest.mark.parametrize("dtype", DTYPES)

@@ -26,4 +26,12 @@ FASTAUG_HD float saturate_cast<float>(float v) {
   return v;
 }
 
+// saturate_cast<uint8_t> for a value already known to lie in [0, 255] up to rounding (a weighted mean of
+// uint8 values with non-negative weights): the same rounding without the clamps, which cost the CPU loops
+// two thirds of their instructions (the compiler turns them into masks and blends, not min/max).
+FASTAUG_HD uint8_t round_mean_u8(float v) {
+  const float magic = 12582912.f;
+  return static_cast<uint8_t>(static_cast<int>((v + magic) - magic));
+}
+
 }  // namespace fastaug::detail

@@ -216,7 +216,45 @@ __global__ void median_kernel(ImageView src, ImageView dst) {
   }
 }
 
+// cv::blur: each pixel's window sums in box_value's order (row sums, then the rows), the same bits as
+// the CPU's running integer sums (uint8: exact) and row-ordered double sums (float).
+template <class T, int C>
+__global__ void box_kernel(ImageView src, ImageView dst, int kh, int kw, Border border,
+                           typename detail::BoxSum<T>::scale inv) {
+  using S = typename detail::BoxSum<T>::type;
+  const int ax = kw / 2, ay = kh / 2;
+  FASTAUG_PIXEL_LOOP(n, y, x, dst.n, dst.h, dst.w) {
+    T* out = pixel_ptr<T>(dst, n, y, x);
+    for (int c = 0; c < C; ++c) {
+      S acc = 0;
+      for (int i = 0; i < kh; ++i) {
+        const int64_t ry = detail::map_border(y + i - ay, src.h, border);
+        S row = 0;
+        for (int j = 0; j < kw; ++j) {
+          const int64_t cx = ry < 0 ? -1 : detail::map_border(x + j - ax, src.w, border);
+          if (cx >= 0) row += static_cast<S>(pixel_ptr<const T>(src, n, ry, cx)[c * src.sc]);
+        }
+        acc += row;
+      }
+      out[c * dst.sc] = detail::box_value(acc, inv);
+    }
+  }
+}
+
 }  // namespace
+
+void box(const ImageView& src, const ImageView& dst, int kh, int kw, Border border, Stream stream) {
+  DeviceScope scope(src, "box_blur");
+  detail::dispatch_dtype(src.dtype, [&](auto t) {
+    using T = decltype(t);
+    detail::dispatch_channels(src.c, [&](auto ch) {
+      const Grid g = pixel_grid(dst.w, dst.h, dst.n);
+      box_kernel<T, decltype(ch)::value><<<g.blocks, g.threads, 0, stream_of(stream)>>>(
+          src, dst, kh, kw, border, detail::box_inv_area<T>(kh, kw));
+      check_launch("box_blur");
+    });
+  });
+}
 
 void sep_filter(const ImageView& src, const ImageView& dst, const float* kx, int kw, const float* ky, int kh,
                 Border border, const float fill[4], float delta, const char* op, Stream stream) {

@@ -53,6 +53,7 @@ void filter2d(const ImageView& src, const ImageView& dst, const float* kernel, i
 // gaussian_blur on uint8: the fixed-point kernels of gaussian_kernel_q8 (kw, kh per sample).
 void gaussian_q8(const ImageView& src, const ImageView& dst, const uint16_t* kx, int kw, const uint16_t* ky, int kh,
                  Border border, Stream stream);
+void box(const ImageView& src, const ImageView& dst, int kh, int kw, Border border, Stream stream);
 void median(const ImageView& src, const ImageView& dst, int ksize, Stream stream);
 void edges(const ImageView& src, const ImageView& dst, Stream stream);
 void equalize(const ImageView& src, const ImageView& dst, Stream stream);

@@ -12,6 +12,36 @@ namespace fastaug {
 namespace detail {
 namespace {
 
+typedef uint8_t v16qu __attribute__((vector_size(16)));
+
+// A dense row's pixels in reverse order (flip's horizontal mirror). uint8 rows move 16 bytes at a time:
+// a shuffle reverses the 16 / C whole pixels in each vector (5 for RGB); the edges go pixel by pixel.
+template <class T, int C>
+FASTAUG_CPU_CLONES void reverse_pixels(const T* s, T* d, int64_t w) {
+  int64_t x = 0;
+  if constexpr (sizeof(T) == 1) {
+    constexpr int P = 16 / C;  // whole pixels per vector
+    constexpr v16qu mask = C == 1   ? v16qu{15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0}
+                           : C == 3 ? v16qu{12, 13, 14, 9, 10, 11, 6, 7, 8, 3, 4, 5, 0, 1, 2, 15}
+                                    : v16qu{12, 13, 14, 15, 8, 9, 10, 11, 4, 5, 6, 7, 0, 1, 2, 3};
+    // Output pixels [x, x + P) come from source pixels [w - x - P, w - x). The 16-byte load reads
+    // 16 - P * C bytes past them (1 for RGB): inside the row once x >= 1; the store stays in the row
+    // while x * C + 16 <= w * C.
+    if (C * P < 16 && w > 0) {
+      for (int c = 0; c < C; ++c) d[c] = s[(w - 1) * C + c];
+      x = 1;
+    }
+    for (; x + P <= w && x * C + 16 <= w * C; x += P) {
+      v16qu v;
+      std::memcpy(&v, s + (w - x - P) * C, 16);
+      v = __builtin_shuffle(v, mask);
+      std::memcpy(d + x * C, &v, 16);
+    }
+  }
+  for (; x < w; ++x)
+    for (int c = 0; c < C; ++c) d[x * C + c] = s[(w - 1 - x) * C + c];
+}
+
 template <class T, int C>
 void copy_cpu(const ImageView& src, const ImageView& dst, const IndexMap* maps) {
   parallel_rows(dst.n, dst.h, [&](int64_t n, int64_t y) {
@@ -21,8 +51,13 @@ void copy_cpu(const ImageView& src, const ImageView& dst, const IndexMap* maps) 
     const int64_t sy0 = m.src_y(y, 0), sx0 = m.src_x(y, 0);
     const int64_t step = m.yx * src.sh + m.xx * src.sw;  // source elements per output pixel
     const T* p = s + sy0 * src.sh + sx0 * src.sw;
-    if (step == C && src.sc == 1 && dst.sw == C && dst.sc == 1) {
+    const bool dense = src.sc == 1 && src.sw == C && dst.sw == C && dst.sc == 1;
+    if (dense && step == C) {
       std::memcpy(d, p, sizeof(T) * C * dst.w);
+      return;
+    }
+    if (dense && step == -C) {
+      reverse_pixels<T, C>(p - (dst.w - 1) * C, d, dst.w);
       return;
     }
     for (int64_t x = 0; x < dst.w; ++x, p += step)

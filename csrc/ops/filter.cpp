@@ -3,6 +3,7 @@
 // row), and runs the taps over W*C contiguous floats, which the compiler vectorises.
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -35,7 +36,9 @@ void padded_row(const ImageView& src, int64_t n, int64_t r, int left, int right,
   }
   const T* row = static_cast<const T*>(src.data) + n * src.sn + ry * src.sh;
   V* mid = out + left * C;
-  if (src.rows_dense()) {
+  if (src.rows_dense() && std::is_same_v<T, V>) {
+    std::memcpy(mid, row, sizeof(T) * W * C);
+  } else if (src.rows_dense()) {
     for (int64_t i = 0; i < W * C; ++i) mid[i] = static_cast<V>(row[i]);
   } else {
     for (int64_t x = 0; x < W; ++x)
@@ -92,6 +95,14 @@ inline void correlate_row(const float* in, const float* k, int taps, int64_t ste
 template <class U>
 FASTAUG_CPU_CLONES void store_dense(const float* acc, float delta, int64_t len, U* row) {
   for (int64_t i = 0; i < len; ++i) row[i] = saturate_cast<U>(acc[i] + delta);
+}
+
+// Stores finished values (channels-last) into the output row (n, y), strided or not.
+template <class U>
+void store_values(const ImageView& dst, int64_t n, int64_t y, const U* values) {
+  U* row = static_cast<U*>(dst.data) + n * dst.sn + y * dst.sh;
+  for (int64_t x = 0; x < dst.w; ++x)
+    for (int64_t c = 0; c < dst.c; ++c) row[x * dst.sw + c * dst.sc] = values[x * dst.c + c];
 }
 
 template <class U>
@@ -209,6 +220,88 @@ void by_taps(int taps, F&& f) {
     case 7: return f(std::integral_constant<int, 7>{});
     default: return f(std::integral_constant<int, 0>{});
   }
+}
+
+// cv::blur (box_value): the exact window sums of a block of rows. Each padded source row's horizontal sums
+// (H = uint16 for uint8 rows, double for float rows), then, for uint8, running column sums (add the row
+// entering the window, subtract the one leaving: exact integers, kept in 16 bits while the window's sum
+// fits); for float the column sums are direct, in row order (box_value's order, so every backend has the
+// same bits).
+template <int K, class V, class H>
+FASTAUG_CPU_CLONES void box_row_pass(const V* __restrict in, int kw, int64_t step, int64_t len, H* __restrict out) {
+  if constexpr (K > 0) {  // one pass, the K taps summed in registers
+    for (int64_t i = 0; i < len; ++i) {
+      H acc = static_cast<H>(in[i]);
+      for (int j = 1; j < K; ++j) acc = static_cast<H>(acc + in[i + j * step]);
+      out[i] = acc;
+    }
+  } else {
+    for (int64_t i = 0; i < len; ++i) out[i] = static_cast<H>(in[i]);
+    for (int j = 1; j < kw; ++j)
+      for (int64_t i = 0; i < len; ++i) out[i] = static_cast<H>(out[i] + in[i + j * step]);
+  }
+}
+
+// S: the running column sums (uint16 while kh * kw * 255 fits, else int32).
+template <class H, class S>
+FASTAUG_CPU_CLONES void box_column_u8(const H* __restrict rows, int kh, int64_t len, int64_t count, float inv,
+                                      S* __restrict acc, uint8_t* __restrict out, int64_t out_step) {
+  for (int64_t i = 0; i < len; ++i) acc[i] = 0;
+  for (int j = 0; j < kh; ++j)
+    for (int64_t i = 0; i < len; ++i) acc[i] = static_cast<S>(acc[i] + rows[j * len + i]);
+  for (int64_t y = 0; y < count; ++y) {
+    uint8_t* o = out + y * out_step;
+    for (int64_t i = 0; i < len; ++i) o[i] = box_value(static_cast<int32_t>(acc[i]), inv);
+    if (y + 1 == count) break;
+    const H* enter = rows + (y + kh) * len;
+    const H* leave = rows + y * len;
+    for (int64_t i = 0; i < len; ++i) acc[i] = static_cast<S>(acc[i] + enter[i] - leave[i]);
+  }
+}
+
+FASTAUG_CPU_CLONES void box_column_f32(const double* rows, int kh, int64_t len, double inv, double* acc,
+                                       float* out) {
+  for (int64_t i = 0; i < len; ++i) acc[i] = 0.0;
+  for (int j = 0; j < kh; ++j)
+    for (int64_t i = 0; i < len; ++i) acc[i] += rows[j * len + i];
+  for (int64_t i = 0; i < len; ++i) out[i] = box_value(acc[i], inv);
+}
+
+template <class T, class H, class S>
+void box_cpu(const ImageView& src, const ImageView& dst, int kh, int kw, Border border) {
+  using V = std::conditional_t<std::is_same_v<T, uint8_t>, uint8_t, double>;
+  const int ax = kw / 2, ay = kh / 2;
+  const int64_t C = src.c, len = src.w * C;
+  const auto inv = box_inv_area<T>(kh, kw);
+  const V zero[4] = {};  // cv2.blur's constant border reads 0
+  parallel_blocks(src.n, src.h, kBlockRows, [&](int64_t n, int64_t y0, int64_t y1) {
+    const auto pad = scratch<V>((src.w + kw - 1) * C), rows = scratch<H>((y1 - y0 + kh - 1) * len);
+    for (int64_t r = y0 - ay; r < y1 + kh - 1 - ay; ++r) {
+      padded_row<T, V>(src, n, r, ax, kw - 1 - ax, border, zero, pad.get());
+      H* out = &rows[(r - y0 + ay) * len];
+      by_taps(kw, [&](auto k) { box_row_pass<decltype(k)::value, V, H>(pad.get(), kw, C, len, out); });
+    }
+    T* first = static_cast<T*>(dst.data) + n * dst.sn + y0 * dst.sh;
+    const bool direct = dst.rows_dense();  // results straight into the output rows
+    if constexpr (std::is_same_v<T, uint8_t>) {
+      const auto acc = scratch<S>(len);
+      if (direct) {
+        box_column_u8<H, S>(rows.get(), kh, len, y1 - y0, inv, acc.get(), first, dst.sh);
+      } else {
+        const auto out = scratch<uint8_t>((y1 - y0) * len);
+        box_column_u8<H, S>(rows.get(), kh, len, y1 - y0, inv, acc.get(), out.get(), len);
+        for (int64_t y = y0; y < y1; ++y) store_values(dst, n, y, &out[(y - y0) * len]);
+      }
+    } else {
+      const auto acc = scratch<double>(len);
+      const auto out = scratch<float>(len);
+      for (int64_t y = y0; y < y1; ++y) {
+        T* o = direct ? first + (y - y0) * dst.sh : out.get();
+        box_column_f32(&rows[(y - y0) * len], kh, len, inv, acc.get(), o);
+        if (!direct) store_values(dst, n, y, out.get());
+      }
+    }
+  });
 }
 
 void gaussian_q8_cpu(const ImageView& src, const ImageView& dst, const uint16_t* kx, int kw, const uint16_t* ky,
@@ -413,8 +506,20 @@ void box_blur(const ImageView& src, const ImageView& dst, int kh, int kw, Border
   check_border(border);
   check_ksize(kh, "ksize height", false);
   check_ksize(kw, "ksize width", false);
-  std::vector<float> kx(src.n * kw, 1.f / kw), ky(src.n * kh, 1.f / kh);
-  run_sep_filter(src, dst, kx.data(), kw, ky.data(), kh, border, nullptr, 0.0, "box_blur", stream);
+  if (dst.empty()) return;
+  FASTAUG_ROUTE(src, "box_blur", dispatch_dtype(src.dtype, [&](auto t) {
+    using T = decltype(t);
+    if constexpr (std::is_same_v<T, uint8_t>) {
+      if (int64_t(kh) * kw <= 257)  // the window's sum fits 16 bits
+        box_cpu<T, uint16_t, uint16_t>(src, dst, kh, kw, border);
+      else if (kw <= 257)
+        box_cpu<T, uint16_t, int32_t>(src, dst, kh, kw, border);
+      else
+        box_cpu<T, int32_t, int32_t>(src, dst, kh, kw, border);
+    } else {
+      box_cpu<T, double, double>(src, dst, kh, kw, border);
+    }
+  }), cuda::box(src, dst, kh, kw, border, stream));
 }
 
 void median_blur(const ImageView& src, const ImageView& dst, int ksize, Stream stream) {

@@ -4,6 +4,7 @@
 #include <cstdint>
 
 #include "../common/hd.hpp"
+#include "../common/saturate.hpp"
 
 namespace fastaug::detail {
 
@@ -96,6 +97,27 @@ inline void deriv_kernel(int order, int ksize, float* out) {
     }
   }
   for (int i = 0; i < ksize; ++i) out[i] = static_cast<float>(k[i]);
+}
+
+// cv::blur's normalised window sum: exact integer sums for uint8, scaled in float and rounded half to even
+// (OpenCV's result for odd kernel sizes, bit for bit; even sizes within 1); for float32, sums in double
+// (OpenCV's sum type) taken row by row, scaled in double.
+template <class T>
+struct BoxSum {
+  using type = int32_t;
+  using scale = float;
+};
+template <>
+struct BoxSum<float> {
+  using type = double;
+  using scale = double;
+};
+FASTAUG_HD uint8_t box_value(int32_t sum, float inv_area) { return round_mean_u8(static_cast<float>(sum) * inv_area); }
+FASTAUG_HD float box_value(double sum, double inv_area) { return static_cast<float>(sum * inv_area); }
+
+template <class T>
+FASTAUG_HD typename BoxSum<T>::scale box_inv_area(int kh, int kw) {
+  return static_cast<typename BoxSum<T>::scale>(1) / static_cast<typename BoxSum<T>::scale>(kh * kw);
 }
 
 // Median of v[0..n) (n odd), reordering v: selection of the lower half.

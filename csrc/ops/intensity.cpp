@@ -49,6 +49,20 @@ void elementwise(const ImageView& src, const ImageView& dst, Make&& make) {
   });
 }
 
+// A row of grey values. Called with literal strides for dense rows, so that the loop over pixels
+// vectorises (the channel loads of a pixel become shuffles of whole vectors).
+template <class T, int C, bool Dense>
+FASTAUG_CPU_CLONES void gray_row(const T* s, int64_t sw, int64_t sc, T* d, int64_t w, int64_t dw) {
+  if constexpr (Dense) sw = C, sc = 1, dw = 1;
+  for (int64_t x = 0; x < w; ++x) {
+    const T* p = s + x * sw;
+    if constexpr (C == 1)
+      d[x * dw] = p[0];
+    else
+      d[x * dw] = gray_pixel(p[0], p[sc], p[2 * sc]);
+  }
+}
+
 // One image: the C histograms in one pass over its pixels, then the C LUTs applied in one pass.
 template <int C>
 void equalize_image(const ImageView& src, const ImageView& dst, int64_t n) {
@@ -89,11 +103,20 @@ void check_same(const ImageView& src, const ImageView& dst) {
   check_dtype(dst, "dst", src.dtype);
 }
 
-// The mode is a template argument so that threshold_pixel's switch folds away and the loop vectorises.
+// The mode is a template argument so that threshold_select's switch folds away and the loop vectorises.
+// uint8 compares in 8-bit lanes: thresh is a floored integer in [-1, 255], so v > thresh is v > cut
+// (unsigned) or, for -1, always true; the same results as threshold_pixel's float compare.
 template <class T, ThresholdMode Mode>
 void threshold_cpu(const ImageView& src, const ImageView& dst, const float* t, const T* mx) {
   elementwise<T>(src, dst, [&](int64_t n) {
-    return [thresh = t[n], maxval = mx[n]](T v) { return threshold_pixel<T>(v, thresh, maxval, Mode); };
+    const T cut = saturate_cast<T>(t[n]);
+    if constexpr (std::is_same_v<T, uint8_t>) {
+      return [cut, all = t[n] < 0.f, maxval = mx[n]](T v) {
+        return threshold_select<T>(v, all | (v > cut), cut, maxval, Mode);
+      };
+    } else {
+      return [cut, thresh = t[n], maxval = mx[n]](T v) { return threshold_select<T>(v, v > thresh, cut, maxval, Mode); };
+    }
   });
 }
 
@@ -132,11 +155,13 @@ void to_gray(const ImageView& src, const ImageView& dst, Stream stream) {
     using T = decltype(t);
     dispatch_channels(src.c, [&](auto ch) {
       constexpr int C = decltype(ch)::value;
-      pointwise<T, T, C, 1>(src, dst, [](int64_t, const T* in, int64_t isc, T* out, int64_t) {
-        if constexpr (C == 1)
-          out[0] = in[0];
+      parallel_rows(src.n, src.h, [&](int64_t n, int64_t y) {
+        const T* s = static_cast<const T*>(src.data) + n * src.sn + y * src.sh;
+        T* d = static_cast<T*>(dst.data) + n * dst.sn + y * dst.sh;
+        if (src.rows_dense() && dst.sw == 1)
+          gray_row<T, C, true>(s, C, 1, d, src.w, 1);
         else
-          out[0] = gray_pixel(in[0], in[isc], in[2 * isc]);
+          gray_row<T, C, false>(s, src.sw, src.sc, d, src.w, dst.sw);
       });
     });
   }), cuda::to_gray(src, dst, stream));

@@ -32,23 +32,29 @@ FASTAUG_HD uint8_t gray_pixel(uint8_t r, uint8_t g, uint8_t b) {
 }
 FASTAUG_HD float gray_pixel(float r, float g, float b) { return r * 0.299f + g * 0.587f + b * 0.114f; }
 
-// cv::threshold on one value; for uint8, thresh is already floored and maxval rounded (as OpenCV).
+// cv::threshold's result for a value v that is (above) or is not above the threshold; `cut` is the
+// threshold as the value type (saturate_cast<T>(thresh): TRUNC's output).
 template <class T>
-FASTAUG_HD T threshold_pixel(T v, float thresh, T maxval, ThresholdMode mode) {
-  const bool above = static_cast<float>(v) > thresh;
+FASTAUG_HD T threshold_select(T v, bool above, T cut, T maxval, ThresholdMode mode) {
   switch (mode) {
     case ThresholdMode::Binary:
       return above ? maxval : T(0);
     case ThresholdMode::BinaryInv:
       return above ? T(0) : maxval;
     case ThresholdMode::Trunc:  // uint8: a thresh below 0 truncates to 0, as OpenCV
-      return above ? saturate_cast<T>(thresh) : v;
+      return above ? cut : v;
     case ThresholdMode::ToZero:
       return above ? v : T(0);
     case ThresholdMode::ToZeroInv:
       return above ? T(0) : v;
   }
   return v;
+}
+
+// cv::threshold on one value; for uint8, thresh is already floored and maxval rounded (as OpenCV).
+template <class T>
+FASTAUG_HD T threshold_pixel(T v, float thresh, T maxval, ThresholdMode mode) {
+  return threshold_select<T>(v, static_cast<float>(v) > thresh, saturate_cast<T>(thresh), maxval, mode);
 }
 
 FASTAUG_HD uint8_t invert_pixel(uint8_t v) { return static_cast<uint8_t>(255 - v); }

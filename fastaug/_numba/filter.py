@@ -598,23 +598,117 @@ def gaussian_blur(src: np.ndarray, dst: np.ndarray, kh: int, kw: int, sigma: np.
     launch(gaussian_q8_blocks, sbuf, s, dbuf, d, workers(), kx, ky, int(border))
 
 
-def box_kernels(src: np.ndarray, dst: np.ndarray, kh: int, kw: int, border: int) -> tuple[np.ndarray, np.ndarray]:
-    """The checks of box_blur on (N, H, W, C) arrays (device arrays too), and its kernels of 1/kw, 1/kh."""
-    N = src.shape[0]
+def check_box(src: np.ndarray, dst: np.ndarray, kh: int, kw: int, border: int) -> bool:
+    """The checks of box_blur on (N, H, W, C) arrays (device arrays too); False when nothing to write."""
     check_filter_pair(src, dst, False)
     check_border(border)
     check_ksize(kh, "ksize height", False)
     check_ksize(kw, "ksize width", False)
-    kx = np.full((N, kw), np.float32(1.0) / np.float32(kw), np.float32)
-    ky = np.full((N, kh), np.float32(1.0) / np.float32(kh), np.float32)
-    return kx, ky
+    return dst.size != 0
+
+
+@numba.njit(cache=True, inline="always")
+def box_value(total, inv, u8: bool):  # type: ignore[no-untyped-def]
+    """box_value (filter_pixel.hpp) before its conversion to the output type (saturate: round half to
+    even): an exact integer sum scaled in float32 (uint8), or a double sum scaled in double (float32)."""
+    if u8:
+        return f32(f32(total) * f32(inv))
+    return f32(total * inv)
+
+
+@numba.njit(cache=True, inline="always")
+def box_pixel(src: np.ndarray, s: Layout, n: int, y: int, x: int, c: int, kh: int, kw: int, border: int, inv,
+              u8: bool):  # type: ignore[no-untyped-def]
+    """One output value by direct sums, row by row (the CUDA kernel; the same sums as box_block's). The
+    sums run in float64, exact for uint8 (integers far below 2**53) and OpenCV's sum type for float32."""
+    ay, ax = kh // 2, kw // 2
+    total = 0.0
+    for i in range(kh):
+        ry = map_border(y + i - ay, s.h, border)
+        row = 0.0
+        for j in range(kw):
+            cx = -1 if ry < 0 else map_border(x + j - ax, s.w, border)
+            if cx >= 0:
+                row += np.float64(src[index(s, n, ry, cx, c)])
+        total += row
+    return box_value(total, inv, u8)
+
+
+@numba.njit(cache=True)
+def box_block(src: np.ndarray, s: Layout, dst: np.ndarray, d: Layout, n: int, y0: int, y1: int, kh: int, kw: int,
+              border: int, inv, u8: bool, pad: np.ndarray, rows: np.ndarray, acc: np.ndarray) -> None:  # type: ignore[no-untyped-def]
+    """Rows [y0, y1) of image n: every needed source row's horizontal window sums, then the column sums
+    (running for uint8: exact integers; direct, in row order, for float32)."""
+    ax, ay = kw // 2, kh // 2
+    length = s.w * s.c
+    zero = np.zeros(4, pad.dtype)
+    for r in range(y0 - ay, y1 + kh - 1 - ay):
+        padded_row(src, s, n, r, ax, kw - 1 - ax, border, zero, pad)
+        at = (r - y0 + ay) * length
+        out = rows[at:at + length]
+        for i in range(length):
+            out[i] = pad[i]
+        for j in range(1, kw):
+            tap = pad[j * s.c:j * s.c + length]
+            for i in range(length):
+                out[i] += tap[i]
+    for i in range(length):
+        acc[i] = 0
+    for j in range(kh - 1):
+        for i in range(length):
+            acc[i] += rows[j * length + i]
+    for y in range(y0, y1):
+        enter = rows[(y - y0 + kh - 1) * length:]
+        for i in range(length):
+            acc[i] += enter[i]
+        start = index(d, n, y, 0, 0)
+        for x in range(d.w):
+            for c in range(d.c):
+                dst[start + x * d.sw + c * d.sc] = saturate(box_value(acc[x * d.c + c], inv, u8), dst)
+        leave = rows[(y - y0) * length:]
+        if u8:
+            for i in range(length):
+                acc[i] -= leave[i]
+        else:  # float: the next row's sums again from scratch, in row order
+            for i in range(length):
+                acc[i] = 0.0
+            for j in range(1, kh):
+                row = rows[(y - y0 + j) * length:]
+                for i in range(length):
+                    acc[i] += row[i]
+
+
+@numba.njit(parallel=True, cache=True)
+def box_blocks(src: np.ndarray, s: Layout, dst: np.ndarray, d: Layout, kh: int, kw: int, border: int, inv,
+               u8: bool, pads: np.ndarray, rows: np.ndarray, accs: np.ndarray) -> None:  # type: ignore[no-untyped-def]
+    """Worker t takes every workers-th block with its own buffers pads[t], rows[t], accs[t] (int64 for
+    uint8 images, float64 for float32: allocated by the caller, which knows the dtype)."""
+    workers = pads.shape[0]
+    blocks = (s.h + BLOCK_ROWS - 1) // BLOCK_ROWS
+    for t in numba.prange(workers):
+        for i in range(t, s.n * blocks, workers):
+            n, y0, y1 = block_at(i, blocks, s.h)
+            box_block(src, s, dst, d, n, y0, y1, kh, kw, border, inv, u8, pads[t], rows[t], accs[t])
+
+
+def box_scale(u8: bool, kh: int, kw: int) -> float:
+    """box_inv_area: 1 / (kh * kw) in float32 for uint8, in double for float32."""
+    return np.float32(1.0) / np.float32(kh * kw) if u8 else 1.0 / (kh * kw)
 
 
 def box_blur(src: np.ndarray, dst: np.ndarray, kh: int, kw: int, border: int) -> None:
-    """cv2.blur: the normalised box filter, as a separable filter of 1/kw and 1/kh (float32)."""
+    """cv2.blur: exact window sums (running integer column sums for uint8, double sums for float32)."""
     src, dst = _images(src, dst)
-    kx, ky = box_kernels(src, dst, kh, kw, border)
-    run_sep_filter(src, dst, kx, ky, border, None, 0.0)
+    if not check_box(src, dst, kh, kw, border):
+        return
+    sbuf, s = as_view(src, "img")
+    dbuf, d = as_view(dst, "out", writable=True)
+    u8 = src.dtype == np.uint8
+    w, length, sums = workers(), d.w * d.c, np.int64 if u8 else np.float64
+    pads = np.empty((w, (s.w + kw - 1) * s.c), sums)
+    rows = np.empty((w, (BLOCK_ROWS + kh - 1) * length), sums)
+    launch(box_blocks, sbuf, s, dbuf, d, int(kh), int(kw), int(border), box_scale(u8, kh, kw), u8, pads, rows,
+           np.empty((w, length), sums))
 
 
 def check_median(src: np.ndarray, dst: np.ndarray, ksize: int) -> bool:

@@ -20,7 +20,8 @@ from .._numba._common import f32
 from .._numba._common import map_border as _map_border
 from .._numba._common import saturate as _saturate
 from .._numba._view import index as _index
-from .._numba.filter import box_kernels, check_median, filter2d_kernel, gaussian_kernels
+from .._numba.filter import box_pixel as _box_pixel
+from .._numba.filter import box_scale, check_box, check_median, filter2d_kernel, gaussian_kernels
 from .._numba.filter import median_of as _median_of
 from .._numba.filter import median_window as _median_window
 from .._numba.filter import round_q16 as _round_q16
@@ -33,6 +34,7 @@ median_window = device(_median_window)
 saturate = device(_saturate)
 index = device(_index)
 round_q16 = device(_round_q16)
+box_pixel = device(_box_pixel)
 
 
 
@@ -172,11 +174,24 @@ def gaussian_blur(src: Any, dst: Any, kh: int, kw: int, sigma: Any, border: int,
                   int(border))
 
 
+@kernel
+def box_kernel(src, s, dst, d, kh, kw, border, inv, u8):  # type: ignore[no-untyped-def]
+    """One thread per output pixel (n, y, x), all channels: box_pixel's direct sums."""
+    n, y, x = thread_pixel(d)
+    if n < 0:
+        return
+    for c in range(d.c):
+        dst[index(d, n, y, x, c)] = saturate(box_pixel(src, s, n, y, x, c, kh, kw, border, inv, u8), dst)
+
+
 def box_blur(src: Any, dst: Any, kh: int, kw: int, border: int, *, stream: Any = 0) -> None:
     """cv2.blur on device arrays."""
     s, d = pair(src, dst)
-    kx, ky = box_kernels(s, d, kh, kw, border)
-    run_sep_filter(s, d, kx, ky, border, None, 0.0, stream)
+    if not check_box(s, d, kh, kw, border):
+        return
+    u8 = s.dtype == np.uint8
+    launch_pixels(box_kernel, d.size // d.shape[3], stream, s.buf, s.layout, d.buf, d.layout, int(kh), int(kw),
+                  int(border), box_scale(u8, kh, kw), u8)
 
 
 def median_blur(src: Any, dst: Any, ksize: int, *, stream: Any = 0) -> None:
