@@ -70,7 +70,8 @@ def backends() -> dict[str, dict[str, Any]]:
     cuda_ok, cuda_reason = _native_cuda()
     info = {
         "native": {"available": _native is not None, "reason": _native_error or "fastaug._C imported",
-                   "devices": ["cpu"] + (["cuda"] if _native is not None and _native.with_cuda else [])},
+                   "devices": ["cpu"] + (["cuda"] if _native is not None and _native.with_cuda else []),
+                   "cpu_target": _native.cpu_target() if _native is not None else None},
         "numba": {"available": numba_ok, "reason": "numba installed" if numba_ok else "numba is not installed",
                   "devices": ["cpu"]},
         "cuda": {"available": cuda_ok, "reason": cuda_reason, "devices": ["cuda"]},

@@ -6,11 +6,12 @@
 #define FASTAUG_HD inline
 #endif
 
-// Hot CPU loops are compiled twice, for AVX2 and for the x86-64 baseline, and the loader picks one at
-// run time (GCC/Clang function multiversioning), so one wheel is fast on new CPUs and runs on all.
-// No FMA is enabled, so both clones give the same bits.
+// Hot CPU loops are compiled three times, for AVX-512 (x86-64-v4), AVX2 and the x86-64 baseline (SSE2),
+// and the loader picks one at run time (GCC/Clang function multiversioning), so one wheel is fast on new
+// CPUs and runs on all (fastaug::cpu_target() says which). No FMA contraction (-ffp-contract=off), so every
+// clone gives the same bits; tests/test_cpu_targets.py checks it by forcing each clone under emulators.
 #if !defined(__CUDACC__) && defined(__x86_64__) && defined(__GNUC__) && !defined(FASTAUG_NO_CLONES)
-#define FASTAUG_CPU_CLONES __attribute__((target_clones("avx2", "default")))
+#define FASTAUG_CPU_CLONES __attribute__((target_clones("arch=x86-64-v4", "avx2", "default")))
 #else
 #define FASTAUG_CPU_CLONES
 #endif

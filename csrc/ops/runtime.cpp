@@ -25,6 +25,18 @@ void set_num_threads(int n) {
 
 int get_num_threads() { return detail::num_threads(); }
 
+const char* cpu_target() {
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(FASTAUG_NO_CLONES)
+  // the order in which the FASTAUG_CPU_CLONES resolvers pick their clone
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("x86-64-v4")) return "x86-64-v4";
+  if (__builtin_cpu_supports("avx2")) return "avx2";
+  return "x86-64";
+#else
+  return "default";
+#endif
+}
+
 bool cuda_available(std::string* reason) {
 #ifdef FASTAUG_WITH_CUDA
   std::string why;

@@ -53,6 +53,7 @@ PYBIND11_MODULE(_C, m) {
   });
   m.def("set_num_threads", &set_num_threads);
   m.def("get_num_threads", &get_num_threads);
+  m.def("cpu_target", &cpu_target);
 
   m.def("warp_affine", [](py::handle s, py::handle d, Params<double> M, int interp, int border, Fill fill, std::uintptr_t stream) {
     run(s, d, stream, [&](const ImageView& a, const ImageView& b, Stream st) {

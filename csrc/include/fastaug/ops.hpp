@@ -98,6 +98,10 @@ void normalize(const ImageView& src, const ImageView& dst, const double* mean, c
 void set_num_threads(int n);
 int get_num_threads();
 
+// The instruction set the CPU kernels run with on this machine, chosen at load time: "x86-64-v4"
+// (AVX-512), "avx2", or "x86-64" (the SSE2 baseline); the results are the same bits on each.
+const char* cpu_target();
+
 // Whether CUDA images can be processed: the CUDA kernels are built and a device is usable. If not and
 // reason is given, it receives why (e.g. "built without CUDA", or the CUDA runtime's own message).
 bool cuda_available(std::string* reason = nullptr);
