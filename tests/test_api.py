@@ -488,13 +488,18 @@ def test_backends_bit_identical_warps(interp):
         x = np.ascontiguousarray(np.concatenate([base, base[..., :1]], axis=3)[..., :c]).astype(dtype)
         M = fa.affine_matrix(rng.uniform(-180, 180, 2), scale=rng.uniform(0.3, 3, 2),
                              translate=rng.uniform(-50, 50, (2, 2)), center=(128, 128))
-        # a whole-byte fill takes the masked-gather path, 17.5 the scalar border path
-        for border, fill in (("constant", 17), ("constant", 17.5), ("reflect101", 17), ("wrap", 17)):
-            with fa.backend("native"):
-                a = fa.warp_affine(x, M, interp=interp, border=border, fill=fill)
-            with fa.backend("numba"):
-                b = fa.warp_affine(x, M, interp=interp, border=border, fill=fill)
-            assert np.array_equal(a, b), (c, border, fill, np.abs(a.astype(int) - b).max())
+        H = np.stack([np.eye(3) + rng.normal(0, 0.1, (3, 3)) * [[1, 1, 20], [1, 1, 20], [2e-3, 2e-3, 0]]
+                      for _ in range(2)])
+        # a whole-byte fill takes the masked-gather path, 17.5 the scalar border path; the other borders map
+        # taps into the image in the vector (within one reflection) or go scalar beyond
+        for border, fill in (("constant", 17), ("constant", 17.5), ("reflect101", 17), ("reflect", 0),
+                             ("replicate", 0), ("wrap", 17)):
+            for warp, matrix in ((fa.warp_affine, M), (fa.warp_perspective, H)):
+                with fa.backend("native"):
+                    a = warp(x, matrix, interp=interp, border=border, fill=fill)
+                with fa.backend("numba"):
+                    b = warp(x, matrix, interp=interp, border=border, fill=fill)
+                assert np.array_equal(a, b), (warp.__name__, c, border, fill, np.abs(a.astype(int) - b).max())
 
 
 def test_backends_bit_identical_median():

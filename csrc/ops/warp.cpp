@@ -72,8 +72,8 @@ void warp_cpu(const ImageView& src, const ImageView& dst, const float* minv, Int
             const int64_t osw = dst.sw, osc = dst.sc, w = dst.w;
             T* row = static_cast<T*>(dst.data) + n * dst.sn + y * dst.sh;
 #ifdef FASTAUG_HAVE_WARP_AVX2
-            if constexpr (std::is_same_v<T, uint8_t> && I != Interp::Cubic && !Perspective && Dense) {
-              if (simd && osw == C && osc == 1) return warp_affine_u8_row_avx2<I, C>(s, m, y, b, f, row, w);
+            if constexpr (std::is_same_v<T, uint8_t> && I != Interp::Cubic && Dense) {
+              if (simd && osw == C && osc == 1) return warp_u8_row_avx2<I, C, Perspective>(s, m, y, b, f, row, w);
             }
 #endif
             for (int64_t x = 0; x < w; ++x) warp_pixel<I, Perspective>(s, m, x, y, b, f, row + x * osw, osc);

@@ -1,8 +1,11 @@
-// AVX2 path of warp_affine's nearest and bilinear uint8 (CPU only): 8 output pixels at a time, their taps
-// fetched with gathers. It performs exactly the float operations of warp_pixel, in the same order and
-// without FMA, so it gives the same bits as the scalar path and the other backends. Under a constant
-// border with a whole-byte fill, taps outside the image are masked gathers of the fill; otherwise a group
-// of 8 with a pixel near a border (and any non-finite coordinate) goes through the scalar warp_pixel.
+// AVX2 path of warp_affine's and warp_perspective's nearest and bilinear uint8 (CPU only): 8 output pixels
+// at a time, their taps fetched with gathers. It performs exactly the float operations of warp_pixel, in the
+// same order and without FMA, so it gives the same bits as the scalar path and the other backends. Under a
+// constant border with a whole-byte fill, taps outside the image are masked gathers of the fill; under
+// replicate, reflect, reflect101 and wrap each tap's row and column are mapped into the image in the
+// vector (map_border's formula within one reflection of the image); a group of 8 with a tap further away,
+// a constant border with another fill near the edge, or a non-finite coordinate goes through the scalar
+// warp_pixel.
 #pragma once
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__CUDACC__)
 #include <immintrin.h>
@@ -32,16 +35,44 @@ __attribute__((target("avx2"))) inline __m256 channel_as_float(__m256i t, __m128
   return _mm256_cvtepi32_ps(_mm256_and_si256(_mm256_srl_epi32(t, shift), _mm256_set1_epi32(0xff)));
 }
 
+// map_border(i, n, border) for 8 lanes, for the borders that map into the image: `ok` clears the lanes
+// beyond one reflection (or wrap) of the image, where map_border would fold more than once.
+__attribute__((target("avx2"))) inline __m256i map_lanes(__m256i i, int n, Border border, __m256i& ok) {
+  const __m256i zero = _mm256_setzero_si256(), nv = _mm256_set1_epi32(n), last = _mm256_set1_epi32(n - 1);
+  const __m256i below = _mm256_cmpgt_epi32(zero, i), above = _mm256_cmpgt_epi32(i, last);
+  switch (border) {
+    case Border::Replicate:
+      return _mm256_min_epi32(_mm256_max_epi32(i, zero), last);
+    case Border::Reflect: {  // -1 - i below, 2n - 1 - i above; valid on [-n, 2n - 1]
+      ok = _mm256_andnot_si256(_mm256_cmpgt_epi32(_mm256_sub_epi32(zero, nv), i), ok);
+      ok = _mm256_andnot_si256(_mm256_cmpgt_epi32(i, _mm256_set1_epi32(2 * n - 1)), ok);
+      const __m256i lo = _mm256_sub_epi32(_mm256_set1_epi32(-1), i), hi = _mm256_sub_epi32(_mm256_set1_epi32(2 * n - 1), i);
+      return _mm256_blendv_epi8(_mm256_blendv_epi8(i, lo, below), hi, above);
+    }
+    case Border::Wrap: {  // i + n below, i - n above; valid on [-n, 2n - 1]
+      ok = _mm256_andnot_si256(_mm256_cmpgt_epi32(_mm256_sub_epi32(zero, nv), i), ok);
+      ok = _mm256_andnot_si256(_mm256_cmpgt_epi32(i, _mm256_set1_epi32(2 * n - 1)), ok);
+      return _mm256_blendv_epi8(_mm256_blendv_epi8(i, _mm256_add_epi32(i, nv), below), _mm256_sub_epi32(i, nv), above);
+    }
+    default: {  // Reflect101: -i below, 2n - 2 - i above; valid on [-(n - 1), 2n - 2]; n == 1 maps to 0
+      if (n == 1) return zero;
+      ok = _mm256_andnot_si256(_mm256_cmpgt_epi32(_mm256_sub_epi32(zero, last), i), ok);
+      ok = _mm256_andnot_si256(_mm256_cmpgt_epi32(i, _mm256_set1_epi32(2 * n - 2)), ok);
+      const __m256i lo = _mm256_sub_epi32(zero, i), hi = _mm256_sub_epi32(_mm256_set1_epi32(2 * n - 2), i);
+      return _mm256_blendv_epi8(_mm256_blendv_epi8(i, lo, below), hi, above);
+    }
+  }
+}
+
 // Processes pixels [0, w) of output row y; dst row is dense (C bytes a pixel). I: Nearest or Linear.
-template <Interp I, int C>
-__attribute__((target("avx2"))) void warp_affine_u8_row_avx2(const SrcImage<uint8_t, C, true>& s,
-                                                                      const float* m, int64_t y, Border border,
-                                                                      const float* fill, uint8_t* row,
-                                                                      int64_t w) {
+template <Interp I, int C, bool Perspective>
+__attribute__((target("avx2"))) void warp_u8_row_avx2(const SrcImage<uint8_t, C, true>& s, const float* m, int64_t y,
+                                                      Border border, const float* fill, uint8_t* row, int64_t w) {
   const __m256 m0 = _mm256_set1_ps(m[0]), m3 = _mm256_set1_ps(m[3]);
   const float fy = static_cast<float>(y);
   const __m256 m1y = _mm256_set1_ps(m[1] * fy), m4y = _mm256_set1_ps(m[4] * fy);
   const __m256 m2 = _mm256_set1_ps(m[2]), m5 = _mm256_set1_ps(m[5]);
+  const __m256 m6 = _mm256_set1_ps(m[6]), m7y = _mm256_set1_ps(m[7] * fy), m8 = _mm256_set1_ps(m[8]);
   const __m256 lim = _mm256_set1_ps(4194304.f), nlim = _mm256_set1_ps(-4194304.f);
   const __m256 one = _mm256_set1_ps(1.f), zero = _mm256_setzero_ps(), top = _mm256_set1_ps(255.f);
   const __m256 magic = _mm256_set1_ps(12582912.f);
@@ -69,6 +100,12 @@ __attribute__((target("avx2"))) void warp_affine_u8_row_avx2(const SrcImage<uint
     // as warp_pixel: m0 * fx + m1 * fy + m2, then clamp_coord
     __m256 sx = _mm256_add_ps(_mm256_add_ps(_mm256_mul_ps(m0, fx), m1y), m2);
     __m256 sy = _mm256_add_ps(_mm256_add_ps(_mm256_mul_ps(m3, fx), m4y), m5);
+    if constexpr (Perspective) {  // as warp_pixel: 1 / wz, or 0 where wz == 0
+      const __m256 wz = _mm256_add_ps(_mm256_add_ps(_mm256_mul_ps(m6, fx), m7y), m8);
+      const __m256 inv = _mm256_and_ps(_mm256_div_ps(one, wz), _mm256_cmp_ps(wz, zero, _CMP_NEQ_UQ));
+      sx = _mm256_mul_ps(sx, inv);
+      sy = _mm256_mul_ps(sy, inv);
+    }
     // NaN coordinates take the scalar path (the clamp below would turn them into numbers)
     const __m256i finite = _mm256_castps_si256(_mm256_and_ps(_mm256_cmp_ps(sx, sx, _CMP_ORD_Q), _mm256_cmp_ps(sy, sy, _CMP_ORD_Q)));
     sx = _mm256_max_ps(_mm256_min_ps(sx, lim), nlim);
@@ -103,10 +140,29 @@ __attribute__((target("avx2"))) void warp_affine_u8_row_avx2(const SrcImage<uint
       __m256i scalar = _mm256_andnot_si256(finite, neg1);
       for (int k = 0; k < taps; ++k) scalar = _mm256_or_si256(scalar, _mm256_and_si256(in[k], _mm256_cmpgt_epi32(at[k], end4)));
       if (_mm256_movemask_ps(_mm256_castsi256_ps(scalar)) != 0) {
-        for (int64_t k = x; k < x + 8; ++k) warp_pixel<I, false>(s, m, k, y, border, fill, row + k * C, 1);
+        for (int64_t k = x; k < x + 8; ++k) warp_pixel<I, Perspective>(s, m, k, y, border, fill, row + k * C, 1);
         continue;
       }
       for (int k = 0; k < taps; ++k) t[k] = _mm256_mask_i32gather_epi32(fillv, base, at[k], in[k], 1);
+    } else if (border != Border::Constant) {
+      // each tap's row and column mapped into the image, as sample's map_border
+      __m256i ok = finite;
+      __m256i xs[2], ys[2];
+      xs[0] = map_lanes(x0, static_cast<int>(s.w), border, ok);
+      ys[0] = map_lanes(y0, static_cast<int>(s.h), border, ok);
+      if constexpr (taps == 4) {
+        xs[1] = map_lanes(_mm256_sub_epi32(x0, neg1), static_cast<int>(s.w), border, ok);
+        ys[1] = map_lanes(_mm256_sub_epi32(y0, neg1), static_cast<int>(s.h), border, ok);
+      }
+      __m256i at[taps];
+      for (int k = 0; k < taps; ++k)
+        at[k] = _mm256_add_epi32(_mm256_mullo_epi32(ys[k / 2], sh), _mm256_mullo_epi32(xs[k % 2], cstep));
+      for (int k = 0; k < taps; ++k) ok = _mm256_andnot_si256(_mm256_cmpgt_epi32(at[k], end4), ok);
+      if (_mm256_movemask_ps(_mm256_castsi256_ps(ok)) != 0xff) {
+        for (int64_t k = x; k < x + 8; ++k) warp_pixel<I, Perspective>(s, m, k, y, border, fill, row + k * C, 1);
+        continue;
+      }
+      for (int k = 0; k < taps; ++k) t[k] = _mm256_i32gather_epi32(base, at[k], 1);
     } else {
       // interior only: 0 <= x0 <= w - 2, 0 <= y0 <= h - 2, gathers in bounds; anything else is scalar
       __m256i ok = _mm256_and_si256(_mm256_cmpgt_epi32(x0, neg1), _mm256_cmpgt_epi32(y0, neg1));
@@ -115,7 +171,7 @@ __attribute__((target("avx2"))) void warp_affine_u8_row_avx2(const SrcImage<uint
       ok = _mm256_andnot_si256(_mm256_cmpgt_epi32(off, last), ok);
       ok = _mm256_and_si256(ok, finite);
       if (_mm256_movemask_ps(_mm256_castsi256_ps(ok)) != 0xff) {
-        for (int64_t k = x; k < x + 8; ++k) warp_pixel<I, false>(s, m, k, y, border, fill, row + k * C, 1);
+        for (int64_t k = x; k < x + 8; ++k) warp_pixel<I, Perspective>(s, m, k, y, border, fill, row + k * C, 1);
         continue;
       }
       t[0] = _mm256_i32gather_epi32(base, off, 1);
@@ -148,7 +204,7 @@ __attribute__((target("avx2"))) void warp_affine_u8_row_avx2(const SrcImage<uint
     store_pixels<C>(packed, row + x * C);
     }
   }
-  for (; x < w; ++x) warp_pixel<I, false>(s, m, x, y, border, fill, row + x * C, 1);
+  for (; x < w; ++x) warp_pixel<I, Perspective>(s, m, x, y, border, fill, row + x * C, 1);
 }
 
 inline bool cpu_has_avx2() {
