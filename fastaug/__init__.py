@@ -5,7 +5,7 @@ float32, C in {1, 3, 4}; results come back as the caller's type on the caller's 
 
 from __future__ import annotations
 
-from ._backend import backend, backends, get_num_threads, set_num_threads
+from ._backend import backend, backends, get_num_threads, set_buffer_cache, set_num_threads
 from ._errors import ArgumentError, ArgumentTypeError, FastaugError
 from ._types import Border, Interp, ThresholdMode
 from .functional import (affine_matrix, box_blur, crop, edges, equalize, filter2d, flip, gaussian_blur, invert,
@@ -22,5 +22,5 @@ __all__ = [
     "ArgumentError", "ArgumentTypeError", "Border", "FastaugError", "Interp", "OPERATORS", "ThresholdMode",
     "__version__", "affine_matrix", "backend", "backends", "box_blur", "crop", "edges", "equalize", "filter2d",
     "flip", "gaussian_blur", "get_num_threads", "invert", "median_blur", "normalize", "resize", "rotate90",
-    "sep_filter2d", "set_num_threads", "sobel", "threshold", "tiles", "to_gray", "warp_affine", "warp_perspective",
+    "sep_filter2d", "set_buffer_cache", "set_num_threads", "sobel", "threshold", "tiles", "to_gray", "warp_affine", "warp_perspective",
 ]

@@ -135,6 +135,30 @@ def set_num_threads(n: int) -> None:
         numba.set_num_threads(min(int(n), numba.config.NUMBA_NUM_THREADS))
 
 
+# NumPy outputs of at least this many bytes come from fastaug._C's recycled blocks (empty_buffer).
+POOLED_OUTPUT_BYTES = 1 << 20
+
+
+def empty_host(shape: tuple[int, ...], dtype: str) -> np.ndarray:
+    """A new NumPy array for an output: large ones from the native module's recycled, already mapped
+    blocks (no page faults when the kernel writes them), others from np.empty."""
+    nbytes = int(np.prod(shape, dtype=np.int64)) * np.dtype(dtype).itemsize
+    if _native is None or nbytes < POOLED_OUTPUT_BYTES:
+        return np.empty(shape, dtype=dtype)
+    return _native.empty_buffer(nbytes).view(dtype).reshape(shape)
+
+
+def set_buffer_cache(nbytes: int) -> int:
+    """Caps the bytes of freed output buffers that fastaug keeps for reuse (default 512 MiB; 0 turns the
+    reuse off) and returns the previous cap. NumPy outputs of 1 MiB or more come from these buffers:
+    their pages stay mapped between calls, so a fresh output costs no page faults."""
+    if not isinstance(nbytes, (int, np.integer)) or isinstance(nbytes, bool) or nbytes < 0:
+        raise ArgumentError(f"nbytes: expected a non-negative int, got {nbytes!r}")
+    if _native is None:
+        return 0
+    return int(_native.set_buffer_cache(int(nbytes)))
+
+
 def get_num_threads() -> int:
     if _native is not None:
         return int(_native.get_num_threads())

@@ -136,7 +136,9 @@ def empty_like(img: Image, shape: tuple[int, ...], dtype: str) -> Any:
     if img.device != "cpu":
         raise ArgumentError(f"{img.name}: cannot allocate an output for a {img.device} array of type "
                             f"{type(img.obj).__name__}; pass out=")
-    return np.empty(shape, dtype=dtype)
+    from ._backend import empty_host  # (_backend imports this module)
+
+    return empty_host(shape, dtype)
 
 
 def output(img: Image, shape4: tuple[int, int, int, int], dtype: str, out: Any = None,

@@ -532,3 +532,36 @@ def test_warp_writes_only_its_own_pixels(backend, interp, c):
         res = fa.warp_affine(img, M, size=(37, width), interp=interp, out=buf[:, :, :width])
         assert (buf[:, :, width:] == 123).all(), width
         assert np.array_equal(res, fa.warp_affine(img, M, size=(37, width), interp=interp))
+
+
+# ---- recycled output buffers --------------------------------------------------------------------------
+
+
+@pytest.mark.skipif(not fa.backends()["native"]["available"], reason="the buffers come from fastaug._C")
+def test_recycled_outputs_never_alias_live_arrays():
+    """A large NumPy output comes from a recycled block; a block returns to the pool only when nothing
+    (result or view) refers to it, so a new output never shares memory with a live one."""
+    x = np.random.default_rng(0).integers(0, 256, (4, 256, 256, 3), np.uint8)  # 768 KiB in, 3 MiB out
+    a = fa.sobel(x, 1, 0, 3)
+    view = a[1:3, ::2]
+    expected = view.copy()
+    del a
+    b = fa.sobel(x, 0, 1, 3)  # may not take a's block: the view still holds it
+    assert not np.shares_memory(b, view)
+    np.testing.assert_array_equal(view, expected)
+    del view, expected
+    c = fa.sobel(x, 1, 0, 3)  # may reuse a's block now, and is written completely
+    np.testing.assert_array_equal(c, fa.sobel(x, 1, 0, 3, out=np.empty_like(c)))
+    assert c.flags.writeable and c.flags.c_contiguous and not np.shares_memory(b, c)
+
+
+def test_buffer_cache_cap():
+    old = fa.set_buffer_cache(0)
+    try:
+        out = fa.invert(np.zeros((2, 512, 512, 3), np.uint8))
+        assert out.shape == (2, 512, 512, 3) and (out == 255).all()
+        assert fa.set_buffer_cache(1 << 20) == 0
+    finally:
+        fa.set_buffer_cache(old)
+    with pytest.raises(fa.ArgumentError, match="nbytes: expected a non-negative int"):
+        fa.set_buffer_cache(-1)

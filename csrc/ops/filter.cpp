@@ -138,6 +138,24 @@ void sep_cpu(const ImageView& src, const ImageView& dst, const float* kx, int kw
   });
 }
 
+// filter2d's sums for one output row from its kh padded source rows (row stride plen), all taps in
+// registers: acc = sum over rows r of (sum over j of k[r][j] * value), the generic loop's order and bits.
+template <int KH, int KW>
+FASTAUG_CPU_CLONES void filter2d_row_fixed(const float* rows, int64_t plen, const float* k, int64_t C, int64_t len,
+                                           float* acc) {
+  float kk[KH * KW];
+  for (int j = 0; j < KH * KW; ++j) kk[j] = k[j];
+  for (int64_t i = 0; i < len; ++i) {
+    float sum = 0.f;
+    for (int r = 0; r < KH; ++r) {
+      float part = 0.f;
+      for (int j = 0; j < KW; ++j) part += kk[r * KW + j] * rows[r * plen + i + j * C];
+      sum += part;
+    }
+    acc[i] = sum;
+  }
+}
+
 template <class T>
 void filter2d_cpu(const ImageView& src, const ImageView& dst, const float* kernel, int kh, int kw, Border border,
                   const float* fill) {
@@ -150,6 +168,17 @@ void filter2d_cpu(const ImageView& src, const ImageView& dst, const float* kerne
     for (int64_t r = y0 - ay; r < y1 + kh - 1 - ay; ++r)
       padded_row<T>(src, n, r, ax, kw - 1 - ax, border, fill, &rows[(r - y0 + ay) * plen]);
     for (int64_t y = y0; y < y1; ++y) {
+      const float* window = &rows[(y - y0) * plen];
+      if (kh == 3 && kw == 3) {
+        filter2d_row_fixed<3, 3>(window, plen, k, C, len, acc.get());
+        store_row<T>(dst, n, y, acc.get());
+        continue;
+      }
+      if (kh == 5 && kw == 5) {
+        filter2d_row_fixed<5, 5>(window, plen, k, C, len, acc.get());
+        store_row<T>(dst, n, y, acc.get());
+        continue;
+      }
       std::fill(acc.get(), acc.get() + len, 0.f);
       for (int i = 0; i < kh; ++i) {
         correlate_row(&rows[(y - y0 + i) * plen], k + i * kw, kw, C, len, part.get());

@@ -38,6 +38,8 @@ void run(py::handle src, py::handle dst, std::uintptr_t stream, Fn&& fn) {
 
 }  // namespace
 
+void bind_host_buffers(py::module_& m);  // host_buffers.cpp
+
 PYBIND11_MODULE(_C, m) {
   using namespace fastaug;
   m.doc() = "fastaug native kernels (C++/OpenMP). Use the fastaug package, not this module.";
@@ -54,6 +56,7 @@ PYBIND11_MODULE(_C, m) {
   m.def("set_num_threads", &set_num_threads);
   m.def("get_num_threads", &get_num_threads);
   m.def("cpu_target", &cpu_target);
+  bind_host_buffers(m);
 
   m.def("warp_affine", [](py::handle s, py::handle d, Params<double> M, int interp, int border, Fill fill, std::uintptr_t stream) {
     run(s, d, stream, [&](const ImageView& a, const ImageView& b, Stream st) {
