@@ -25,6 +25,9 @@ def per_sample(value: Any, n: int, name: str, shape: tuple[int, ...] = (), dtype
         raise ArgumentError(f"{name}: expected {one} or one per sample, shape {(n, *shape)}, got shape {arr.shape}")
     if finite and np.issubdtype(arr.dtype, np.floating) and not np.isfinite(arr).all():
         raise ArgumentError(f"{name}: expected finite values, got {arr[~np.isfinite(arr)].ravel()[:3]}")
+    if np.issubdtype(np.dtype(dtype), np.integer) and np.issubdtype(arr.dtype, np.floating) and \
+            (arr != np.round(arr)).any():  # an integer parameter: 1.5 is a mistake, not 1
+        raise ArgumentError(f"{name}: expected integers, got {arr[arr != np.round(arr)].ravel()[:3]}")
     return np.ascontiguousarray(arr, dtype=dtype)
 
 

@@ -534,6 +534,36 @@ def test_warp_writes_only_its_own_pixels(backend, interp, c):
         assert np.array_equal(res, fa.warp_affine(img, M, size=(37, width), interp=interp))
 
 
+def test_backends_bit_identical_pointwise():
+    """threshold, invert, to_gray, equalize, flip and normalize: dense rows take flat vectorised loops on
+    both backends (uint8 threshold compares in 8-bit lanes), other layouts the strided ones; every path
+    gives the same bits, and a dense output row inside a wider buffer leaves the bytes beside it alone."""
+    if len(BACKENDS) < 2:
+        pytest.skip("one backend only")
+    rng = np.random.default_rng(6)
+    thresholds = (-1, -0.5, 0, 0.5, 127.6, 254.5, 255, 300, [-3, 9.5, 255])
+    for c, dtype in ((1, np.uint8), (3, np.uint8), (4, np.uint8), (3, np.float32)):
+        base = rng.integers(0, 256, (3, 13, 37, c)).astype(dtype)
+        if dtype == np.float32:
+            base = base / 255 * 300 - 20  # values on both sides of every threshold
+        for x in (base, base[:, ::-1, ::-2], base[..., ::-1]):  # dense rows, then two strided layouts
+            calls = [lambda out: fa.invert(x, out=out), lambda out: fa.to_gray(x, out=out),
+                     lambda out: fa.flip(x, [1, 0, -1], out=out), lambda out: fa.flip(x, 1, out=out),
+                     lambda out: fa.normalize(x, [0.4] * c, [0.3] * c, out=out),
+                     lambda out: fa.normalize(x, [0.4] * c, [0.3] * c, "NHWC", out=out)]
+            calls += [lambda out, m=m, t=t: fa.threshold(x, t, [200.4, 0, 300], m, out=out) for t in thresholds
+                      for m in ("binary", "binary_inv", "trunc", "tozero", "tozero_inv")]
+            if dtype == np.uint8:
+                calls.append(lambda out: fa.equalize(x, out=out))
+            for call in calls:
+                with fa.backend("native"):
+                    a = call(None)
+                # the numba result into a window of a wider buffer (dense rows with a row stride to spare)
+                buf = np.full(a.shape[:2] + (a.shape[2] + 3,) + a.shape[3:], 77, a.dtype)
+                with fa.backend("numba"):
+                    b = call(buf[:, :, 1:-2])
+                assert np.array_equal(a, b) and (buf[:, :, [0, -2, -1]] == 77).all(), (c, dtype, x.strides, call)
+
 # ---- recycled output buffers --------------------------------------------------------------------------
 
 
@@ -565,3 +595,11 @@ def test_buffer_cache_cap():
         fa.set_buffer_cache(old)
     with pytest.raises(fa.ArgumentError, match="nbytes: expected a non-negative int"):
         fa.set_buffer_cache(-1)
+
+
+@pytest.mark.parametrize("call", [lambda x: fa.rotate90(x, 1.5), lambda x: fa.flip(x, 0.7),
+                                  lambda x: fa.crop(x, (0, 0, 2.5, 3))])
+def test_integer_parameters_refuse_fractions(call):
+    """Turns, flip codes and boxes are integers: a fraction is refused, not truncated."""
+    with pytest.raises(fa.ArgumentError, match="expected integers"):
+        call(np.zeros((2, 8, 8, 3), np.uint8))
