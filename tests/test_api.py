@@ -564,6 +564,7 @@ def test_backends_bit_identical_pointwise():
                     b = call(buf[:, :, 1:-2])
                 assert np.array_equal(a, b) and (buf[:, :, [0, -2, -1]] == 77).all(), (c, dtype, x.strides, call)
 
+
 # ---- recycled output buffers --------------------------------------------------------------------------
 
 

@@ -88,3 +88,21 @@ def as_view(arr: np.ndarray, name: str, writable: bool = False) -> tuple[np.ndar
 def index(v: Layout, n: int, y: int, x: int, c: int) -> int:
     """Position of pixel (n, y, x, c) in the buffer of v."""
     return v.off + n * v.sn + y * v.sh + x * v.sw + c * v.sc
+
+
+@numba.njit(cache=True)
+def rows_dense(v: Layout) -> bool:
+    """Each row's W*C values are contiguous (channels-last, packed pixels): rows can be walked linearly
+    (ImageView::rows_dense)."""
+    return v.sc == 1 and v.sw == v.c
+
+
+@numba.njit(cache=True, inline="always")
+def dense_row(buf: np.ndarray, v: Layout, n: int, y: int) -> np.ndarray:
+    """Row y of image n of a rows_dense view as a 1-D slice of its W*C values, for loops that LLVM
+    vectorises. Numba wraps a negative signed index with a select per access that keeps a loop scalar;
+    LLVM removes it only for indices it can prove non-negative: a loop counter over the slice, but not an
+    offset into the flat buffer, nor x * C + c or a reversed index (those loops index with np.uint64,
+    which Numba does not wrap)."""
+    start = index(v, n, y, 0, 0)
+    return buf[start:start + v.w * v.c]

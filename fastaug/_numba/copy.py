@@ -9,18 +9,10 @@ import numpy as np
 
 from ._check import check_pair, check_shape, fail, params
 from ._parallel import launch
-from ._view import Layout, as_batch, as_view, index
+from ._view import Layout, as_batch, as_view, dense_row, index, rows_dense
 
 # Columns of an index map row (copy_pixel.hpp's IndexMap).
 SRC_N, Y0, X0, YY, YX, XY, XX = range(7)
-
-
-def src_y(m: np.ndarray, y: int, x: int) -> int:
-    return int(m[Y0] + m[YY] * y + m[YX] * x)
-
-
-def src_x(m: np.ndarray, y: int, x: int) -> int:
-    return int(m[X0] + m[XY] * y + m[XX] * x)
 
 
 @numba.njit(cache=True)
@@ -35,8 +27,21 @@ def pixel_step(s: Layout, m: np.ndarray) -> int:
     return m[YX] * s.sh + m[XX] * s.sw
 
 
+@numba.njit(cache=True, inline="always")
+def reverse_pixels(inp: np.ndarray, out: np.ndarray, w: int, C: int) -> None:
+    """A dense row's w pixels in reverse order (flip's horizontal mirror). C is a constant at each call
+    (copy_rows branches on it) and the source index unsigned (see _view.dense_row), so that the loop
+    vectorises into reversing shuffles."""
+    for x in range(w):
+        p = np.uint64((w - 1 - x) * C)
+        for c in range(C):
+            out[x * C + c] = inp[p + np.uint64(c)]
+
+
 @numba.njit(parallel=True, cache=True)
 def copy_rows(src: np.ndarray, s: Layout, dst: np.ndarray, d: Layout, maps: np.ndarray) -> None:
+    dense = rows_dense(s) and rows_dense(d)
+    length = d.w * d.c
     for r in numba.prange(d.n * d.h):
         n = r // d.h
         y = r % d.h
@@ -44,6 +49,19 @@ def copy_rows(src: np.ndarray, s: Layout, dst: np.ndarray, d: Layout, maps: np.n
         # Walk the source from the map's point for (y, 0) by a fixed step per output pixel.
         p = row_start(s, m, y)
         step = pixel_step(s, m)
+        if dense and step == d.c:  # consecutive source pixels: one copy of the row
+            dense_row(dst, d, n, y)[:] = src[p:p + length]
+            continue
+        if dense and step == -d.c:  # the same pixels, mirrored
+            inp = src[p - length + d.c:p + d.c]
+            out = dense_row(dst, d, n, y)
+            if d.c == 1:
+                reverse_pixels(inp, out, d.w, 1)
+            elif d.c == 3:
+                reverse_pixels(inp, out, d.w, 3)
+            else:
+                reverse_pixels(inp, out, d.w, 4)
+            continue
         for x in range(d.w):
             for c in range(d.c):
                 dst[index(d, n, y, x, c)] = src[p + c * s.sc]
@@ -52,17 +70,20 @@ def copy_rows(src: np.ndarray, s: Layout, dst: np.ndarray, d: Layout, maps: np.n
 
 def check_maps(src: np.ndarray, dst: np.ndarray, maps: np.ndarray, arg: str) -> bool:
     """Validates that every map's corners stay inside src (maps are affine, so the whole box does);
-    False when there is nothing to copy."""
+    False when there is nothing to copy. All corners at once: a loop over them costs more than the copy
+    of a small batch."""
     sn, sh, sw, _ = src.shape
     dn, dh, dw, _ = dst.shape
-    for n in range(dn if dh > 0 and dw > 0 else 0):
-        m = maps[n]
-        for y in (0, dh - 1):
-            for x in (0, dw - 1):
-                sy, sx = src_y(m, y, x), src_x(m, y, x)
-                if not (0 <= m[SRC_N] < sn and 0 <= sy < sh and 0 <= sx < sw):
-                    fail(arg, ": sample ", n, " reaches pixel (", sy, ", ", sx, ") outside the ", sh, "x", sw,
-                         " image")
+    if dn > 0 and dh > 0 and dw > 0:
+        m = maps[:dn, :, None]
+        ys, xs = np.array([0, 0, dh - 1, dh - 1]), np.array([0, dw - 1, 0, dw - 1])  # the C++ order
+        sy = m[:, Y0] + m[:, YY] * ys + m[:, YX] * xs
+        sx = m[:, X0] + m[:, XY] * ys + m[:, XX] * xs
+        inside = (0 <= m[:, SRC_N]) & (m[:, SRC_N] < sn) & (0 <= sy) & (sy < sh) & (0 <= sx) & (sx < sw)
+        if not inside.all():
+            n, k = np.argwhere(~inside)[0]
+            fail(arg, ": sample ", int(n), " reaches pixel (", int(sy[n, k]), ", ", int(sx[n, k]), ") outside the ",
+                 sh, "x", sw, " image")
     return dst.size != 0
 
 

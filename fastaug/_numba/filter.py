@@ -18,7 +18,7 @@ import numpy as np
 from ._check import check_border, check_pair, fail, fill_f32, params, shape_str
 from ._common import REPLICATE, f32, map_border, saturate
 from ._parallel import launch
-from ._view import Layout, as_batch, as_view, index
+from ._view import Layout, as_batch, as_view, index, rows_dense
 
 BLOCK_ROWS = 32
 
@@ -99,12 +99,6 @@ def deriv_kernel(order: int, ksize: int) -> np.ndarray:
 
 
 # ---- row helpers --------------------------------------------------------------------------------------
-
-
-@numba.njit(cache=True)
-def rows_dense(v: Layout) -> bool:
-    """Each row's W*C values are contiguous (channels-last, packed pixels): rows can be walked linearly."""
-    return v.sc == 1 and v.sw == v.c
 
 
 @numba.njit(cache=True)

@@ -13,7 +13,7 @@ from numba.extending import overload
 from ._check import check_dtype, check_pair, check_shape, fail, params
 from ._common import f32, saturate
 from ._parallel import launch
-from ._view import Layout, as_batch, as_view, index
+from ._view import Layout, as_batch, as_view, dense_row, index, rows_dense
 
 BINARY, BINARY_INV, TRUNC, TOZERO, TOZERO_INV = 0, 1, 2, 3, 4
 
@@ -84,21 +84,28 @@ def _invert_pixel(v):  # type: ignore[no-untyped-def]
     return lambda v: invert_f32(v)
 
 
+@numba.njit(cache=True, inline="always")
+def threshold_select(v, above: bool, cut, maxval, mode: int):  # type: ignore[no-untyped-def]
+    """cv::threshold's result for a value v that is (above) or is not above the threshold; cut is the
+    threshold in v's type (TRUNC's output). The literal 0s type the result wider than v (int64 or
+    float64): the caller's store converts it back exactly."""
+    if mode == BINARY:
+        return maxval if above else 0
+    if mode == BINARY_INV:
+        return 0 if above else maxval
+    if mode == TRUNC:
+        return cut if above else v
+    if mode == TOZERO:
+        return v if above else 0
+    return 0 if above else v
+
+
 @numba.njit(cache=True)
 def threshold_pixel(v, thresh: float, maxval, mode: int):  # type: ignore[no-untyped-def]
-    """cv::threshold on one value (uint8: thresh already floored, maxval rounded). Returns float32; the
-    store converts it back exactly (every result is v, maxval, 0 or the integral thresh)."""
+    """cv::threshold on one value (uint8: thresh already floored, maxval rounded), compared as float32.
+    Every result is v, maxval, 0 or the integral thresh: the store converts it back exactly."""
     fv = f32(v)
-    above = fv > thresh
-    if mode == BINARY:
-        return f32(maxval) if above else f32(0.0)
-    if mode == BINARY_INV:
-        return f32(0.0) if above else f32(maxval)
-    if mode == TRUNC:
-        return thresh if above else fv
-    if mode == TOZERO:
-        return fv if above else f32(0.0)
-    return f32(0.0) if above else fv
+    return threshold_select(fv, fv > thresh, thresh, f32(maxval), mode)
 
 
 @numba.njit(cache=True, inline="always")
@@ -118,28 +125,77 @@ def normalize_pixel(v: float, a: float, b: float) -> float:
 # ---- kernels ------------------------------------------------------------------------------------------
 
 
+@numba.njit(cache=True, inline="always")
+def equalize_image(src: np.ndarray, s: Layout, dst: np.ndarray, d: Layout, n: int, C: int) -> None:
+    """One image: the C histograms in one pass over its pixels, then the C LUTs applied in one pass. C is
+    a constant at each call (equalize_images branches on it), so dense rows index with literal strides."""
+    hist = np.zeros((C, 256), np.int32)
+    for y in range(s.h):
+        if rows_dense(s):
+            row = dense_row(src, s, n, y)
+            for x in range(s.w):
+                for c in range(C):
+                    hist[c, row[x * C + c]] += 1
+        else:
+            for x in range(s.w):
+                for c in range(C):
+                    hist[c, src[index(s, n, y, x, c)]] += 1
+    lut = np.empty((C, 256), np.uint8)
+    for c in range(C):
+        equalize_lut(hist[c], s.h * s.w, lut[c])
+    dense = rows_dense(s) and rows_dense(d)
+    for y in range(s.h):
+        if dense:
+            inp = dense_row(src, s, n, y)
+            out = dense_row(dst, d, n, y)
+            for x in range(s.w):
+                for c in range(C):
+                    out[x * C + c] = lut[c, inp[x * C + c]]
+        else:
+            for x in range(s.w):
+                for c in range(C):
+                    dst[index(d, n, y, x, c)] = lut[c, src[index(s, n, y, x, c)]]
+
+
 @numba.njit(parallel=True, cache=True)
-def equalize_planes(src: np.ndarray, s: Layout, dst: np.ndarray, d: Layout) -> None:
-    """One histogram and LUT per (image, channel) plane."""
-    for i in numba.prange(s.n * s.c):
-        n = i // s.c
-        c = i % s.c
-        hist = np.zeros(256, np.int32)
-        for y in range(s.h):
-            for x in range(s.w):
-                hist[src[index(s, n, y, x, c)]] += 1
-        lut = np.empty(256, np.uint8)
-        equalize_lut(hist, s.h * s.w, lut)
-        for y in range(s.h):
-            for x in range(s.w):
-                dst[index(d, n, y, x, c)] = lut[src[index(s, n, y, x, c)]]
+def equalize_images(src: np.ndarray, s: Layout, dst: np.ndarray, d: Layout) -> None:
+    for n in numba.prange(s.n):
+        if s.c == 1:
+            equalize_image(src, s, dst, d, n, 1)
+        elif s.c == 3:
+            equalize_image(src, s, dst, d, n, 3)
+        else:
+            equalize_image(src, s, dst, d, n, 4)
+
+
+@numba.njit(cache=True, inline="always")
+def gray_row(inp: np.ndarray, out: np.ndarray, w: int, C: int) -> None:
+    """A dense row of grey values. C is a constant at each call (gray_rows branches on it) and the indices
+    unsigned (see _view.dense_row), so that the loop over pixels vectorises."""
+    for x in range(w):
+        p = np.uint64(x * C)
+        if C == 1:
+            out[x] = inp[p]
+        else:
+            out[x] = gray_pixel(inp[p], inp[p + np.uint64(1)], inp[p + np.uint64(2)])
 
 
 @numba.njit(parallel=True, cache=True)
 def gray_rows(src: np.ndarray, s: Layout, dst: np.ndarray, d: Layout) -> None:
+    dense = rows_dense(s) and d.sw == 1
     for r in numba.prange(s.n * s.h):
         n = r // s.h
         y = r % s.h
+        if dense:
+            inp = dense_row(src, s, n, y)
+            out = dense_row(dst, d, n, y)
+            if s.c == 1:
+                gray_row(inp, out, s.w, 1)
+            elif s.c == 3:
+                gray_row(inp, out, s.w, 3)
+            else:
+                gray_row(inp, out, s.w, 4)
+            continue
         for x in range(s.w):
             p = index(s, n, y, x, 0)
             if s.c == 1:
@@ -149,32 +205,85 @@ def gray_rows(src: np.ndarray, s: Layout, dst: np.ndarray, d: Layout) -> None:
 
 
 @numba.njit(parallel=True, cache=True)
-def threshold_rows(src: np.ndarray, s: Layout, dst: np.ndarray, d: Layout, thresh: np.ndarray, maxval: np.ndarray,
-                   mode: int, wrap_negative: bool) -> None:
+def threshold_rows(src: np.ndarray, s: Layout, dst: np.ndarray, d: Layout, cut: np.ndarray, every: np.ndarray,
+                   maxval: np.ndarray, mode: int) -> None:
+    """threshold_select per value with v > cut[n] in the values' type (uint8: 8-bit lanes) or every[n];
+    the mode's branches are loop-invariant, and LLVM unswitches them out of the dense loop."""
+    dense = rows_dense(s) and rows_dense(d)
     for r in numba.prange(s.n * s.h):
         n = r // s.h
         y = r % s.h
+        k, all_above, mx = cut[n], every[n], maxval[n]
+        if dense:
+            inp = dense_row(src, s, n, y)
+            out = dense_row(dst, d, n, y)
+            for i in range(inp.size):
+                v = inp[i]
+                out[i] = threshold_select(v, all_above | (v > k), k, mx, mode)
+            continue
         for x in range(s.w):
             for c in range(s.c):
-                dst[index(d, n, y, x, c)] = threshold_value(src[index(s, n, y, x, c)], thresh[n], maxval[n], mode,
-                                                             wrap_negative)
+                v = src[index(s, n, y, x, c)]
+                dst[index(d, n, y, x, c)] = threshold_select(v, all_above | (v > k), k, mx, mode)
 
 
 @numba.njit(parallel=True, cache=True)
 def invert_rows(src: np.ndarray, s: Layout, dst: np.ndarray, d: Layout) -> None:
+    dense = rows_dense(s) and rows_dense(d)
     for r in numba.prange(s.n * s.h):
         n = r // s.h
         y = r % s.h
+        if dense:
+            inp = dense_row(src, s, n, y)
+            out = dense_row(dst, d, n, y)
+            for i in range(inp.size):
+                out[i] = invert_pixel(inp[i])
+            continue
         for x in range(s.w):
             for c in range(s.c):
                 dst[index(d, n, y, x, c)] = invert_pixel(src[index(s, n, y, x, c)])
 
 
+@numba.njit(cache=True, inline="always")
+def normalize_row(inp: np.ndarray, dst: np.ndarray, d: Layout, n: int, y: int, a: np.ndarray, b: np.ndarray, C: int,
+                  planar: bool) -> None:
+    """Row y of image n from a dense source row, one channel at a time: channel c's values go to dst from
+    pixel (n, y, 0, c) every value (planar rows, d.sw == 1: NCHW) or every C values (dense rows). C and
+    planar are constants at each call (normalize_channels) and the indices unsigned (see
+    _view.dense_row), so that the loops vectorise."""
+    step = 1 if planar else C
+    for c in range(C):
+        start = index(d, n, y, 0, c)
+        out = dst[start:start + (d.w - 1) * step + 1]
+        ac, bc = a[c], b[c]
+        for x in range(d.w):
+            out[np.uint64(x * step)] = normalize_pixel(f32(inp[np.uint64(x * C + c)]), ac, bc)
+
+
+@numba.njit(cache=True, inline="always")
+def normalize_channels(inp: np.ndarray, dst: np.ndarray, d: Layout, n: int, y: int, a: np.ndarray, b: np.ndarray,
+                       planar: bool) -> None:
+    if d.c == 1:
+        normalize_row(inp, dst, d, n, y, a, b, 1, planar)
+    elif d.c == 3:
+        normalize_row(inp, dst, d, n, y, a, b, 3, planar)
+    else:
+        normalize_row(inp, dst, d, n, y, a, b, 4, planar)
+
+
 @numba.njit(parallel=True, cache=True)
 def normalize_rows(src: np.ndarray, s: Layout, dst: np.ndarray, d: Layout, a: np.ndarray, b: np.ndarray) -> None:
+    dense = rows_dense(s) and (rows_dense(d) or d.sw == 1)
+    planar = not rows_dense(d)
     for r in numba.prange(s.n * s.h):
         n = r // s.h
         y = r % s.h
+        if dense:
+            if planar:
+                normalize_channels(dense_row(src, s, n, y), dst, d, n, y, a, b, True)
+            else:
+                normalize_channels(dense_row(src, s, n, y), dst, d, n, y, a, b, False)
+            continue
         for x in range(s.w):
             for c in range(s.c):
                 dst[index(d, n, y, x, c)] = normalize_pixel(f32(src[index(s, n, y, x, c)]), a[c], b[c])
@@ -213,7 +322,7 @@ def equalize(src: np.ndarray, dst: np.ndarray) -> None:
     """cv2.equalizeHist per image and per channel; uint8 only."""
     src, dst, sbuf, s, dbuf, d = _views(src, dst)
     if check_equalize(src, dst):
-        launch(equalize_planes, sbuf, s, dbuf, d)
+        launch(equalize_images, sbuf, s, dbuf, d)
 
 
 def check_to_gray(src: np.ndarray, dst: np.ndarray) -> bool:
@@ -262,7 +371,12 @@ def threshold(src: np.ndarray, dst: np.ndarray, thresh: np.ndarray, maxval: np.n
     src, dst, sbuf, s, dbuf, d = _views(src, dst)
     plan = threshold_plan(src, dst, thresh, maxval, mode)
     if plan is not None:
-        launch(threshold_rows, sbuf, s, dbuf, d, plan[0], plan[1], int(mode), plan[2])
+        # As the C++, uint8 compares in 8-bit lanes: thresh is a floored integer in [-1, 255], so
+        # v > thresh is v > max(thresh, 0) or, for -1, always true (float32: cut is thresh, every false).
+        t, mx, _ = plan
+        u8 = src.dtype == np.uint8
+        cut = (np.maximum(t, 0) if u8 else t).astype(src.dtype)
+        launch(threshold_rows, sbuf, s, dbuf, d, cut, u8 & (t < 0), mx.astype(src.dtype), int(mode))
 
 
 def invert(src: np.ndarray, dst: np.ndarray) -> None:
