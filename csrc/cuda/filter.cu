@@ -158,6 +158,7 @@ void launch_sep(const ImageView& src, const ImageView& dst, const K* kx, int kw,
   });
 }
 
+// cv::filter2D's sum: the non-zero taps in row-major order into one accumulator (the CPU's order).
 template <class T, int C>
 __global__ void filter2d_kernel(ImageView src, ImageView dst, int64_t first, int64_t count, Params<float> k, int kh,
                                 int kw, Border border, Fill fill) {
@@ -169,9 +170,10 @@ __global__ void filter2d_kernel(ImageView src, ImageView dst, int64_t first, int
       float acc = 0.f;
       for (int r = 0; r < kh; ++r) {
         const int64_t ry = detail::map_border(y + r - kh / 2, src.h, border);
-        float part = 0.f;
-        for (int j = 0; j < kw; ++j) part += kern[r * kw + j] * tap<T>(src, n, ry, x + j - kw / 2, border, c, fill);
-        acc += part;
+        for (int j = 0; j < kw; ++j) {
+          const float kv = kern[r * kw + j];
+          if (kv != 0.f) acc += kv * tap<T>(src, n, ry, x + j - kw / 2, border, c, fill);
+        }
       }
       out[c * dst.sc] = detail::saturate_cast<T>(acc);
     }

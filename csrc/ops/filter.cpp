@@ -138,21 +138,40 @@ void sep_cpu(const ImageView& src, const ImageView& dst, const float* kx, int kw
   });
 }
 
-// filter2d's sums for one output row from its kh padded source rows (row stride plen), all taps in
-// registers: acc = sum over rows r of (sum over j of k[r][j] * value), the generic loop's order and bits.
-template <int KH, int KW>
-FASTAUG_CPU_CLONES void filter2d_row_fixed(const float* rows, int64_t plen, const float* k, int64_t C, int64_t len,
-                                           float* acc) {
-  float kk[KH * KW];
-  for (int j = 0; j < KH * KW; ++j) kk[j] = k[j];
-  for (int64_t i = 0; i < len; ++i) {
-    float sum = 0.f;
-    for (int r = 0; r < KH; ++r) {
-      float part = 0.f;
-      for (int j = 0; j < KW; ++j) part += kk[r * KW + j] * rows[r * plen + i + j * C];
-      sum += part;
+// cv::filter2D's sum (as OpenCV evaluates it): the kernel's non-zero taps only, in row-major order, into
+// one accumulator from 0; every backend sums so (an all-zero kernel gives 0). Here for one output row from
+// the block's padded rows: tap t reads window[off[t] + i]. N taps (a compile-time count) stay in
+// registers; N = 0 takes any count, accumulating in memory in the same order.
+template <int N>
+FASTAUG_CPU_CLONES void filter2d_row(const float* __restrict window, const int64_t* off, const float* coef, int taps,
+                                     int64_t len, float* __restrict acc) {
+  if constexpr (N == 0) {
+    for (int64_t i = 0; i < len; ++i) acc[i] = 0.f;
+    for (int t = 0; t < taps; ++t)
+      for (int64_t i = 0; i < len; ++i) acc[i] += coef[t] * window[off[t] + i];
+  } else {
+    int64_t o[N];
+    float k[N];
+    for (int t = 0; t < N; ++t) o[t] = off[t], k[t] = coef[t];
+    for (int64_t i = 0; i < len; ++i) {
+      float sum = 0.f;
+      for (int t = 0; t < N; ++t) sum += k[t] * window[o[t] + i];
+      acc[i] = sum;
     }
-    acc[i] = sum;
+  }
+}
+
+template <class F>
+void by_tap_count(int taps, F&& f) {
+  switch (taps) {
+#define FASTAUG_TAPS(n) \
+  case n:               \
+    return f(std::integral_constant<int, n>{});
+    FASTAUG_TAPS(1) FASTAUG_TAPS(2) FASTAUG_TAPS(3) FASTAUG_TAPS(4) FASTAUG_TAPS(5) FASTAUG_TAPS(6) FASTAUG_TAPS(7)
+    FASTAUG_TAPS(8) FASTAUG_TAPS(9) FASTAUG_TAPS(13) FASTAUG_TAPS(25)
+#undef FASTAUG_TAPS
+    default:
+      return f(std::integral_constant<int, 0>{});
   }
 }
 
@@ -163,29 +182,21 @@ void filter2d_cpu(const ImageView& src, const ImageView& dst, const float* kerne
   const int64_t C = src.c, len = src.w * C, plen = (src.w + kw - 1) * C;
   parallel_blocks(src.n, src.h, kBlockRows, [&](int64_t n, int64_t y0, int64_t y1) {
     const float* k = kernel + n * kh * kw;
-    const auto rows = scratch<float>((y1 - y0 + kh - 1) * plen), acc = scratch<float>(len),
-               part = scratch<float>(len);
+    std::vector<int64_t> off;
+    std::vector<float> coef;
+    for (int r = 0; r < kh; ++r)
+      for (int j = 0; j < kw; ++j)
+        if (k[r * kw + j] != 0.f) off.push_back(r * plen + j * C), coef.push_back(k[r * kw + j]);
+    const int taps = static_cast<int>(off.size());
+    const auto rows = scratch<float>((y1 - y0 + kh - 1) * plen), acc = scratch<float>(len);
     for (int64_t r = y0 - ay; r < y1 + kh - 1 - ay; ++r)
       padded_row<T>(src, n, r, ax, kw - 1 - ax, border, fill, &rows[(r - y0 + ay) * plen]);
-    for (int64_t y = y0; y < y1; ++y) {
-      const float* window = &rows[(y - y0) * plen];
-      if (kh == 3 && kw == 3) {
-        filter2d_row_fixed<3, 3>(window, plen, k, C, len, acc.get());
+    by_tap_count(taps, [&](auto count) {
+      for (int64_t y = y0; y < y1; ++y) {
+        filter2d_row<decltype(count)::value>(&rows[(y - y0) * plen], off.data(), coef.data(), taps, len, acc.get());
         store_row<T>(dst, n, y, acc.get());
-        continue;
       }
-      if (kh == 5 && kw == 5) {
-        filter2d_row_fixed<5, 5>(window, plen, k, C, len, acc.get());
-        store_row<T>(dst, n, y, acc.get());
-        continue;
-      }
-      std::fill(acc.get(), acc.get() + len, 0.f);
-      for (int i = 0; i < kh; ++i) {
-        correlate_row(&rows[(y - y0 + i) * plen], k + i * kw, kw, C, len, part.get());
-        for (int64_t j = 0; j < len; ++j) acc[j] += part[j];
-      }
-      store_row<T>(dst, n, y, acc.get());
-    }
+    });
   });
 }
 

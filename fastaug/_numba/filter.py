@@ -314,23 +314,33 @@ def gaussian_q8_blocks(src: np.ndarray, s: Layout, dst: np.ndarray, d: Layout, w
 @numba.njit(cache=True)
 def filter2d_block(src: np.ndarray, s: Layout, dst: np.ndarray, d: Layout, n: int, y0: int, y1: int,
                    k: np.ndarray, border: int, fill: np.ndarray, rows: np.ndarray, acc: np.ndarray,
-                   part: np.ndarray) -> None:
-    """Rows [y0, y1) of image n: per kernel row a horizontal correlation, added up in kernel-row order (into
-    the worker's buffers: (BLOCK_ROWS + kh - 1) padded rows, and two of W * C floats)."""
+                   off: np.ndarray, coef: np.ndarray) -> None:
+    """Rows [y0, y1) of image n: cv::filter2D's sum of the kernel's non-zero taps in row-major order, one
+    accumulator from 0 (the worker's buffers: (BLOCK_ROWS + kh - 1) padded rows, W * C floats, and room for
+    kh * kw taps)."""
     kh, kw = k.shape
     ax, ay = kw // 2, kh // 2
     C = s.c
     length = s.w * C
     plen = (s.w + kw - 1) * C
+    taps = 0
+    for r in range(kh):
+        for j in range(kw):
+            if k[r, j] != f32(0.0):
+                off[taps] = r * plen + j * C
+                coef[taps] = k[r, j]
+                taps += 1
     for r in range(y0 - ay, y1 + kh - 1 - ay):
         at = (r - y0 + ay) * plen
         padded_row(src, s, n, r, ax, kw - 1 - ax, border, fill, rows[at:at + plen])
     for y in range(y0, y1):
+        window = rows[(y - y0) * plen:]
         acc[:] = f32(0.0)
-        for i in range(kh):
-            correlate_row(rows[(y - y0 + i) * plen:], k[i], C, length, part)
-            for j in range(length):
-                acc[j] += part[j]
+        for t in range(taps):
+            kt = coef[t]
+            tap = window[off[t]:off[t] + length]
+            for i in range(length):
+                acc[i] += kt * tap[i]
         store_row(dst, d, n, y, acc)
 
 
@@ -343,11 +353,11 @@ def filter2d_blocks(src: np.ndarray, s: Layout, dst: np.ndarray, d: Layout, work
     for t in numba.prange(workers):
         rows = np.empty((BLOCK_ROWS + kh - 1) * (s.w + kw - 1) * s.c, np.float32)
         acc = np.empty(length, np.float32)
-        part = np.empty(length, np.float32)
+        off = np.empty(kh * kw, np.int64)
+        coef = np.empty(kh * kw, np.float32)
         for i in range(t, s.n * blocks, workers):
             n, y0, y1 = block_at(i, blocks, s.h)
-            filter2d_block(src, s, dst, d, n, y0, y1, kernel[n], border, fill, rows, acc,
-                           part)
+            filter2d_block(src, s, dst, d, n, y0, y1, kernel[n], border, fill, rows, acc, off, coef)
 
 
 @numba.njit(cache=True, inline="always")

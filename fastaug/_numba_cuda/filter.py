@@ -100,7 +100,7 @@ def gaussian_q8_kernel(src, s, dst, d, kx, ky, border):  # type: ignore[no-untyp
 
 @kernel
 def filter2d_kernel_(src, s, dst, d, k, border, fill):  # type: ignore[no-untyped-def]
-    """One thread per output pixel (n, y, x): per kernel row a horizontal correlation, added up in order."""
+    """One thread per output pixel (n, y, x): cv::filter2D's sum of the non-zero taps in row-major order."""
     n, y, x = thread_pixel(d)
     if n < 0:
         return
@@ -110,7 +110,12 @@ def filter2d_kernel_(src, s, dst, d, k, border, fill):  # type: ignore[no-untype
     for c in range(d.c):
         acc = f32(0.0)
         for r in range(kn.shape[0]):
-            acc += row_taps(src, s, n, y - ay + r, x - ax, c, kn[r], border, fill)
+            ry = map_border(y - ay + r, s.h, border)
+            for j in range(kn.shape[1]):
+                kv = kn[r, j]
+                if kv != f32(0.0):
+                    sx = map_border(x - ax + j, s.w, border)
+                    acc += kv * (fill[c] if ry < 0 or sx < 0 else f32(src[index(s, n, ry, sx, c)]))
         dst[index(d, n, y, x, c)] = saturate(acc, dst)
 
 
