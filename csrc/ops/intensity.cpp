@@ -42,6 +42,19 @@ void elementwise(const ImageView& src, const ImageView& dst, Make&& make) {
     const auto f = make(n);
     if (src.rows_dense() && dst.rows_dense()) {
       for (int64_t i = 0; i < w * C; ++i) d[i] = f(s[i]);
+    } else if (src.sw == 1 && dst.sw == 1) {  // planar (NCHW memory): each channel's row is contiguous
+      for (int64_t c = 0; c < C; ++c) {
+        const T* sp = s + c * src.sc;
+        T* dp = d + c * dst.sc;
+        for (int64_t x = 0; x < w; ++x) dp[x] = f(sp[x]);
+      }
+    } else if (src.sw == 1 || dst.sw == 1) {  // one side planar: a channel at a time along its rows
+      for (int64_t c = 0; c < C; ++c) {
+        const T* sp = s + c * src.sc;
+        T* dp = d + c * dst.sc;
+        const int64_t ssw = src.sw, dsw = dst.sw;
+        for (int64_t x = 0; x < w; ++x) dp[x * dsw] = f(sp[x * ssw]);
+      }
     } else {
       for (int64_t x = 0; x < w; ++x)
         for (int64_t c = 0; c < C; ++c) d[x * dst.sw + c * dst.sc] = f(s[x * src.sw + c * src.sc]);
@@ -61,6 +74,12 @@ FASTAUG_CPU_CLONES void gray_row(const T* s, int64_t sw, int64_t sc, T* d, int64
     else
       d[x * dw] = gray_pixel(p[0], p[sc], p[2 * sc]);
   }
+}
+
+// One channel of a dense row (values C apart) into a contiguous row of its plane.
+template <class T, int C>
+FASTAUG_CPU_CLONES void normalize_plane_row(const T* __restrict s, float* __restrict d, int64_t w, float a, float b) {
+  for (int64_t x = 0; x < w; ++x) d[x] = normalize_pixel(static_cast<float>(s[x * C]), a, b);
 }
 
 // One image: the C histograms in one pass over its pixels, then the C LUTs applied in one pass.
@@ -226,6 +245,14 @@ void normalize(const ImageView& src, const ImageView& dst, const double* mean, c
     using T = decltype(t);
     dispatch_channels(src.c, [&](auto ch) {
       constexpr int C = decltype(ch)::value;
+      if (src.rows_dense() && dst.sw == 1) {  // NCHW output (the usual last step): one plane row at a time
+        parallel_rows(src.n, src.h, [&](int64_t n, int64_t y) {
+          const T* s = static_cast<const T*>(src.data) + n * src.sn + y * src.sh;
+          float* d = static_cast<float*>(dst.data) + n * dst.sn + y * dst.sh;
+          for (int c = 0; c < C; ++c) normalize_plane_row<T, C>(s + c, d + c * dst.sc, src.w, a[c], b[c]);
+        });
+        return;
+      }
       pointwise<T, float, C, C>(src, dst, [&](int64_t, const T* in, int64_t isc, float* out, int64_t osc) {
         for (int c = 0; c < C; ++c) out[c * osc] = normalize_pixel(static_cast<float>(in[c * isc]), a[c], b[c]);
       });
