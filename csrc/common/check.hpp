@@ -39,8 +39,8 @@ template <class... Parts>
   throw Error(cat(parts...));
 }
 
-#define FASTAUG_CHECK(cond, ...)                \
-  do {                                          \
+#define FASTAUG_CHECK(cond, ...)                       \
+  do {                                                 \
     if (!(cond)) ::fastaug::detail::fail(__VA_ARGS__); \
   } while (0)
 
@@ -58,13 +58,12 @@ inline void check_image(const ImageView& v, const char* name) {
 inline void check_pair(const ImageView& src, const ImageView& dst) {
   check_image(src, "src");
   check_image(dst, "dst");
-  FASTAUG_CHECK(src.device == dst.device && src.device_id == dst.device_id,
-                "dst: must be on the same device as src");
+  FASTAUG_CHECK(src.device == dst.device && src.device_id == dst.device_id, "dst: must be on the same device as src");
 }
 
 inline void check_shape(const ImageView& v, const char* name, int64_t n, int64_t h, int64_t w, int64_t c) {
-  FASTAUG_CHECK(v.n == n && v.h == h && v.w == w && v.c == c, name, ": expected shape (", n, ", ", h, ", ", w,
-                ", ", c, "), got ", shape_str(v));
+  FASTAUG_CHECK(v.n == n && v.h == h && v.w == w && v.c == c, name, ": expected shape (", n, ", ", h, ", ", w, ", ", c,
+                "), got ", shape_str(v));
 }
 
 inline void check_dtype(const ImageView& v, const char* name, DType t) {

@@ -48,8 +48,10 @@ void dispatch_interp(Interp i, F&& f) {
 }
 
 inline void check_border(Border b) {
-  FASTAUG_CHECK(static_cast<int>(b) >= 0 && static_cast<int>(b) <= 4, "border: expected one of constant, "
-                "replicate, reflect, wrap, reflect101, got code ", static_cast<int>(b));
+  FASTAUG_CHECK(static_cast<int>(b) >= 0 && static_cast<int>(b) <= 4,
+                "border: expected one of constant, "
+                "replicate, reflect, wrap, reflect101, got code ",
+                static_cast<int>(b));
 }
 
 }  // namespace fastaug::detail

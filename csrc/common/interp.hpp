@@ -49,8 +49,8 @@ FASTAUG_HD int fast_floor(float v) {
 // Accumulates the K x K taps starting at (y0, x0) with weights wy, wx into out[C], in the order
 // out += (wy[i] * wx[j]) * v over i, then j (every backend and path keeps this order: same bits).
 template <class T, int C, int K, bool Dense>
-FASTAUG_HD void accumulate_taps(const SrcImage<T, C, Dense>& s, int64_t y0, int64_t x0, const float* wy, const float* wx,
-                                Border border, const float* fill, float out[C]) {
+FASTAUG_HD void accumulate_taps(const SrcImage<T, C, Dense>& s, int64_t y0, int64_t x0, const float* wy,
+                                const float* wx, Border border, const float* fill, float out[C]) {
   for (int c = 0; c < C; ++c) out[c] = 0.f;
   if (y0 >= 0 && x0 >= 0 && y0 + K <= s.h && x0 + K <= s.w) {  // interior: no border lookups
     const T* p = s.data + y0 * s.sh + x0 * s.xs();
@@ -85,14 +85,15 @@ FASTAUG_HD void accumulate_taps(const SrcImage<T, C, Dense>& s, int64_t y0, int6
 
 // Samples s at (fy, fx) with interpolation I into out[C].
 template <Interp I, class T, int C, bool Dense>
-FASTAUG_HD void sample(const SrcImage<T, C, Dense>& s, float fy, float fx, Border border, const float* fill, float out[C]) {
+FASTAUG_HD void sample(const SrcImage<T, C, Dense>& s, float fy, float fx, Border border, const float* fill,
+                       float out[C]) {
   fy = clamp_coord(fy);
   fx = clamp_coord(fx);
   if constexpr (I == Interp::Nearest) {
     const float one = 1.f;  // nearest rounds half to even, as cvRound
     const float magic = 12582912.f;
     accumulate_taps<T, C, 1, Dense>(s, static_cast<int>((fy + magic) - magic), static_cast<int>((fx + magic) - magic),
-                             &one, &one, border, fill, out);
+                                    &one, &one, border, fill, out);
   } else if constexpr (I == Interp::Linear) {
     const int y0 = fast_floor(fy), x0 = fast_floor(fx);
     const float ty = fy - static_cast<float>(y0), tx = fx - static_cast<float>(x0);

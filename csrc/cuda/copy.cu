@@ -26,11 +26,12 @@ void copy(const ImageView& src, const ImageView& dst, const detail::IndexMap* ma
   DeviceScope scope(src, op);
   detail::dispatch_dtype(src.dtype, [&](auto t) {
     detail::dispatch_channels(src.c, [&](auto ch) {
-      for_chunks(maps, dst.n, 1, op, "index maps", [&](int64_t first, int64_t count, const Params<detail::IndexMap>& p) {
-        const Grid g = pixel_grid(dst.w, dst.h, count);
-        copy_kernel<decltype(t), decltype(ch)::value><<<g.blocks, g.threads, 0, stream_of(stream)>>>(src, dst, first,
-                                                                                                    count, p);
-      });
+      for_chunks(maps, dst.n, 1, op, "index maps",
+                 [&](int64_t first, int64_t count, const Params<detail::IndexMap>& p) {
+                   const Grid g = pixel_grid(dst.w, dst.h, count);
+                   copy_kernel<decltype(t), decltype(ch)::value>
+                       <<<g.blocks, g.threads, 0, stream_of(stream)>>>(src, dst, first, count, p);
+                 });
     });
   });
 }

@@ -1,7 +1,7 @@
 // filter2d, the separable filter (sep_filter2d, gaussian_blur, box_blur, sobel) and median_blur on
-// CUDA: one thread per output pixel (the separable filter from a shared-memory tile). The float sums run in the CPU's order (each row's horizontal taps
-// from 0, then the rows weighted from 0, then delta; no FMA) so that both backends give the same bits; the
-// uint8 Gaussian's fixed-point sums are exact integers.
+// CUDA: one thread per output pixel (the separable filter from a shared-memory tile). The float sums run in the CPU's
+// order (each row's horizontal taps from 0, then the rows weighted from 0, then delta; no FMA) so that both backends
+// give the same bits; the uint8 Gaussian's fixed-point sums are exact integers.
 #include <type_traits>
 
 #include "../common/border.hpp"
@@ -143,18 +143,18 @@ void launch_sep(const ImageView& src, const ImageView& dst, const K* kx, int kw,
     constexpr int C = decltype(ch)::value;
     const size_t tile_bytes = sep_tile_bytes<SepSum<K>>(kw, kh, C);
     const bool tiled = tile_bytes <= 48 * 1024 && (dst.h + kTile - 1) / kTile <= 65535;
-    for_chunks(packed.data(), src.n, kw + kh, op, "filter kernels", [&](int64_t first, int64_t count,
-                                                                        const Params<K>& p) {
-      if (tiled) {
-        const Grid g = pixel_grid(dst.w, dst.h, count, kTile);
-        sep_tiled_kernel<T, U, C, K><<<g.blocks, g.threads, tile_bytes, stream_of(stream)>>>(
-            src, dst, first, count, p, kw, kh, border, fill, delta);
-      } else {
-        const Grid g = pixel_grid(dst.w, dst.h, count);
-        sep_kernel<T, U, C, K><<<g.blocks, g.threads, 0, stream_of(stream)>>>(src, dst, first, count, p, kw, kh,
-                                                                              border, fill, delta);
-      }
-    });
+    for_chunks(
+        packed.data(), src.n, kw + kh, op, "filter kernels", [&](int64_t first, int64_t count, const Params<K>& p) {
+          if (tiled) {
+            const Grid g = pixel_grid(dst.w, dst.h, count, kTile);
+            sep_tiled_kernel<T, U, C, K><<<g.blocks, g.threads, tile_bytes, stream_of(stream)>>>(
+                src, dst, first, count, p, kw, kh, border, fill, delta);
+          } else {
+            const Grid g = pixel_grid(dst.w, dst.h, count);
+            sep_kernel<T, U, C, K>
+                <<<g.blocks, g.threads, 0, stream_of(stream)>>>(src, dst, first, count, p, kw, kh, border, fill, delta);
+          }
+        });
   });
 }
 
@@ -211,7 +211,8 @@ __global__ void median_kernel(ImageView src, ImageView dst) {
         const int64_t ry = detail::map_border(y + r - a, src.h, Border::Replicate);
 #pragma unroll
         for (int j = 0; j < K; ++j)
-          v[r * K + j] = pixel_ptr<const T>(src, n, ry, detail::map_border(x + j - a, src.w, Border::Replicate))[c * src.sc];
+          v[r * K + j] =
+              pixel_ptr<const T>(src, n, ry, detail::map_border(x + j - a, src.w, Border::Replicate))[c * src.sc];
       }
       out[c * dst.sc] = median_in_registers(v);
     }
@@ -251,8 +252,8 @@ void box(const ImageView& src, const ImageView& dst, int kh, int kw, Border bord
     using T = decltype(t);
     detail::dispatch_channels(src.c, [&](auto ch) {
       const Grid g = pixel_grid(dst.w, dst.h, dst.n);
-      box_kernel<T, decltype(ch)::value><<<g.blocks, g.threads, 0, stream_of(stream)>>>(
-          src, dst, kh, kw, border, detail::box_inv_area<T>(kh, kw));
+      box_kernel<T, decltype(ch)::value>
+          <<<g.blocks, g.threads, 0, stream_of(stream)>>>(src, dst, kh, kw, border, detail::box_inv_area<T>(kh, kw));
       check_launch("box_blur");
     });
   });
@@ -277,12 +278,12 @@ void filter2d(const ImageView& src, const ImageView& dst, const float* kernel, i
   const Fill f{{fill[0], fill[1], fill[2], fill[3]}};
   detail::dispatch_dtype(src.dtype, [&](auto t) {
     detail::dispatch_channels(src.c, [&](auto ch) {
-      for_chunks(kernel, src.n, int64_t(kh) * kw, "filter2d", "kernel", [&](int64_t first, int64_t count,
-                                                                            const Params<float>& p) {
-        const Grid g = pixel_grid(dst.w, dst.h, count);
-        filter2d_kernel<decltype(t), decltype(ch)::value><<<g.blocks, g.threads, 0, stream_of(stream)>>>(
-            src, dst, first, count, p, kh, kw, border, f);
-      });
+      for_chunks(kernel, src.n, int64_t(kh) * kw, "filter2d", "kernel",
+                 [&](int64_t first, int64_t count, const Params<float>& p) {
+                   const Grid g = pixel_grid(dst.w, dst.h, count);
+                   filter2d_kernel<decltype(t), decltype(ch)::value>
+                       <<<g.blocks, g.threads, 0, stream_of(stream)>>>(src, dst, first, count, p, kh, kw, border, f);
+                 });
     });
   });
 }

@@ -147,7 +147,8 @@ __global__ void normalize_kernel(ImageView src, ImageView dst, Coeffs k) {
   FASTAUG_PIXEL_LOOP(n, y, x, dst.n, dst.h, dst.w) {
     const T* p = pixel_ptr<const T>(src, n, y, x);
     float* out = pixel_ptr<float>(dst, n, y, x);
-    for (int c = 0; c < C; ++c) out[c * dst.sc] = detail::normalize_pixel(static_cast<float>(p[c * src.sc]), k.a[c], k.b[c]);
+    for (int c = 0; c < C; ++c)
+      out[c * dst.sc] = detail::normalize_pixel(static_cast<float>(p[c * src.sc]), k.a[c], k.b[c]);
   }
 }
 
@@ -193,16 +194,16 @@ void to_gray(const ImageView& src, const ImageView& dst, Stream stream) {
   });
 }
 
-void threshold(const ImageView& src, const ImageView& dst, const float* thresh, const float* maxval,
-               ThresholdMode mode, Stream stream) {
+void threshold(const ImageView& src, const ImageView& dst, const float* thresh, const float* maxval, ThresholdMode mode,
+               Stream stream) {
   DeviceScope scope(src, "threshold");
   std::vector<float> packed(static_cast<size_t>(src.n) * 2);
   for (int64_t n = 0; n < src.n; ++n) packed[2 * n] = thresh[n], packed[2 * n + 1] = maxval[n];
   detail::dispatch_dtype(src.dtype, [&](auto t) {
-    for_chunks(packed.data(), src.n, 2, "threshold", "thresholds", [&](int64_t first, int64_t count,
-                                                                       const Params<float>& p) {
-      launch_elementwise<decltype(t)>(src, dst, first, count, ThresholdOp{p, mode}, stream_of(stream));
-    });
+    for_chunks(packed.data(), src.n, 2, "threshold", "thresholds",
+               [&](int64_t first, int64_t count, const Params<float>& p) {
+                 launch_elementwise<decltype(t)>(src, dst, first, count, ThresholdOp{p, mode}, stream_of(stream));
+               });
   });
 }
 

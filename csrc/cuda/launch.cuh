@@ -36,8 +36,8 @@ class DeviceScope {
       cudaGetLastError();  // clear the sticky-free error so that later calls start clean
       fail(op, ": got a CUDA image, but no CUDA device can be used: ", cudaGetErrorString(e));
     }
-    FASTAUG_CHECK(v.device_id >= 0 && v.device_id < count, op, ": image is on CUDA device ", v.device_id,
-                  ", but ", count, " device(s) are present");
+    FASTAUG_CHECK(v.device_id >= 0 && v.device_id < count, op, ": image is on CUDA device ", v.device_id, ", but ",
+                  count, " device(s) are present");
     if (cudaGetDevice(&previous_) != cudaSuccess) previous_ = -1;
     if (previous_ != v.device_id && cudaSetDevice(v.device_id) != cudaSuccess) check_launch(op);
   }
@@ -110,11 +110,11 @@ inline Grid pixel_grid(int64_t w, int64_t h, int64_t count, int64_t rows_per_blo
 }  // namespace fastaug::cuda_detail
 
 // Loops of one thread over its pixels (k = sample within the launch, y, x) of a pixel_grid launch.
-#define FASTAUG_PIXEL_LOOP(k, y, x, count, height, width)                                                   \
-  for (int64_t k = blockIdx.z; k < (count); k += gridDim.z)                                               \
-    for (int64_t y = static_cast<int64_t>(blockIdx.y) * blockDim.y + threadIdx.y; y < (height);            \
-         y += static_cast<int64_t>(gridDim.y) * blockDim.y)                                                 \
-      for (int64_t x = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; x < (width);           \
+#define FASTAUG_PIXEL_LOOP(k, y, x, count, height, width)                                        \
+  for (int64_t k = blockIdx.z; k < (count); k += gridDim.z)                                      \
+    for (int64_t y = static_cast<int64_t>(blockIdx.y) * blockDim.y + threadIdx.y; y < (height);  \
+         y += static_cast<int64_t>(gridDim.y) * blockDim.y)                                      \
+      for (int64_t x = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; x < (width); \
            x += static_cast<int64_t>(gridDim.x) * blockDim.x)
 
 // Grid-stride loop over i in [0, count).

@@ -68,12 +68,10 @@ __global__ void resize_visit_kernel(ImageView src, ImageView dst, ResizeMethod m
         float wy[2], wx[2];
         int32_t qy[2], qx[2];
         int j = 0, k = 0;
-        detail::axis_taps(y, src.h, dst.h, m, false, [&](int64_t i, float w) {
-          iy[j] = i, wy[j] = w, qy[j++] = detail::resize_q11(w);
-        });
-        detail::axis_taps(x, src.w, dst.w, m, true, [&](int64_t i, float w) {
-          ix[k] = i, wx[k] = w, qx[k++] = detail::resize_q11(w);
-        });
+        detail::axis_taps(y, src.h, dst.h, m, false,
+                          [&](int64_t i, float w) { iy[j] = i, wy[j] = w, qy[j++] = detail::resize_q11(w); });
+        detail::axis_taps(x, src.w, dst.w, m, true,
+                          [&](int64_t i, float w) { ix[k] = i, wx[k] = w, qx[k++] = detail::resize_q11(w); });
         const detail::AxisTaps ty{iy, wy, qy, 2}, tx{ix, wx, qx, 2};
         detail::resize_fixed_pixel<C>(s, src.sh, src.sw, src.sc, ty, tx, 0, 0, pixel_ptr<T>(dst, n, y, x), dst.sc);
         continue;
@@ -97,8 +95,8 @@ __global__ void resize_visit_kernel(ImageView src, ImageView dst, ResizeMethod m
 template <class T, int C>
 __global__ void resize_area_fast_kernel(ImageView src, ImageView dst, int64_t fy, int64_t fx) {
   FASTAUG_PIXEL_LOOP(n, y, x, dst.n, dst.h, dst.w) {
-    detail::resize_area_fast_pixel<T, C>(static_cast<const T*>(src.data) + n * src.sn, src.sh, src.sw, src.sc, fy,
-                                         fx, y, x, pixel_ptr<T>(dst, n, y, x), dst.sc);
+    detail::resize_area_fast_pixel<T, C>(static_cast<const T*>(src.data) + n * src.sn, src.sh, src.sw, src.sc, fy, fx,
+                                         y, x, pixel_ptr<T>(dst, n, y, x), dst.sc);
   }
 }
 

@@ -1,7 +1,7 @@
 // CUDA availability, asked without ever failing: with the static runtime and no driver or GPU,
 // cudaGetDeviceCount returns an error code whose text is the reason reported to the user.
-#include "../ops/backend.hpp"
 #include <string>
+#include "../ops/backend.hpp"
 
 #include "launch.cuh"
 

@@ -21,16 +21,16 @@ __global__ void warp_kernel(ImageView src, ImageView dst, int64_t first, int64_t
                             Border border, Fill fill) {
   FASTAUG_PIXEL_LOOP(k, y, x, count, dst.h, dst.w) {
     const int64_t n = first + k;
-    const detail::SrcImage<T, C, Dense> s{static_cast<const T*>(src.data) + n * src.sn, src.h, src.w,
-                                          src.sh, src.sw, src.sc};
+    const detail::SrcImage<T, C, Dense> s{
+        static_cast<const T*>(src.data) + n * src.sn, src.h, src.w, src.sh, src.sw, src.sc};
     detail::warp_pixel<I, Perspective>(s, &maps.v[k * 9], x, y, border, fill.v, pixel_ptr<T>(dst, n, y, x), dst.sc);
   }
 }
 
 }  // namespace
 
-void warp(const ImageView& src, const ImageView& dst, const float* minv, bool perspective, Interp interp,
-          Border border, const float fill[4], Stream stream) {
+void warp(const ImageView& src, const ImageView& dst, const float* minv, bool perspective, Interp interp, Border border,
+          const float fill[4], Stream stream) {
   const char* op = perspective ? "warp_perspective" : "warp_affine";
   DeviceScope scope(src, op);
   Fill f{{fill[0], fill[1], fill[2], fill[3]}};

@@ -11,8 +11,9 @@ namespace fastaug::detail {
 struct ResizeMethod;  // resize_pixel.hpp
 
 [[noreturn]] inline void fail_no_cuda(const char* op) {
-  fail(op, ": got a CUDA image, but fastaug was built without CUDA; rebuild with "
-           "-Ccmake.define.FASTAUG_CUDA=ON on a machine with nvcc");
+  fail(op,
+       ": got a CUDA image, but fastaug was built without CUDA; rebuild with "
+       "-Ccmake.define.FASTAUG_CUDA=ON on a machine with nvcc");
 }
 
 }  // namespace fastaug::detail
@@ -42,8 +43,8 @@ void run_sep_filter(const ImageView& src, const ImageView& dst, const float* kx,
 // and never synchronises.
 namespace fastaug::cuda {
 
-void warp(const ImageView& src, const ImageView& dst, const float* minv, bool perspective, Interp interp,
-          Border border, const float fill[4], Stream stream);
+void warp(const ImageView& src, const ImageView& dst, const float* minv, bool perspective, Interp interp, Border border,
+          const float fill[4], Stream stream);
 void resize(const ImageView& src, const ImageView& dst, const detail::ResizeMethod& method, Stream stream);
 void copy(const ImageView& src, const ImageView& dst, const detail::IndexMap* maps, const char* op, Stream stream);
 void sep_filter(const ImageView& src, const ImageView& dst, const float* kx, int kw, const float* ky, int kh,
@@ -59,8 +60,8 @@ void edges(const ImageView& src, const ImageView& dst, Stream stream);
 void equalize(const ImageView& src, const ImageView& dst, Stream stream);
 void to_gray(const ImageView& src, const ImageView& dst, Stream stream);
 // thresh and maxval per sample, as the CPU loop gets them (uint8: floored thresh, saturated maxval).
-void threshold(const ImageView& src, const ImageView& dst, const float* thresh, const float* maxval,
-               ThresholdMode mode, Stream stream);
+void threshold(const ImageView& src, const ImageView& dst, const float* thresh, const float* maxval, ThresholdMode mode,
+               Stream stream);
 void invert(const ImageView& src, const ImageView& dst, Stream stream);
 void normalize(const ImageView& src, const ImageView& dst, const float a[4], const float b[4], Stream stream);
 

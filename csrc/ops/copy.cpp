@@ -74,14 +74,18 @@ void copy(const ImageView& src, const ImageView& dst, const std::vector<IndexMap
       for (int64_t x : {int64_t(0), dst.w - 1}) {
         const int64_t sy = m.src_y(y, x), sx = m.src_x(y, x);
         FASTAUG_CHECK(m.src_n >= 0 && m.src_n < src.n && sy >= 0 && sy < src.h && sx >= 0 && sx < src.w, arg,
-                      ": sample ", n, " reaches pixel (", sy, ", ", sx, ") outside the ", src.h, "x", src.w,
-                      " image");
+                      ": sample ", n, " reaches pixel (", sy, ", ", sx, ") outside the ", src.h, "x", src.w, " image");
       }
   }
   if (dst.empty()) return;
-  FASTAUG_ROUTE(src, op, dispatch_dtype(src.dtype, [&](auto t) {
-    dispatch_channels(src.c, [&](auto ch) { copy_cpu<decltype(t), decltype(ch)::value>(src, dst, maps.data()); });
-  }), cuda::copy(src, dst, maps.data(), op, stream));
+  FASTAUG_ROUTE(src, op,
+                dispatch_dtype(src.dtype,
+                               [&](auto t) {
+                                 dispatch_channels(src.c, [&](auto ch) {
+                                   copy_cpu<decltype(t), decltype(ch)::value>(src, dst, maps.data());
+                                 });
+                               }),
+                cuda::copy(src, dst, maps.data(), op, stream));
 }
 
 void check_same_kind(const ImageView& src, const ImageView& dst) {
@@ -101,8 +105,10 @@ void flip(const ImageView& src, const ImageView& dst, const int32_t* codes, Stre
   std::vector<IndexMap> maps(src.n);
   for (int64_t n = 0; n < src.n; ++n) {
     const int code = codes[n];
-    FASTAUG_CHECK(code == 0 || code == 1 || code == -1, "axis: expected 0 (vertical), 1 (horizontal) or -1 "
-                  "(both) as cv2.flip, got ", code, " for sample ", n);
+    FASTAUG_CHECK(code == 0 || code == 1 || code == -1,
+                  "axis: expected 0 (vertical), 1 (horizontal) or -1 "
+                  "(both) as cv2.flip, got ",
+                  code, " for sample ", n);
     const bool rows = code == 0 || code == -1, cols = code == 1 || code == -1;
     maps[n] = {n, rows ? src.h - 1 : 0, cols ? src.w - 1 : 0, rows ? -1 : 1, 0, 0, cols ? -1 : 1};
   }
@@ -117,13 +123,21 @@ void rotate90(const ImageView& src, const ImageView& dst, const int32_t* k, Stre
     const int q = ((k[n] % 4) + 4) % 4;
     const bool odd = q % 2 == 1;
     FASTAUG_CHECK(dst.h == (odd ? W : H) && dst.w == (odd ? H : W), "k: sample ", n, " turns by ", k[n],
-                  " quarter(s), which gives ", (odd ? W : H), "x", (odd ? H : W), ", but the output is ", dst.h,
-                  "x", dst.w);
+                  " quarter(s), which gives ", (odd ? W : H), "x", (odd ? H : W), ", but the output is ", dst.h, "x",
+                  dst.w);
     switch (q) {  // counter-clockwise, as np.rot90
-      case 0: maps[n] = {n, 0, 0, 1, 0, 0, 1}; break;
-      case 1: maps[n] = {n, 0, W - 1, 0, 1, -1, 0}; break;
-      case 2: maps[n] = {n, H - 1, W - 1, -1, 0, 0, -1}; break;
-      default: maps[n] = {n, H - 1, 0, 0, -1, 1, 0}; break;
+      case 0:
+        maps[n] = {n, 0, 0, 1, 0, 0, 1};
+        break;
+      case 1:
+        maps[n] = {n, 0, W - 1, 0, 1, -1, 0};
+        break;
+      case 2:
+        maps[n] = {n, H - 1, W - 1, -1, 0, 0, -1};
+        break;
+      default:
+        maps[n] = {n, H - 1, 0, 0, -1, 1, 0};
+        break;
     }
   }
   FASTAUG_CHECK(dst.n == src.n, "dst: expected ", src.n, " images, got ", dst.n);
@@ -140,10 +154,11 @@ void crop(const ImageView& src, const ImageView& dst, const int64_t* top_left, S
 
 void tiles(const ImageView& src, const ImageView& dst, int64_t stride_y, int64_t stride_x, Stream stream) {
   detail::check_same_kind(src, dst);
-  FASTAUG_CHECK(stride_y > 0 && stride_x > 0, "stride: expected positive values, got (", stride_y, ", ", stride_x,
-                ")");
-  FASTAUG_CHECK(dst.h > 0 && dst.w > 0 && dst.h <= src.h && dst.w <= src.w, "tile: expected a size between 1x1 "
-                "and the image's ", src.h, "x", src.w, ", got ", dst.h, "x", dst.w);
+  FASTAUG_CHECK(stride_y > 0 && stride_x > 0, "stride: expected positive values, got (", stride_y, ", ", stride_x, ")");
+  FASTAUG_CHECK(dst.h > 0 && dst.w > 0 && dst.h <= src.h && dst.w <= src.w,
+                "tile: expected a size between 1x1 "
+                "and the image's ",
+                src.h, "x", src.w, ", got ", dst.h, "x", dst.w);
   const int64_t ty = (src.h - dst.h) / stride_y + 1, tx = (src.w - dst.w) / stride_x + 1;
   FASTAUG_CHECK(dst.n == src.n * ty * tx, "dst: expected ", src.n * ty * tx, " tiles, got ", dst.n);
   std::vector<IndexMap> maps(dst.n);

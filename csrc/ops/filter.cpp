@@ -25,8 +25,7 @@ constexpr int64_t kBlockRows = 64;  // rows per task: the kh - 1 halo rows are f
 // Source row r of image n, converted to V (float, or uint16 for the 8-bit Gaussian) and padded by `left` /
 // `right` pixels with the border (a row outside the image under Border::Constant is all fill).
 template <class T, class V = float>
-void padded_row(const ImageView& src, int64_t n, int64_t r, int left, int right, Border border, const V* fill,
-                V* out) {
+void padded_row(const ImageView& src, int64_t n, int64_t r, int left, int right, Border border, const V* fill, V* out) {
   const int64_t C = src.c, W = src.w;
   const int64_t ry = map_border(r, src.h, border);
   if (ry < 0) {
@@ -80,13 +79,20 @@ FASTAUG_CPU_CLONES void correlate_any(const float* in, const float* k, int taps,
 
 inline void correlate_row(const float* in, const float* k, int taps, int64_t step, int64_t len, float* out) {
   switch (taps) {
-    case 1: return correlate_fixed<1>(in, k, step, len, out);
-    case 2: return correlate_fixed<2>(in, k, step, len, out);
-    case 3: return correlate_fixed<3>(in, k, step, len, out);
-    case 4: return correlate_fixed<4>(in, k, step, len, out);
-    case 5: return correlate_fixed<5>(in, k, step, len, out);
-    case 7: return correlate_fixed<7>(in, k, step, len, out);
-    default: return correlate_any(in, k, taps, step, len, out);
+    case 1:
+      return correlate_fixed<1>(in, k, step, len, out);
+    case 2:
+      return correlate_fixed<2>(in, k, step, len, out);
+    case 3:
+      return correlate_fixed<3>(in, k, step, len, out);
+    case 4:
+      return correlate_fixed<4>(in, k, step, len, out);
+    case 5:
+      return correlate_fixed<5>(in, k, step, len, out);
+    case 7:
+      return correlate_fixed<7>(in, k, step, len, out);
+    default:
+      return correlate_any(in, k, taps, step, len, out);
   }
 }
 
@@ -167,11 +173,11 @@ void by_tap_count(int taps, F&& f) {
 #define FASTAUG_TAPS(n) \
   case n:               \
     return f(std::integral_constant<int, n>{});
-    FASTAUG_TAPS(1) FASTAUG_TAPS(2) FASTAUG_TAPS(3) FASTAUG_TAPS(4) FASTAUG_TAPS(5) FASTAUG_TAPS(6) FASTAUG_TAPS(7)
-    FASTAUG_TAPS(8) FASTAUG_TAPS(9) FASTAUG_TAPS(13) FASTAUG_TAPS(25)
+    FASTAUG_TAPS(1)
+    FASTAUG_TAPS(2) FASTAUG_TAPS(3) FASTAUG_TAPS(4) FASTAUG_TAPS(5) FASTAUG_TAPS(6) FASTAUG_TAPS(7) FASTAUG_TAPS(8)
+        FASTAUG_TAPS(9) FASTAUG_TAPS(13) FASTAUG_TAPS(25)
 #undef FASTAUG_TAPS
-    default:
-      return f(std::integral_constant<int, 0>{});
+            default : return f(std::integral_constant<int, 0>{});
   }
 }
 
@@ -228,8 +234,8 @@ FASTAUG_CPU_CLONES void q8_row_pass(const uint16_t* in, const uint16_t* k, int t
 // round_q16(256 * hi + lo) == (hi + (lo >> 8) + 128) >> 8 (the low byte of lo cannot carry past a multiple
 // of 256), and that sum stays < 2^16 because the whole sum is <= 255 << 16.
 template <int K>
-FASTAUG_CPU_CLONES void q8_column_pass(const uint16_t* rows, const uint16_t* k, int taps, int64_t step,
-                                       int64_t len, uint32_t* acc, uint8_t* out) {
+FASTAUG_CPU_CLONES void q8_column_pass(const uint16_t* rows, const uint16_t* k, int taps, int64_t step, int64_t len,
+                                       uint32_t* acc, uint8_t* out) {
   if (K == 0) {
     for (int64_t i = 0; i < len; ++i) acc[i] = 0;
     for (int j = 0; j < taps; ++j)
@@ -254,11 +260,16 @@ FASTAUG_CPU_CLONES void q8_column_pass(const uint16_t* rows, const uint16_t* k, 
 template <class F>
 void by_taps(int taps, F&& f) {
   switch (taps) {
-    case 1: return f(std::integral_constant<int, 1>{});
-    case 3: return f(std::integral_constant<int, 3>{});
-    case 5: return f(std::integral_constant<int, 5>{});
-    case 7: return f(std::integral_constant<int, 7>{});
-    default: return f(std::integral_constant<int, 0>{});
+    case 1:
+      return f(std::integral_constant<int, 1>{});
+    case 3:
+      return f(std::integral_constant<int, 3>{});
+    case 5:
+      return f(std::integral_constant<int, 5>{});
+    case 7:
+      return f(std::integral_constant<int, 7>{});
+    default:
+      return f(std::integral_constant<int, 0>{});
   }
 }
 
@@ -299,8 +310,7 @@ FASTAUG_CPU_CLONES void box_column_u8(const H* __restrict rows, int kh, int64_t 
   }
 }
 
-FASTAUG_CPU_CLONES void box_column_f32(const double* rows, int kh, int64_t len, double inv, double* acc,
-                                       float* out) {
+FASTAUG_CPU_CLONES void box_column_f32(const double* rows, int kh, int64_t len, double inv, double* acc, float* out) {
   for (int64_t i = 0; i < len; ++i) acc[i] = 0.0;
   for (int j = 0; j < kh; ++j)
     for (int64_t i = 0; i < len; ++i) acc[i] += rows[j * len + i];
@@ -344,8 +354,8 @@ void box_cpu(const ImageView& src, const ImageView& dst, int kh, int kw, Border 
   });
 }
 
-void gaussian_q8_cpu(const ImageView& src, const ImageView& dst, const uint16_t* kx, int kw, const uint16_t* ky,
-                     int kh, Border border) {
+void gaussian_q8_cpu(const ImageView& src, const ImageView& dst, const uint16_t* kx, int kw, const uint16_t* ky, int kh,
+                     Border border) {
   const int ax = kw / 2, ay = kh / 2;
   const int64_t C = src.c, len = src.w * C;
   const uint16_t zero_fill[4] = {};  // cv::GaussianBlur's constant border is 0
@@ -357,9 +367,8 @@ void gaussian_q8_cpu(const ImageView& src, const ImageView& dst, const uint16_t*
     const auto out = scratch<uint8_t>(len);
     for (int64_t r = y0 - ay; r < y1 + kh - 1 - ay; ++r) {
       padded_row<uint8_t, uint16_t>(src, n, r, ax, kw - 1 - ax, border, zero_fill, pad.get());
-      by_taps(kw, [&](auto k) {
-        q8_row_pass<decltype(k)::value>(pad.get(), kxn, kw, C, len, &rows[(r - y0 + ay) * len]);
-      });
+      by_taps(kw,
+              [&](auto k) { q8_row_pass<decltype(k)::value>(pad.get(), kxn, kw, C, len, &rows[(r - y0 + ay) * len]); });
     }
     for (int64_t y = y0; y < y1; ++y) {
       uint8_t* row = static_cast<uint8_t*>(dst.data) + n * dst.sn + y * dst.sh;
@@ -489,7 +498,7 @@ template <class T>
 void median_cpu(const ImageView& src, const ImageView& dst, int ksize) {
   const int a = ksize / 2, count = ksize * ksize;
   static const std::vector<std::pair<int, int>> networks[3] = {median_network(9), median_network(25),
-                                                                median_network(49)};
+                                                               median_network(49)};
   const std::vector<std::pair<int, int>>& net = networks[a - 1];
   const int64_t C = src.c, len = src.w * C, plen = (src.w + 2 * a) * C;
   parallel_blocks(src.n, src.h, kBlockRows, [&](int64_t n, int64_t y0, int64_t y1) {
@@ -511,9 +520,12 @@ void median_cpu(const ImageView& src, const ImageView& dst, int ksize) {
       if (len >= L) {  // whole vectors in registers
         T* o = dst.rows_dense() ? out : row_out.get();
         const T* window = &rows[(y - y0) * plen];
-        if (ksize == 3) median_row_vec<T, 3>(window, plen, C, len, o);
-        else if (ksize == 5) median_row_vec<T, 5>(window, plen, C, len, o);
-        else median_row_vec<T, 7>(window, plen, C, len, o);
+        if (ksize == 3)
+          median_row_vec<T, 3>(window, plen, C, len, o);
+        else if (ksize == 5)
+          median_row_vec<T, 5>(window, plen, C, len, o);
+        else
+          median_row_vec<T, 7>(window, plen, C, len, o);
         if (!dst.rows_dense()) store_values(dst, n, y, o);
         continue;
       }
@@ -559,13 +571,17 @@ void run_sep_filter(const ImageView& src, const ImageView& dst, const float* kx,
   float fillf[4];
   to_float_fill(fill, fillf);
   if (dst.empty()) return;
-  FASTAUG_ROUTE(src, op, dispatch_dtype(src.dtype, [&](auto t) {
-    using T = decltype(t);
-    if (dst.dtype == DType::Float32)
-      sep_cpu<T, float>(src, dst, kx, kw, ky, kh, border, fillf, static_cast<float>(delta));
-    else
-      sep_cpu<T, uint8_t>(src, dst, kx, kw, ky, kh, border, fillf, static_cast<float>(delta));
-  }), cuda::sep_filter(src, dst, kx, kw, ky, kh, border, fillf, static_cast<float>(delta), op, stream));
+  FASTAUG_ROUTE(
+      src, op,
+      dispatch_dtype(src.dtype,
+                     [&](auto t) {
+                       using T = decltype(t);
+                       if (dst.dtype == DType::Float32)
+                         sep_cpu<T, float>(src, dst, kx, kw, ky, kh, border, fillf, static_cast<float>(delta));
+                       else
+                         sep_cpu<T, uint8_t>(src, dst, kx, kw, ky, kh, border, fillf, static_cast<float>(delta));
+                     }),
+      cuda::sep_filter(src, dst, kx, kw, ky, kh, border, fillf, static_cast<float>(delta), op, stream));
 }
 
 }  // namespace detail
@@ -589,9 +605,10 @@ void filter2d(const ImageView& src, const ImageView& dst, const float* kernel, i
   float fillf[4];
   to_float_fill(fill, fillf);
   if (dst.empty()) return;
-  FASTAUG_ROUTE(src, "filter2d", dispatch_dtype(src.dtype, [&](auto t) {
-    filter2d_cpu<decltype(t)>(src, dst, kernel, kh, kw, border, fillf);
-  }), cuda::filter2d(src, dst, kernel, kh, kw, border, fillf, stream));
+  FASTAUG_ROUTE(
+      src, "filter2d",
+      dispatch_dtype(src.dtype, [&](auto t) { filter2d_cpu<decltype(t)>(src, dst, kernel, kh, kw, border, fillf); }),
+      cuda::filter2d(src, dst, kernel, kh, kw, border, fillf, stream));
 }
 
 void gaussian_blur(const ImageView& src, const ImageView& dst, int kh, int kw, const double* sigma, Border border,
@@ -629,19 +646,22 @@ void box_blur(const ImageView& src, const ImageView& dst, int kh, int kw, Border
   check_ksize(kh, "ksize height", false);
   check_ksize(kw, "ksize width", false);
   if (dst.empty()) return;
-  FASTAUG_ROUTE(src, "box_blur", dispatch_dtype(src.dtype, [&](auto t) {
-    using T = decltype(t);
-    if constexpr (std::is_same_v<T, uint8_t>) {
-      if (int64_t(kh) * kw <= 257)  // the window's sum fits 16 bits
-        box_cpu<T, uint16_t, uint16_t>(src, dst, kh, kw, border);
-      else if (kw <= 257)
-        box_cpu<T, uint16_t, int32_t>(src, dst, kh, kw, border);
-      else
-        box_cpu<T, int32_t, int32_t>(src, dst, kh, kw, border);
-    } else {
-      box_cpu<T, double, double>(src, dst, kh, kw, border);
-    }
-  }), cuda::box(src, dst, kh, kw, border, stream));
+  FASTAUG_ROUTE(src, "box_blur",
+                dispatch_dtype(src.dtype,
+                               [&](auto t) {
+                                 using T = decltype(t);
+                                 if constexpr (std::is_same_v<T, uint8_t>) {
+                                   if (int64_t(kh) * kw <= 257)  // the window's sum fits 16 bits
+                                     box_cpu<T, uint16_t, uint16_t>(src, dst, kh, kw, border);
+                                   else if (kw <= 257)
+                                     box_cpu<T, uint16_t, int32_t>(src, dst, kh, kw, border);
+                                   else
+                                     box_cpu<T, int32_t, int32_t>(src, dst, kh, kw, border);
+                                 } else {
+                                   box_cpu<T, double, double>(src, dst, kh, kw, border);
+                                 }
+                               }),
+                cuda::box(src, dst, kh, kw, border, stream));
 }
 
 void median_blur(const ImageView& src, const ImageView& dst, int ksize, Stream stream) {
@@ -649,9 +669,9 @@ void median_blur(const ImageView& src, const ImageView& dst, int ksize, Stream s
   check_filter_pair(src, dst, false);
   FASTAUG_CHECK(ksize == 3 || ksize == 5 || ksize == 7, "ksize: expected 3, 5 or 7, got ", ksize);
   if (dst.empty()) return;
-  FASTAUG_ROUTE(src, "median_blur", dispatch_dtype(src.dtype, [&](auto t) {
-    median_cpu<decltype(t)>(src, dst, ksize);
-  }), cuda::median(src, dst, ksize, stream));
+  FASTAUG_ROUTE(src, "median_blur",
+                dispatch_dtype(src.dtype, [&](auto t) { median_cpu<decltype(t)>(src, dst, ksize); }),
+                cuda::median(src, dst, ksize, stream));
 }
 
 }  // namespace fastaug

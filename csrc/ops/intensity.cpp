@@ -1,8 +1,8 @@
 // equalize, to_gray, threshold, invert, normalize (CPU loops).
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <type_traits>
-#include <algorithm>
 #include <vector>
 
 #include "../common/dispatch.hpp"
@@ -134,7 +134,8 @@ void threshold_cpu(const ImageView& src, const ImageView& dst, const float* t, c
         return threshold_select<T>(v, all | (v > cut), cut, maxval, Mode);
       };
     } else {
-      return [cut, thresh = t[n], maxval = mx[n]](T v) { return threshold_select<T>(v, v > thresh, cut, maxval, Mode); };
+      return
+          [cut, thresh = t[n], maxval = mx[n]](T v) { return threshold_select<T>(v, v > thresh, cut, maxval, Mode); };
     }
   });
 }
@@ -142,11 +143,16 @@ void threshold_cpu(const ImageView& src, const ImageView& dst, const float* t, c
 template <class T>
 void threshold_cpu(const ImageView& src, const ImageView& dst, const float* t, const T* mx, ThresholdMode mode) {
   switch (mode) {
-    case ThresholdMode::Binary: return threshold_cpu<T, ThresholdMode::Binary>(src, dst, t, mx);
-    case ThresholdMode::BinaryInv: return threshold_cpu<T, ThresholdMode::BinaryInv>(src, dst, t, mx);
-    case ThresholdMode::Trunc: return threshold_cpu<T, ThresholdMode::Trunc>(src, dst, t, mx);
-    case ThresholdMode::ToZero: return threshold_cpu<T, ThresholdMode::ToZero>(src, dst, t, mx);
-    case ThresholdMode::ToZeroInv: return threshold_cpu<T, ThresholdMode::ToZeroInv>(src, dst, t, mx);
+    case ThresholdMode::Binary:
+      return threshold_cpu<T, ThresholdMode::Binary>(src, dst, t, mx);
+    case ThresholdMode::BinaryInv:
+      return threshold_cpu<T, ThresholdMode::BinaryInv>(src, dst, t, mx);
+    case ThresholdMode::Trunc:
+      return threshold_cpu<T, ThresholdMode::Trunc>(src, dst, t, mx);
+    case ThresholdMode::ToZero:
+      return threshold_cpu<T, ThresholdMode::ToZero>(src, dst, t, mx);
+    case ThresholdMode::ToZeroInv:
+      return threshold_cpu<T, ThresholdMode::ToZeroInv>(src, dst, t, mx);
   }
 }
 
@@ -159,9 +165,12 @@ void equalize(const ImageView& src, const ImageView& dst, Stream stream) {
   check_dtype(src, "img", DType::UInt8);
   if (dst.empty()) return;
   FASTAUG_CHECK(src.h * src.w < (int64_t(1) << 31), "img: images above 2^31 pixels are not supported");
-  FASTAUG_ROUTE(src, "equalize", dispatch_channels(src.c, [&](auto ch) {
-    parallel_for(src.n, [&](int64_t n) { equalize_image<decltype(ch)::value>(src, dst, n); });
-  }), cuda::equalize(src, dst, stream));
+  FASTAUG_ROUTE(
+      src, "equalize",
+      dispatch_channels(
+          src.c,
+          [&](auto ch) { parallel_for(src.n, [&](int64_t n) { equalize_image<decltype(ch)::value>(src, dst, n); }); }),
+      cuda::equalize(src, dst, stream));
 }
 
 void to_gray(const ImageView& src, const ImageView& dst, Stream stream) {
@@ -170,28 +179,33 @@ void to_gray(const ImageView& src, const ImageView& dst, Stream stream) {
   check_shape(dst, "dst", src.n, src.h, src.w, 1);
   check_dtype(dst, "dst", src.dtype);
   if (dst.empty()) return;
-  FASTAUG_ROUTE(src, "to_gray", dispatch_dtype(src.dtype, [&](auto t) {
-    using T = decltype(t);
-    dispatch_channels(src.c, [&](auto ch) {
-      constexpr int C = decltype(ch)::value;
-      parallel_rows(src.n, src.h, [&](int64_t n, int64_t y) {
-        const T* s = static_cast<const T*>(src.data) + n * src.sn + y * src.sh;
-        T* d = static_cast<T*>(dst.data) + n * dst.sn + y * dst.sh;
-        if (src.rows_dense() && dst.sw == 1)
-          gray_row<T, C, true>(s, C, 1, d, src.w, 1);
-        else
-          gray_row<T, C, false>(s, src.sw, src.sc, d, src.w, dst.sw);
-      });
-    });
-  }), cuda::to_gray(src, dst, stream));
+  FASTAUG_ROUTE(src, "to_gray",
+                dispatch_dtype(src.dtype,
+                               [&](auto t) {
+                                 using T = decltype(t);
+                                 dispatch_channels(src.c, [&](auto ch) {
+                                   constexpr int C = decltype(ch)::value;
+                                   parallel_rows(src.n, src.h, [&](int64_t n, int64_t y) {
+                                     const T* s = static_cast<const T*>(src.data) + n * src.sn + y * src.sh;
+                                     T* d = static_cast<T*>(dst.data) + n * dst.sn + y * dst.sh;
+                                     if (src.rows_dense() && dst.sw == 1)
+                                       gray_row<T, C, true>(s, C, 1, d, src.w, 1);
+                                     else
+                                       gray_row<T, C, false>(s, src.sw, src.sc, d, src.w, dst.sw);
+                                   });
+                                 });
+                               }),
+                cuda::to_gray(src, dst, stream));
 }
 
 void threshold(const ImageView& src, const ImageView& dst, const double* thresh, const double* maxval,
                ThresholdMode mode, Stream stream) {
   using namespace detail;
   check_same(src, dst);
-  FASTAUG_CHECK(static_cast<int>(mode) >= 0 && static_cast<int>(mode) <= 4, "mode: expected binary, binary_inv, "
-                "trunc, tozero or tozero_inv, got code ", static_cast<int>(mode));
+  FASTAUG_CHECK(static_cast<int>(mode) >= 0 && static_cast<int>(mode) <= 4,
+                "mode: expected binary, binary_inv, "
+                "trunc, tozero or tozero_inv, got code ",
+                static_cast<int>(mode));
   const bool u8 = src.dtype == DType::UInt8;
   std::vector<float> t(src.n);
   std::vector<float> mxf(src.n);
@@ -199,32 +213,38 @@ void threshold(const ImageView& src, const ImageView& dst, const double* thresh,
   for (int64_t n = 0; n < src.n; ++n) {
     FASTAUG_CHECK(!std::isnan(thresh[n]) && !std::isnan(maxval[n]), "thresh, maxval: NaN for sample ", n);
     // OpenCV on uint8: thresh floored (and clamped to the range), maxval rounded and saturated.
-    t[n] = u8 ? static_cast<float>(std::min(std::max(std::floor(thresh[n]), -1.0), 255.0))
-              : static_cast<float>(thresh[n]);
+    t[n] =
+        u8 ? static_cast<float>(std::min(std::max(std::floor(thresh[n]), -1.0), 255.0)) : static_cast<float>(thresh[n]);
     mxf[n] = static_cast<float>(maxval[n]);
     mxu[n] = saturate_cast<uint8_t>(static_cast<float>(std::min(std::max(maxval[n], -1.0), 256.0)));
   }
   if (dst.empty()) return;
   [[maybe_unused]] const std::vector<float> mxu_f(mxu.begin(), mxu.end());  // the CUDA kernel takes floats
-  FASTAUG_ROUTE(src, "threshold", dispatch_dtype(src.dtype, [&](auto tt) {
-    using T = decltype(tt);
-    const T* mx;
-    if constexpr (std::is_same_v<T, uint8_t>)
-      mx = mxu.data();
-    else
-      mx = mxf.data();
-    threshold_cpu<T>(src, dst, t.data(), mx, mode);
-  }), cuda::threshold(src, dst, t.data(), u8 ? mxu_f.data() : mxf.data(), mode, stream));
+  FASTAUG_ROUTE(src, "threshold",
+                dispatch_dtype(src.dtype,
+                               [&](auto tt) {
+                                 using T = decltype(tt);
+                                 const T* mx;
+                                 if constexpr (std::is_same_v<T, uint8_t>)
+                                   mx = mxu.data();
+                                 else
+                                   mx = mxf.data();
+                                 threshold_cpu<T>(src, dst, t.data(), mx, mode);
+                               }),
+                cuda::threshold(src, dst, t.data(), u8 ? mxu_f.data() : mxf.data(), mode, stream));
 }
 
 void invert(const ImageView& src, const ImageView& dst, Stream stream) {
   using namespace detail;
   check_same(src, dst);
   if (dst.empty()) return;
-  FASTAUG_ROUTE(src, "invert", dispatch_dtype(src.dtype, [&](auto t) {
-    using T = decltype(t);
-    elementwise<T>(src, dst, [](int64_t) { return [](T v) { return invert_pixel(v); }; });
-  }), cuda::invert(src, dst, stream));
+  FASTAUG_ROUTE(src, "invert",
+                dispatch_dtype(src.dtype,
+                               [&](auto t) {
+                                 using T = decltype(t);
+                                 elementwise<T>(src, dst, [](int64_t) { return [](T v) { return invert_pixel(v); }; });
+                               }),
+                cuda::invert(src, dst, stream));
 }
 
 void normalize(const ImageView& src, const ImageView& dst, const double* mean, const double* std, double scale,
@@ -235,29 +255,38 @@ void normalize(const ImageView& src, const ImageView& dst, const double* mean, c
   check_dtype(dst, "dst", DType::Float32);
   float a[4] = {}, b[4] = {};
   for (int64_t c = 0; c < src.c; ++c) {
-    FASTAUG_CHECK(std::isfinite(mean[c]) && std::isfinite(std[c]) && std[c] != 0.0, "std: expected finite, "
-                  "non-zero values (and finite mean), got mean ", mean[c], ", std ", std[c], " for channel ", c);
+    FASTAUG_CHECK(std::isfinite(mean[c]) && std::isfinite(std[c]) && std[c] != 0.0,
+                  "std: expected finite, "
+                  "non-zero values (and finite mean), got mean ",
+                  mean[c], ", std ", std[c], " for channel ", c);
     a[c] = static_cast<float>(scale / std[c]);
     b[c] = static_cast<float>(-mean[c] / std[c]);
   }
   if (dst.empty()) return;
-  FASTAUG_ROUTE(src, "normalize", dispatch_dtype(src.dtype, [&](auto t) {
-    using T = decltype(t);
-    dispatch_channels(src.c, [&](auto ch) {
-      constexpr int C = decltype(ch)::value;
-      if (src.rows_dense() && dst.sw == 1) {  // NCHW output (the usual last step): one plane row at a time
-        parallel_rows(src.n, src.h, [&](int64_t n, int64_t y) {
-          const T* s = static_cast<const T*>(src.data) + n * src.sn + y * src.sh;
-          float* d = static_cast<float*>(dst.data) + n * dst.sn + y * dst.sh;
-          for (int c = 0; c < C; ++c) normalize_plane_row<T, C>(s + c, d + c * dst.sc, src.w, a[c], b[c]);
-        });
-        return;
-      }
-      pointwise<T, float, C, C>(src, dst, [&](int64_t, const T* in, int64_t isc, float* out, int64_t osc) {
-        for (int c = 0; c < C; ++c) out[c * osc] = normalize_pixel(static_cast<float>(in[c * isc]), a[c], b[c]);
-      });
-    });
-  }), cuda::normalize(src, dst, a, b, stream));
+  FASTAUG_ROUTE(src, "normalize",
+                dispatch_dtype(src.dtype,
+                               [&](auto t) {
+                                 using T = decltype(t);
+                                 dispatch_channels(src.c, [&](auto ch) {
+                                   constexpr int C = decltype(ch)::value;
+                                   if (src.rows_dense() &&
+                                       dst.sw == 1) {  // NCHW output (the usual last step): one plane row at a time
+                                     parallel_rows(src.n, src.h, [&](int64_t n, int64_t y) {
+                                       const T* s = static_cast<const T*>(src.data) + n * src.sn + y * src.sh;
+                                       float* d = static_cast<float*>(dst.data) + n * dst.sn + y * dst.sh;
+                                       for (int c = 0; c < C; ++c)
+                                         normalize_plane_row<T, C>(s + c, d + c * dst.sc, src.w, a[c], b[c]);
+                                     });
+                                     return;
+                                   }
+                                   pointwise<T, float, C, C>(
+                                       src, dst, [&](int64_t, const T* in, int64_t isc, float* out, int64_t osc) {
+                                         for (int c = 0; c < C; ++c)
+                                           out[c * osc] = normalize_pixel(static_cast<float>(in[c * isc]), a[c], b[c]);
+                                       });
+                                 });
+                               }),
+                cuda::normalize(src, dst, a, b, stream));
 }
 
 }  // namespace fastaug

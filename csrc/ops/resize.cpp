@@ -92,7 +92,7 @@ typedef int32_t v4si __attribute__((vector_size(16)));
 typedef int64_t v2di __attribute__((vector_size(16)));
 
 struct PairWeights {
-  std::vector<v8hi> w;  // per output pixel: (q0, q1) repeated
+  std::vector<v8hi> w;                 // per output pixel: (q0, q1) repeated
   int64_t vec_begin = 0, vec_end = 0;  // pixels [vec_begin, vec_end) take the vector path
 };
 
@@ -279,9 +279,9 @@ void resize_cpu(const ImageView& src, const ImageView& dst, const ResizeMethod& 
 void resize(const ImageView& src, const ImageView& dst, Interp interp, Stream stream) {
   using namespace detail;
   check_pair(src, dst);
-  FASTAUG_CHECK(dst.n == src.n && dst.c == src.c && dst.dtype == src.dtype, "dst: expected ", src.n,
-                " images of ", src.c, " channels and dtype ", dtype_name(src.dtype), ", got shape ", shape_str(dst),
-                " ", dtype_name(dst.dtype));
+  FASTAUG_CHECK(dst.n == src.n && dst.c == src.c && dst.dtype == src.dtype, "dst: expected ", src.n, " images of ",
+                src.c, " channels and dtype ", dtype_name(src.dtype), ", got shape ", shape_str(dst), " ",
+                dtype_name(dst.dtype));
   FASTAUG_CHECK(static_cast<int>(interp) >= 0 && static_cast<int>(interp) <= 3,
                 "interp: expected nearest, linear, cubic or area, got code ", static_cast<int>(interp));
   FASTAUG_CHECK(dst.h > 0 && dst.w > 0, "size: expected a positive height and width, got ", dst.h, "x", dst.w);
@@ -289,9 +289,14 @@ void resize(const ImageView& src, const ImageView& dst, Interp interp, Stream st
   FASTAUG_CHECK(src.h > 0 && src.w > 0, "img: cannot resize an empty image of shape ", shape_str(src));
   const ResizeMethod m = resize_method(src.h, src.w, dst.h, dst.w, interp, src.dtype == DType::UInt8);
   const Table ty = make_table(src.h, dst.h, m, false), tx = make_table(src.w, dst.w, m, true);
-  FASTAUG_ROUTE(src, "resize", dispatch_dtype(src.dtype, [&](auto t) {
-    dispatch_channels(src.c, [&](auto ch) { resize_cpu<decltype(t), decltype(ch)::value>(src, dst, m, ty, tx); });
-  }), cuda::resize(src, dst, m, stream));
+  FASTAUG_ROUTE(src, "resize",
+                dispatch_dtype(src.dtype,
+                               [&](auto t) {
+                                 dispatch_channels(src.c, [&](auto ch) {
+                                   resize_cpu<decltype(t), decltype(ch)::value>(src, dst, m, ty, tx);
+                                 });
+                               }),
+                cuda::resize(src, dst, m, stream));
 }
 
 }  // namespace fastaug

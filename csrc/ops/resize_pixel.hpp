@@ -29,7 +29,7 @@ enum class ResizeKind : int { Separable = 0, FixedLinear = 1, AreaFast = 2 };
 
 struct ResizeMethod {
   Interp interp;
-  bool area_down;      // area with both axes shrinking: coverage weights (cv::computeResizeAreaTab)
+  bool area_down;  // area with both axes shrinking: coverage weights (cv::computeResizeAreaTab)
   ResizeKind kind;
   int64_t fy = 1, fx = 1;  // AreaFast: the integer factors
 };
@@ -208,8 +208,8 @@ FASTAUG_HD void resize_area_fast_pixel(const T* src, int64_t sh, int64_t sw, int
       int64_t sum = 0;
       for (int64_t i = 0; i < fy; ++i)
         for (int64_t j = 0; j < fx; ++j) sum += p[i * sh + j * sw];
-      out[c * out_sc] = fy == 2 && fx == 2 ? static_cast<T>((sum + 2) >> 2)
-                                           : saturate_cast<T>(static_cast<float>(sum) * inv_area);
+      out[c * out_sc] =
+          fy == 2 && fx == 2 ? static_cast<T>((sum + 2) >> 2) : saturate_cast<T>(static_cast<float>(sum) * inv_area);
     } else {
       float sum = 0.f;
       for (int64_t i = 0; i < fy; ++i)

@@ -21,8 +21,8 @@ void sobel(const ImageView& src, const ImageView& dst, int dx, int dy, int ksize
   check_border(border);
   FASTAUG_CHECK(ksize == -1 || ksize == 1 || ksize == 3 || ksize == 5 || ksize == 7,
                 "ksize: expected 1, 3, 5, 7 or -1 (Scharr), got ", ksize);
-  FASTAUG_CHECK(dx >= 0 && dy >= 0 && dx + dy > 0, "dx, dy: expected non-negative orders with dx + dy > 0, got (",
-                dx, ", ", dy, ")");
+  FASTAUG_CHECK(dx >= 0 && dy >= 0 && dx + dy > 0, "dx, dy: expected non-negative orders with dx + dy > 0, got (", dx,
+                ", ", dy, ")");
   if (ksize == -1)
     FASTAUG_CHECK(dx + dy == 1, "dx, dy: Scharr (ksize=-1) takes one first derivative, got (", dx, ", ", dy, ")");
   else
@@ -49,16 +49,20 @@ void sobel(const ImageView& src, const ImageView& dst, int dx, int dy, int ksize
 void edges(const ImageView& src, const ImageView& dst, Stream stream) {
   using namespace detail;
   check_pair(src, dst);
-  FASTAUG_CHECK(src.c == 1 && src.dtype == DType::UInt8, "img: edges expects a one-channel uint8 image, got ",
-                src.c, " channel(s) of ", dtype_name(src.dtype));
+  FASTAUG_CHECK(src.c == 1 && src.dtype == DType::UInt8, "img: edges expects a one-channel uint8 image, got ", src.c,
+                " channel(s) of ", dtype_name(src.dtype));
   check_shape(dst, "dst", src.n, src.h, src.w, 1);
   check_dtype(dst, "dst", DType::UInt8);
   if (dst.empty()) return;
-  FASTAUG_ROUTE(src, "edges", parallel_rows(src.n, src.h, [&](int64_t n, int64_t y) {
-    const uint8_t* s = static_cast<const uint8_t*>(src.data) + n * src.sn;
-    uint8_t* out = static_cast<uint8_t*>(dst.data) + n * dst.sn + y * dst.sh;
-    for (int64_t x = 0; x < src.w; ++x) out[x * dst.sw] = edge_pixel(s, src.h, src.w, src.sh, src.sw, y, x);
-  }), cuda::edges(src, dst, stream));
+  FASTAUG_ROUTE(src, "edges",
+                parallel_rows(src.n, src.h,
+                              [&](int64_t n, int64_t y) {
+                                const uint8_t* s = static_cast<const uint8_t*>(src.data) + n * src.sn;
+                                uint8_t* out = static_cast<uint8_t*>(dst.data) + n * dst.sn + y * dst.sh;
+                                for (int64_t x = 0; x < src.w; ++x)
+                                  out[x * dst.sw] = edge_pixel(s, src.h, src.w, src.sh, src.sw, y, x);
+                              }),
+                cuda::edges(src, dst, stream));
 }
 
 }  // namespace fastaug

@@ -9,8 +9,7 @@
 namespace fastaug::detail {
 
 // saturate(sqrt(gx^2 + gy^2)) at (y, x) of a one-channel uint8 image, BORDER_REFLECT_101.
-FASTAUG_HD uint8_t edge_pixel(const uint8_t* s, int64_t h, int64_t w, int64_t sh, int64_t sw, int64_t y,
-                              int64_t x) {
+FASTAUG_HD uint8_t edge_pixel(const uint8_t* s, int64_t h, int64_t w, int64_t sh, int64_t sw, int64_t y, int64_t x) {
   int v[3][3];
   for (int i = 0; i < 3; ++i) {
     const int64_t yy = map_border(y + i - 1, h, Border::Reflect101);

@@ -63,8 +63,8 @@ void warp_cpu(const ImageView& src, const ImageView& dst, const float* minv, Int
           parallel_rows(dst.n, dst.h, [&](int64_t n, int64_t y) {
             // Everything the pixel loop reads is copied into locals: uint8 stores may alias any memory,
             // so values read through pointers or captures would be reloaded for every pixel.
-            const SrcImage<T, C, Dense> s{static_cast<const T*>(src.data) + n * src.sn, src.h, src.w,
-                                          src.sh, src.sw, src.sc};
+            const SrcImage<T, C, Dense> s{
+                static_cast<const T*>(src.data) + n * src.sn, src.h, src.w, src.sh, src.sw, src.sc};
             float m[9], f[4];
             for (int k = 0; k < 9; ++k) m[k] = minv[n * 9 + k];
             for (int k = 0; k < 4; ++k) f[k] = fill[k];
@@ -92,9 +92,9 @@ template <bool Perspective>
 void warp(const ImageView& src, const ImageView& dst, const double* M, Interp interp, Border border,
           const double fill[4], const char* op, Stream stream) {
   check_pair(src, dst);
-  FASTAUG_CHECK(dst.n == src.n && dst.c == src.c && dst.dtype == src.dtype, "dst: expected ", src.n,
-                " images of ", src.c, " channels and dtype ", dtype_name(src.dtype), " like src, got shape ",
-                shape_str(dst), " ", dtype_name(dst.dtype));
+  FASTAUG_CHECK(dst.n == src.n && dst.c == src.c && dst.dtype == src.dtype, "dst: expected ", src.n, " images of ",
+                src.c, " channels and dtype ", dtype_name(src.dtype), " like src, got shape ", shape_str(dst), " ",
+                dtype_name(dst.dtype));
   check_border(border);
   FASTAUG_CHECK(interp == Interp::Nearest || interp == Interp::Linear || interp == Interp::Cubic,
                 "interp: expected nearest, linear or cubic, got code ", static_cast<int>(interp));

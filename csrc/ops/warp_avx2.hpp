@@ -46,7 +46,8 @@ __attribute__((target("avx2"))) inline __m256i map_lanes(__m256i i, int n, Borde
     case Border::Reflect: {  // -1 - i below, 2n - 1 - i above; valid on [-n, 2n - 1]
       ok = _mm256_andnot_si256(_mm256_cmpgt_epi32(_mm256_sub_epi32(zero, nv), i), ok);
       ok = _mm256_andnot_si256(_mm256_cmpgt_epi32(i, _mm256_set1_epi32(2 * n - 1)), ok);
-      const __m256i lo = _mm256_sub_epi32(_mm256_set1_epi32(-1), i), hi = _mm256_sub_epi32(_mm256_set1_epi32(2 * n - 1), i);
+      const __m256i lo = _mm256_sub_epi32(_mm256_set1_epi32(-1), i),
+                    hi = _mm256_sub_epi32(_mm256_set1_epi32(2 * n - 1), i);
       return _mm256_blendv_epi8(_mm256_blendv_epi8(i, lo, below), hi, above);
     }
     case Border::Wrap: {  // i + n below, i - n above; valid on [-n, 2n - 1]
@@ -77,7 +78,8 @@ __attribute__((target("avx2"))) void warp_u8_row_avx2(const SrcImage<uint8_t, C,
   const __m256 one = _mm256_set1_ps(1.f), zero = _mm256_setzero_ps(), top = _mm256_set1_ps(255.f);
   const __m256 magic = _mm256_set1_ps(12582912.f);
   const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-  const __m256i hmax = _mm256_set1_epi32(static_cast<int>(s.h - 2)), wmax = _mm256_set1_epi32(static_cast<int>(s.w - 2));
+  const __m256i hmax = _mm256_set1_epi32(static_cast<int>(s.h - 2)),
+                wmax = _mm256_set1_epi32(static_cast<int>(s.w - 2));
   const __m256i sh = _mm256_set1_epi32(static_cast<int>(s.sh)), cstep = _mm256_set1_epi32(C);
   const __m256i neg1 = _mm256_set1_epi32(-1), neg2 = _mm256_set1_epi32(-2);
   const __m256i hlim = _mm256_set1_epi32(static_cast<int>(s.h)), wlim = _mm256_set1_epi32(static_cast<int>(s.w));
@@ -107,7 +109,8 @@ __attribute__((target("avx2"))) void warp_u8_row_avx2(const SrcImage<uint8_t, C,
       sy = _mm256_mul_ps(sy, inv);
     }
     // NaN coordinates take the scalar path (the clamp below would turn them into numbers)
-    const __m256i finite = _mm256_castps_si256(_mm256_and_ps(_mm256_cmp_ps(sx, sx, _CMP_ORD_Q), _mm256_cmp_ps(sy, sy, _CMP_ORD_Q)));
+    const __m256i finite =
+        _mm256_castps_si256(_mm256_and_ps(_mm256_cmp_ps(sx, sx, _CMP_ORD_Q), _mm256_cmp_ps(sy, sy, _CMP_ORD_Q)));
     sx = _mm256_max_ps(_mm256_min_ps(sx, lim), nlim);
     sy = _mm256_max_ps(_mm256_min_ps(sy, lim), nlim);
     __m256i x0, y0;
@@ -131,14 +134,17 @@ __attribute__((target("avx2"))) void warp_u8_row_avx2(const SrcImage<uint8_t, C,
       in[0] = _mm256_and_si256(in_x0, in_y0), at[0] = off;
       if constexpr (taps == 4) {
         // x0 + 1 inside: -2 < x0 < w - 1
-        const __m256i in_x1 = _mm256_and_si256(_mm256_cmpgt_epi32(x0, neg2), _mm256_cmpgt_epi32(_mm256_add_epi32(wlim, neg1), x0));
-        const __m256i in_y1 = _mm256_and_si256(_mm256_cmpgt_epi32(y0, neg2), _mm256_cmpgt_epi32(_mm256_add_epi32(hlim, neg1), y0));
+        const __m256i in_x1 =
+            _mm256_and_si256(_mm256_cmpgt_epi32(x0, neg2), _mm256_cmpgt_epi32(_mm256_add_epi32(wlim, neg1), x0));
+        const __m256i in_y1 =
+            _mm256_and_si256(_mm256_cmpgt_epi32(y0, neg2), _mm256_cmpgt_epi32(_mm256_add_epi32(hlim, neg1), y0));
         in[1] = _mm256_and_si256(in_x1, in_y0), at[1] = _mm256_add_epi32(off, cstep);
         in[2] = _mm256_and_si256(in_x0, in_y1), at[2] = _mm256_add_epi32(off, sh);
         in[3] = _mm256_and_si256(in_x1, in_y1), at[3] = _mm256_add_epi32(at[2], cstep);
       }
       __m256i scalar = _mm256_andnot_si256(finite, neg1);
-      for (int k = 0; k < taps; ++k) scalar = _mm256_or_si256(scalar, _mm256_and_si256(in[k], _mm256_cmpgt_epi32(at[k], end4)));
+      for (int k = 0; k < taps; ++k)
+        scalar = _mm256_or_si256(scalar, _mm256_and_si256(in[k], _mm256_cmpgt_epi32(at[k], end4)));
       if (_mm256_movemask_ps(_mm256_castsi256_ps(scalar)) != 0) {
         for (int64_t k = x; k < x + 8; ++k) warp_pixel<I, Perspective>(s, m, k, y, border, fill, row + k * C, 1);
         continue;
@@ -185,23 +191,23 @@ __attribute__((target("avx2"))) void warp_u8_row_avx2(const SrcImage<uint8_t, C,
       store_pixels<C>(t[0], row + x * C);
       continue;
     } else {
-    const __m256 tx = _mm256_sub_ps(sx, _mm256_cvtepi32_ps(x0)), ty = _mm256_sub_ps(sy, _mm256_cvtepi32_ps(y0));
-    const __m256 wx0 = _mm256_sub_ps(one, tx), wy0 = _mm256_sub_ps(one, ty);
-    const __m256 w00 = _mm256_mul_ps(wy0, wx0), w01 = _mm256_mul_ps(wy0, tx);
-    const __m256 w10 = _mm256_mul_ps(ty, wx0), w11 = _mm256_mul_ps(ty, tx);
-    __m256i packed = _mm256_setzero_si256();
-    for (int c = 0; c < C; ++c) {
-      const __m256i sc = _mm256_set1_epi64x(8 * c);  // shift count for channel c's byte
-      const __m128i shift = _mm256_castsi256_si128(sc);
-      __m256 acc = _mm256_mul_ps(w00, channel_as_float(t[0], shift));
-      acc = _mm256_add_ps(acc, _mm256_mul_ps(w01, channel_as_float(t[1], shift)));
-      acc = _mm256_add_ps(acc, _mm256_mul_ps(w10, channel_as_float(t[2], shift)));
-      acc = _mm256_add_ps(acc, _mm256_mul_ps(w11, channel_as_float(t[3], shift)));
-      acc = _mm256_min_ps(_mm256_max_ps(acc, zero), top);  // saturate_cast<uint8_t>
-      acc = _mm256_sub_ps(_mm256_add_ps(acc, magic), magic);
-      packed = _mm256_or_si256(packed, _mm256_sll_epi32(_mm256_cvttps_epi32(acc), shift));
-    }
-    store_pixels<C>(packed, row + x * C);
+      const __m256 tx = _mm256_sub_ps(sx, _mm256_cvtepi32_ps(x0)), ty = _mm256_sub_ps(sy, _mm256_cvtepi32_ps(y0));
+      const __m256 wx0 = _mm256_sub_ps(one, tx), wy0 = _mm256_sub_ps(one, ty);
+      const __m256 w00 = _mm256_mul_ps(wy0, wx0), w01 = _mm256_mul_ps(wy0, tx);
+      const __m256 w10 = _mm256_mul_ps(ty, wx0), w11 = _mm256_mul_ps(ty, tx);
+      __m256i packed = _mm256_setzero_si256();
+      for (int c = 0; c < C; ++c) {
+        const __m256i sc = _mm256_set1_epi64x(8 * c);  // shift count for channel c's byte
+        const __m128i shift = _mm256_castsi256_si128(sc);
+        __m256 acc = _mm256_mul_ps(w00, channel_as_float(t[0], shift));
+        acc = _mm256_add_ps(acc, _mm256_mul_ps(w01, channel_as_float(t[1], shift)));
+        acc = _mm256_add_ps(acc, _mm256_mul_ps(w10, channel_as_float(t[2], shift)));
+        acc = _mm256_add_ps(acc, _mm256_mul_ps(w11, channel_as_float(t[3], shift)));
+        acc = _mm256_min_ps(_mm256_max_ps(acc, zero), top);  // saturate_cast<uint8_t>
+        acc = _mm256_sub_ps(_mm256_add_ps(acc, magic), magic);
+        packed = _mm256_or_si256(packed, _mm256_sll_epi32(_mm256_cvttps_epi32(acc), shift));
+      }
+      store_pixels<C>(packed, row + x * C);
     }
   }
   for (; x < w; ++x) warp_pixel<I, Perspective>(s, m, x, y, border, fill, row + x * C, 1);

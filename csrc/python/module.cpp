@@ -58,56 +58,67 @@ PYBIND11_MODULE(_C, m) {
   m.def("cpu_target", &cpu_target);
   bind_host_buffers(m);
 
-  m.def("warp_affine", [](py::handle s, py::handle d, Params<double> M, int interp, int border, Fill fill, std::uintptr_t stream) {
-    run(s, d, stream, [&](const ImageView& a, const ImageView& b, Stream st) {
-      warp_affine(a, b, params(M, a.n * 6, "M"), Interp(interp), Border(border), fill.data(), st);
-    });
-  });
-  m.def("warp_perspective", [](py::handle s, py::handle d, Params<double> H, int interp, int border, Fill fill, std::uintptr_t stream) {
-    run(s, d, stream, [&](const ImageView& a, const ImageView& b, Stream st) {
-      warp_perspective(a, b, params(H, a.n * 9, "H"), Interp(interp), Border(border), fill.data(), st);
-    });
-  });
+  m.def("warp_affine",
+        [](py::handle s, py::handle d, Params<double> M, int interp, int border, Fill fill, std::uintptr_t stream) {
+          run(s, d, stream, [&](const ImageView& a, const ImageView& b, Stream st) {
+            warp_affine(a, b, params(M, a.n * 6, "M"), Interp(interp), Border(border), fill.data(), st);
+          });
+        });
+  m.def("warp_perspective",
+        [](py::handle s, py::handle d, Params<double> H, int interp, int border, Fill fill, std::uintptr_t stream) {
+          run(s, d, stream, [&](const ImageView& a, const ImageView& b, Stream st) {
+            warp_perspective(a, b, params(H, a.n * 9, "H"), Interp(interp), Border(border), fill.data(), st);
+          });
+        });
   m.def("resize", [](py::handle s, py::handle d, int interp, std::uintptr_t stream) {
     run(s, d, stream, [&](const ImageView& a, const ImageView& b, Stream st) { resize(a, b, Interp(interp), st); });
   });
   m.def("flip", [](py::handle s, py::handle d, Params<int32_t> codes, std::uintptr_t stream) {
-    run(s, d, stream, [&](const ImageView& a, const ImageView& b, Stream st) { flip(a, b, params(codes, a.n, "axis"), st); });
+    run(s, d, stream,
+        [&](const ImageView& a, const ImageView& b, Stream st) { flip(a, b, params(codes, a.n, "axis"), st); });
   });
   m.def("rotate90", [](py::handle s, py::handle d, Params<int32_t> k, std::uintptr_t stream) {
-    run(s, d, stream, [&](const ImageView& a, const ImageView& b, Stream st) { rotate90(a, b, params(k, a.n, "k"), st); });
+    run(s, d, stream,
+        [&](const ImageView& a, const ImageView& b, Stream st) { rotate90(a, b, params(k, a.n, "k"), st); });
   });
   m.def("crop", [](py::handle s, py::handle d, Params<int64_t> top_left, std::uintptr_t stream) {
-    run(s, d, stream, [&](const ImageView& a, const ImageView& b, Stream st) { crop(a, b, params(top_left, a.n * 2, "boxes"), st); });
+    run(s, d, stream,
+        [&](const ImageView& a, const ImageView& b, Stream st) { crop(a, b, params(top_left, a.n * 2, "boxes"), st); });
   });
   m.def("tiles", [](py::handle s, py::handle d, int64_t sy, int64_t sx, std::uintptr_t stream) {
     run(s, d, stream, [&](const ImageView& a, const ImageView& b, Stream st) { tiles(a, b, sy, sx, st); });
   });
-  m.def("filter2d", [](py::handle s, py::handle d, Params<float> k, int kh, int kw, int border, Fill fill, std::uintptr_t stream) {
+  m.def("filter2d",
+        [](py::handle s, py::handle d, Params<float> k, int kh, int kw, int border, Fill fill, std::uintptr_t stream) {
+          run(s, d, stream, [&](const ImageView& a, const ImageView& b, Stream st) {
+            filter2d(a, b, params(k, a.n * kh * kw, "kernel"), kh, kw, Border(border), fill.data(), st);
+          });
+        });
+  m.def("sep_filter2d", [](py::handle s, py::handle d, Params<float> kx, int kw, Params<float> ky, int kh, int border,
+                           Fill fill, double delta, std::uintptr_t stream) {
     run(s, d, stream, [&](const ImageView& a, const ImageView& b, Stream st) {
-      filter2d(a, b, params(k, a.n * kh * kw, "kernel"), kh, kw, Border(border), fill.data(), st);
+      sep_filter2d(a, b, params(kx, a.n * kw, "kx"), kw, params(ky, a.n * kh, "ky"), kh, Border(border), fill.data(),
+                   delta, st);
     });
   });
-  m.def("sep_filter2d", [](py::handle s, py::handle d, Params<float> kx, int kw, Params<float> ky, int kh,
-                           int border, Fill fill, double delta, std::uintptr_t stream) {
-    run(s, d, stream, [&](const ImageView& a, const ImageView& b, Stream st) {
-      sep_filter2d(a, b, params(kx, a.n * kw, "kx"), kw, params(ky, a.n * kh, "ky"), kh, Border(border),
-                   fill.data(), delta, st);
-    });
-  });
-  m.def("gaussian_blur", [](py::handle s, py::handle d, int kh, int kw, Params<double> sigma, int border, std::uintptr_t stream) {
-    run(s, d, stream, [&](const ImageView& a, const ImageView& b, Stream st) {
-      gaussian_blur(a, b, kh, kw, params(sigma, a.n * 2, "sigma"), Border(border), st);
-    });
-  });
+  m.def("gaussian_blur",
+        [](py::handle s, py::handle d, int kh, int kw, Params<double> sigma, int border, std::uintptr_t stream) {
+          run(s, d, stream, [&](const ImageView& a, const ImageView& b, Stream st) {
+            gaussian_blur(a, b, kh, kw, params(sigma, a.n * 2, "sigma"), Border(border), st);
+          });
+        });
   m.def("box_blur", [](py::handle s, py::handle d, int kh, int kw, int border, std::uintptr_t stream) {
-    run(s, d, stream, [&](const ImageView& a, const ImageView& b, Stream st) { box_blur(a, b, kh, kw, Border(border), st); });
+    run(s, d, stream,
+        [&](const ImageView& a, const ImageView& b, Stream st) { box_blur(a, b, kh, kw, Border(border), st); });
   });
   m.def("median_blur", [](py::handle s, py::handle d, int ksize, std::uintptr_t stream) {
     run(s, d, stream, [&](const ImageView& a, const ImageView& b, Stream st) { median_blur(a, b, ksize, st); });
   });
-  m.def("sobel", [](py::handle s, py::handle d, int dx, int dy, int ksize, double scale, double delta, int border, std::uintptr_t stream) {
-    run(s, d, stream, [&](const ImageView& a, const ImageView& b, Stream st) { sobel(a, b, dx, dy, ksize, scale, delta, Border(border), st); });
+  m.def("sobel", [](py::handle s, py::handle d, int dx, int dy, int ksize, double scale, double delta, int border,
+                    std::uintptr_t stream) {
+    run(s, d, stream, [&](const ImageView& a, const ImageView& b, Stream st) {
+      sobel(a, b, dx, dy, ksize, scale, delta, Border(border), st);
+    });
   });
   m.def("edges", [](py::handle s, py::handle d, std::uintptr_t stream) {
     run(s, d, stream, [&](const ImageView& a, const ImageView& b, Stream st) { edges(a, b, st); });
@@ -118,17 +129,19 @@ PYBIND11_MODULE(_C, m) {
   m.def("to_gray", [](py::handle s, py::handle d, std::uintptr_t stream) {
     run(s, d, stream, [&](const ImageView& a, const ImageView& b, Stream st) { to_gray(a, b, st); });
   });
-  m.def("threshold", [](py::handle s, py::handle d, Params<double> thresh, Params<double> maxval, int mode, std::uintptr_t stream) {
-    run(s, d, stream, [&](const ImageView& a, const ImageView& b, Stream st) {
-      threshold(a, b, params(thresh, a.n, "thresh"), params(maxval, a.n, "maxval"), ThresholdMode(mode), st);
-    });
-  });
+  m.def("threshold",
+        [](py::handle s, py::handle d, Params<double> thresh, Params<double> maxval, int mode, std::uintptr_t stream) {
+          run(s, d, stream, [&](const ImageView& a, const ImageView& b, Stream st) {
+            threshold(a, b, params(thresh, a.n, "thresh"), params(maxval, a.n, "maxval"), ThresholdMode(mode), st);
+          });
+        });
   m.def("invert", [](py::handle s, py::handle d, std::uintptr_t stream) {
     run(s, d, stream, [&](const ImageView& a, const ImageView& b, Stream st) { invert(a, b, st); });
   });
-  m.def("normalize", [](py::handle s, py::handle d, Params<double> mean, Params<double> std, double scale, std::uintptr_t stream) {
-    run(s, d, stream, [&](const ImageView& a, const ImageView& b, Stream st) {
-      normalize(a, b, params(mean, a.c, "mean"), params(std, a.c, "std"), scale, st);
-    });
-  });
+  m.def("normalize",
+        [](py::handle s, py::handle d, Params<double> mean, Params<double> std, double scale, std::uintptr_t stream) {
+          run(s, d, stream, [&](const ImageView& a, const ImageView& b, Stream st) {
+            normalize(a, b, params(mean, a.c, "mean"), params(std, a.c, "std"), scale, st);
+          });
+        });
 }

@@ -25,8 +25,8 @@ void warp_affine(const ImageView& src, const ImageView& dst, const double* M, In
                  const double fill[4], Stream stream = {});
 
 // cv2.warpPerspective: H is 9 doubles per sample, forward (src -> dst), inverted here.
-void warp_perspective(const ImageView& src, const ImageView& dst, const double* H, Interp interp,
-                      Border border, const double fill[4], Stream stream = {});
+void warp_perspective(const ImageView& src, const ImageView& dst, const double* H, Interp interp, Border border,
+                      const double fill[4], Stream stream = {});
 
 // cv2.resize to dst's H x W: Nearest, Linear, Cubic, Area.
 void resize(const ImageView& src, const ImageView& dst, Interp interp, Stream stream = {});
