@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import threading
+from collections.abc import Callable
 
 import numpy as np
 import pytest
@@ -518,6 +519,39 @@ def test_backends_bit_identical_median():
             assert np.array_equal(a, b), (shape, dtype, k)
 
 
+def assert_numba_bit_identical(call: Callable[[np.ndarray | None], np.ndarray], what: object) -> None:
+    """call(out) on the native backend (a fresh output) and on Numba into a window of a wider buffer (dense
+    rows with a row stride to spare): the same bits, and the bytes beside the window untouched."""
+    with fa.backend("native"):
+        a = call(None)
+    buf = np.full(a.shape[:2] + (a.shape[2] + 3,) + a.shape[3:], 77, a.dtype)
+    with fa.backend("numba"):
+        b = call(buf[:, :, 1:-2])
+    assert np.array_equal(a, b) and (buf[:, :, [0, -2, -1]] == 77).all(), what
+
+
+def test_backends_bit_identical_resize_and_box():
+    """resize and box_blur run as two passes over blocks of rows on both CPU backends (Numba packs three
+    uint8 channels in one 64-bit word for the fixed-point sums): the same bits for every method, up and
+    down, integer and other factors, dense and strided layouts, and a dense output row inside a wider buffer
+    leaves the bytes beside it alone."""
+    if len(BACKENDS) < 2:
+        pytest.skip("one backend only")
+    rng = np.random.default_rng(7)
+    for c, dtype in ((1, np.uint8), (3, np.uint8), (4, np.uint8), (3, np.float32)):
+        base = rng.integers(0, 256, (2, 37, 53, c)).astype(dtype)
+        if dtype == np.float32:
+            base = base / 255 * 300 - 20
+        for x in (base, base[:, ::-1, ::-2], base[..., ::-1]):
+            calls = [lambda out, size=size, interp=interp: fa.resize(x, size, interp, out=out)
+                     for size in ((20, 30), (74, 106), (12, 17), (111, 159), (5, 200))
+                     for interp in ("nearest", "linear", "cubic", "area")]
+            calls += [lambda out, k=k, border=border: fa.box_blur(x, k, border, out=out)
+                      for k in ((5, 5), (4, 6), (31, 11)) for border in ("constant", "reflect101", "wrap")]
+            for call in calls:
+                assert_numba_bit_identical(call, (c, dtype, x.strides, call))
+
+
 @pytest.mark.parametrize("interp", ["nearest", "linear"])
 @pytest.mark.parametrize("c", [1, 3, 4])
 def test_warp_writes_only_its_own_pixels(backend, interp, c):
@@ -556,13 +590,7 @@ def test_backends_bit_identical_pointwise():
             if dtype == np.uint8:
                 calls.append(lambda out: fa.equalize(x, out=out))
             for call in calls:
-                with fa.backend("native"):
-                    a = call(None)
-                # the numba result into a window of a wider buffer (dense rows with a row stride to spare)
-                buf = np.full(a.shape[:2] + (a.shape[2] + 3,) + a.shape[3:], 77, a.dtype)
-                with fa.backend("numba"):
-                    b = call(buf[:, :, 1:-2])
-                assert np.array_equal(a, b) and (buf[:, :, [0, -2, -1]] == 77).all(), (c, dtype, x.strides, call)
+                assert_numba_bit_identical(call, (c, dtype, x.strides, call))
 
 
 # ---- recycled output buffers --------------------------------------------------------------------------

@@ -106,3 +106,13 @@ def dense_row(buf: np.ndarray, v: Layout, n: int, y: int) -> np.ndarray:
     which Numba does not wrap)."""
     start = index(v, n, y, 0, 0)
     return buf[start:start + v.w * v.c]
+
+
+@numba.njit(cache=True, inline="always")
+def store_values(dst: np.ndarray, d: Layout, n: int, y: int, values: np.ndarray) -> None:
+    """Row y of image n of any layout from W*C channels-last values already in dst's type (what a kernel
+    that writes dense rows in place does for other layouts)."""
+    start = index(d, n, y, 0, 0)
+    for x in range(d.w):
+        for c in range(d.c):
+            dst[start + x * d.sw + c * d.sc] = values[x * d.c + c]

@@ -17,10 +17,8 @@ import numpy as np
 
 from ._check import check_border, check_pair, fail, fill_f32, params, shape_str
 from ._common import REPLICATE, f32, map_border, saturate
-from ._parallel import launch
-from ._view import Layout, as_batch, as_view, index, rows_dense
-
-BLOCK_ROWS = 32
+from ._parallel import BLOCK_ROWS, block_at, launch, workers
+from ._view import Layout, as_batch, as_view, dense_row, index, rows_dense, store_values
 
 # ---- host side: kernels (filter_pixel.hpp) ------------------------------------------------------------
 
@@ -164,22 +162,6 @@ def store_row(dst: np.ndarray, d: Layout, n: int, y: int, acc: np.ndarray) -> No
 # ---- kernels ------------------------------------------------------------------------------------------
 
 
-@numba.njit(cache=True, inline="always")
-def block_at(i: int, blocks: int, h: int) -> tuple[int, int, int]:
-    """Block i of the *_blocks loops (`blocks` blocks of BLOCK_ROWS rows per image): image n, rows [y0, y1)."""
-    n = i // blocks
-    y0 = (i % blocks) * BLOCK_ROWS
-    return n, y0, min(y0 + BLOCK_ROWS, h)
-
-
-def workers() -> int:
-    """Workers of the *_blocks loops (Numba's thread count, read here: inside a kernel it would keep the
-    kernel out of the cache). Each worker allocates its row buffers once and takes every workers-th block
-    of rows: allocating them per block cost up to 4x in long runs (the heap hands the pages back and
-    faults them in again)."""
-    return int(numba.get_num_threads())
-
-
 @numba.njit(cache=True)
 def sep_block(src: np.ndarray, s: Layout, dst: np.ndarray, d: Layout, n: int, y0: int, y1: int,
               kx: np.ndarray, ky: np.ndarray, border: int, fill: np.ndarray, delta: float, pad: np.ndarray,
@@ -288,9 +270,7 @@ def gaussian_q8_block(src: np.ndarray, s: Layout, dst: np.ndarray, d: Layout, n:
         out = dst[start:start + length] if dense else buf
         q8_column_pass(rows[(y - y0) * length:], ky, length, length, hi, lo, out)
         if not dense:
-            for x in range(d.w):
-                for c in range(C):
-                    dst[start + x * d.sw + c * d.sc] = buf[x * C + c]
+            store_values(dst, d, n, y, buf)
 
 
 @numba.njit(parallel=True, cache=True)
@@ -640,12 +620,16 @@ def box_pixel(src: np.ndarray, s: Layout, n: int, y: int, x: int, c: int, kh: in
 
 @numba.njit(cache=True)
 def box_block(src: np.ndarray, s: Layout, dst: np.ndarray, d: Layout, n: int, y0: int, y1: int, kh: int, kw: int,
-              border: int, inv, u8: bool, pad: np.ndarray, rows: np.ndarray, acc: np.ndarray) -> None:  # type: ignore[no-untyped-def]
-    """Rows [y0, y1) of image n: every needed source row's horizontal window sums, then the column sums
-    (running for uint8: exact integers; direct, in row order, for float32)."""
+              border: int, inv, u8: bool, zero: np.ndarray, pad: np.ndarray, rows: np.ndarray, acc: np.ndarray,
+              obuf: np.ndarray) -> None:  # type: ignore[no-untyped-def]
+    """box_cpu on rows [y0, y1) of image n: every needed source row's horizontal window sums (box_row_pass),
+    then the column sums (box_column_u8: running, exact integers; box_column_f32: direct, in row order).
+    The worker's buffers have box_cpu's types: pad the source's (uint8, or float64 for float32 images),
+    rows uint16 or int32 and acc uint16 or int32 for uint8 (each wide enough for its sums, and stores wrap
+    as the C++ static_casts do), float64 otherwise; obuf a row of the output's type."""
     ax, ay = kw // 2, kh // 2
     length = s.w * s.c
-    zero = np.zeros(4, pad.dtype)
+    step = s.c
     for r in range(y0 - ay, y1 + kh - 1 - ay):
         padded_row(src, s, n, r, ax, kw - 1 - ax, border, zero, pad)
         at = (r - y0 + ay) * length
@@ -653,46 +637,51 @@ def box_block(src: np.ndarray, s: Layout, dst: np.ndarray, d: Layout, n: int, y0
         for i in range(length):
             out[i] = pad[i]
         for j in range(1, kw):
-            tap = pad[j * s.c:j * s.c + length]
+            tap = pad[j * step:j * step + length]
             for i in range(length):
-                out[i] += tap[i]
-    for i in range(length):
-        acc[i] = 0
-    for j in range(kh - 1):
-        for i in range(length):
-            acc[i] += rows[j * length + i]
+                out[i] = out[i] + tap[i]
+    dense = rows_dense(d)
+    if u8:
+        acc[:] = 0
+        for j in range(kh - 1):
+            row = rows[j * length:(j + 1) * length]
+            for i in range(length):
+                acc[i] = acc[i] + row[i]
     for y in range(y0, y1):
-        enter = rows[(y - y0 + kh - 1) * length:]
-        for i in range(length):
-            acc[i] += enter[i]
-        start = index(d, n, y, 0, 0)
-        for x in range(d.w):
-            for c in range(d.c):
-                dst[start + x * d.sw + c * d.sc] = saturate(box_value(acc[x * d.c + c], inv, u8), dst)
-        leave = rows[(y - y0) * length:]
+        o = dense_row(dst, d, n, y) if dense else obuf
         if u8:
+            enter = rows[(y - y0 + kh - 1) * length:(y - y0 + kh) * length]
             for i in range(length):
-                acc[i] -= leave[i]
-        else:  # float: the next row's sums again from scratch, in row order
+                acc[i] = acc[i] + enter[i]
             for i in range(length):
-                acc[i] = 0.0
-            for j in range(1, kh):
-                row = rows[(y - y0 + j) * length:]
+                o[i] = saturate(box_value(acc[i], inv, u8), o)
+            leave = rows[(y - y0) * length:(y - y0 + 1) * length]
+            for i in range(length):
+                acc[i] = acc[i] - leave[i]
+        else:
+            acc[:] = 0.0
+            for j in range(kh):
+                row = rows[(y - y0 + j) * length:(y - y0 + j + 1) * length]
                 for i in range(length):
                     acc[i] += row[i]
+            for i in range(length):
+                o[i] = saturate(box_value(acc[i], inv, u8), o)
+        if not dense:
+            store_values(dst, d, n, y, obuf)
 
 
 @numba.njit(parallel=True, cache=True)
 def box_blocks(src: np.ndarray, s: Layout, dst: np.ndarray, d: Layout, kh: int, kw: int, border: int, inv,
-               u8: bool, pads: np.ndarray, rows: np.ndarray, accs: np.ndarray) -> None:  # type: ignore[no-untyped-def]
-    """Worker t takes every workers-th block with its own buffers pads[t], rows[t], accs[t] (int64 for
-    uint8 images, float64 for float32: allocated by the caller, which knows the dtype)."""
+               u8: bool, pads: np.ndarray, rows: np.ndarray, accs: np.ndarray, obuf: np.ndarray) -> None:  # type: ignore[no-untyped-def]
+    """Worker t takes every workers-th block with its own buffers pads[t], rows[t], accs[t], obuf[t]
+    (allocated by the caller, which knows their types)."""
     workers = pads.shape[0]
     blocks = (s.h + BLOCK_ROWS - 1) // BLOCK_ROWS
     for t in numba.prange(workers):
+        zero = np.zeros(4, pads.dtype)  # cv2.blur's constant border reads 0
         for i in range(t, s.n * blocks, workers):
             n, y0, y1 = block_at(i, blocks, s.h)
-            box_block(src, s, dst, d, n, y0, y1, kh, kw, border, inv, u8, pads[t], rows[t], accs[t])
+            box_block(src, s, dst, d, n, y0, y1, kh, kw, border, inv, u8, zero, pads[t], rows[t], accs[t], obuf[t])
 
 
 def box_scale(u8: bool, kh: int, kw: int) -> float:
@@ -708,11 +697,15 @@ def box_blur(src: np.ndarray, dst: np.ndarray, kh: int, kw: int, border: int) ->
     sbuf, s = as_view(src, "img")
     dbuf, d = as_view(dst, "out", writable=True)
     u8 = src.dtype == np.uint8
-    w, length, sums = workers(), d.w * d.c, np.int64 if u8 else np.float64
-    pads = np.empty((w, (s.w + kw - 1) * s.c), sums)
-    rows = np.empty((w, (BLOCK_ROWS + kh - 1) * length), sums)
-    launch(box_blocks, sbuf, s, dbuf, d, int(kh), int(kw), int(border), box_scale(u8, kh, kw), u8, pads, rows,
-           np.empty((w, length), sums))
+    w, length = workers(), d.w * d.c
+    if u8:  # box_blur's choice of sum types: 16 bits while the sums fit
+        pad, row_sum = np.uint8, np.uint16 if kw <= 257 else np.int32
+        col_sum = np.uint16 if kh * kw <= 257 else np.int32
+    else:
+        pad = row_sum = col_sum = np.float64
+    launch(box_blocks, sbuf, s, dbuf, d, int(kh), int(kw), int(border), box_scale(u8, kh, kw), u8,
+           np.empty((w, (s.w + kw - 1) * s.c), pad), np.empty((w, (BLOCK_ROWS + kh - 1) * length), row_sum),
+           np.empty((w, length), col_sum), np.empty((w, length), dst.dtype))
 
 
 def check_median(src: np.ndarray, dst: np.ndarray, ksize: int) -> bool:

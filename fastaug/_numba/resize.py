@@ -9,11 +9,13 @@ from typing import NamedTuple
 
 import numba
 import numpy as np
+from numba import types
+from numba.extending import overload
 
 from ._check import check_pair, fail, shape_str
 from ._common import AREA, CUBIC, LINEAR, NEAREST, cubic_weights, f32, saturate, saturate_u8
-from ._parallel import launch
-from ._view import Layout, as_batch, as_view, index
+from ._parallel import BLOCK_ROWS, block_at, launch, workers
+from ._view import Layout, as_batch, as_view, dense_row, index, rows_dense, store_values
 
 SEPARABLE, FIXED_LINEAR, AREA_FAST = 0, 1, 2  # resize_pixel.hpp's ResizeKind
 
@@ -170,9 +172,19 @@ def resize_separable_pixel(src: np.ndarray, s: Layout, base: int, iy: np.ndarray
 
 
 @numba.njit(cache=True, inline="always")
-def resize_q_out(r0: int, r1: int, b0: int, b1: int) -> np.uint8:
-    """Two fixed-point row sums combined as OpenCV's VResizeLinear for uint8."""
-    v = (((b0 * (r0 >> 4)) >> 16) + ((b1 * (r1 >> 4)) >> 16) + 2) >> 2
+def resize_q_row(v0, v1, q0, q1):  # type: ignore[no-untyped-def]
+    """Fixed-point linear: a row's horizontal sum (11 fraction bits) >> 4, which fits 16 bits."""
+    return np.int16((np.int32(v0) * q0 + np.int32(v1) * q1) >> 4)
+
+
+@numba.njit(cache=True, inline="always")
+def resize_q_out(r0, r1, b0, b1) -> np.uint8:  # type: ignore[no-untyped-def]
+    """Two rows' resize_q_row sums combined as OpenCV's VResizeLinear for uint8: the high halves of the
+    16-bit products, rounded at the end. Every step fits 16 bits (the C++ holds them in int16), so wider
+    integers give the same values, and the loop over a row vectorises without narrowing casts."""
+    h0 = (np.int32(b0) * np.int32(r0)) >> 16
+    h1 = (np.int32(b1) * np.int32(r1)) >> 16
+    v = (h0 + h1 + 2) >> 2
     return np.uint8(min(max(v, 0), 255))
 
 
@@ -182,44 +194,44 @@ def resize_fixed_value(src: np.ndarray, s: Layout, base: int, iy: np.ndarray, qy
     r0 = base + iy[0] * s.sh + c * s.sc
     r1 = base + iy[1] * s.sh + c * s.sc
     x0, x1 = ix[0] * s.sw, ix[1] * s.sw
-    h0 = np.int32(src[r0 + x0]) * qx[0] + np.int32(src[r0 + x1]) * qx[1]
-    h1 = np.int32(src[r1 + x0]) * qx[0] + np.int32(src[r1 + x1]) * qx[1]
+    h0 = resize_q_row(src[r0 + x0], src[r0 + x1], qx[0], qx[1])
+    h1 = resize_q_row(src[r1 + x0], src[r1 + x1], qx[0], qx[1])
     return resize_q_out(h0, h1, qy[0], qy[1])
 
 
 @numba.njit(cache=True, inline="always")
-def area_fast_value(src: np.ndarray, s: Layout, base: int, fy: int, fx: int, y: int, x: int, c: int, u8: bool) -> float:
-    """The fy x fx block average (resize_area_fast_pixel): exact integer sums for uint8, rounded half up
-    for 2x2 and through float * (1 / area) otherwise; float sums row by row."""
+def area_fast_value(src: np.ndarray, p: int, sh: int, sw: int, fy: int, fx: int, u8: bool) -> float:
+    """The average of the fy x fx block whose first value is at buffer index p, rows sh and pixels sw apart
+    (resize_area_fast_pixel): exact integer sums for uint8, rounded half up for 2x2 and through
+    float * (1 / area) otherwise; float sums row by row. The indices are valid, so never negative: unsigned
+    (see _view.dense_row)."""
     inv_area = f32(1.0) / f32(fy * fx)
-    p = base + y * fy * s.sh + x * fx * s.sw + c * s.sc
     if u8:
         total = 0
         for i in range(fy):
             for j in range(fx):
-                total += np.int64(src[p + i * s.sh + j * s.sw])
+                total += np.int64(src[np.uint64(p + i * sh + j * sw)])
         if fy == 2 and fx == 2:
             return f32((total + 2) >> 2)
         return f32(saturate_u8(f32(total) * inv_area))
     fsum = f32(0.0)
     for i in range(fy):
         for j in range(fx):
-            fsum += f32(src[p + i * s.sh + j * s.sw])
+            fsum += f32(src[np.uint64(p + i * sh + j * sw)])
     return fsum * inv_area
-
-
-# ---- kernel -------------------------------------------------------------------------------------------
 
 
 @numba.njit(cache=True, inline="always")
 def resize_output_pixel(src: np.ndarray, s: Layout, dst: np.ndarray, d: Layout, n: int, y: int, x: int, kind: int,
                         u8: bool, fy: int, fx: int, iy: np.ndarray, wy: np.ndarray, qy: np.ndarray, ix: np.ndarray,
                         wx: np.ndarray, qx: np.ndarray, acc: np.ndarray, part: np.ndarray) -> None:
-    """Output pixel (n, y, x), every channel, by the method's formula (acc, part: 4 floats of scratch)."""
+    """Output pixel (n, y, x), every channel, by the method's formula (acc, part: 4 floats of scratch): the
+    CUDA kernel's; the CPU runs the same formulas a row or a block of rows at a time."""
     base = s.off + n * s.sn
     if kind == AREA_FAST:
         for c in range(d.c):
-            dst[index(d, n, y, x, c)] = saturate(area_fast_value(src, s, base, fy, fx, y, x, c, u8), dst)
+            p = base + y * fy * s.sh + x * fx * s.sw + c * s.sc
+            dst[index(d, n, y, x, c)] = saturate(area_fast_value(src, p, s.sh, s.sw, fy, fx, u8), dst)
     elif kind == FIXED_LINEAR:
         for c in range(d.c):
             dst[index(d, n, y, x, c)] = resize_fixed_value(src, s, base, iy[y], qy[y], ix[x], qx[x], c)
@@ -229,16 +241,206 @@ def resize_output_pixel(src: np.ndarray, s: Layout, dst: np.ndarray, d: Layout, 
             dst[index(d, n, y, x, c)] = saturate(acc[c], dst)
 
 
+# ---- CPU kernels (resize.cpp) ---------------------------------------------------------------------------
+# Each *_block function below takes the channel count C and the source's pixel and channel steps xs, cs;
+# the kernels call it with literals for dense rows (C = 1, 3, 4), so that LLVM unrolls the channel loops,
+# and with the strides otherwise. Buffer indices of valid values are never negative: they are unsigned
+# (see _view.dense_row), sparing Numba's negative-index checks.
+
+
+@numba.njit(cache=True, inline="always")
+def source_rows(iy: np.ndarray, y0: int, y1: int) -> tuple[int, int]:
+    """The source rows [first, last] that output rows [y0, y1) read (tap indices grow with the output row)."""
+    return iy[y0].min(), iy[y1 - 1].max()
+
+
+# Fixed-point horizontal sums three channels at a time, as the C++ pairs channels in one pmaddwd: each
+# source pixel's channels 3k..3k+2 sit in 21-bit lanes of one uint64 word (pack_row), so that one multiply
+# per tap and word forms three sums. A lane's v0 * q0 + v1 * q1 is below 2^20 (values <= 255, weights in
+# [0, 2048]: the fixed-point tables are linear weights), so no lane carries into the next, and the 16
+# bits from 4 up of a lane are resize_q_row's int16 exactly.
+LANE_BITS = 21
+
+
+@numba.njit(cache=True, inline="always")
+def pack_row(src: np.ndarray, start: int, xs: int, cs: int, w: int, C: int, packed: np.ndarray) -> None:
+    """The w pixels of the source row whose pixel 0 is at buffer index start as (C + 2) // 3 words each."""
+    words = (C + 2) // 3
+    for x in range(w):
+        for k in range(words):
+            v = np.uint64(0)
+            for lane in range(min(3, C - 3 * k)):
+                value = np.uint64(src[np.uint64(start + x * xs + (3 * k + lane) * cs)])
+                v |= value << np.uint64(LANE_BITS * lane)
+            packed[np.uint64(x * words + k)] = v
+
+
+@numba.njit(cache=True, inline="always")
+def fixed_row(packed: np.ndarray, ix: np.ndarray, qx: np.ndarray, C: int, out: np.ndarray) -> None:
+    """resize.cpp's fixed_row from a pack_row row: resize_q_row of every output value."""
+    words = (C + 2) // 3
+    for x in range(ix.shape[0]):
+        p0 = np.uint64(ix[x, 0] * words)
+        p1 = np.uint64(ix[x, 1] * words)
+        q0 = np.uint64(qx[x, 0])
+        q1 = np.uint64(qx[x, 1])
+        for k in range(words):
+            v = packed[p0 + np.uint64(k)] * q0 + packed[p1 + np.uint64(k)] * q1
+            for lane in range(min(3, C - 3 * k)):
+                out[np.uint64(x * C + 3 * k + lane)] = np.int16(v >> np.uint64(LANE_BITS * lane + 4))
+
+
+@numba.njit(cache=True, inline="always")
+def widen_row(src: np.ndarray, start: int, xs: int, cs: int, w: int, C: int, line: np.ndarray) -> None:
+    """The w pixels of the source row whose pixel 0 is at buffer index start as dense float32 (exact)."""
+    for x in range(w):
+        for c in range(C):
+            line[np.uint64(x * C + c)] = f32(src[np.uint64(start + x * xs + c * cs)])
+
+
+@numba.njit(cache=True, inline="always")
+def separable_row(line: np.ndarray, ix: np.ndarray, wx: np.ndarray, C: int, out: np.ndarray) -> None:
+    """resize.cpp's separable_row from a widen_row row: each output value's sum_j wx[j] * value from 0, in
+    tap order (each channel's sum is separate, so summing one channel at a time gives the same bits)."""
+    for x in range(ix.shape[0]):
+        for c in range(C):
+            part = f32(0.0)
+            for j in range(ix.shape[1]):
+                part += wx[x, j] * line[np.uint64(ix[x, j] * C + c)]
+            out[np.uint64(x * C + c)] = part
+
+
+def horizontal_row(src: np.ndarray, start: int, xs: int, cs: int, w: int, C: int, ix: np.ndarray, wx: np.ndarray,
+                   line: np.ndarray, out: np.ndarray) -> None:
+    """One source row's horizontal sums into out, by out's type (the C++ two_pass's A), chosen at compile
+    time by the overload below: int16 fixed point (pack_row into line, fixed_row with wx the q table) or
+    float (widen_row into line, separable_row)."""
+    raise NotImplementedError("horizontal_row runs inside Numba kernels only")
+
+
+@overload(horizontal_row, jit_options={"cache": True})
+def _horizontal_row(src, start, xs, cs, w, C, ix, wx, line, out):  # type: ignore[no-untyped-def]
+    if out.dtype == types.int16:
+        def fixed(src, start, xs, cs, w, C, ix, wx, line, out):  # type: ignore[no-untyped-def]
+            pack_row(src, start, xs, cs, w, C, line)
+            fixed_row(line, ix, wx, C, out)
+        return fixed
+
+    def separable(src, start, xs, cs, w, C, ix, wx, line, out):  # type: ignore[no-untyped-def]
+        widen_row(src, start, xs, cs, w, C, line)
+        separable_row(line, ix, wx, C, out)
+    return separable
+
+
+def vertical_row(rows: np.ndarray, first: int, length: int, iy: np.ndarray, wy: np.ndarray, acc: np.ndarray,
+                 out: np.ndarray) -> None:
+    """One output row from the block's horizontal sums rows (source rows from first, length values each)
+    and the row's taps iy, wy, by the sums' type: resize_q_out of two int16 rows (wy the q table), or
+    vertical_separable's sum_k wy[k] * row_k from 0 (into acc), saturated."""
+    raise NotImplementedError("vertical_row runs inside Numba kernels only")
+
+
+@overload(vertical_row, jit_options={"cache": True})
+def _vertical_row(rows, first, length, iy, wy, acc, out):  # type: ignore[no-untyped-def]
+    if rows.dtype == types.int16:
+        def fixed(rows, first, length, iy, wy, acc, out):  # type: ignore[no-untyped-def]
+            r0 = rows[(iy[0] - first) * length:]
+            r1 = rows[(iy[1] - first) * length:]
+            b0, b1 = wy[0], wy[1]
+            for i in range(length):
+                out[i] = resize_q_out(r0[i], r1[i], b0, b1)
+        return fixed
+
+    def separable(rows, first, length, iy, wy, acc, out):  # type: ignore[no-untyped-def]
+        acc[:] = f32(0.0)
+        for k in range(iy.size):
+            row = rows[(iy[k] - first) * length:]
+            w = wy[k]
+            for i in range(length):
+                acc[i] += w * row[i]
+        for i in range(length):
+            out[i] = saturate(acc[i], out)
+    return separable
+
+
+@numba.njit(cache=True, inline="always")
+def resize_block(src: np.ndarray, s: Layout, dst: np.ndarray, d: Layout, n: int, y0: int, y1: int, iy: np.ndarray,
+                 wy: np.ndarray, ix: np.ndarray, wx: np.ndarray, line: np.ndarray, rows: np.ndarray, acc: np.ndarray,
+                 obuf: np.ndarray, C: int, xs: int, cs: int) -> None:
+    """two_pass on rows [y0, y1) of image n: the horizontal sums of every source row the block reads, once
+    each (into the worker's rows), then each output row from them."""
+    first, last = source_rows(iy, y0, y1)
+    length = d.w * C
+    for r in range(first, last + 1):
+        at = (r - first) * length
+        horizontal_row(src, index(s, n, r, 0, 0), xs, cs, s.w, C, ix, wx, line, rows[at:at + length])
+    dense = rows_dense(d)
+    for y in range(y0, y1):
+        out = dense_row(dst, d, n, y) if dense else obuf
+        vertical_row(rows, first, length, iy[y], wy[y], acc, out)
+        if not dense:
+            store_values(dst, d, n, y, obuf)
+
+
 @numba.njit(parallel=True, cache=True)
-def resize_rows(src: np.ndarray, s: Layout, dst: np.ndarray, d: Layout, kind: int, u8: bool, fy: int, fx: int,
-                iy: np.ndarray, wy: np.ndarray, qy: np.ndarray, ix: np.ndarray, wx: np.ndarray, qx: np.ndarray) -> None:
+def resize_blocks(src: np.ndarray, s: Layout, dst: np.ndarray, d: Layout, line: np.ndarray, rows: np.ndarray,
+                  acc: np.ndarray, obuf: np.ndarray, iy: np.ndarray, wy: np.ndarray, ix: np.ndarray,
+                  wx: np.ndarray) -> None:
+    """Worker t takes every workers-th block of BLOCK_ROWS output rows with its buffers line[t], rows[t],
+    acc[t], obuf[t]; the rows' type picks the sums (fixed point: int16 rows, uint64 lines, the q tables as
+    weights; float: float32)."""
+    workers = rows.shape[0]
+    blocks = (d.h + BLOCK_ROWS - 1) // BLOCK_ROWS
+    for t in numba.prange(workers):
+        for i in range(t, d.n * blocks, workers):
+            n, y0, y1 = block_at(i, blocks, d.h)
+            if not rows_dense(s):
+                resize_block(src, s, dst, d, n, y0, y1, iy, wy, ix, wx, line[t], rows[t], acc[t], obuf[t], s.c, s.sw,
+                             s.sc)
+            elif s.c == 3:
+                resize_block(src, s, dst, d, n, y0, y1, iy, wy, ix, wx, line[t], rows[t], acc[t], obuf[t], 3, 3, 1)
+            elif s.c == 1:
+                resize_block(src, s, dst, d, n, y0, y1, iy, wy, ix, wx, line[t], rows[t], acc[t], obuf[t], 1, 1, 1)
+            else:
+                resize_block(src, s, dst, d, n, y0, y1, iy, wy, ix, wx, line[t], rows[t], acc[t], obuf[t], 4, 4, 1)
+
+
+@numba.njit(cache=True, inline="always")
+def gather_row(src: np.ndarray, s: Layout, dst: np.ndarray, d: Layout, n: int, y: int, kind: int, u8: bool,
+               fy: int, fx: int, iy: np.ndarray, ix: np.ndarray, C: int, xs: int, cs: int, dxs: int,
+               dcs: int) -> None:
+    """nearest_cpu / area_fast_cpu on output row y of image n: each output pixel is one source pixel, or the
+    average of its fy x fx block (dxs, dcs: the output's pixel and channel steps)."""
+    out = index(d, n, y, 0, 0)
+    if kind == AREA_FAST:
+        p = index(s, n, y * fy, 0, 0)
+        for x in range(d.w):
+            for c in range(C):
+                v = area_fast_value(src, p + x * fx * xs + c * cs, s.sh, xs, fy, fx, u8)
+                dst[np.uint64(out + x * dxs + c * dcs)] = saturate(v, dst)
+        return
+    row = index(s, n, iy[y, 0], 0, 0)
+    for x in range(d.w):
+        p = row + ix[x, 0] * xs
+        for c in range(C):
+            dst[np.uint64(out + x * dxs + c * dcs)] = src[np.uint64(p + c * cs)]
+
+
+@numba.njit(parallel=True, cache=True)
+def resize_gather_rows(src: np.ndarray, s: Layout, dst: np.ndarray, d: Layout, kind: int, u8: bool, fy: int, fx: int,
+                       iy: np.ndarray, ix: np.ndarray) -> None:
+    dense = rows_dense(s) and rows_dense(d)
     for r in numba.prange(d.n * d.h):
         n = r // d.h
         y = r % d.h
-        acc = np.empty(4, np.float32)
-        part = np.empty(4, np.float32)
-        for x in range(d.w):
-            resize_output_pixel(src, s, dst, d, n, y, x, kind, u8, fy, fx, iy, wy, qy, ix, wx, qx, acc, part)
+        if not dense:
+            gather_row(src, s, dst, d, n, y, kind, u8, fy, fx, iy, ix, s.c, s.sw, s.sc, d.sw, d.sc)
+        elif s.c == 3:
+            gather_row(src, s, dst, d, n, y, kind, u8, fy, fx, iy, ix, 3, 3, 1, 3, 1)
+        elif s.c == 1:
+            gather_row(src, s, dst, d, n, y, kind, u8, fy, fx, iy, ix, 1, 1, 1, 1, 1)
+        else:
+            gather_row(src, s, dst, d, n, y, kind, u8, fy, fx, iy, ix, 4, 4, 1, 4, 1)
 
 
 # ---- front door ---------------------------------------------------------------------------------------
@@ -271,6 +473,26 @@ def resize(src: np.ndarray, dst: np.ndarray, interp: int) -> None:
     sbuf, s = as_view(src, "img")
     dbuf, d = as_view(dst, "out", writable=True)
     plan = resize_plan(src, dst, interp)
-    if plan is not None:
-        m, tables = plan
-        launch(resize_rows, sbuf, s, dbuf, d, m.kind, src.dtype == np.uint8, m.fy, m.fx, *tables)
+    if plan is None:
+        return
+    m, (iy, wy, qy, ix, wx, qx) = plan
+    u8 = src.dtype == np.uint8
+    if m.kind == AREA_FAST or m.interp == NEAREST:
+        launch(resize_gather_rows, sbuf, s, dbuf, d, m.kind, u8, m.fy, m.fx, iy, ix)
+        return
+    # each worker's buffers: the source rows of its largest block, and a row of output
+    starts = np.arange(0, d.h, BLOCK_ROWS)
+    ends = np.minimum(starts + BLOCK_ROWS, d.h) - 1
+    span = int((iy[ends].max(axis=1) - iy[starts].min(axis=1)).max()) + 1
+    w, length = workers(), d.w * d.c
+    obuf = np.empty((w, length), dst.dtype)
+    if m.kind == FIXED_LINEAR:
+        if qx.min() < 0 or qx.max() > 2048:
+            fail("resize: internal fixed-point weight out of [0, 2048]")  # pack_row's lanes would carry
+        line = np.empty((w, s.w * ((s.c + 2) // 3)), np.uint64)
+        rows = np.empty((w, span * length), np.int16)
+        wy, wx = qy, qx
+    else:
+        line = np.empty((w, s.w * s.c), np.float32)
+        rows = np.empty((w, span * length), np.float32)
+    launch(resize_blocks, sbuf, s, dbuf, d, line, rows, np.empty((w, length), np.float32), obuf, iy, wy, ix, wx)
