@@ -59,7 +59,7 @@ def _numba_cuda() -> tuple[bool, str]:
     except Exception as e:  # pragma: no cover - a broken numba install
         return False, f"numba.cuda failed to import ({type(e).__name__}: {e})"
     if cuda.is_available():
-        return True, "numba.cuda simulator" if config.ENABLE_CUDASIM else "CUDA device present"
+        return True, "numba.cuda simulator" if getattr(config, "ENABLE_CUDASIM", False) else "CUDA device present"
     return False, "numba.cuda found no usable CUDA device or driver"
 
 
@@ -68,7 +68,7 @@ def backends() -> dict[str, dict[str, Any]]:
     native CUDA kernels, 'numba_cuda' their Numba twin (used for CUDA arrays when 'cuda' is not)."""
     numba_ok = importlib.util.find_spec("numba") is not None
     cuda_ok, cuda_reason = _native_cuda()
-    info = {
+    info: dict[str, Any] = {
         "native": {"available": _native is not None, "reason": _native_error or "fastaug._C imported",
                    "devices": ["cpu"] + (["cuda"] if _native is not None and _native.with_cuda else []),
                    "cpu_target": _native.cpu_target() if _native is not None else None},
@@ -81,7 +81,7 @@ def backends() -> dict[str, dict[str, Any]]:
         info["numba_cuda"] = {"available": ok, "reason": reason, "devices": ["cuda"]}
     else:
         info["numba_cuda"] = {"available": False, "reason": "numba or fastaug._numba_cuda missing", "devices": ["cuda"]}
-    info["active"] = active()  # type: ignore[assignment]
+    info["active"] = active()
     return info
 
 

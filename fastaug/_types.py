@@ -37,6 +37,7 @@ def parse_enum(value: object, enum: type[IntEnum], name: str, allowed: tuple[Int
     """Turns a name ('linear') or an enum member into its int; the error lists what is accepted."""
     choices = allowed or tuple(enum)
     names = ", ".join(repr(m.name.lower()) for m in choices)
+    member: IntEnum | None
     if isinstance(value, enum):
         member = value
     elif isinstance(value, str):
