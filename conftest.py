@@ -11,8 +11,12 @@ BENCHMARKS = Path(__file__).resolve().parent / "benchmarks"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addoption("--benchmark", action="store_true", default=False,
-                     help="run the throughput benchmarks in benchmarks/ (only them) and check benchmarks/guards.toml")
+    parser.addoption(
+        "--benchmark",
+        action="store_true",
+        default=False,
+        help="run the throughput benchmarks in benchmarks/ (only them) and check benchmarks/guards.toml",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -60,9 +60,16 @@ def test_throughput(benchmark: Any, suite: _bench.Suite, guards: dict, workload:
     if failed:
         pytest.fail(f"{workload}: fastaug failed: {failed}", pytrace=False)
     benchmark.group = f"{suite.device}:{workload}"
-    benchmark.extra_info.update({"device": suite.device, "threads": suite.threads, "rounds": rec["rounds"],
-                                 "ratios": rec["ratios"], "skipped": rec["skipped"],
-                                 "median_s": {r["impl"]: r["median_s"] for r in rec["results"]}})
+    benchmark.extra_info.update(
+        {
+            "device": suite.device,
+            "threads": suite.threads,
+            "rounds": rec["rounds"],
+            "ratios": rec["ratios"],
+            "skipped": rec["skipped"],
+            "median_s": {r["impl"]: r["median_s"] for r in rec["results"]},
+        }
+    )
     # pytest-benchmark's own figure: fastaug's default backend, on the same calls and rotation of inputs
     impl = next(i for i in suite.last_impls if i.kind == "fastaug")
     batch = itertools.cycle(range(len(impl.calls)))

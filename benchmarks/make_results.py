@@ -27,19 +27,28 @@ def section(report: dict[str, Any]) -> list[str]:
     n = meta["batch"][0]
     gpu = meta.get("gpu")
     versions = ", ".join(f"{k} {v}" for k, v in meta["versions"].items())
-    skipped = sorted({f"{k}: {v}" for rec in report["workloads"] for k, v in rec["skipped"].items()
-                      if not v.startswith("n/a")})
+    skipped = sorted(
+        {f"{k}: {v}" for rec in report["workloads"] for k, v in rec["skipped"].items() if not v.startswith("n/a")}
+    )
     impls = list(dict.fromkeys(r["impl"] for rec in report["workloads"] for r in rec["results"]))
-    where = (f"{gpu['multiprocessors']} SMs, {gpu['memory_gib']} GiB, L2 {gpu['l2_mib']} MiB, timed with "
-             f"{gpu['timing']}" if gpu else f"{meta['cpu_count']} logical cores, {meta['threads']} threads for "
-             "fastaug, OpenCV and torch")
-    lines = [f"Device: **{meta['device_name']}** ({meta['device']}, {where}); batch {'x'.join(map(str, meta['batch']))} "
-             f"{meta['dtype']} ({meta['input_batches']} distinct batches rotated between rounds); date {meta['date']}.",
-             "", f"Versions: {versions}.", "",
-             f"Skipped: {'; '.join(skipped) if skipped else 'none'}.", "",
-             "### Speed-ups (ratios measured in the same run; > 1: fastaug is faster)", "",
-             "| workload | backend | images/s | GB/s | of copy bandwidth | vs fastest peer | speed-up over each peer |",
-             "|---|---|---|---|---|---|---|"]
+    where = (
+        f"{gpu['multiprocessors']} SMs, {gpu['memory_gib']} GiB, L2 {gpu['l2_mib']} MiB, timed with {gpu['timing']}"
+        if gpu
+        else f"{meta['cpu_count']} logical cores, {meta['threads']} threads for fastaug, OpenCV and torch"
+    )
+    lines = [
+        f"Device: **{meta['device_name']}** ({meta['device']}, {where}); batch {'x'.join(map(str, meta['batch']))} "
+        f"{meta['dtype']} ({meta['input_batches']} distinct batches rotated between rounds); date {meta['date']}.",
+        "",
+        f"Versions: {versions}.",
+        "",
+        f"Skipped: {'; '.join(skipped) if skipped else 'none'}.",
+        "",
+        "### Speed-ups (ratios measured in the same run; > 1: fastaug is faster)",
+        "",
+        "| workload | backend | images/s | GB/s | of copy bandwidth | vs fastest peer | speed-up over each peer |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for rec in report["workloads"]:
         med = {r["impl"]: r["median_s"] for r in rec["results"]}
         gb = (rec["in_bytes"] + rec["out_bytes"]) / 1e9
@@ -47,59 +56,91 @@ def section(report: dict[str, Any]) -> list[str]:
             t = med[f"fastaug-{backend}"]
             peers = ", ".join(f"{p} {x:.2f}x" for p, x in sorted(ratio["speedup"].items(), key=lambda kv: kv[1]))
             best = f"{ratio['vs_peer']:.2f}x ({ratio['fastest_peer']})" if ratio["vs_peer"] else "no peer"
-            lines.append(f"| {rec['workload']} | {backend} | {n / t:.0f} | {gb / t:.2f} | {ratio['vs_copy']:.2f} | "
-                         f"{best} | {peers} |")
+            lines.append(
+                f"| {rec['workload']} | {backend} | {n / t:.0f} | {gb / t:.2f} | {ratio['vs_copy']:.2f} | "
+                f"{best} | {peers} |"
+            )
     unit, scale = ("µs", 1e6) if gpu else ("ms", 1e3)
-    lines += ["", f"### Median time per batch ({unit})", "",
-              "| workload | rounds | " + " | ".join(impls) + " |", "|---|---|" + "---|" * len(impls)]
+    lines += [
+        "",
+        f"### Median time per batch ({unit})",
+        "",
+        "| workload | rounds | " + " | ".join(impls) + " |",
+        "|---|---|" + "---|" * len(impls),
+    ]
     for rec in report["workloads"]:
         med = {r["impl"]: r["median_s"] for r in rec["results"]}
-        lines.append(f"| {rec['workload']} | {rec['rounds']} | "
-                     + " | ".join(_time(med[i], scale) if i in med else "-" for i in impls) + " |")
+        lines.append(
+            f"| {rec['workload']} | {rec['rounds']} | "
+            + " | ".join(_time(med[i], scale) if i in med else "-" for i in impls)
+            + " |"
+        )
     if gpu:
-        lines += ["", "### As called (µs per call, 10 calls enqueued back to back: host overhead included)", "",
-                  "| workload | " + " | ".join(impls) + " |", "|---|" + "---|" * len(impls)]
+        lines += [
+            "",
+            "### As called (µs per call, 10 calls enqueued back to back: host overhead included)",
+            "",
+            "| workload | " + " | ".join(impls) + " |",
+            "|---|" + "---|" * len(impls),
+        ]
         for rec in report["workloads"]:
             called = {r["impl"]: r.get("called_s") for r in rec["results"]}
-            lines.append(f"| {rec['workload']} | "
-                         + " | ".join(_time(called[i], scale) if called.get(i) else "-" for i in impls) + " |")
+            lines.append(
+                f"| {rec['workload']} | "
+                + " | ".join(_time(called[i], scale) if called.get(i) else "-" for i in impls)
+                + " |"
+            )
     threads = {r["impl"]: r["threads"] for rec in report["workloads"] for r in rec["results"]}
     lines += ["", "Threads per implementation: " + ", ".join(f"{k} {v}" for k, v in threads.items()) + "."]
     return lines
 
 
 def results_md(cpu: dict[str, Any] | None, gpus: dict[str, dict[str, Any]]) -> str:
-    lines = ["# Benchmark results", "",
-             "Generated by `python benchmarks/make_results.py` from `benchmarks/results/*.json` (written by",
-             "`fastaug bench --json ...`); do not edit by hand. Workloads, peers and timing rules:",
-             "`fastaug/_bench.py`; how to run and read them: the README's Benchmarks section.", "",
-             "Columns: GB/s counts the input and output bytes once; \"of copy bandwidth\" is that rate over the",
-             "rate of a plain copy measured in the same run (np.copyto / Tensor.copy_, counting the bytes it",
-             "read and wrote; 1.0 = as fast as copying the same bytes); speed-ups are peer time / fastaug time,",
-             "medians of interleaved rounds.", "", "## CPU", ""]
-    lines += (["![speed-up over the fastest peer](results/cpu.png)", ""] + section(cpu) if cpu else
-              ["No CPU run recorded yet: `fastaug bench --json benchmarks/results/cpu.json`."])
+    lines = [
+        "# Benchmark results",
+        "",
+        "Generated by `python benchmarks/make_results.py` from `benchmarks/results/*.json` (written by",
+        "`fastaug bench --json ...`); do not edit by hand. Workloads, peers and timing rules:",
+        "`fastaug/_bench.py`; how to run and read them: the README's Benchmarks section.",
+        "",
+        'Columns: GB/s counts the input and output bytes once; "of copy bandwidth" is that rate over the',
+        "rate of a plain copy measured in the same run (np.copyto / Tensor.copy_, counting the bytes it",
+        "read and wrote; 1.0 = as fast as copying the same bytes); speed-ups are peer time / fastaug time,",
+        "medians of interleaved rounds.",
+        "",
+        "## CPU",
+        "",
+    ]
+    lines += (
+        ["![speed-up over the fastest peer](results/cpu.png)", "", *section(cpu)]
+        if cpu
+        else ["No CPU run recorded yet: `fastaug bench --json benchmarks/results/cpu.json`."]
+    )
     lines += ["", "## GPU", ""]
     for name, report in gpus.items():
         meta = report["meta"]
         lines += [f"### {meta['device_name']}, batch {'x'.join(map(str, meta['batch']))} ({name}.json)", ""]
-        lines += section(report) + [""]
+        lines += [*section(report), ""]
     if not gpus:
-        lines += ["**No GPU run exists yet.** On a machine with CUDA (fastaug built with its CUDA kernels, torch",
-                  "with CUDA; kornia, torchvision, CuPy, CV-CUDA where installed), run",
-                  "`bash benchmarks/gpu_check.sh`, copy its cuda-*.json here and run `python benchmarks/make_results.py`."]
+        lines += [
+            "**No GPU run exists yet.** On a machine with CUDA (fastaug built with its CUDA kernels, torch",
+            "with CUDA; kornia, torchvision, CuPy, CV-CUDA where installed), run",
+            "`bash benchmarks/gpu_check.sh`, copy its cuda-*.json here and run `python benchmarks/make_results.py`.",
+        ]
     return "\n".join(lines).rstrip() + "\n"
 
 
 def guards_toml(runs: dict[str, list[dict[str, Any]]], margin: float) -> str:
-    lines = ["# Floors for the ratios that `pytest --benchmark` measures; a ratio below its floor fails the run.",
-             "# vs_peer: fastest installed peer's median / fastaug's; vs_copy: fastaug's bandwidth over the copy's",
-             "# (both measured in the same run, so shared-machine noise largely cancels).",
-             f"# Generated by `python benchmarks/make_results.py --write-guards --margin {margin}` from",
-             f"# benchmarks/results/*.json (and --also runs): floor = {margin} x the lowest measured ratio,",
-             "# rounded down to 2 significant digits.",
-             "# Memory-bound workloads (sobel, flip, threshold, to_gray) swing most with other processes here.",
-             "# Tighten them as the kernels get faster (re-measure, regenerate, review the diff)."]
+    lines = [
+        "# Floors for the ratios that `pytest --benchmark` measures; a ratio below its floor fails the run.",
+        "# vs_peer: fastest installed peer's median / fastaug's; vs_copy: fastaug's bandwidth over the copy's",
+        "# (both measured in the same run, so shared-machine noise largely cancels).",
+        f"# Generated by `python benchmarks/make_results.py --write-guards --margin {margin}` from",
+        f"# benchmarks/results/*.json (and --also runs): floor = {margin} x the lowest measured ratio,",
+        "# rounded down to 2 significant digits.",
+        "# Memory-bound workloads (sobel, flip, threshold, to_gray) swing most with other processes here.",
+        "# Tighten them as the kernels get faster (re-measure, regenerate, review the diff).",
+    ]
     for device, device_runs in runs.items():
         lines += ["", f"[{device}]"]
         for work, backends in _bench.floors_from([r["workloads"] for r in device_runs], margin).items():
@@ -128,7 +169,7 @@ def main() -> None:
         print(f"no chart: {why_not}" if why_not else f"wrote {folder / 'cpu.png'}")
     if args.write_guards:
         runs = {"cpu": [cpu]} if cpu else {}
-        for name, report in gpus.items():
+        for report in gpus.values():
             runs.setdefault("cuda", []).append(report)
         for path in args.also:
             extra = json.loads(Path(path).read_text())

@@ -7,8 +7,9 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -18,8 +19,9 @@ import fastaug as fa
 def _demo_ops(img: np.ndarray) -> dict[str, Callable[[], Any]]:
     h, w = img.shape[:2]
     return {
-        "warp_affine": lambda: fa.warp_affine(img, fa.affine_matrix(25, scale=0.8, center=(w / 2, h / 2))[0],
-                                              border="reflect101"),
+        "warp_affine": lambda: fa.warp_affine(
+            img, fa.affine_matrix(25, scale=0.8, center=(w / 2, h / 2))[0], border="reflect101"
+        ),
         "warp_perspective": lambda: fa.warp_perspective(img, [[1, 0.2, -20], [0.05, 1, 0], [4e-4, 2e-4, 1]]),
         "resize": lambda: fa.resize(fa.resize(img, (h // 4, w // 4), "area"), (h, w), "cubic"),
         "flip": lambda: fa.flip(img, 1),
@@ -42,8 +44,7 @@ def demo(args: argparse.Namespace) -> int:
     try:
         from skimage import data
     except ImportError:
-        print("fastaug demo needs scikit-image for its bundled photographs: pip install scikit-image",
-              file=sys.stderr)
+        print("fastaug demo needs scikit-image for its bundled photographs: pip install scikit-image", file=sys.stderr)
         return 2
     img = np.ascontiguousarray(data.astronaut()[::2, ::2])
     print(f"fastaug {fa.__version__}, backend {fa.backends()['active']}, image astronaut {img.shape} uint8")
@@ -54,8 +55,8 @@ def demo(args: argparse.Namespace) -> int:
         out = call()
         ms = (time.perf_counter() - start) * 1e3
         tiles.append(fa.resize(np.ascontiguousarray(out), (128, 128), "area"))
-        print(f"  {name:18s} {str(out.shape):16s} {ms:7.2f} ms")
-    rows = [np.concatenate(tiles[i:i + 4], axis=1) for i in range(0, len(tiles), 4)]
+        print(f"  {name:18s} {out.shape!s:16s} {ms:7.2f} ms")
+    rows = [np.concatenate(tiles[i : i + 4], axis=1) for i in range(0, len(tiles), 4)]
     sheet = np.concatenate(rows, axis=0)
     path = Path(args.output)
     _save(path, sheet)
@@ -86,8 +87,9 @@ def augment(args: argparse.Namespace) -> int:
             print(f"{name}: unsupported channel count {img.shape[2]}", file=sys.stderr)
             return 2
         h, w = img.shape[:2]
-        M = fa.affine_matrix(rng.uniform(-args.rotate, args.rotate), scale=rng.uniform(0.9, 1.1),
-                             center=(w / 2, h / 2))[0]
+        M = fa.affine_matrix(
+            rng.uniform(-args.rotate, args.rotate), scale=rng.uniform(0.9, 1.1), center=(w / 2, h / 2)
+        )[0]
         res = fa.warp_affine(img, M, border="reflect101")
         res = fa.flip(res, 1) if rng.random() < 0.5 else res
         res = fa.gaussian_blur(res, 5, rng.uniform(0.1, 1.5))
@@ -110,14 +112,29 @@ def bench(args: argparse.Namespace) -> int:
     workloads = names(args.workloads, _bench.WORKLOADS, "workloads") or list(_bench.WORKLOADS)
     peers = names(args.peers, _bench.PEERS, "peers")
     rounds = {"min_rounds": args.rounds, "max_rounds": args.rounds} if args.rounds else {}
-    suite = _bench.Suite(device=args.device, n=args.batch, h=args.size, w=args.size, threads=args.threads,
-                         budget_s=args.budget, warmup=args.warmup, peers=peers,
-                         backends=args.backends.split(",") if args.backends else None, **rounds)
+    suite = _bench.Suite(
+        device=args.device,
+        n=args.batch,
+        h=args.size,
+        w=args.size,
+        threads=args.threads,
+        budget_s=args.budget,
+        warmup=args.warmup,
+        peers=peers,
+        backends=args.backends.split(",") if args.backends else None,
+        **rounds,
+    )
     print(f"timing {len(workloads)} workloads on {args.device}...", file=sys.stderr)
     report = _bench.run_suite(suite, workloads, progress=lambda w: print(f"  {w}", file=sys.stderr, flush=True))
     print(_bench.format_table(report))
-    failed = sorted({f"{name}: {why}" for rec in report["workloads"] for name, why in rec["skipped"].items()
-                     if why.startswith("FAILED")})
+    failed = sorted(
+        {
+            f"{name}: {why}"
+            for rec in report["workloads"]
+            for name, why in rec["skipped"].items()
+            if why.startswith("FAILED")
+        }
+    )
     if args.json:
         _bench.save_json(report, args.json)
         print(f"wrote {args.json} (raw timings)")
@@ -125,8 +142,11 @@ def bench(args: argparse.Namespace) -> int:
         why_not = _bench.write_png(report, args.png)
         print(f"no chart: {why_not}" if why_not else f"wrote {args.png} (speed-up over the fastest peer)")
     if args.guards:
-        failures = [f for rec in report["workloads"]
-                    for f in _bench.check_guards(rec, _bench.load_guards(args.guards), args.device)]
+        failures = [
+            f
+            for rec in report["workloads"]
+            for f in _bench.check_guards(rec, _bench.load_guards(args.guards), args.device)
+        ]
         print("\n".join(failures) if failures else f"every ratio is above its floor in {args.guards}")
         return 1 if failures or failed else 0
     if failed:

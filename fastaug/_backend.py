@@ -56,7 +56,7 @@ def _numba_cuda() -> tuple[bool, str]:
         return False, "numba is not installed"
     try:
         from numba import config, cuda
-    except Exception as e:  # pragma: no cover - a broken numba install
+    except Exception as e:  # noqa: BLE001  # pragma: no cover - a broken numba install raises anything
         return False, f"numba.cuda failed to import ({type(e).__name__}: {e})"
     if cuda.is_available():
         return True, "numba.cuda simulator" if getattr(config, "ENABLE_CUDASIM", False) else "CUDA device present"
@@ -69,11 +69,17 @@ def backends() -> dict[str, dict[str, Any]]:
     numba_ok = importlib.util.find_spec("numba") is not None
     cuda_ok, cuda_reason = _native_cuda()
     info: dict[str, Any] = {
-        "native": {"available": _native is not None, "reason": _native_error or "fastaug._C imported",
-                   "devices": ["cpu"] + (["cuda"] if _native is not None and _native.with_cuda else []),
-                   "cpu_target": _native.cpu_target() if _native is not None else None},
-        "numba": {"available": numba_ok, "reason": "numba installed" if numba_ok else "numba is not installed",
-                  "devices": ["cpu"]},
+        "native": {
+            "available": _native is not None,
+            "reason": _native_error or "fastaug._C imported",
+            "devices": ["cpu"] + (["cuda"] if _native is not None and _native.with_cuda else []),
+            "cpu_target": _native.cpu_target() if _native is not None else None,
+        },
+        "numba": {
+            "available": numba_ok,
+            "reason": "numba installed" if numba_ok else "numba is not installed",
+            "devices": ["cpu"],
+        },
         "cuda": {"available": cuda_ok, "reason": cuda_reason, "devices": ["cuda"]},
     }
     if numba_ok and importlib.util.find_spec("fastaug._numba_cuda") is not None:
@@ -108,8 +114,11 @@ def active() -> str:
             return "native"
         if not _warned:
             _warned = True
-            warnings.warn(f"fastaug: native kernels unavailable ({_native_error}); using the Numba fallback",
-                          RuntimeWarning, stacklevel=3)
+            warnings.warn(
+                f"fastaug: native kernels unavailable ({_native_error}); using the Numba fallback",
+                RuntimeWarning,
+                stacklevel=3,
+            )
         return "numba"
     return name
 
@@ -194,8 +203,9 @@ def _run_cuda(op: str, src: Image, dst: Image, args: tuple[Any, ...], stream: An
     if src.framework != dst.framework:
         raise ArgumentError(f"out: expected a {src.framework} array like img, got {dst.framework}")
     if src.framework != "numba" and src.device_index() != dst.device_index():
-        raise ArgumentError(f"out: expected an array on cuda:{src.device_index()} like img, got one on "
-                            f"cuda:{dst.device_index()}")
+        raise ArgumentError(
+            f"out: expected an array on cuda:{src.device_index()} like img, got one on cuda:{dst.device_index()}"
+        )
     handle = stream_handle(stream, src)
     forced = _requested()
     native_ok, native_reason = _native_cuda()
@@ -204,8 +214,10 @@ def _run_cuda(op: str, src: Image, dst: Image, args: tuple[Any, ...], stream: An
         return
     numba_ok, numba_reason = _numba_cuda()
     if not numba_ok or forced == "native":
-        raise ArgumentError(f"{src.name}: got a CUDA array, but no CUDA backend can run it here (native CUDA: "
-                            f"{native_reason}; numba.cuda: {'not asked for' if forced == 'native' else numba_reason})")
+        raise ArgumentError(
+            f"{src.name}: got a CUDA array, but no CUDA backend can run it here (native CUDA: "
+            f"{native_reason}; numba.cuda: {'not asked for' if forced == 'native' else numba_reason})"
+        )
     from numba import cuda
 
     module = importlib.import_module("fastaug._numba_cuda")

@@ -42,15 +42,49 @@ import numpy as np
 
 import fastaug as fa
 
-WORKLOADS = ("warp_affine", "warp_affine_reflect", "warp_perspective", "warp_perspective_reflect", "resize_down",
-             "resize_down_area", "resize_up", "resize_up_area", "gaussian_blur", "box_blur", "median_blur",
-             "filter2d", "equalize", "sobel", "to_gray", "threshold", "invert", "flip", "pipeline")
+WORKLOADS = (
+    "warp_affine",
+    "warp_affine_reflect",
+    "warp_perspective",
+    "warp_perspective_reflect",
+    "resize_down",
+    "resize_down_area",
+    "resize_up",
+    "resize_up_area",
+    "gaussian_blur",
+    "box_blur",
+    "median_blur",
+    "filter2d",
+    "equalize",
+    "sobel",
+    "to_gray",
+    "threshold",
+    "invert",
+    "flip",
+    "pipeline",
+)
 # resize workloads: (output size as a fraction of the input's height and width, interpolation)
-RESIZES = {"resize_down": ((5 / 8, 3 / 4), "linear"), "resize_down_area": ((5 / 8, 3 / 4), "area"),
-           "resize_up": ((5 / 4, 3 / 2), "linear"), "resize_up_area": ((5 / 4, 3 / 2), "area")}
+RESIZES = {
+    "resize_down": ((5 / 8, 3 / 4), "linear"),
+    "resize_down_area": ((5 / 8, 3 / 4), "area"),
+    "resize_up": ((5 / 4, 3 / 2), "linear"),
+    "resize_up_area": ((5 / 4, 3 / 2), "area"),
+}
 STANDARD = {"cpu": (64, 256, 256), "cuda": (256, 224, 224)}  # images, height, width (RGB uint8)
-PEERS = ("opencv", "opencv-pool", "albumentations", "albumentations-pool", "torchvision", "kornia", "scipy",
-         "skimage", "numpy", "torch", "cvcuda", "dali")
+PEERS = (
+    "opencv",
+    "opencv-pool",
+    "albumentations",
+    "albumentations-pool",
+    "torchvision",
+    "kornia",
+    "scipy",
+    "skimage",
+    "numpy",
+    "torch",
+    "cvcuda",
+    "dali",
+)
 MEAN, STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 SIGMA = 1.1  # what cv2.GaussianBlur picks for ksize 5 when sigma = 0; every implementation gets it explicitly
 SHARPEN = np.array([[0, -1, 0], [-1, 5, -1], [0, -1, 0]], np.float32)
@@ -92,8 +126,11 @@ class Params:
 def output_spec(work: str, p: Params) -> tuple[tuple[int, ...], str]:
     """fastaug's output for the workload (shape, dtype): the bytes counted in GB/s and copied by the floor."""
     n, h, w = p.n, p.h, p.w
-    special = {"sobel": ((n, h, w, 3), "float32"), "to_gray": ((n, h, w, 1), "uint8"),
-               "pipeline": ((n, 3, h, w), "float32")}
+    special = {
+        "sobel": ((n, h, w, 3), "float32"),
+        "to_gray": ((n, h, w, 1), "uint8"),
+        "pipeline": ((n, 3, h, w), "float32"),
+    }
     special.update({work: ((n, *size, 3), "uint8") for work, size in p.sizes.items()})
     return special.get(work, ((n, h, w, 3), "uint8"))
 
@@ -259,8 +296,10 @@ def _each_image(env: Env, n: int, f: Callable[[int], Any], pool: bool) -> Call:
 
     if not pool:
         return lambda: [f(i) for i in range(n)]
-    shares = [range(int(a), int(z)) for a, z in zip(np.linspace(0, n, env.threads + 1)[:-1],
-                                                     np.linspace(0, n, env.threads + 1)[1:])]
+    shares = [
+        range(int(a), int(z))
+        for a, z in zip(np.linspace(0, n, env.threads + 1)[:-1], np.linspace(0, n, env.threads + 1)[1:], strict=True)
+    ]
 
     def run() -> None:
         cv2.setNumThreads(1)
@@ -268,6 +307,7 @@ def _each_image(env: Env, n: int, f: Callable[[int], Any], pool: bool) -> Call:
             list(env.pool().map(lambda share: [f(i) for i in share], shares))
         finally:
             cv2.setNumThreads(env.threads)
+
     return run
 
 
@@ -307,14 +347,17 @@ def _opencv_each(work: str, b: np.ndarray, env: Env, p: Params) -> Callable[[int
         "pipeline": pipeline,
     }
     for name in ("warp_affine", "warp_affine_reflect"):
-        calls[name] = lambda i, bm=cv_border[border_of(name)]: cv2.warpAffine(b[i], p.M, (w, h), dst=out[i],
-                                                                              borderMode=bm)
+        calls[name] = lambda i, bm=cv_border[border_of(name)]: cv2.warpAffine(
+            b[i], p.M, (w, h), dst=out[i], borderMode=bm
+        )
     for name in ("warp_perspective", "warp_perspective_reflect"):
-        calls[name] = lambda i, bm=cv_border[border_of(name)]: cv2.warpPerspective(b[i], p.H, (w, h), dst=out[i],
-                                                                                   borderMode=bm)
+        calls[name] = lambda i, bm=cv_border[border_of(name)]: cv2.warpPerspective(
+            b[i], p.H, (w, h), dst=out[i], borderMode=bm
+        )
     for name, (_, interp) in RESIZES.items():
-        calls[name] = lambda i, size=p.sizes[name][::-1], ip=cv_interp[interp]: cv2.resize(b[i], size, dst=out[i],
-                                                                                           interpolation=ip)
+        calls[name] = lambda i, size=p.sizes[name][::-1], ip=cv_interp[interp]: cv2.resize(
+            b[i], size, dst=out[i], interpolation=ip
+        )
     return calls[work]
 
 
@@ -341,8 +384,9 @@ def _albumentations_each(work: str, b: np.ndarray, env: Env, p: Params) -> Calla
     transforms = {
         # Affine rotates about the centre like M, but its angle sign and centre rounding are its own
         "warp_affine": lambda: A.Affine(rotate=(20, 20), scale=(0.9, 0.9), border_mode=cv2.BORDER_CONSTANT, p=1),
-        "warp_affine_reflect": lambda: A.Affine(rotate=(20, 20), scale=(0.9, 0.9),
-                                                border_mode=cv2.BORDER_REFLECT_101, p=1),
+        "warp_affine_reflect": lambda: A.Affine(
+            rotate=(20, 20), scale=(0.9, 0.9), border_mode=cv2.BORDER_REFLECT_101, p=1
+        ),
         "gaussian_blur": lambda: A.GaussianBlur(blur_limit=(5, 5), sigma_limit=(SIGMA, SIGMA), p=1),
         "box_blur": lambda: A.Blur(blur_limit=(5, 5), p=1),
         "median_blur": lambda: A.MedianBlur(blur_limit=(5, 5), p=1),
@@ -351,10 +395,14 @@ def _albumentations_each(work: str, b: np.ndarray, env: Env, p: Params) -> Calla
         "invert": lambda: A.InvertImg(p=1),
         "flip": lambda: A.HorizontalFlip(p=1),
         # its own random draws from the same ranges; flip is horizontal with p=0.5 (fastaug: a random code)
-        "pipeline": lambda: A.Compose([
-            A.Affine(rotate=(-20, 20), scale=(0.9, 1.1), border_mode=cv2.BORDER_REFLECT_101, p=1),
-            A.HorizontalFlip(p=0.5), A.GaussianBlur(blur_limit=(5, 5), sigma_limit=(0.1, 1.5), p=1),
-            A.Normalize(MEAN, STD)]),
+        "pipeline": lambda: A.Compose(
+            [
+                A.Affine(rotate=(-20, 20), scale=(0.9, 1.1), border_mode=cv2.BORDER_REFLECT_101, p=1),
+                A.HorizontalFlip(p=0.5),
+                A.GaussianBlur(blur_limit=(5, 5), sigma_limit=(0.1, 1.5), p=1),
+                A.Normalize(MEAN, STD),
+            ]
+        ),
     }
     for name, (_, interp) in RESIZES.items():
         transforms[name] = lambda size=p.sizes[name], ip=cv_interp[interp]: A.Resize(*size, interpolation=ip)
@@ -414,8 +462,9 @@ def _kornia(work: str, b: Any, env: Env, p: Params) -> Call:
         "warp_affine": lambda: KG.warp_affine(x, M, (h, w), align_corners=True),
         "warp_affine_reflect": lambda: KG.warp_affine(x, M, (h, w), align_corners=True, padding_mode="reflection"),
         "warp_perspective": lambda: KG.warp_perspective(x, H, (h, w), align_corners=True),
-        "warp_perspective_reflect": lambda: KG.warp_perspective(x, H, (h, w), align_corners=True,
-                                                                padding_mode="reflection"),
+        "warp_perspective_reflect": lambda: KG.warp_perspective(
+            x, H, (h, w), align_corners=True, padding_mode="reflection"
+        ),
         "gaussian_blur": lambda: KF.gaussian_blur2d(x, (5, 5), (SIGMA, SIGMA)),
         "box_blur": lambda: KF.box_blur(x, (5, 5)),
         "median_blur": lambda: KF.median_blur(x, (5, 5)),  # zero padding (OpenCV replicates)
@@ -455,8 +504,9 @@ def _torchvision(work: str, b: Any, env: Env, p: Params) -> Call:
 
     calls: dict[str, Call] = {
         # angle is clockwise in torchvision (OpenCV: counter-clockwise); constant 0 border as cv2's default
-        "warp_affine": lambda: F.affine(x, angle=-20.0, translate=[0, 0], scale=0.9, shear=[0.0, 0.0],
-                                        interpolation=bil),
+        "warp_affine": lambda: F.affine(
+            x, angle=-20.0, translate=[0, 0], scale=0.9, shear=[0.0, 0.0], interpolation=bil
+        ),
         "warp_perspective": lambda: F.perspective(x, corners.astype(int).tolist(), ends, interpolation=bil),
         "resize_down": lambda: F.resize(x, list(p.sizes["resize_down"]), interpolation=bil, antialias=False),
         "resize_up": lambda: F.resize(x, list(p.sizes["resize_up"]), interpolation=bil, antialias=False),
@@ -494,6 +544,7 @@ def _scipy(work: str, b: Any, env: Env, p: Params) -> Call:
         shape, dtype = output_spec(work, p)
         out = cupy.empty(shape, dtype)
     xp = importlib.import_module("numpy" if env.device == "cpu" else "cupy")
+
     def zoom(name: str) -> Call:
         factors = (1, p.sizes[name][0] / p.h, p.sizes[name][1] / p.w, 1)
         return lambda: ndi.zoom(x, factors, output=out, order=1, grid_mode=True, mode="nearest")
@@ -505,8 +556,9 @@ def _scipy(work: str, b: Any, env: Env, p: Params) -> Call:
         "resize_down": zoom("resize_down"),
         "resize_up": zoom("resize_up"),
         # truncate 2 / sigma: a radius of 2 pixels, the 5x5 kernel
-        "gaussian_blur": lambda: ndi.gaussian_filter(x, (0, SIGMA, SIGMA, 0), output=out, mode="mirror",
-                                                     truncate=2 / SIGMA),
+        "gaussian_blur": lambda: ndi.gaussian_filter(
+            x, (0, SIGMA, SIGMA, 0), output=out, mode="mirror", truncate=2 / SIGMA
+        ),
         "box_blur": lambda: ndi.uniform_filter(x, (1, 5, 5, 1), output=out, mode="mirror"),
         "median_blur": lambda: ndi.median_filter(x, (1, 5, 5, 1), output=out, mode="mirror"),
         "filter2d": lambda: ndi.correlate(x, xp.asarray(SHARPEN[None, :, :, None]), output=out, mode="mirror"),
@@ -529,8 +581,10 @@ def _skimage(work: str, b: np.ndarray, env: Env, p: Params) -> Call:
                 out[i, ..., c] = exposure.equalize_hist(img[..., c]) * 255
 
     calls: dict[str, Call] = {
-        "warp_perspective": lambda: [np.copyto(out[i], transform.warp(img, proj, order=1, preserve_range=True),
-                                               casting="unsafe") for i, img in enumerate(b)],
+        "warp_perspective": lambda: [
+            np.copyto(out[i], transform.warp(img, proj, order=1, preserve_range=True), casting="unsafe")
+            for i, img in enumerate(b)
+        ],
         "equalize": equalize,
         # rgb2gray weighs 0.2125 R + 0.7154 G + 0.0721 B (Rec. 709; OpenCV: Rec. 601)
         "to_gray": lambda: np.copyto(out[..., 0], color.rgb2gray(b) * 255, casting="unsafe"),
@@ -578,8 +632,9 @@ def _cvcuda(work: str, b: Any, env: Env, p: Params) -> Call:
         "median_blur": lambda: cvcuda.median_blur(x, (5, 5)),
         "flip": lambda: cvcuda.flip(x, 1),
         "to_gray": lambda: cvcuda.cvtcolor(x, cvcuda.ColorConversion.RGB2GRAY),
-        "warp_affine": lambda: cvcuda.warp_affine(x, p.M.ravel().tolist(), cvcuda.Interp.LINEAR,
-                                                  border_mode=cvcuda.Border.CONSTANT, border_value=[0]),
+        "warp_affine": lambda: cvcuda.warp_affine(
+            x, p.M.ravel().tolist(), cvcuda.Interp.LINEAR, border_mode=cvcuda.Border.CONSTANT, border_value=[0]
+        ),
     }
     return _pick(calls, work)
 
@@ -589,12 +644,18 @@ def _dali(work: str, b: Any, env: Env, p: Params) -> Call:
 
 
 PEER_IMPLS: dict[str, tuple[str, Callable[..., Call]]] = {  # peer -> (module to import, factory)
-    "opencv": ("cv2", _opencv), "opencv-pool": ("cv2", _opencv_pool),
+    "opencv": ("cv2", _opencv),
+    "opencv-pool": ("cv2", _opencv_pool),
     "albumentations": ("albumentations", _albumentations),
     "albumentations-pool": ("albumentations", _albumentations_pool),
-    "torchvision": ("torchvision.transforms.v2.functional", _torchvision), "kornia": ("kornia", _kornia),
-    "scipy": ("scipy.ndimage", _scipy), "skimage": ("skimage", _skimage), "numpy": ("numpy", _numpy),
-    "torch": ("torch", _torch), "cvcuda": ("cvcuda", _cvcuda), "dali": ("nvidia.dali", _dali),
+    "torchvision": ("torchvision.transforms.v2.functional", _torchvision),
+    "kornia": ("kornia", _kornia),
+    "scipy": ("scipy.ndimage", _scipy),
+    "skimage": ("skimage", _skimage),
+    "numpy": ("numpy", _numpy),
+    "torch": ("torch", _torch),
+    "cvcuda": ("cvcuda", _cvcuda),
+    "dali": ("nvidia.dali", _dali),
 }
 
 
@@ -640,10 +701,12 @@ def _peer_threads(peer: str, env: Env) -> int | str:
 
 def _quiet(call: Call) -> Call:
     """A peer's own warnings (deprecations and the like) must not fail a pytest run with -W error."""
+
     def run() -> Any:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             return call()
+
     return run
 
 
@@ -771,8 +834,9 @@ class Suite:
         self.inputs = host if self.device == "cpu" else [self.env.torch(b).cuda() for b in host]
         fb = fastaug_backends(self.device)
         wanted = list(self.backends) if self.backends else [b for b in fb if fb[b] is None]
-        self.skipped: dict[str, str] = {f"fastaug-{b}": fb.get(b) or "unknown backend" for b in wanted
-                                        if b not in fb or fb[b] is not None}
+        self.skipped: dict[str, str] = {
+            f"fastaug-{b}": fb.get(b) or "unknown backend" for b in wanted if b not in fb or fb[b] is not None
+        }
         self.fa_backends = [b for b in wanted if b in fb and fb[b] is None]
         status = peer_status(self.device, [p for p in self.peers or PEERS if p in PEER_IMPLS])
         self.peer_names = []
@@ -788,16 +852,24 @@ class Suite:
         """Every implementation of the workload, its calls prepared (one per input batch)."""
         impls, skipped = [], {}
         for be in self.fa_backends:
+
             def on(call: Call, be: str = be) -> Call:
                 def run() -> Any:
                     with fa.backend(SELECT.get(be, be)):
                         return call()
+
                 return run
+
             threads = fa.get_num_threads() if self.device == "cpu" else "gpu"
-            for fresh in (True, False):  # as users call it, then into preallocated outputs
-                impls.append(Impl(f"fastaug-{be}" + ("" if fresh else "-out"), "fastaug" if fresh else "fastaug-out",
-                                  [on(fastaug_call(work, b, self.env, self.params, fresh)) for b in self.inputs],
-                                  threads))
+            impls.extend(  # as users call it, then into preallocated outputs
+                Impl(
+                    f"fastaug-{be}" + ("" if fresh else "-out"),
+                    "fastaug" if fresh else "fastaug-out",
+                    [on(fastaug_call(work, b, self.env, self.params, fresh)) for b in self.inputs],
+                    threads,
+                )
+                for fresh in (True, False)
+            )
         impls.append(Impl("copy", "copy", [copy_call(work, b, self.env, self.params) for b in self.inputs], 1))
         for peer in self.peer_names:
             factory = PEER_IMPLS[peer][1]
@@ -842,8 +914,9 @@ class Suite:
         # rounds of the others fill the budget.
         slow = {i.name for i in impls if last[i.name] > self.slow_s}
         # a peer slower than 4 x slow_s per batch is timed once (it is far behind whatever the figure)
-        quota = {i.name: 1 if i.kind == "peer" and last[i.name] > 4 * self.slow_s else self.min_slow_rounds
-                 for i in impls}
+        quota = {
+            i.name: 1 if i.kind == "peer" and last[i.name] > 4 * self.slow_s else self.min_slow_rounds for i in impls
+        }
         per_round = sum(last[i.name] for i in impls if i.name not in slow) or 1e-3
         spent = sum(last[name] * quota[name] for name in slow)
         rounds = int(min(self.max_rounds, max(self.min_rounds, (self.budget_s - spent) / per_round)))
@@ -856,44 +929,81 @@ class Suite:
         shape, dtype = output_spec(work, self.params)
         in_bytes = self.n * self.h * self.w * 3
         out_bytes = int(np.prod(shape)) * np.dtype(dtype).itemsize
-        results = [{"impl": i.name, "kind": i.kind, "threads": i.threads, "rounds": len(times[i.name]),
-                    "median_s": float(np.median(times[i.name])),
-                    "times_s": [round(t, 7) for t in times[i.name]]} for i in impls]
+        results = [
+            {
+                "impl": i.name,
+                "kind": i.kind,
+                "threads": i.threads,
+                "rounds": len(times[i.name]),
+                "median_s": float(np.median(times[i.name])),
+                "times_s": [round(t, 7) for t in times[i.name]],
+            }
+            for i in impls
+        ]
         if device_timer:
-            for res, impl in zip(results, impls):
+            for res, impl in zip(results, impls, strict=True):
                 res["called_s"] = device_timer.called(impl.calls, 1 if res["median_s"] > self.slow_s else 10)
-        record = {"workload": work, "rounds": rounds, "in_bytes": in_bytes, "out_bytes": out_bytes,
-                  "copy_bytes": (in_bytes + out_bytes) // 2 * 2, "results": results,
-                  "skipped": {**self.skipped, **skipped}}
+        record = {
+            "workload": work,
+            "rounds": rounds,
+            "in_bytes": in_bytes,
+            "out_bytes": out_bytes,
+            "copy_bytes": (in_bytes + out_bytes) // 2 * 2,
+            "results": results,
+            "skipped": {**self.skipped, **skipped},
+        }
         record["ratios"] = ratios(record)
         return record
 
     def meta(self) -> dict[str, Any]:
         versions = {"fastaug": fa.__version__, "numpy": np.__version__, "python": platform.python_version()}
-        for module in ("numba", "cv2", "albumentations", "torch", "torchvision", "kornia", "scipy", "skimage",
-                       "cupy", "cvcuda"):
+        for module in (
+            "numba",
+            "cv2",
+            "albumentations",
+            "torch",
+            "torchvision",
+            "kornia",
+            "scipy",
+            "skimage",
+            "cupy",
+            "cvcuda",
+        ):
             if module in sys.modules:  # only what this run imported
                 versions[module] = str(getattr(sys.modules[module], "__version__", "?"))
-        meta = {"device": self.device, "device_name": self.env.name(), "threads": self.threads,
-                "batch": [self.n, self.h, self.w, 3], "dtype": "uint8", "input_batches": len(self.inputs),
-                "date": datetime.date.today().isoformat(), "platform": platform.platform(), "versions": versions,
-                "cpu_count": os.cpu_count()}
+        meta = {
+            "device": self.device,
+            "device_name": self.env.name(),
+            "threads": self.threads,
+            "batch": [self.n, self.h, self.w, 3],
+            "dtype": "uint8",
+            "input_batches": len(self.inputs),
+            "date": datetime.date.today().isoformat(),
+            "platform": platform.platform(),
+            "versions": versions,
+            "cpu_count": os.cpu_count(),
+        }
         if self.device == "cuda":
             import torch
 
             props = torch.cuda.get_device_properties(torch.cuda.current_device())
-            meta["gpu"] = {"name": props.name, "capability": f"{props.major}.{props.minor}",
-                           "multiprocessors": props.multi_processor_count,
-                           "memory_gib": round(props.total_memory / 2**30, 1),
-                           "l2_mib": round(getattr(props, "L2_cache_size", 0) / 2**20, 1),
-                           "torch_cuda": torch.version.cuda, "timing": "CUDA events behind a spin kernel"}
+            meta["gpu"] = {
+                "name": props.name,
+                "capability": f"{props.major}.{props.minor}",
+                "multiprocessors": props.multi_processor_count,
+                "memory_gib": round(props.total_memory / 2**30, 1),
+                "l2_mib": round(getattr(props, "L2_cache_size", 0) / 2**20, 1),
+                "torch_cuda": torch.version.cuda,
+                "timing": "CUDA events behind a spin kernel",
+            }
         return meta
 
 
 def ratios(record: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """Per fastaug backend (and its out= variant, '<backend>-out'): fastest peer time / fastaug time (vs_peer), fastaug's bandwidth as a fraction of
-    the copy's (vs_copy: bytes of the workload per second over bytes the copy moved per second; 1.0 = as
-    fast as copying the same bytes) and the speed-up over each peer. > 1 means fastaug is faster."""
+    """Per fastaug backend (and its out= variant, '<backend>-out'): fastest peer time / fastaug time
+    (vs_peer), fastaug's bandwidth as a fraction of the copy's (vs_copy: bytes of the workload per second
+    over bytes the copy moved per second; 1.0 = as fast as copying the same bytes) and the speed-up over
+    each peer. > 1 means fastaug is faster."""
     results = record["results"]
     med = {r["impl"]: r["median_s"] for r in results}
     peers = {r["impl"]: r["median_s"] for r in results if r["kind"] == "peer"}
@@ -905,9 +1015,11 @@ def ratios(record: dict[str, Any]) -> dict[str, dict[str, Any]]:
             continue
         t = r["median_s"]
         out[r["impl"].removeprefix("fastaug-")] = {
-            "vs_peer": peers[fastest] / t if fastest else None, "fastest_peer": fastest,
+            "vs_peer": peers[fastest] / t if fastest else None,
+            "fastest_peer": fastest,
             "vs_copy": med["copy"] * moved / (t * copy_bytes(record)) if "copy" in med else None,
-            "speedup": {name: tp / t for name, tp in peers.items()}}
+            "speedup": {name: tp / t for name, tp in peers.items()},
+        }
     return out
 
 
@@ -932,17 +1044,20 @@ def check_guards(record: dict[str, Any], guards: dict[str, Any], device: str) ->
             if value is None or value >= floor:
                 continue
             ref = ratio["fastest_peer"] if key == "vs_peer" else "copy"
-            failures.append(f"{record['workload']} [fastaug-{backend}] {key} = {value:.3f}x, below its floor "
-                            f"{floor:.3f}x (fastaug {med['fastaug-' + backend] * 1e3:.2f} ms, {ref} "
-                            f"{med[ref] * 1e3:.2f} ms)")
+            failures.append(
+                f"{record['workload']} [fastaug-{backend}] {key} = {value:.3f}x, below its floor "
+                f"{floor:.3f}x (fastaug {med['fastaug-' + backend] * 1e3:.2f} ms, {ref} "
+                f"{med[ref] * 1e3:.2f} ms)"
+            )
     return failures
 
 
 def floors_from(runs: list[list[dict[str, Any]]], margin: float) -> dict[str, dict[str, dict[str, float]]]:
     """Floors = margin x the lowest ratio measured over the runs (rounded down to 2 significant digits)."""
+
     def floor2(x: float) -> float:
         digits = 1 - int(np.floor(np.log10(x)))
-        return float(np.floor(x * 10 ** digits) / 10 ** digits)
+        return float(np.floor(x * 10**digits) / 10**digits)
 
     lowest: dict[tuple[str, str, str], float] = {}
     for records in runs:
@@ -965,10 +1080,12 @@ def format_table(report: dict[str, Any]) -> str:
     """workload, implementation, threads, ms, images/s, GB/s (input + output bytes), fraction of the copy's
     bandwidth (the copy's own row: 1.0), and for fastaug the speed-up over each peer."""
     meta = report["meta"]
-    lines = [f"fastaug bench: {meta['device']} ({meta['device_name']}), {meta['threads']} threads, batch "
-             f"{'x'.join(map(str, meta['batch']))} uint8, {meta['date']}",
-             f"{'workload':17s} {'implementation':16s} {'thr':>4s} {'ms':>9s} {'images/s':>9s} {'GB/s':>7s} "
-             f"{'copy bw':>7s}  speed-up of fastaug over each peer"]
+    lines = [
+        f"fastaug bench: {meta['device']} ({meta['device_name']}), {meta['threads']} threads, batch "
+        f"{'x'.join(map(str, meta['batch']))} uint8, {meta['date']}",
+        f"{'workload':17s} {'implementation':16s} {'thr':>4s} {'ms':>9s} {'images/s':>9s} {'GB/s':>7s} "
+        f"{'copy bw':>7s}  speed-up of fastaug over each peer",
+    ]
     n = meta["batch"][0]
     for rec in report["workloads"]:
         med = {r["impl"]: r["median_s"] for r in rec["results"]}
@@ -981,13 +1098,13 @@ def format_table(report: dict[str, Any]) -> str:
             if r["kind"].startswith("fastaug"):
                 ratio = rec_ratios[r["impl"].removeprefix("fastaug-")]
                 ups = "  ".join(f"{p} {x:.2f}x" for p, x in sorted(ratio["speedup"].items(), key=lambda kv: kv[1]))
-            lines.append(f"{rec['workload']:17s} {r['impl']:16s} {str(r['threads']):>4s} {t * 1e3:9.2f} {n / t:9.0f} "
-                         f"{nbytes / t / 1e9:7.2f} {nbytes / t / copy_bw:7.2f}  {ups}")
-    skipped: dict[str, str] = {}
-    for rec in report["workloads"]:
-        for name, why in rec["skipped"].items():
-            if not why.startswith("n/a"):
-                skipped[name] = why
+            lines.append(
+                f"{rec['workload']:17s} {r['impl']:16s} {r['threads']!s:>4s} {t * 1e3:9.2f} {n / t:9.0f} "
+                f"{nbytes / t / 1e9:7.2f} {nbytes / t / copy_bw:7.2f}  {ups}"
+            )
+    skipped = {
+        name: why for rec in report["workloads"] for name, why in rec["skipped"].items() if not why.startswith("n/a")
+    }
     if skipped:
         lines.append("skipped: " + "; ".join(f"{k}: {v}" for k, v in sorted(skipped.items())))
     return "\n".join(lines)
@@ -1000,17 +1117,30 @@ def write_png(report: dict[str, Any], path: str | Path) -> str | None:
         import cv2
     except ImportError:
         return "the chart is drawn with OpenCV, which is not installed (pip install opencv-python-headless)"
-    rows = [(rec["workload"], be, r["vs_peer"], r["fastest_peer"]) for rec in report["workloads"]
-            for be, r in rec["ratios"].items() if r["vs_peer"]]
+    rows = [
+        (rec["workload"], be, r["vs_peer"], r["fastest_peer"])
+        for rec in report["workloads"]
+        for be, r in rec["ratios"].items()
+        if r["vs_peer"]
+    ]
     colours = [(180, 119, 31), (14, 127, 255), (44, 160, 44), (40, 39, 214)]
     backends = sorted({r[1] for r in rows})
     rh, left, width = 22, 330, 520
     img = np.full((rh * len(rows) + 90, left + width + 80, 3), 255, np.uint8)
     lo, hi = -3.0, 3.0  # log2 axis: 1/8x .. 8x
-    x_of = lambda v: int(left + (np.clip(np.log2(v), lo, hi) - lo) / (hi - lo) * width)  # noqa: E731
+    x_of = lambda v: int(left + (np.clip(np.log2(v), lo, hi) - lo) / (hi - lo) * width)
     font = cv2.FONT_HERSHEY_SIMPLEX
-    cv2.putText(img, f"fastaug speed-up over the fastest peer ({report['meta']['device_name'][:40]}, "
-                f"{report['meta']['threads']} threads)", (10, 22), font, 0.5, (0, 0, 0), 1, cv2.LINE_AA)
+    cv2.putText(
+        img,
+        f"fastaug speed-up over the fastest peer ({report['meta']['device_name'][:40]}, "
+        f"{report['meta']['threads']} threads)",
+        (10, 22),
+        font,
+        0.5,
+        (0, 0, 0),
+        1,
+        cv2.LINE_AA,
+    )
     for i, (work, be, v, peer) in enumerate(rows):
         y = 40 + i * rh
         colour = colours[backends.index(be) % len(colours)]
@@ -1025,8 +1155,9 @@ def write_png(report: dict[str, Any], path: str | Path) -> str | None:
     return None
 
 
-def run_suite(suite: Suite, workloads: Sequence[str] = WORKLOADS,
-              progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+def run_suite(
+    suite: Suite, workloads: Sequence[str] = WORKLOADS, progress: Callable[[str], None] | None = None
+) -> dict[str, Any]:
     records = []
     for work in workloads:
         if progress:

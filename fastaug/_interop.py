@@ -38,7 +38,8 @@ class Image:
         if not self.framework:
             raise ArgumentTypeError(
                 f"{name}: expected a numpy array, a torch tensor, a CuPy array or an object with __dlpack__, "
-                f"got {type(obj).__name__}")
+                f"got {type(obj).__name__}"
+            )
         if self.framework == "torch" and obj.requires_grad:
             obj = obj.detach()  # DLPack refuses tensors that need grad; the kernels do not record gradients
         self.obj = obj
@@ -134,15 +135,23 @@ def empty_like(img: Image, shape: tuple[int, ...], dtype: str) -> Any:
 
         return cuda.device_array(shape, dtype=dtype)
     if img.device != "cpu":
-        raise ArgumentError(f"{img.name}: cannot allocate an output for a {img.device} array of type "
-                            f"{type(img.obj).__name__}; pass out=")
+        raise ArgumentError(
+            f"{img.name}: cannot allocate an output for a {img.device} array of type "
+            f"{type(img.obj).__name__}; pass out="
+        )
     from ._backend import empty_host  # (_backend imports this module)
 
     return empty_host(shape, dtype)
 
 
-def output(img: Image, shape4: tuple[int, int, int, int], dtype: str, out: Any = None,
-           shape: tuple[int, ...] | None = None, view: Any = None) -> Image:
+def output(
+    img: Image,
+    shape4: tuple[int, int, int, int],
+    dtype: str,
+    out: Any = None,
+    shape: tuple[int, ...] | None = None,
+    view: Any = None,
+) -> Image:
     """The destination: `out` if given (validated), else a new array like the input. `shape` is the
     caller-facing shape (default: the input's rank); `view` maps that array to the (N, H, W, C) view the
     kernel writes (e.g. NCHW -> NHWC by strides). The caller-facing array is the result's `.result`."""
@@ -156,8 +165,9 @@ def output(img: Image, shape4: tuple[int, int, int, int], dtype: str, out: Any =
         got_shape = tuple(int(s) for s in out.shape)
         got_dtype = str(out.dtype).replace("torch.", "")
         if got_shape != shape or got_dtype != dtype:
-            raise ArgumentError(f"out: expected shape {shape} and dtype {dtype}, got shape {got_shape} and "
-                                f"dtype {got_dtype}")
+            raise ArgumentError(
+                f"out: expected shape {shape} and dtype {dtype}, got shape {got_shape} and dtype {got_dtype}"
+            )
         out_device = "cuda" if _framework(out) == "numba" else _device_of(out)
         if out_device != img.device:
             raise ArgumentError(f"out: expected an array on {img.device} like img, got one on {out_device}")

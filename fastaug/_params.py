@@ -10,8 +10,9 @@ import numpy as np
 from ._errors import ArgumentError, ArgumentTypeError
 
 
-def per_sample(value: Any, n: int, name: str, shape: tuple[int, ...] = (), dtype: Any = np.float64,
-               finite: bool = True) -> np.ndarray:
+def per_sample(
+    value: Any, n: int, name: str, shape: tuple[int, ...] = (), dtype: Any = np.float64, finite: bool = True
+) -> np.ndarray:
     try:
         arr = np.asarray(value)
     except (TypeError, ValueError, RuntimeError) as e:
@@ -25,8 +26,11 @@ def per_sample(value: Any, n: int, name: str, shape: tuple[int, ...] = (), dtype
         raise ArgumentError(f"{name}: expected {one} or one per sample, shape {(n, *shape)}, got shape {arr.shape}")
     if finite and np.issubdtype(arr.dtype, np.floating) and not np.isfinite(arr).all():
         raise ArgumentError(f"{name}: expected finite values, got {arr[~np.isfinite(arr)].ravel()[:3]}")
-    if np.issubdtype(np.dtype(dtype), np.integer) and np.issubdtype(arr.dtype, np.floating) and \
-            (arr != np.round(arr)).any():  # an integer parameter: 1.5 is a mistake, not 1
+    if (
+        np.issubdtype(np.dtype(dtype), np.integer)
+        and np.issubdtype(arr.dtype, np.floating)
+        and (arr != np.round(arr)).any()
+    ):  # an integer parameter: 1.5 is a mistake, not 1
         raise ArgumentError(f"{name}: expected integers, got {arr[arr != np.round(arr)].ravel()[:3]}")
     return np.ascontiguousarray(arr, dtype=dtype)
 
@@ -35,8 +39,11 @@ def pair(value: Any, name: str, kind: str = "size") -> tuple[int, int]:
     """An int or a (height, width) pair of ints."""
     if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
         return int(value), int(value)
-    if isinstance(value, (tuple, list, np.ndarray)) and len(value) == 2 and all(
-            isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in value):
+    if (
+        isinstance(value, (tuple, list, np.ndarray))
+        and len(value) == 2
+        and all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in value)
+    ):
         return int(value[0]), int(value[1])
     raise ArgumentTypeError(f"{name}: expected an int or a ({kind} height, {kind} width) pair of ints, got {value!r}")
 

@@ -65,8 +65,11 @@ def make_image(kind: str, channels: int, dtype: str, rng: np.random.Generator | 
             img = base[..., :1] if base.shape[2] == 1 else np.round(base @ [0.299, 0.587, 0.114])[..., None]
         else:
             rgb = base if base.shape[2] == 3 else np.repeat(base, 3, axis=2)
-            img = rgb if channels == 3 else np.dstack([rgb, np.linspace(0, 255, rgb.shape[1])[None, :].repeat(
-                rgb.shape[0], 0)])
+            img = (
+                rgb
+                if channels == 3
+                else np.dstack([rgb, np.linspace(0, 255, rgb.shape[1])[None, :].repeat(rgb.shape[0], 0)])
+            )
         img = img.astype(np.uint8)
     if dtype == "float32":
         return (img.astype(np.float32) / 255.0).astype(np.float32)
@@ -82,6 +85,7 @@ def assert_close(actual, expected, atol: float = 0.0, mean_atol: float | None = 
     worst = np.unravel_index(np.argmax(diff), diff.shape) if diff.size else ()
     assert diff.size == 0 or diff.max() <= atol, (
         f"{what}: max |diff| {diff.max()} > {atol} at {worst} (got {a[worst]}, expected {e[worst]}); "
-        f"mean {diff.mean():.4g}, {np.count_nonzero(diff)} differing")
+        f"mean {diff.mean():.4g}, {np.count_nonzero(diff)} differing"
+    )
     if mean_atol is not None and diff.size:
         assert diff.mean() <= mean_atol, f"{what}: mean |diff| {diff.mean()} > {mean_atol}"

@@ -3,7 +3,8 @@ compute-sanitizer script): every operator with per-sample parameters, on photogr
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -61,8 +62,12 @@ def op_dtypes(name: str) -> tuple[str, ...]:
 def batch(channels: int, dtype: str, h: int = 96, w: int = 128) -> np.ndarray:
     """(3, h, w, channels): two photographs and noise."""
     kinds = ("astronaut", "random", "coffee")
-    imgs = [np.resize(make_image(kind, channels, dtype, np.random.default_rng(i)), (h, w, channels)) if kind == "random"
-            else make_image(kind, channels, dtype, np.random.default_rng(i))[:h, :w] for i, kind in enumerate(kinds)]
+    imgs = [
+        np.resize(make_image(kind, channels, dtype, np.random.default_rng(i)), (h, w, channels))
+        if kind == "random"
+        else make_image(kind, channels, dtype, np.random.default_rng(i))[:h, :w]
+        for i, kind in enumerate(kinds)
+    ]
     return np.ascontiguousarray(np.stack(imgs))
 
 
@@ -73,8 +78,9 @@ def warp_call(op: str, interp: str, border: str) -> Op:
 
 
 FILTERS: dict[str, Callable[[str], Op]] = {
-    "filter2d": lambda b: lambda x, **k: fa.filter2d(x, np.arange(15, dtype=np.float32).reshape(3, 5) / 50 - 0.1, b,
-                                                      fill=30, **k),
+    "filter2d": lambda b: (
+        lambda x, **k: fa.filter2d(x, np.arange(15, dtype=np.float32).reshape(3, 5) / 50 - 0.1, b, fill=30, **k)
+    ),
     "sep_filter2d": lambda b: lambda x, **k: fa.sep_filter2d(x, [1, -2, 4, -2, 1], [0.25, 0.5, 0.25], b, fill=40, **k),
     "gaussian_blur": lambda b: lambda x, **k: fa.gaussian_blur(x, (5, 3), [1.1, 0.6, 2.0], b, **k),
     "box_blur": lambda b: lambda x, **k: fa.box_blur(x, (5, 5), b, **k),

@@ -20,6 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 def main() -> int:
     try:
         import cupy
+
         if cupy.cuda.runtime.getDeviceCount() == 0:
             raise RuntimeError("no device")
     except Exception as e:  # noqa: BLE001 - no GPU here: nothing to check

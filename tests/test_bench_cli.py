@@ -16,9 +16,33 @@ def test_bench_cli_writes_table_json_and_chart(tmp_path, capsys):
     out_json, out_png = tmp_path / "bench.json", tmp_path / "bench.png"
     guards = tmp_path / "guards.toml"
     guards.write_text("[cpu]\nflip.native = { vs_copy = 1e-6 }\ngaussian_blur.native = { vs_peer = 1e6 }\n")
-    code = main(["bench", "--batch", "2", "--size", "32", "--rounds", "1", "--warmup", "1", "--threads", "1",
-                 "--workloads", "flip,gaussian_blur", "--backends", "native", "--peers", "opencv,numpy",
-                 "--json", str(out_json), "--png", str(out_png), "--guards", str(guards)])
+    code = main(
+        [
+            "bench",
+            "--batch",
+            "2",
+            "--size",
+            "32",
+            "--rounds",
+            "1",
+            "--warmup",
+            "1",
+            "--threads",
+            "1",
+            "--workloads",
+            "flip,gaussian_blur",
+            "--backends",
+            "native",
+            "--peers",
+            "opencv,numpy",
+            "--json",
+            str(out_json),
+            "--png",
+            str(out_png),
+            "--guards",
+            str(guards),
+        ]
+    )
     text = capsys.readouterr().out
     assert code == 1  # the impossible gaussian_blur floor fails, naming the workload and both figures
     assert "gaussian_blur [fastaug-native] vs_peer =" in text and "below its floor 1000000.000x" in text

@@ -14,10 +14,14 @@ from conftest import assert_close, make_image
 
 IMAGES = [("astronaut", 3), ("coffee", 4), ("camera", 1), ("random", 1), ("random", 3), ("random", 4)]
 DTYPES = ["uint8", "float32"]
-BORDERS = {"constant": cv2.BORDER_CONSTANT, "replicate": cv2.BORDER_REPLICATE, "reflect": cv2.BORDER_REFLECT,
-           "wrap": cv2.BORDER_WRAP, "reflect101": cv2.BORDER_REFLECT_101}
-INTERPS = {"nearest": cv2.INTER_NEAREST, "linear": cv2.INTER_LINEAR, "cubic": cv2.INTER_CUBIC,
-           "area": cv2.INTER_AREA}
+BORDERS = {
+    "constant": cv2.BORDER_CONSTANT,
+    "replicate": cv2.BORDER_REPLICATE,
+    "reflect": cv2.BORDER_REFLECT,
+    "wrap": cv2.BORDER_WRAP,
+    "reflect101": cv2.BORDER_REFLECT_101,
+}
+INTERPS = {"nearest": cv2.INTER_NEAREST, "linear": cv2.INTER_LINEAR, "cubic": cv2.INTER_CUBIC, "area": cv2.INTER_AREA}
 
 
 @pytest.fixture(params=IMAGES, ids=lambda p: f"{p[0]}-c{p[1]}")
@@ -42,6 +46,7 @@ def tol(dtype: str, u8: float, f32: float) -> float:
 
 # ---- warps ---------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("interp", ["nearest", "linear", "cubic"])
 @pytest.mark.parametrize("border", list(BORDERS))
@@ -52,8 +57,9 @@ def test_warp_affine(backend, image_spec, dtype, interp, border):
     M[:, 2] += (5.3, -7.1)
     fill = (0.3, 0.6, 0.9, 0.5)[: img.shape[2]] if dtype == "float32" else (30, 60, 90, 120)[: img.shape[2]]
     got = fa.warp_affine(img, M, (h + 7, w - 5), interp, border, fill)
-    ref = cv(cv2.warpAffine, img, M, (w - 5, h + 7), flags=INTERPS[interp], borderMode=BORDERS[border],
-             borderValue=fill)
+    ref = cv(
+        cv2.warpAffine, img, M, (w - 5, h + 7), flags=INTERPS[interp], borderMode=BORDERS[border], borderValue=fill
+    )
     assert got.shape == ref.shape and got.dtype == img.dtype
     diff = np.abs(got.astype(float) - ref)
     if interp == "nearest":  # a float coordinate a hair from .5 may round the other way than OpenCV's
@@ -71,8 +77,9 @@ def test_warp_perspective(backend, image_spec, dtype, interp, border):
     h, w = img.shape[:2]
     H = np.array([[1.05, 0.08, -6.0], [-0.04, 0.93, 4.5], [3e-4, -2e-4, 1.0]])
     got = fa.warp_perspective(img, H, None, interp, border, 7)
-    ref = cv(cv2.warpPerspective, img, H, (w, h), flags=INTERPS[interp], borderMode=BORDERS[border],
-             borderValue=(7, 7, 7, 7))
+    ref = cv(
+        cv2.warpPerspective, img, H, (w, h), flags=INTERPS[interp], borderMode=BORDERS[border], borderValue=(7, 7, 7, 7)
+    )
     diff = np.abs(got.astype(float) - ref)
     if interp == "nearest":
         assert np.mean(diff > 0) < 2e-3
@@ -83,10 +90,17 @@ def test_warp_perspective(backend, image_spec, dtype, interp, border):
 
 
 # Output sizes from the image's (h, w): down and up, non-integer and integer factors (area's integer path).
-RESIZE_SIZES = {"37x53": lambda h, w: (37, 53), "128x100": lambda h, w: (128, 100), "300x401": lambda h, w: (300, 401),
-                "half": lambda h, w: (h // 2, w // 2), "quarter-third": lambda h, w: (h // 4, w // 3),
-                "double": lambda h, w: (2 * h, 2 * w), "h-1,w+1": lambda h, w: (h - 1, w + 1),
-                "h+3,w-2": lambda h, w: (h + 3, w - 2), "same": lambda h, w: (h, w)}
+RESIZE_SIZES = {
+    "37x53": lambda h, w: (37, 53),
+    "128x100": lambda h, w: (128, 100),
+    "300x401": lambda h, w: (300, 401),
+    "half": lambda h, w: (h // 2, w // 2),
+    "quarter-third": lambda h, w: (h // 4, w // 3),
+    "double": lambda h, w: (2 * h, 2 * w),
+    "h-1,w+1": lambda h, w: (h - 1, w + 1),
+    "h+3,w-2": lambda h, w: (h + 3, w - 2),
+    "same": lambda h, w: (h, w),
+}
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -108,14 +122,16 @@ def test_resize(backend, image_spec, dtype, interp, spec):
 
 # ---- exact copies --------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("channels", [1, 3, 4])
 def test_flip_every_width(backend, dtype, channels):
     """The mirror's vector path (whole pixels per 16 bytes) and its edges, for widths around every boundary."""
     rng = np.random.default_rng(channels)
-    for w in list(range(1, 40)) + [63, 64, 65, 127]:
+    for w in [*range(1, 40), 63, 64, 65, 127]:
         img = rng.integers(0, 256, (2, 3, w, channels)).astype(dtype)
         np.testing.assert_array_equal(fa.flip(img, 1), img[:, :, ::-1], err_msg=f"width {w}")
+
 
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_flip_rotate_crop_tiles(backend, image_spec, dtype):
@@ -130,10 +146,11 @@ def test_flip_rotate_crop_tiles(backend, image_spec, dtype):
     assert t.shape == (ny * nx, 16, 20, img.shape[2])
     for i in (0, nx + 1, ny * nx - 1):
         y, x = (i // nx) * 10, (i % nx) * 15
-        assert_close(t[i], img[y:y + 16, x:x + 20], what=f"tile {i}")
+        assert_close(t[i], img[y : y + 16, x : x + 20], what=f"tile {i}")
 
 
 # ---- filters -------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("border", ["constant", "replicate", "reflect", "reflect101"])
@@ -158,8 +175,21 @@ def test_sep_filter2d(backend, image_spec, dtype, border):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("ksize,sigma", [(3, 0.0), (5, 0.0), (5, 1.1), (5, 1.3), ((7, 3), (0.8, 2.1)), (9, 0.0),
-                                         (11, 2.5), (1, 0.0), ((31, 5), (7.0, 0.3))], ids=str)
+@pytest.mark.parametrize(
+    "ksize,sigma",
+    [
+        (3, 0.0),
+        (5, 0.0),
+        (5, 1.1),
+        (5, 1.3),
+        ((7, 3), (0.8, 2.1)),
+        (9, 0.0),
+        (11, 2.5),
+        (1, 0.0),
+        ((31, 5), (7.0, 0.3)),
+    ],
+    ids=str,
+)
 @pytest.mark.parametrize("border", ["constant", "replicate", "reflect", "reflect101"])
 def test_gaussian_blur(backend, image_spec, dtype, ksize, sigma, border):
     img = images(image_spec, dtype)
@@ -203,8 +233,12 @@ def test_box_blur(backend, image_spec, dtype, ksize, border):
     img = images(image_spec, dtype)
     kh, kw = (ksize, ksize) if isinstance(ksize, int) else ksize
     exact = dtype == "float32" or (kh % 2 == 1 and kw % 2 == 1)
-    assert_close(fa.box_blur(img, ksize, border), cv(cv2.blur, img, (kw, kh), borderType=BORDERS[border]),
-                 atol=0 if exact else 1, what="box_blur")
+    assert_close(
+        fa.box_blur(img, ksize, border),
+        cv(cv2.blur, img, (kw, kh), borderType=BORDERS[border]),
+        atol=0 if exact else 1,
+        what="box_blur",
+    )
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -218,9 +252,11 @@ def test_median_blur(backend, image_spec, dtype, ksize):
 
 # ---- derivatives ---------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("dx,dy,ksize", [(1, 0, 3), (0, 1, 3), (1, 1, 3), (2, 0, 5), (1, 0, 1), (0, 2, 7),
-                                         (1, 0, -1), (0, 1, -1)])
+@pytest.mark.parametrize(
+    "dx,dy,ksize", [(1, 0, 3), (0, 1, 3), (1, 1, 3), (2, 0, 5), (1, 0, 1), (0, 2, 7), (1, 0, -1), (0, 1, -1)]
+)
 @pytest.mark.parametrize("border", ["replicate", "reflect", "reflect101"])
 def test_sobel(backend, image_spec, dtype, dx, dy, ksize, border):
     img = images(image_spec, dtype)
@@ -233,8 +269,12 @@ def test_sobel(backend, image_spec, dtype, dx, dy, ksize, border):
 
 def test_sobel_scale_delta(backend):
     img = make_image("astronaut", 3, "uint8")
-    assert_close(fa.sobel(img, 1, 0, 3, scale=0.25, delta=3.0),
-                 cv2.Sobel(img, cv2.CV_32F, 1, 0, ksize=3, scale=0.25, delta=3.0), atol=1e-4, what="sobel scale")
+    assert_close(
+        fa.sobel(img, 1, 0, 3, scale=0.25, delta=3.0),
+        cv2.Sobel(img, cv2.CV_32F, 1, 0, ksize=3, scale=0.25, delta=3.0),
+        atol=1e-4,
+        what="sobel scale",
+    )
 
 
 @pytest.mark.parametrize("kind", ["astronaut", "camera", "random"])
@@ -247,6 +287,7 @@ def test_edges(backend, kind):
 
 
 # ---- intensity -----------------------------------------------------------------------------------
+
 
 def test_equalize(backend, image_spec):
     img = images(image_spec, "uint8")

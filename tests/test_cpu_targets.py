@@ -38,8 +38,10 @@ def emulator(name: str) -> str:
 
 
 # emulator command -> the clone its CPU ID selects
-EMULATORS = {"valgrind": (lambda: [emulator("valgrind"), "-q", "--tool=none"], "avx2"),
-             "qemu-nehalem": (lambda: [emulator("qemu-x86_64"), "-cpu", "Nehalem"], "x86-64")}
+EMULATORS = {
+    "valgrind": (lambda: [emulator("valgrind"), "-q", "--tool=none"], "avx2"),
+    "qemu-nehalem": (lambda: [emulator("qemu-x86_64"), "-cpu", "Nehalem"], "x86-64"),
+}
 
 
 def probe(*prefix: str) -> dict[str, str]:

@@ -102,16 +102,30 @@ def test_large_batches_chunk_their_parameters():
     rng = np.random.default_rng(3)
     x = rng.integers(0, 256, (700, 12, 14, 3), dtype=np.uint8)
     Ms = fa.affine_matrix(rng.uniform(-90, 90, 700), scale=rng.uniform(0.5, 1.5, 700), center=(7, 6))
-    assert_same(fa.warp_affine(on_gpu(x), Ms, border="reflect"), cpu(lambda a: fa.warp_affine(a, Ms, border="reflect"), x),
-                "warp_affine, 700 matrices")
+    assert_same(
+        fa.warp_affine(on_gpu(x), Ms, border="reflect"),
+        cpu(lambda a: fa.warp_affine(a, Ms, border="reflect"), x),
+        "warp_affine, 700 matrices",
+    )
     t = rng.uniform(0, 255, 700)
     assert_same(fa.threshold(on_gpu(x), t, 200), cpu(lambda a: fa.threshold(a, t, 200), x), "threshold, 700 values")
     sig = rng.uniform(0.3, 3, 700)
     assert_same(fa.gaussian_blur(on_gpu(x), 7, sig), cpu(lambda a: fa.gaussian_blur(a, 7, sig), x), "gaussian, 700")
 
 
-@pytest.mark.parametrize("name", ["warp_affine_linear", "resize_area", "gaussian_blur", "box_blur_5", "equalize",
-                                  "sobel_dx3", "median_blur_5", "to_gray"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "warp_affine_linear",
+        "resize_area",
+        "gaussian_blur",
+        "box_blur_5",
+        "equalize",
+        "sobel_dx3",
+        "median_blur_5",
+        "to_gray",
+    ],
+)
 def test_large_images(name):
     """Three 1024x1536 RGB photographs (grids larger than one block row, equalize over a million pixels)."""
     from skimage import data

@@ -25,6 +25,7 @@ def _gpu_present() -> bool:
 
 # ---- a DLPack capsule that claims to live on a CUDA device ----------------------------------------------
 
+
 class _DLDevice(ctypes.Structure):
     _fields_ = [("device_type", ctypes.c_int32), ("device_id", ctypes.c_int32)]
 
@@ -34,14 +35,23 @@ class _DLDataType(ctypes.Structure):
 
 
 class _DLTensor(ctypes.Structure):
-    _fields_ = [("data", ctypes.c_void_p), ("device", _DLDevice), ("ndim", ctypes.c_int32),
-                ("dtype", _DLDataType), ("shape", ctypes.POINTER(ctypes.c_int64)),
-                ("strides", ctypes.POINTER(ctypes.c_int64)), ("byte_offset", ctypes.c_uint64)]
+    _fields_ = [
+        ("data", ctypes.c_void_p),
+        ("device", _DLDevice),
+        ("ndim", ctypes.c_int32),
+        ("dtype", _DLDataType),
+        ("shape", ctypes.POINTER(ctypes.c_int64)),
+        ("strides", ctypes.POINTER(ctypes.c_int64)),
+        ("byte_offset", ctypes.c_uint64),
+    ]
 
 
 class _DLManagedTensor(ctypes.Structure):
-    _fields_ = [("dl_tensor", _DLTensor), ("manager_ctx", ctypes.c_void_p),
-                ("deleter", ctypes.CFUNCTYPE(None, ctypes.c_void_p))]
+    _fields_ = [
+        ("dl_tensor", _DLTensor),
+        ("manager_ctx", ctypes.c_void_p),
+        ("deleter", ctypes.CFUNCTYPE(None, ctypes.c_void_p)),
+    ]
 
 
 _KEEP: list = []  # the ctypes structures outlive the capsules (their deleter is null)
@@ -52,8 +62,9 @@ def cuda_capsule(shape: tuple[int, ...], dtype: str = "uint8") -> object:
     shp = (ctypes.c_int64 * len(shape))(*shape)
     code, bits = (1, 8) if dtype == "uint8" else (2, 32)
     managed = _DLManagedTensor()
-    managed.dl_tensor = _DLTensor(ctypes.c_void_p(0xDEAD0000), _DLDevice(2, 0), len(shape), _DLDataType(code, bits, 1),
-                                  shp, None, 0)
+    managed.dl_tensor = _DLTensor(
+        ctypes.c_void_p(0xDEAD0000), _DLDevice(2, 0), len(shape), _DLDataType(code, bits, 1), shp, None, 0
+    )
     _KEEP.extend([shp, managed])
     new = ctypes.pythonapi.PyCapsule_New
     new.restype, new.argtypes = ctypes.py_object, [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_void_p]
@@ -74,6 +85,7 @@ class CudaProducer:
 
 
 # ---- tests ----------------------------------------------------------------------------------------------
+
 
 @needs_native
 def test_ci_built_the_cuda_kernels():
@@ -103,8 +115,9 @@ NATIVE_CALLS = {
     "rotate90": lambda s, d: native.rotate90(s, d, np.zeros(2, np.int32), 0),
     "crop": lambda s, d: native.crop(s, d, np.zeros(4, np.int64), 0),
     "filter2d": lambda s, d: native.filter2d(s, d, np.ones(18, np.float32), 3, 3, 4, F, 0),
-    "sep_filter2d": lambda s, d: native.sep_filter2d(s, d, np.ones(6, np.float32), 3, np.ones(6, np.float32), 3,
-                                                     4, F, 0.0, 0),
+    "sep_filter2d": lambda s, d: native.sep_filter2d(
+        s, d, np.ones(6, np.float32), 3, np.ones(6, np.float32), 3, 4, F, 0.0, 0
+    ),
     "gaussian_blur": lambda s, d: native.gaussian_blur(s, d, 3, 3, np.ones(4), 4, 0),
     "box_blur": lambda s, d: native.box_blur(s, d, 3, 3, 4, 0),
     "median_blur": lambda s, d: native.median_blur(s, d, 3, 0),
@@ -119,7 +132,9 @@ NATIVE_CALLS = {
 def test_native_refuses_cuda_images_without_a_gpu(op):
     if _gpu_present():
         pytest.skip("a GPU is present: the CUDA suite covers this")
-    with pytest.raises(ValueError, match=rf"{op}: got a CUDA image, but (no CUDA device can be used|fastaug was built)"):
+    with pytest.raises(
+        ValueError, match=rf"{op}: got a CUDA image, but (no CUDA device can be used|fastaug was built)"
+    ):
         NATIVE_CALLS[op](cuda_capsule(S), cuda_capsule(S))
 
 
@@ -132,8 +147,10 @@ def test_native_refuses_cuda_images_of_the_other_ops():
         ("to_gray", lambda: native.to_gray(cuda_capsule(S), cuda_capsule(gray), 0)),
         ("edges", lambda: native.edges(cuda_capsule(gray), cuda_capsule(gray), 0)),
         ("sobel", lambda: native.sobel(cuda_capsule(S), cuda_capsule(S, "float32"), 1, 0, 3, 1.0, 0.0, 4, 0)),
-        ("normalize", lambda: native.normalize(cuda_capsule(S), cuda_capsule(S, "float32"), np.zeros(3), np.ones(3),
-                                               1.0, 0)),
+        (
+            "normalize",
+            lambda: native.normalize(cuda_capsule(S), cuda_capsule(S, "float32"), np.zeros(3), np.ones(3), 1.0, 0),
+        ),
         ("tiles", lambda: native.tiles(cuda_capsule(S), cuda_capsule((8, 4, 4, 3)), 4, 4, 0)),
     ]
     for op, call in cases:
@@ -176,8 +193,9 @@ class _CupyLikeStream:
     ptr = 5678
 
 
-@pytest.mark.parametrize("stream, handle", [(None, 0), (0, 0), (77, 77), (_TorchLikeStream(), 1234),
-                                            (_CupyLikeStream(), 5678)])
+@pytest.mark.parametrize(
+    "stream, handle", [(None, 0), (0, 0), (77, 77), (_TorchLikeStream(), 1234), (_CupyLikeStream(), 5678)]
+)
 def test_stream_handles(stream, handle):
     img = _backend.Image(np.ones((4, 4, 3), np.uint8))
     assert _backend.stream_handle(stream, img) == handle

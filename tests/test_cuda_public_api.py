@@ -12,7 +12,7 @@ import fastaug as fa
 if not fa.backends()["numba_cuda"]["available"]:
     pytest.skip("numba.cuda has neither a GPU nor the simulator here", allow_module_level=True)
 
-from numba import cuda  # noqa: E402  (after the availability check)
+from numba import cuda
 
 X = np.random.default_rng(0).integers(0, 256, (2, 12, 10, 3), dtype=np.uint8)
 M = fa.affine_matrix([10.0, -20.0], scale=[1.1, 0.8], center=(5, 6))

@@ -41,8 +41,7 @@ def test_copies_equal_numpy(backend, img, code, k):
 
 
 @SETTINGS
-@given(image_batches(), st.integers(1, 40), st.integers(1, 40),
-       st.sampled_from(["nearest", "linear", "cubic", "area"]))
+@given(image_batches(), st.integers(1, 40), st.integers(1, 40), st.sampled_from(["nearest", "linear", "cubic", "area"]))
 def test_resize_shape_and_constant_images(backend, img, h, w, interp):
     out = fa.resize(img, (h, w), interp)
     assert out.shape == (img.shape[0], h, w, img.shape[3]) and out.dtype == img.dtype
@@ -51,8 +50,12 @@ def test_resize_shape_and_constant_images(backend, img, h, w, interp):
 
 
 @SETTINGS
-@given(image_batches(), st.floats(-180, 180), st.floats(0.5, 2.0),
-       st.sampled_from(["constant", "replicate", "reflect", "reflect101", "wrap"]))
+@given(
+    image_batches(),
+    st.floats(-180, 180),
+    st.floats(0.5, 2.0),
+    st.sampled_from(["constant", "replicate", "reflect", "reflect101", "wrap"]),
+)
 def test_identity_and_inverse_warps(backend, img, angle, scale, border):
     assert np.array_equal(fa.warp_affine(img, np.eye(2, 3), border=border), img)
     assert np.array_equal(fa.warp_perspective(img, np.eye(3), interp="nearest", border=border), img)
@@ -64,12 +67,19 @@ def test_identity_and_inverse_warps(backend, img, angle, scale, border):
 
 
 @SETTINGS
-@given(image_batches(), st.sampled_from([1, 3, 5]), st.floats(0.1, 4.0),
-       st.sampled_from(["replicate", "reflect", "reflect101", "wrap"]))
+@given(
+    image_batches(),
+    st.sampled_from([1, 3, 5]),
+    st.floats(0.1, 4.0),
+    st.sampled_from(["replicate", "reflect", "reflect101", "wrap"]),
+)
 def test_blurs_preserve_constant_images_and_range(backend, img, k, sigma, border):
     flat = np.full_like(img, img.flat[0])
-    for op in (lambda x: fa.gaussian_blur(x, k, sigma, border), lambda x: fa.box_blur(x, k, border),
-               lambda x: fa.median_blur(x, 3)):
+    for op in (
+        lambda x: fa.gaussian_blur(x, k, sigma, border),
+        lambda x: fa.box_blur(x, k, border),
+        lambda x: fa.median_blur(x, 3),
+    ):
         assert np.allclose(op(flat), flat, atol=1e-5)
         out = op(img)
         assert out.min() >= img.min() - 1e-5 and out.max() <= img.max() + 1e-5
@@ -96,4 +106,4 @@ def test_tiles_are_the_windows(backend, img, th, tw, sy, sx):
     i = len(t) - 1
     n, r = divmod(i, ny * nx)
     y, x = (r // nx) * sy, (r % nx) * sx
-    assert np.array_equal(t[i], img[n, y:y + th, x:x + tw])
+    assert np.array_equal(t[i], img[n, y : y + th, x : x + tw])

@@ -16,9 +16,13 @@ ROOT = Path(__file__).resolve().parents[1]
 @pytest.mark.parametrize("op", fastaug.OPERATORS)
 def test_operator_in_every_layer(op):
     assert op in fastaug.__all__ and callable(getattr(fastaug, op))
-    assert getattr(fastaug, op).__doc__ and "cv2" in getattr(fastaug, op).__doc__ or op in ("crop", "tiles",
-                                                                                            "invert", "normalize",
-                                                                                            "edges")
+    assert (getattr(fastaug, op).__doc__ and "cv2" in getattr(fastaug, op).__doc__) or op in (
+        "crop",
+        "tiles",
+        "invert",
+        "normalize",
+        "edges",
+    )
     assert f" {op}(" in (ROOT / "csrc/include/fastaug/ops.hpp").read_text(), "C++ declaration"
     assert f'm.def("{op}"' in (ROOT / "csrc/python/module.cpp").read_text(), "pybind11 binding"
     tests = "".join(p.read_text() for p in (ROOT / "tests").glob("test_*.py"))
@@ -33,7 +37,14 @@ def test_operator_in_every_layer(op):
 
 def test_native_module_matches_operator_list():
     native = pytest.importorskip("fastaug._C")
-    exported = {n for n in dir(native) if not n.startswith("_")} - {"with_cuda", "cuda_status", "set_num_threads", "get_num_threads",
-                                                                     "cpu_target",
-                                                                     "empty_buffer", "set_buffer_cache", "buffer_cache_bytes"}
+    exported = {n for n in dir(native) if not n.startswith("_")} - {
+        "with_cuda",
+        "cuda_status",
+        "set_num_threads",
+        "get_num_threads",
+        "cpu_target",
+        "empty_buffer",
+        "set_buffer_cache",
+        "buffer_cache_bytes",
+    }
     assert exported == set(fastaug.OPERATORS)

@@ -8,7 +8,24 @@ from .sobel import edges, sobel
 from .warp import affine_matrix, warp_affine, warp_perspective
 
 __all__ = [
-    "affine_matrix", "box_blur", "crop", "edges", "equalize", "filter2d", "flip", "gaussian_blur", "invert",
-    "median_blur", "normalize", "resize", "rotate90", "sep_filter2d", "sobel", "threshold", "tiles", "to_gray",
-    "warp_affine", "warp_perspective",
+    "affine_matrix",
+    "box_blur",
+    "crop",
+    "edges",
+    "equalize",
+    "filter2d",
+    "flip",
+    "gaussian_blur",
+    "invert",
+    "median_blur",
+    "normalize",
+    "resize",
+    "rotate90",
+    "sep_filter2d",
+    "sobel",
+    "threshold",
+    "tiles",
+    "to_gray",
+    "warp_affine",
+    "warp_perspective",
 ]

@@ -11,7 +11,6 @@ from .._errors import ArgumentError
 from .._interop import Image, output
 from .._params import pair, per_sample
 
-
 _FLIP_CODES = {"horizontal": 1, "vertical": 0, "both": -1}
 _FLIP_ACCEPTED = "'horizontal' (1), 'vertical' (0), 'both' (-1), or those cv2.flip codes"
 

@@ -26,7 +26,9 @@ def _kernel(kernel: Any, n: int, name: str, ndim: int) -> np.ndarray:
     return per_sample(k, n, name, shape, dtype=np.float32)
 
 
-def filter2d(img: Any, kernel: Any, border: str = "reflect101", fill: Any = 0, *, out: Any = None, stream: Any = None) -> Any:
+def filter2d(
+    img: Any, kernel: Any, border: str = "reflect101", fill: Any = 0, *, out: Any = None, stream: Any = None
+) -> Any:
     """Correlates each image with a kernel, like ``cv2.filter2D(img, -1, kernel, borderType=...)``.
 
     kernel is (kh, kw) or one per sample (N, kh, kw), anchored at (kh // 2, kw // 2). Accumulates in
@@ -34,13 +36,32 @@ def filter2d(img: Any, kernel: Any, border: str = "reflect101", fill: Any = 0, *
     src = Image(img)
     k = _kernel(kernel, src.n, "kernel", 2)
     dst = output(src, (src.n, src.h, src.w, src.c), src.dtype, out)
-    _backend.run("filter2d", src, dst, k, k.shape[1], k.shape[2], parse_enum(border, Border, "border"),
-                 fill4(fill, src.c), stream=stream)
+    _backend.run(
+        "filter2d",
+        src,
+        dst,
+        k,
+        k.shape[1],
+        k.shape[2],
+        parse_enum(border, Border, "border"),
+        fill4(fill, src.c),
+        stream=stream,
+    )
     return dst.result
 
 
-def sep_filter2d(img: Any, kx: Any, ky: Any, border: str = "reflect101", fill: Any = 0, delta: float = 0.0,
-                 dtype: str | None = None, *, out: Any = None, stream: Any = None) -> Any:
+def sep_filter2d(
+    img: Any,
+    kx: Any,
+    ky: Any,
+    border: str = "reflect101",
+    fill: Any = 0,
+    delta: float = 0.0,
+    dtype: str | None = None,
+    *,
+    out: Any = None,
+    stream: Any = None,
+) -> Any:
     """Separable correlation, like ``cv2.sepFilter2D(img, ddepth, kx, ky, delta=delta, borderType=...)``:
     rows with kx, then columns with ky (1-D, or one per sample). dtype: None (the input's) or 'float32'."""
     src = Image(img)
@@ -50,8 +71,19 @@ def sep_filter2d(img: Any, kx: Any, ky: Any, border: str = "reflect101", fill: A
     if out_dtype not in (src.dtype, "float32"):
         raise ArgumentError(f"dtype: expected None, {src.dtype!r} or 'float32', got {dtype!r}")
     dst = output(src, (src.n, src.h, src.w, src.c), out_dtype, out)
-    _backend.run("sep_filter2d", src, dst, x, x.shape[1], y, y.shape[1], parse_enum(border, Border, "border"),
-                 fill4(fill, src.c), float(delta), stream=stream)
+    _backend.run(
+        "sep_filter2d",
+        src,
+        dst,
+        x,
+        x.shape[1],
+        y,
+        y.shape[1],
+        parse_enum(border, Border, "border"),
+        fill4(fill, src.c),
+        float(delta),
+        stream=stream,
+    )
     return dst.result
 
 
@@ -77,8 +109,16 @@ def _sigmas(value: Any, src: Image, name: str, hint: str = "") -> np.ndarray:
     return per_sample(value, n, name)
 
 
-def gaussian_blur(img: Any, ksize: Any, sigma: Any = 0.0, border: str = "reflect101", *, sigma_y: Any = None,
-                  out: Any = None, stream: Any = None) -> Any:
+def gaussian_blur(
+    img: Any,
+    ksize: Any,
+    sigma: Any = 0.0,
+    border: str = "reflect101",
+    *,
+    sigma_y: Any = None,
+    out: Any = None,
+    stream: Any = None,
+) -> Any:
     """Gaussian blur, like ``cv2.GaussianBlur(img, (kw, kh), sigmaX, sigmaY=sigmaY)``.
 
     ksize: odd int or (height, width). sigma (along x) and sigma_y: each a scalar or one value per sample,

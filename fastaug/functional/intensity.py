@@ -28,13 +28,20 @@ def to_gray(img: Any, *, out: Any = None, stream: Any = None) -> Any:
     """Luma of RGB(A) images, like ``cv2.cvtColor(img, cv2.COLOR_RGB2GRAY)`` (0.299 R + 0.587 G + 0.114 B;
     uint8 in OpenCV 5's 15-bit fixed point, bit-exact). Output keeps the rank with C = 1."""
     src = Image(img)
-    dst = output(src, (src.n, src.h, src.w, 1), src.dtype, out,
-                 shape=src.user_shape(src.n, src.h, src.w, 1) if src.ndim != 2 else (src.h, src.w))
+    dst = output(
+        src,
+        (src.n, src.h, src.w, 1),
+        src.dtype,
+        out,
+        shape=src.user_shape(src.n, src.h, src.w, 1) if src.ndim != 2 else (src.h, src.w),
+    )
     _backend.run("to_gray", src, dst, stream=stream)
     return dst.result
 
 
-def threshold(img: Any, thresh: Any, maxval: Any = 255, mode: str = "binary", *, out: Any = None, stream: Any = None) -> Any:
+def threshold(
+    img: Any, thresh: Any, maxval: Any = 255, mode: str = "binary", *, out: Any = None, stream: Any = None
+) -> Any:
     """Thresholding, like ``cv2.threshold(img, thresh, maxval, type)[1]`` (the binarisation augmentation).
 
     mode: binary, binary_inv, trunc, tozero, tozero_inv. thresh and maxval: scalars or one per sample.
@@ -55,8 +62,17 @@ def invert(img: Any, *, out: Any = None, stream: Any = None) -> Any:
     return dst.result
 
 
-def normalize(img: Any, mean: Any, std: Any, layout: str = "NCHW", dtype: str = "float32",
-              max_pixel_value: float | None = None, *, out: Any = None, stream: Any = None) -> Any:
+def normalize(
+    img: Any,
+    mean: Any,
+    std: Any,
+    layout: str = "NCHW",
+    dtype: str = "float32",
+    max_pixel_value: float | None = None,
+    *,
+    out: Any = None,
+    stream: Any = None,
+) -> Any:
     """The fused last step: (img / max_pixel_value - mean) / std as float32, NCHW (default) or NHWC.
 
     mean and std are per channel (or scalars) in [0, 1] units, as albumentations.Normalize and
@@ -95,5 +111,10 @@ def _to_channels_last(arr: Any) -> Any:
     except NotImplementedError:  # numba-cuda device arrays transpose in 2-D only: the same view by hand
         from numba.cuda.cudadrv.devicearray import DeviceNDArray
 
-        return DeviceNDArray(tuple(arr.shape[a] for a in axes), tuple(arr.strides[a] for a in axes), arr.dtype,
-                             stream=arr.stream, gpu_data=arr.gpu_data)
+        return DeviceNDArray(
+            tuple(arr.shape[a] for a in axes),
+            tuple(arr.strides[a] for a in axes),
+            arr.dtype,
+            stream=arr.stream,
+            gpu_data=arr.gpu_data,
+        )

@@ -11,8 +11,18 @@ from .._types import Border, parse_enum
 from .intensity import to_gray
 
 
-def sobel(img: Any, dx: int = 1, dy: int = 0, ksize: int = 3, scale: float = 1.0, delta: float = 0.0,
-          border: str = "reflect101", *, out: Any = None, stream: Any = None) -> Any:
+def sobel(
+    img: Any,
+    dx: int = 1,
+    dy: int = 0,
+    ksize: int = 3,
+    scale: float = 1.0,
+    delta: float = 0.0,
+    border: str = "reflect101",
+    *,
+    out: Any = None,
+    stream: Any = None,
+) -> Any:
     """Image derivative, like ``cv2.Sobel(img, cv2.CV_32F, dx, dy, ksize=ksize, scale=scale, delta=delta,
     borderType=...)``. Always returns float32, unnormalised (as OpenCV; divide by 8 for kornia's
     normalised 3x3 Sobel). ksize: 1, 3, 5, 7, or -1 for the 3x3 Scharr kernel."""
@@ -22,8 +32,18 @@ def sobel(img: Any, dx: int = 1, dy: int = 0, ksize: int = 3, scale: float = 1.0
     if not (isinstance(dx, int) and isinstance(dy, int) and dx >= 0 and dy >= 0 and dx + dy > 0):
         raise ArgumentError(f"dx, dy: expected non-negative int orders with dx + dy > 0, got ({dx!r}, {dy!r})")
     dst = output(src, (src.n, src.h, src.w, src.c), "float32", out)
-    _backend.run("sobel", src, dst, dx, dy, int(ksize), float(scale), float(delta),
-                 parse_enum(border, Border, "border"), stream=stream)
+    _backend.run(
+        "sobel",
+        src,
+        dst,
+        dx,
+        dy,
+        int(ksize),
+        float(scale),
+        float(delta),
+        parse_enum(border, Border, "border"),
+        stream=stream,
+    )
     return dst.result
 
 

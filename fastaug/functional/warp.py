@@ -15,21 +15,49 @@ from .._types import Border, Interp, parse_enum
 _WARP_INTERPS = (Interp.NEAREST, Interp.LINEAR, Interp.CUBIC)
 
 
-def _warp(op: str, img: Any, matrix: Any, shape: tuple[int, int], name: str, size: Any, interp: str, border: str,
-          fill: Any, out: Any, stream: Any = None) -> Any:
+def _warp(
+    op: str,
+    img: Any,
+    matrix: Any,
+    shape: tuple[int, int],
+    name: str,
+    size: Any,
+    interp: str,
+    border: str,
+    fill: Any,
+    out: Any,
+    stream: Any = None,
+) -> Any:
     src = Image(img)
     mats = per_sample(matrix, src.n, name, shape)
     h, w = (src.h, src.w) if size is None else pair(size, "size")
     if h <= 0 or w <= 0:
         raise ArgumentError(f"size: expected a positive (height, width), got ({h}, {w})")
     dst = output(src, (src.n, h, w, src.c), src.dtype, out)
-    _backend.run(op, src, dst, mats, parse_enum(interp, Interp, "interp", _WARP_INTERPS),
-                 parse_enum(border, Border, "border"), fill4(fill, src.c), stream=stream)
+    _backend.run(
+        op,
+        src,
+        dst,
+        mats,
+        parse_enum(interp, Interp, "interp", _WARP_INTERPS),
+        parse_enum(border, Border, "border"),
+        fill4(fill, src.c),
+        stream=stream,
+    )
     return dst.result
 
 
-def warp_affine(img: Any, M: Any, size: Any = None, interp: str = "linear", border: str = "constant",
-                fill: Any = 0, *, out: Any = None, stream: Any = None) -> Any:
+def warp_affine(
+    img: Any,
+    M: Any,
+    size: Any = None,
+    interp: str = "linear",
+    border: str = "constant",
+    fill: Any = 0,
+    *,
+    out: Any = None,
+    stream: Any = None,
+) -> Any:
     """Affine warp of each image, like ``cv2.warpAffine(img, M, (w, h), flags, borderMode, borderValue)``.
 
     M is (2, 3) or (N, 2, 3), forward (source -> destination pixel coordinates, pixel centres at integers).
@@ -41,8 +69,17 @@ def warp_affine(img: Any, M: Any, size: Any = None, interp: str = "linear", bord
     return _warp("warp_affine", img, M, (2, 3), "M", size, interp, border, fill, out, stream)
 
 
-def warp_perspective(img: Any, H: Any, size: Any = None, interp: str = "linear", border: str = "constant",
-                     fill: Any = 0, *, out: Any = None, stream: Any = None) -> Any:
+def warp_perspective(
+    img: Any,
+    H: Any,
+    size: Any = None,
+    interp: str = "linear",
+    border: str = "constant",
+    fill: Any = 0,
+    *,
+    out: Any = None,
+    stream: Any = None,
+) -> Any:
     """Perspective warp, like ``cv2.warpPerspective``: H is (3, 3) or (N, 3, 3), forward."""
     return _warp("warp_perspective", img, H, (3, 3), "H", size, interp, border, fill, out, stream)
 
@@ -55,13 +92,21 @@ def _shears(shear: Any, count: int) -> np.ndarray:
         sx = per_sample(shear, count, "shear")
         return np.stack([sx, np.zeros(count)], -1)
     if shape not in ((2,), (count, 2)):
-        raise ArgumentError(f"shear: expected a scalar (x-shear), an (x, y) pair, or one of either per sample, "
-                            f"shape ({count},) or ({count}, 2), got shape {tuple(shape)}")
+        raise ArgumentError(
+            f"shear: expected a scalar (x-shear), an (x, y) pair, or one of either per sample, "
+            f"shape ({count},) or ({count}, 2), got shape {tuple(shape)}"
+        )
     return per_sample(shear, count, "shear", (2,))
 
 
-def affine_matrix(angle: Any = 0.0, translate: Any = (0.0, 0.0), scale: Any = 1.0, shear: Any = (0.0, 0.0),
-                  center: Any = (0.0, 0.0), n: int | None = None) -> np.ndarray:
+def affine_matrix(
+    angle: Any = 0.0,
+    translate: Any = (0.0, 0.0),
+    scale: Any = 1.0,
+    shear: Any = (0.0, 0.0),
+    center: Any = (0.0, 0.0),
+    n: int | None = None,
+) -> np.ndarray:
     """Forward affine matrices (N, 2, 3) for warp_affine, one per sample.
 
     M = T(center + translate) . R(angle) . Sh(shear) . S(scale) . T(-center), with angle in degrees,
@@ -73,8 +118,9 @@ def affine_matrix(angle: Any = 0.0, translate: Any = (0.0, 0.0), scale: Any = 1.
     pairs (a length-2 sequence is always one (x, y) pair, so 2 samples' x-shears are [(s0, 0), (s1, 0)]).
     Each argument is a scalar/pair for all samples or one per sample; n defaults to the longest.
     """
-    lengths = [np.shape(v)[0] for v, k in ((angle, 0), (scale, 0), (translate, 1), (shear, 1), (center, 1))
-               if np.ndim(v) > k]
+    lengths = [
+        np.shape(v)[0] for v, k in ((angle, 0), (scale, 0), (translate, 1), (shear, 1), (center, 1)) if np.ndim(v) > k
+    ]
     if np.ndim(shear) == 1 and np.shape(shear)[0] != 2:
         lengths.append(np.shape(shear)[0])  # per-sample x-shears
     count = n if n is not None else (max(lengths) if lengths else 1)
@@ -85,8 +131,9 @@ def affine_matrix(angle: Any = 0.0, translate: Any = (0.0, 0.0), scale: Any = 1.
     c = per_sample(center, count, "center", (2,))
     cos, sin = np.cos(a), np.sin(a)
     rot = np.stack([np.stack([cos, sin], -1), np.stack([-sin, cos], -1)], -2)  # y axis points down
-    shear_m = np.stack([np.stack([np.ones(count), np.tan(sh[:, 0])], -1),
-                        np.stack([np.tan(sh[:, 1]), np.ones(count)], -1)], -2)
+    shear_m = np.stack(
+        [np.stack([np.ones(count), np.tan(sh[:, 0])], -1), np.stack([np.tan(sh[:, 1]), np.ones(count)], -1)], -2
+    )
     lin = rot @ shear_m * s[:, None, None]
     offset = c + t - np.einsum("nij,nj->ni", lin, c)
     return np.concatenate([lin, offset[:, :, None]], axis=2)
