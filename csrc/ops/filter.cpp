@@ -169,16 +169,17 @@ FASTAUG_CPU_CLONES void filter2d_row(const float* __restrict window, const int64
 
 template <class F>
 void by_tap_count(int taps, F&& f) {
+  // clang-format cannot lay out statement macros without semicolons stably
+  // clang-format off
   switch (taps) {
 #define FASTAUG_TAPS(n) \
-  case n:               \
-    return f(std::integral_constant<int, n>{});
-    FASTAUG_TAPS(1)
-    FASTAUG_TAPS(2) FASTAUG_TAPS(3) FASTAUG_TAPS(4) FASTAUG_TAPS(5) FASTAUG_TAPS(6) FASTAUG_TAPS(7) FASTAUG_TAPS(8)
-        FASTAUG_TAPS(9) FASTAUG_TAPS(13) FASTAUG_TAPS(25)
+  case n: return f(std::integral_constant<int, n>{});
+    FASTAUG_TAPS(1) FASTAUG_TAPS(2) FASTAUG_TAPS(3) FASTAUG_TAPS(4) FASTAUG_TAPS(5) FASTAUG_TAPS(6) FASTAUG_TAPS(7)
+    FASTAUG_TAPS(8) FASTAUG_TAPS(9) FASTAUG_TAPS(13) FASTAUG_TAPS(25)
 #undef FASTAUG_TAPS
-            default : return f(std::integral_constant<int, 0>{});
+    default: return f(std::integral_constant<int, 0>{});
   }
+  // clang-format on
 }
 
 template <class T>
