@@ -503,31 +503,34 @@ def test_backends_bit_identical_warps(interp):
                 assert np.array_equal(a, b), (warp.__name__, c, border, fill, np.abs(a.astype(int) - b).max())
 
 
-def test_backends_bit_identical_median():
-    """Both CPU backends run the same selection network over 128-value lanes; a row of 130 * 4 values
-    ends in a partial lane, and float32 at ksize 7 has no OpenCV reference to catch a slip."""
-    if len(BACKENDS) < 2:
-        pytest.skip("one backend only")
-    rng = np.random.default_rng(5)
-    for shape, dtype in (((2, 20, 130, 4), np.uint8), ((2, 31, 29, 1), np.float32), ((3, 17, 41, 3), np.uint8)):
-        x = rng.integers(0, 256, shape).astype(dtype)
-        for k in (3, 5, 7):
-            with fa.backend("native"):
-                a = fa.median_blur(x, k)
-            with fa.backend("numba"):
-                b = fa.median_blur(x, k)
-            assert np.array_equal(a, b), (shape, dtype, k)
-
-
 def assert_numba_bit_identical(call: Callable[[np.ndarray | None], np.ndarray], what: object) -> None:
     """call(out) on the native backend (a fresh output) and on Numba into a window of a wider buffer (dense
-    rows with a row stride to spare): the same bits, and the bytes beside the window untouched."""
+    rows with a row stride to spare): the same bits (NaN and -0 included), and the bytes beside the window
+    untouched."""
     with fa.backend("native"):
         a = call(None)
     buf = np.full(a.shape[:2] + (a.shape[2] + 3,) + a.shape[3:], 77, a.dtype)
     with fa.backend("numba"):
         b = call(buf[:, :, 1:-2])
-    assert np.array_equal(a, b) and (buf[:, :, [0, -2, -1]] == 77).all(), what
+    assert a.shape == b.shape and a.tobytes() == b.tobytes() and (buf[:, :, [0, -2, -1]] == 77).all(), what
+
+
+def test_backends_bit_identical_median():
+    """Both CPU backends run the same selection network over vectors of a row's values (native: 32 bytes
+    a vector, the last one overlapping; Numba: whatever LLVM picks, then scalar); a row of 130 * 4 values
+    ends in a partial vector, float32 at ksize 7 has no OpenCV reference to catch a slip, and NaN and -0
+    order only by the comparators' own rule (y < x ? y : x), which both must apply in the same order."""
+    if len(BACKENDS) < 2:
+        pytest.skip("one backend only")
+    rng = np.random.default_rng(5)
+    specials = rng.integers(-3, 4, (2, 23, 41, 3)).astype(np.float32)
+    specials[rng.random(specials.shape) < 0.1] = np.nan
+    specials[rng.random(specials.shape) < 0.1] = -0.0
+    specials[rng.random(specials.shape) < 0.05] = np.inf
+    for x in (rng.integers(0, 256, (2, 20, 130, 4)).astype(np.uint8), rng.integers(0, 256, (2, 31, 29, 1)).astype(
+            np.float32), rng.integers(0, 256, (3, 17, 41, 3)).astype(np.uint8), specials, specials[:, ::-1, ::2]):
+        for k in (3, 5, 7):
+            assert_numba_bit_identical(lambda out, k=k: fa.median_blur(x, k, out=out), (x.shape, x.dtype, k))
 
 
 def test_backends_bit_identical_resize_and_box():

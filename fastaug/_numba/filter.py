@@ -14,6 +14,8 @@ from fractions import Fraction
 
 import numba
 import numpy as np
+from numba import types
+from numba.extending import overload
 
 from ._check import check_border, check_pair, fail, fill_f32, params, shape_str
 from ._common import REPLICATE, f32, map_border, saturate
@@ -368,9 +370,8 @@ def median_window(src: np.ndarray, s: Layout, n: int, y: int, x: int, c: int, a:
     return m
 
 
-# The CPU median: as in filter.cpp, a selection network applied to MEDIAN_LANES values at once (median_of
-# stays for the CUDA twin, one thread per pixel). The median is exact, so both give the same values.
-MEDIAN_LANES = 128
+# The CPU median: as in filter.cpp, a selection network applied to many values at once (median_of stays
+# for the CUDA twin, one thread per pixel). The median is exact, so both give the same values.
 
 
 @functools.lru_cache(maxsize=None)
@@ -405,60 +406,72 @@ def median_network(n: int) -> np.ndarray:
     return np.array(kept[::-1], np.int64)
 
 
-@numba.njit(cache=True)
-def apply_network(vals: np.ndarray, net: np.ndarray) -> None:
-    """Each comparator of net as a min / max over the MEDIAN_LANES columns of two rows of vals (C++'s
-    y < x ? y : x, so NaN orders as there)."""
-    for k in range(net.shape[0]):
-        a = vals[net[k, 0]]
-        b = vals[net[k, 1]]
-        for lane in range(MEDIAN_LANES):
-            x = a[lane]
-            y = b[lane]
-            a[lane] = y if y < x else x
-            b[lane] = x if y < x else y
+def median_row(rows: np.ndarray, at: int, plen: int, C: int, out: np.ndarray, ksize: int) -> None:
+    """out[i] = the median of the ksize x ksize window of values rows[at + r * plen + j * C + i] (padded
+    source rows plen apart, pixels C apart), for every i of out: median_network(ksize^2) applied to the
+    window as local values, each comparator C++'s y < x ? y : x (so NaN orders as there), for a literal
+    ksize (3, 5 or 7). The overload below writes the network out as straight-line code, as filter.cpp's
+    median_vectors expands it at compile time: the loop over i vectorises and the window stays in vector
+    registers instead of memory."""
+    raise NotImplementedError("median_row runs inside Numba kernels only")
+
+
+@functools.lru_cache(maxsize=None)
+def median_row_impl(ksize: int):  # type: ignore[no-untyped-def]
+    """median_row for one ksize, as Python source (values v0 ... v(ksize^2 - 1), row by row)."""
+    count = ksize * ksize
+    lines = ["def median_row_k(rows, at, plen, C, out, ksize):"]
+    lines += [f"    o{k} = np.uint64({k // ksize} * plen + {k % ksize} * C)" for k in range(count)]
+    lines += ["    base = np.uint64(at)", "    for i in range(out.size):", "        p = base + np.uint64(i)"]
+    lines += [f"        v{k} = rows[p + o{k}]" for k in range(count)]
+    for a, b in median_network(count):  # min(x, y) is y < x ? y : x and max(y, x) is y < x ? x : y (selects)
+        lines.append(f"        v{a}, v{b} = min(v{a}, v{b}), max(v{b}, v{a})")
+    lines.append(f"        out[i] = v{count // 2}")
+    scope = {"np": np}
+    exec("\n".join(lines), scope)  # noqa: S102 (source built above from the network's integer pairs)
+    return scope["median_row_k"]
+
+
+@overload(median_row)
+def _median_row(rows, at, plen, C, out, ksize):  # type: ignore[no-untyped-def]
+    if isinstance(ksize, types.IntegerLiteral):
+        return median_row_impl(ksize.literal_value)
+    return None
 
 
 @numba.njit(cache=True)
 def median_block(src: np.ndarray, s: Layout, dst: np.ndarray, d: Layout, n: int, y0: int, y1: int, ksize: int,
-                 net: np.ndarray, rows: np.ndarray, vals: np.ndarray) -> None:
+                 rows: np.ndarray, obuf: np.ndarray) -> None:
     """Rows [y0, y1) of image n: the block's source rows padded by replicating the edge pixels (OpenCV's
-    median border), then per output row MEDIAN_LANES values at a time through the network (the worker's
-    buffers: (BLOCK_ROWS + ksize - 1) padded rows, and ksize^2 x MEDIAN_LANES values)."""
+    median border), then each output row's medians, written straight into dense output rows (the worker's
+    buffers: (BLOCK_ROWS + ksize - 1) padded rows, and a row of output for other layouts). ksize is a
+    literal (median_blocks), which median_row needs."""
     a = ksize // 2
-    count = ksize * ksize
-    C = s.c
-    length = s.w * C
-    plen = (s.w + 2 * a) * C
+    plen = (s.w + 2 * a) * s.c
+    unused = np.zeros(4, rows.dtype)  # REPLICATE reads no fill
     for r in range(y0 - a, y1 + a):
-        ry = map_border(r, s.h, REPLICATE)
         at = (r - y0 + a) * plen
-        for x in range(-a, s.w + a):
-            sx = map_border(x, s.w, REPLICATE)
-            for c in range(C):
-                rows[at + (x + a) * C + c] = src[index(s, n, ry, sx, c)]
+        padded_row(src, s, n, r, a, a, REPLICATE, unused, rows[at:at + plen])
+    dense = rows_dense(d)
     for y in range(y0, y1):
-        for i0 in range(0, length, MEDIAN_LANES):
-            lanes = min(MEDIAN_LANES, length - i0)
-            for k in range(count):  # value k of the window: row k // ksize, column k % ksize
-                p = (y - y0 + k // ksize) * plen + (k % ksize) * C + i0
-                vals[k, :lanes] = rows[p:p + lanes]
-            apply_network(vals, net)
-            for lane in range(lanes):
-                i = i0 + lane
-                dst[index(d, n, y, i // C, i % C)] = vals[count // 2, lane]
+        out = dense_row(dst, d, n, y) if dense else obuf
+        median_row(rows, (y - y0) * plen, plen, s.c, out, ksize)
+        if not dense:
+            store_values(dst, d, n, y, obuf)
 
 
 @numba.njit(parallel=True, cache=True)
-def median_blocks(src: np.ndarray, s: Layout, dst: np.ndarray, d: Layout, workers: int, ksize: int,
-                  net: np.ndarray) -> None:
+def median_blocks(src: np.ndarray, s: Layout, dst: np.ndarray, d: Layout, workers: int, ksize: int) -> None:
+    """Compiled for each ksize apart (numba.literally), so that a call compiles only the network it runs:
+    median_row takes the literal."""
+    numba.literally(ksize)
     blocks = (s.h + BLOCK_ROWS - 1) // BLOCK_ROWS
     for t in numba.prange(workers):
         rows = np.empty((BLOCK_ROWS + ksize - 1) * (s.w + ksize - 1) * s.c, src.dtype)
-        vals = np.zeros((ksize * ksize, MEDIAN_LANES), src.dtype)  # lanes past a row's end are sorted too
+        obuf = np.empty(d.w * d.c, dst.dtype)
         for i in range(t, s.n * blocks, workers):
             n, y0, y1 = block_at(i, blocks, s.h)
-            median_block(src, s, dst, d, n, y0, y1, ksize, net, rows, vals)
+            median_block(src, s, dst, d, n, y0, y1, ksize, rows, obuf)
 
 
 # ---- front doors --------------------------------------------------------------------------------------
@@ -723,4 +736,4 @@ def median_blur(src: np.ndarray, dst: np.ndarray, ksize: int) -> None:
         return
     sbuf, s = as_view(src, "img")
     dbuf, d = as_view(dst, "out", writable=True)
-    launch(median_blocks, sbuf, s, dbuf, d, workers(), int(ksize), median_network(ksize * ksize))
+    launch(median_blocks, sbuf, s, dbuf, d, workers(), int(ksize))

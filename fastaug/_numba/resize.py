@@ -382,6 +382,22 @@ def resize_block(src: np.ndarray, s: Layout, dst: np.ndarray, d: Layout, n: int,
             store_values(dst, d, n, y, obuf)
 
 
+@numba.njit(cache=True)
+def resize_block_any(src: np.ndarray, s: Layout, dst: np.ndarray, d: Layout, n: int, y0: int, y1: int,
+                     iy: np.ndarray, wy: np.ndarray, ix: np.ndarray, wx: np.ndarray, line: np.ndarray, rows: np.ndarray,
+                     acc: np.ndarray, obuf: np.ndarray) -> None:
+    """resize_block with literal channel counts for dense source rows, the strides otherwise. Not inlined
+    into the parallel loop: Numba's compile time of a parallel loop grows fast with the code in its body."""
+    if not rows_dense(s):
+        resize_block(src, s, dst, d, n, y0, y1, iy, wy, ix, wx, line, rows, acc, obuf, s.c, s.sw, s.sc)
+    elif s.c == 3:
+        resize_block(src, s, dst, d, n, y0, y1, iy, wy, ix, wx, line, rows, acc, obuf, 3, 3, 1)
+    elif s.c == 1:
+        resize_block(src, s, dst, d, n, y0, y1, iy, wy, ix, wx, line, rows, acc, obuf, 1, 1, 1)
+    else:
+        resize_block(src, s, dst, d, n, y0, y1, iy, wy, ix, wx, line, rows, acc, obuf, 4, 4, 1)
+
+
 @numba.njit(parallel=True, cache=True)
 def resize_blocks(src: np.ndarray, s: Layout, dst: np.ndarray, d: Layout, line: np.ndarray, rows: np.ndarray,
                   acc: np.ndarray, obuf: np.ndarray, iy: np.ndarray, wy: np.ndarray, ix: np.ndarray,
@@ -394,15 +410,7 @@ def resize_blocks(src: np.ndarray, s: Layout, dst: np.ndarray, d: Layout, line: 
     for t in numba.prange(workers):
         for i in range(t, d.n * blocks, workers):
             n, y0, y1 = block_at(i, blocks, d.h)
-            if not rows_dense(s):
-                resize_block(src, s, dst, d, n, y0, y1, iy, wy, ix, wx, line[t], rows[t], acc[t], obuf[t], s.c, s.sw,
-                             s.sc)
-            elif s.c == 3:
-                resize_block(src, s, dst, d, n, y0, y1, iy, wy, ix, wx, line[t], rows[t], acc[t], obuf[t], 3, 3, 1)
-            elif s.c == 1:
-                resize_block(src, s, dst, d, n, y0, y1, iy, wy, ix, wx, line[t], rows[t], acc[t], obuf[t], 1, 1, 1)
-            else:
-                resize_block(src, s, dst, d, n, y0, y1, iy, wy, ix, wx, line[t], rows[t], acc[t], obuf[t], 4, 4, 1)
+            resize_block_any(src, s, dst, d, n, y0, y1, iy, wy, ix, wx, line[t], rows[t], acc[t], obuf[t])
 
 
 @numba.njit(cache=True, inline="always")
@@ -426,21 +434,25 @@ def gather_row(src: np.ndarray, s: Layout, dst: np.ndarray, d: Layout, n: int, y
             dst[np.uint64(out + x * dxs + c * dcs)] = src[np.uint64(p + c * cs)]
 
 
+@numba.njit(cache=True)
+def gather_row_any(src: np.ndarray, s: Layout, dst: np.ndarray, d: Layout, n: int, y: int, kind: int, u8: bool,
+                   fy: int, fx: int, iy: np.ndarray, ix: np.ndarray) -> None:
+    """gather_row with literal channel counts for dense rows (see resize_block_any)."""
+    if not (rows_dense(s) and rows_dense(d)):
+        gather_row(src, s, dst, d, n, y, kind, u8, fy, fx, iy, ix, s.c, s.sw, s.sc, d.sw, d.sc)
+    elif s.c == 3:
+        gather_row(src, s, dst, d, n, y, kind, u8, fy, fx, iy, ix, 3, 3, 1, 3, 1)
+    elif s.c == 1:
+        gather_row(src, s, dst, d, n, y, kind, u8, fy, fx, iy, ix, 1, 1, 1, 1, 1)
+    else:
+        gather_row(src, s, dst, d, n, y, kind, u8, fy, fx, iy, ix, 4, 4, 1, 4, 1)
+
+
 @numba.njit(parallel=True, cache=True)
 def resize_gather_rows(src: np.ndarray, s: Layout, dst: np.ndarray, d: Layout, kind: int, u8: bool, fy: int, fx: int,
                        iy: np.ndarray, ix: np.ndarray) -> None:
-    dense = rows_dense(s) and rows_dense(d)
     for r in numba.prange(d.n * d.h):
-        n = r // d.h
-        y = r % d.h
-        if not dense:
-            gather_row(src, s, dst, d, n, y, kind, u8, fy, fx, iy, ix, s.c, s.sw, s.sc, d.sw, d.sc)
-        elif s.c == 3:
-            gather_row(src, s, dst, d, n, y, kind, u8, fy, fx, iy, ix, 3, 3, 1, 3, 1)
-        elif s.c == 1:
-            gather_row(src, s, dst, d, n, y, kind, u8, fy, fx, iy, ix, 1, 1, 1, 1, 1)
-        else:
-            gather_row(src, s, dst, d, n, y, kind, u8, fy, fx, iy, ix, 4, 4, 1, 4, 1)
+        gather_row_any(src, s, dst, d, r // d.h, r % d.h, kind, u8, fy, fx, iy, ix)
 
 
 # ---- front door ---------------------------------------------------------------------------------------

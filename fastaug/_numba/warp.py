@@ -9,9 +9,9 @@ import numba
 import numpy as np
 
 from ._check import check_border, check_pair, fail, fill_f32, params, shape_str
-from ._common import CONSTANT, LINEAR, clamp_coord, f32, fast_floor, sample, saturate
-from ._parallel import launch
-from ._view import Layout, as_batch, as_view, index
+from ._common import CONSTANT, LINEAR, REFLECT, REPLICATE, WRAP, clamp_coord, f32, sample, saturate
+from ._parallel import launch, workers
+from ._view import Layout, as_batch, as_view, dense_row, index, rows_dense, store_values
 
 # ---- host side: the inverse maps ----------------------------------------------------------------------
 
@@ -85,109 +85,169 @@ def warp_rows(src: np.ndarray, s: Layout, dst: np.ndarray, d: Layout, minv: np.n
                 dst[index(d, n, y, x, c)] = saturate(acc[c], dst)
 
 
-FILL_ONLY, ELSEWHERE = -2, -1  # pass 1's codes for pixels whose taps are not all inside
+# The bilinear CPU rows (warp_u8_row_avx2's role): per output row, pass 1 plans every pixel in a
+# branch-free loop that LLVM vectorises, pass 2 sums the four taps of the pixels that pass 1 mapped (a
+# constant border's taps outside the image as the fill), and the rest take warp_pixel. Every value is the
+# same float operations as warp_pixel + sample + accumulate_taps, in the same order, so the bits are
+# warp_rows'. Pass 1's code of a pixel: the taps mapped, with bit k set where tap k (00, 01, 10, 11) is the
+# fill, or ELSEWHERE (a NaN coordinate, or a tap beyond one reflection of the image): the general sampler.
+ELSEWHERE = -1
 
 
 @numba.njit(cache=True, inline="always")
-def linear_row_plan(xs: np.ndarray, m: np.ndarray, fy: float, sw: int, sh: int, ch: int, constant: bool,
-                    offs: np.ndarray, w00: np.ndarray, w01: np.ndarray, w10: np.ndarray, w11: np.ndarray) -> None:
-    """Pass 1 of a bilinear affine row: for each dst pixel, the offset in its image of the top-left source
-    tap when all four taps are inside, FILL_ONLY when all four are outside under a constant border, else
-    ELSEWHERE (a NaN coordinate is neither), and the four weights: each the same float operations as
-    warp_pixel + sample + accumulate_taps (m[1] * fy is the same product hoisted). Branch-free 32-bit
-    arithmetic, so that LLVM vectorises it."""
+def border_map(n: int, border: int) -> tuple[int, int, int, int, int, int]:
+    """map_lanes' formulas for an axis of n pixels as numbers (sb, ab, sa, aa, lo, hi): tap i maps to
+    sb * i + ab below 0, to sa * i + aa above n - 1 and to itself between, which is map_border(i, n, border)
+    for lo <= i <= hi, within one reflection (or wrap) of the image; under CONSTANT the image itself (the
+    taps outside read the fill). Numbers, not branches on the border, so that pass 1 vectorises for any
+    border with one compiled copy."""
+    far = 1 << 30  # beyond every clamped coordinate (2^22)
+    if border == CONSTANT:
+        return 1, 0, 1, 0, 0, n - 1
+    if border == REPLICATE:
+        return 0, 0, 0, n - 1, -far, far
+    if border == REFLECT:  # -1 - i below, 2n - 1 - i above
+        return -1, -1, -1, 2 * n - 1, -n, 2 * n - 1
+    if border == WRAP:  # i + n below, i - n above
+        return 1, n, 1, -n, -n, 2 * n - 1
+    if n == 1:  # REFLECT101 of one pixel: always 0
+        return 0, 0, 0, 0, -far, far
+    return -1, 0, -1, 2 * n - 2, 1 - n, 2 * n - 2  # REFLECT101: -i below, 2n - 2 - i above
+
+
+@numba.njit(cache=True, inline="always")
+def map_tap(i, n, p):  # type: ignore[no-untyped-def]
+    """Tap i of an axis of n pixels mapped by border_map's numbers p, and whether p's formulas hold for it."""
+    sb, ab, sa, aa, lo, hi = p
+    v = np.int32(sb * i + ab) if i < 0 else (np.int32(sa * i + aa) if i > n - 1 else i)
+    return v, (i >= lo) & (i <= hi)
+
+
+@numba.njit(cache=True, inline="always")
+def linear_row_plan(xs: np.ndarray, m: np.ndarray, fy: float, s: Layout, border: int, perspective: bool,
+                    code: np.ndarray, offs: np.ndarray, weights: np.ndarray) -> None:
+    """Pass 1 of a bilinear row: for each dst pixel, its code, the buffer offsets (from the image's pixel
+    (0, 0)) of its taps' rows and columns (offs: r0, r1, c0, c1, where map_tap maps them), and the four
+    weights (w00, w01, w10, w11): each the same float operations as warp_pixel + sample + accumulate_taps
+    (m[1] * fy is the same product hoisted)."""
     one = f32(1.0)
-    m0, m2, m3, m5 = m[0], m[2], m[3], m[5]  # locals: the stores below could alias m for all LLVM knows
+    m0, m2, m3, m5, m6, m8 = m[0], m[2], m[3], m[5], m[6], m[8]  # locals: the stores below could alias m
     t1 = m[1] * fy
     t4 = m[4] * fy
+    t7 = m[7] * fy
+    h, w, sh, sw = np.int32(s.h), np.int32(s.w), np.int32(s.sh), np.int32(s.sw)
+    px, py = border_map(w, border), border_map(h, border)
+    constant = border == CONSTANT
+    r0, r1, c0, c1 = offs[0], offs[1], offs[2], offs[3]
+    w00, w01, w10, w11 = weights[0], weights[1], weights[2], weights[3]
     for x in range(xs.size):
-        sx = clamp_coord(m0 * xs[x] + t1 + m2)
-        sy = clamp_coord(m3 * xs[x] + t4 + m5)
+        sx = m0 * xs[x] + t1 + m2
+        sy = m3 * xs[x] + t4 + m5
+        if perspective:
+            wz = m6 * xs[x] + t7 + m8
+            wz = one / wz if wz != f32(0.0) else f32(0.0)  # as OpenCV: a point at infinity samples (0, 0)
+            sx *= wz
+            sy *= wz
+        sx = clamp_coord(sx)
+        sy = clamp_coord(sy)
         finite = (sx == sx) & (sy == sy)
         ix = np.int32(sx if finite else f32(0.0))  # NaN -> int is undefined in LLVM: never convert it
         iy = np.int32(sy if finite else f32(0.0))
         x0 = np.int32(ix - np.int32(1) if f32(ix) > sx else ix)  # fast_floor
         y0 = np.int32(iy - np.int32(1) if f32(iy) > sy else iy)
-        inside = finite & (x0 >= 0) & (y0 >= 0) & (x0 < sw - 1) & (y0 < sh - 1)
-        outside = constant & finite & ((x0 < -1) | (y0 < -1) | (x0 >= sw) | (y0 >= sh))
+        xa, oka = map_tap(x0, w, px)
+        xb, okb = map_tap(np.int32(x0 + np.int32(1)), w, px)
+        ya, oya = map_tap(y0, h, py)
+        yb, oyb = map_tap(np.int32(y0 + np.int32(1)), h, py)
+        # bit k: tap k (00, 01, 10, 11) is outside what map_tap maps; the fill under a constant border
+        bits = (1 - np.int32(oya & oka)) | ((1 - np.int32(oya & okb)) << 1)
+        bits |= ((1 - np.int32(oyb & oka)) << 2) | ((1 - np.int32(oyb & okb)) << 3)
+        code[x] = np.int32(bits if finite & (constant | (bits == 0)) else ELSEWHERE)
+        r0[x] = np.int32(ya * sh)
+        r1[x] = np.int32(yb * sh)
+        c0[x] = np.int32(xa * sw)
+        c1[x] = np.int32(xb * sw)
         tx = sx - f32(x0)
         ty = sy - f32(y0)
         w00[x] = (one - ty) * (one - tx)
         w01[x] = (one - ty) * tx
         w10[x] = ty * (one - tx)
         w11[x] = ty * tx
-        code = FILL_ONLY if outside else ELSEWHERE
-        offs[x] = np.int32((y0 * sw + x0) * ch) if inside else np.int32(code)
 
 
 @numba.njit(cache=True, inline="always")
-def linear_row_taps(img: np.ndarray, orow: np.ndarray, offs: np.ndarray, w00: np.ndarray, w01: np.ndarray,
-                    w10: np.ndarray, w11: np.ndarray, fill: np.ndarray, row_len: int, ch: int) -> None:
-    """Pass 2: the four taps of every inside pixel, or four times the fill, summed in accumulate_taps'
-    order. The call sites pass ch as a literal for 1, 3 and 4 channels, so the channel loop unrolls;
-    unsigned offsets spare Numba's negative-index checks."""
-    for x in range(offs.size):
-        if offs[x] == FILL_ONLY:
-            for c in range(ch):
-                a = f32(0.0) + w00[x] * fill[c]
-                a += w01[x] * fill[c]
-                a += w10[x] * fill[c]
-                a += w11[x] * fill[c]
-                orow[x * ch + c] = saturate(a, orow)
-        if offs[x] < 0:
+def linear_row_taps(src: np.ndarray, base: int, out: np.ndarray, code: np.ndarray, r0: np.ndarray, r1: np.ndarray,
+                    c0: np.ndarray, c1: np.ndarray, w00: np.ndarray, w01: np.ndarray, w10: np.ndarray,
+                    w11: np.ndarray, fill: np.ndarray, C: int, cs: int) -> None:
+    """Pass 2: the four taps (or the fill) of every pixel that pass 1 mapped, summed in accumulate_taps'
+    order into out (C values a pixel). C and the channel step cs are literals for dense rows; buffer
+    indices of taps are never negative, so unsigned (see _view.dense_row)."""
+    for x in range(code.size):
+        k = code[x]
+        if k < 0:
             continue
-        p = np.uint64(offs[x])
-        q = p + np.uint64(row_len)
-        o = np.uint64(x * ch)
-        for c in range(ch):
-            a = f32(0.0) + w00[x] * f32(img[p + c])
-            a += w01[x] * f32(img[p + ch + c])
-            a += w10[x] * f32(img[q + c])
-            a += w11[x] * f32(img[q + ch + c])
-            orow[o + c] = saturate(a, orow)
+        a0, a1, a2, a3 = w00[x], w01[x], w10[x], w11[x]  # locals: the stores to out could alias them
+        p00 = base + r0[x] + c0[x]
+        p01 = base + r0[x] + c1[x]
+        p10 = base + r1[x] + c0[x]
+        p11 = base + r1[x] + c1[x]
+        for c in range(C):
+            a = f32(0.0) + a0 * (fill[c] if k & 1 else f32(src[np.uint64(p00 + c * cs)]))
+            a += a1 * (fill[c] if k & 2 else f32(src[np.uint64(p01 + c * cs)]))
+            a += a2 * (fill[c] if k & 4 else f32(src[np.uint64(p10 + c * cs)]))
+            a += a3 * (fill[c] if k & 8 else f32(src[np.uint64(p11 + c * cs)]))
+            out[np.uint64(x * C + c)] = saturate(a, out)
+
+
+@numba.njit(cache=True, error_model="numpy")
+def linear_row(src: np.ndarray, s: Layout, dst: np.ndarray, d: Layout, n: int, y: int, m: np.ndarray, border: int,
+               perspective: bool, fill: np.ndarray, xs: np.ndarray, code: np.ndarray, offs: np.ndarray,
+               weights: np.ndarray, obuf: np.ndarray, scratch: np.ndarray) -> None:
+    """Output row y of image n: pass 1, pass 2 (specialised by channel count), then warp_pixel for the
+    ELSEWHERE pixels (the worker's buffers: code, offs (4, W), weights (4, W), obuf (W * C values of dst's
+    type) and scratch (3, 4) floats). A function of its own, not inlined: Numba's compile time of a
+    parallel loop grows fast with the code inlined into its body. The numpy error model: 1 / wz is
+    guarded, so no division-by-zero check is needed."""
+    linear_row_plan(xs, m, f32(y), s, border, perspective, code, offs, weights)
+    dense = rows_dense(d)
+    out = dense_row(dst, d, n, y) if dense else obuf
+    base = s.off + n * s.sn
+    r0, r1, c0, c1 = offs[0], offs[1], offs[2], offs[3]
+    w00, w01, w10, w11 = weights[0], weights[1], weights[2], weights[3]
+    if not rows_dense(s):
+        linear_row_taps(src, base, out, code, r0, r1, c0, c1, w00, w01, w10, w11, fill, s.c, s.sc)
+    elif s.c == 3:
+        linear_row_taps(src, base, out, code, r0, r1, c0, c1, w00, w01, w10, w11, fill, 3, 1)
+    elif s.c == 1:
+        linear_row_taps(src, base, out, code, r0, r1, c0, c1, w00, w01, w10, w11, fill, 1, 1)
+    else:
+        linear_row_taps(src, base, out, code, r0, r1, c0, c1, w00, w01, w10, w11, fill, 4, 1)
+    for x in range(d.w):  # NaN, or a tap beyond one reflection: the general sampler
+        if code[x] == ELSEWHERE:
+            warp_pixel(src, s, base, m, x, y, LINEAR, border, perspective, fill, scratch[0], scratch[1], scratch[2])
+            for c in range(d.c):
+                out[x * d.c + c] = saturate(scratch[2, c], out)
+    if not dense:
+        store_values(dst, d, n, y, obuf)
 
 
 @numba.njit(parallel=True, cache=True)
-def warp_affine_linear_dense(src4: np.ndarray, src: np.ndarray, s: Layout, dst4: np.ndarray, minv: np.ndarray,
-                             border: int, fill: np.ndarray) -> None:
-    """warp_rows for the hot case, bilinear affine on C-contiguous (N, H, W, C) arrays whose images hold
-    < 2^31 values: per row, pass 1 (vectorised) plans every pixel, pass 2 samples those whose four taps
-    are inside or all outside under a constant border (the fill), and the rest take warp_pixel. The bits
-    are warp_rows'."""
-    n_img, h, w, ch = dst4.shape
-    sh, sw = src4.shape[1], src4.shape[2]
-    size, row_len = sh * sw * ch, sw * ch
-    flat = src4.reshape(-1)
-    out = dst4.reshape(-1)
-    xs = np.arange(w).astype(np.float32)
-    for r in numba.prange(n_img * h):
-        n = r // h
-        y = r % h
-        m = minv[n]
-        fy = f32(y)
-        offs = np.empty(w, np.int32)
-        w00 = np.empty(w, np.float32)
-        w01 = np.empty(w, np.float32)
-        w10 = np.empty(w, np.float32)
-        w11 = np.empty(w, np.float32)
-        linear_row_plan(xs, m, fy, np.int32(sw), np.int32(sh), np.int32(ch), border == CONSTANT, offs, w00, w01,
-                        w10, w11)
-        img = flat[n * size:(n + 1) * size]
-        orow = out[(n * h + y) * w * ch:(n * h + y + 1) * w * ch]
-        if ch == 3:
-            linear_row_taps(img, orow, offs, w00, w01, w10, w11, fill, row_len, 3)
-        elif ch == 1:
-            linear_row_taps(img, orow, offs, w00, w01, w10, w11, fill, row_len, 1)
-        else:
-            linear_row_taps(img, orow, offs, w00, w01, w10, w11, fill, row_len, 4)
-        wy = np.empty(4, np.float32)
-        wx = np.empty(4, np.float32)
-        acc = np.empty(4, np.float32)
-        for x in range(w):  # partly inside, NaN, or another border: the general sampler
-            if offs[x] == ELSEWHERE:
-                warp_pixel(src, s, s.off + n * s.sn, m, x, y, LINEAR, border, False, fill, wy, wx, acc)
-                for c in range(ch):
-                    orow[x * ch + c] = saturate(acc[c], orow)
+def warp_linear_rows(src: np.ndarray, s: Layout, dst: np.ndarray, d: Layout, workers: int, minv: np.ndarray,
+                     border: int, perspective: bool, fill: np.ndarray) -> None:
+    """warp_rows for bilinear sampling of images whose values are within 2^31 of each other (pass 1's tap
+    offsets are int32, which it needs to vectorise well), a row at a time (linear_row); worker t takes
+    every workers-th row with its own buffers."""
+    xs = np.arange(d.w).astype(np.float32)
+    for t in numba.prange(workers):
+        code = np.empty(d.w, np.int32)
+        offs = np.empty((4, d.w), np.int32)
+        weights = np.empty((4, d.w), np.float32)
+        obuf = np.empty(d.w * d.c, dst.dtype)
+        scratch = np.empty((3, 4), np.float32)
+        for r in range(t, d.n * d.h, workers):
+            n = r // d.h
+            linear_row(src, s, dst, d, n, r % d.h, minv[n], border, perspective, fill, xs, code, offs, weights, obuf,
+                       scratch)
 
 
 # ---- front doors --------------------------------------------------------------------------------------
@@ -226,9 +286,8 @@ def _warp(src: np.ndarray, dst: np.ndarray, M: np.ndarray, interp: int, border: 
     if plan is None:
         return
     n, h, w, c = src.shape
-    if (interp == LINEAR and not perspective and src.flags.c_contiguous and dst.flags.c_contiguous
-            and h * w * c < 2**31):
-        launch(warp_affine_linear_dense, src, sbuf, s, dst, plan[0], int(border), plan[1])
+    if interp == LINEAR and sum(abs(st) * (m - 1) for st, m in zip((s.sh, s.sw, s.sc), (h, w, c))) < 2**31:
+        launch(warp_linear_rows, sbuf, s, dbuf, d, workers(), plan[0], int(border), perspective, plan[1])
     else:
         launch(warp_rows, sbuf, s, dbuf, d, plan[0], int(interp), int(border), perspective, plan[1])
 
