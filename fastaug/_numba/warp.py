@@ -178,15 +178,48 @@ def linear_row_plan(xs: np.ndarray, m: np.ndarray, fy: float, s: Layout, border:
 @numba.njit(cache=True, inline="always")
 def linear_row_taps(src: np.ndarray, base: int, out: np.ndarray, code: np.ndarray, r0: np.ndarray, r1: np.ndarray,
                     c0: np.ndarray, c1: np.ndarray, w00: np.ndarray, w01: np.ndarray, w10: np.ndarray,
-                    w11: np.ndarray, fill: np.ndarray, C: int, cs: int) -> None:
+                    w11: np.ndarray, fill: np.ndarray, taps: np.ndarray, C: int, cs: int) -> None:
     """Pass 2: the four taps (or the fill) of every pixel that pass 1 mapped, summed in accumulate_taps'
     order into out (C values a pixel). C and the channel step cs are literals for dense rows; buffer
-    indices of taps are never negative, so unsigned (see _view.dense_row)."""
+    indices of taps are never negative, so unsigned (see _view.dense_row). In three loops, so that the
+    common case (every tap inside) vectorises: the taps of every pixel copied into taps (4, W * C) (a pixel
+    with a tap outside copies pixel (0, 0) instead), the sums of every pixel from those copies, then the
+    pixels with a tap outside again, with the fill."""
+    t00, t01, t10, t11 = taps[0], taps[1], taps[2], taps[3]
+    for x in range(code.size):
+        inside = code[x] == 0  # as a factor, not a branch
+        p00 = base + (r0[x] + c0[x]) * inside
+        p01 = base + (r0[x] + c1[x]) * inside
+        p10 = base + (r1[x] + c0[x]) * inside
+        p11 = base + (r1[x] + c1[x]) * inside
+        for c in range(C):
+            i = np.uint64(x * C + c)
+            t00[i] = src[np.uint64(p00 + c * cs)]
+            t01[i] = src[np.uint64(p01 + c * cs)]
+            t10[i] = src[np.uint64(p10 + c * cs)]
+            t11[i] = src[np.uint64(p11 + c * cs)]
+    for x in range(code.size):
+        a0, a1, a2, a3 = w00[x], w01[x], w10[x], w11[x]  # locals: the stores to out could alias them
+        for c in range(C):
+            i = np.uint64(x * C + c)
+            a = f32(0.0) + a0 * f32(t00[i])
+            a += a1 * f32(t01[i])
+            a += a2 * f32(t10[i])
+            a += a3 * f32(t11[i])
+            out[i] = saturate(a, out)
     for x in range(code.size):
         k = code[x]
-        if k < 0:
+        if k <= 0:  # done above, or ELSEWHERE
             continue
-        a0, a1, a2, a3 = w00[x], w01[x], w10[x], w11[x]  # locals: the stores to out could alias them
+        a0, a1, a2, a3 = w00[x], w01[x], w10[x], w11[x]
+        if k == 15:  # every tap outside (common under a constant border): no loads, no branches
+            for c in range(C):
+                a = f32(0.0) + a0 * fill[c]
+                a += a1 * fill[c]
+                a += a2 * fill[c]
+                a += a3 * fill[c]
+                out[np.uint64(x * C + c)] = saturate(a, out)
+            continue
         p00 = base + r0[x] + c0[x]
         p01 = base + r0[x] + c1[x]
         p10 = base + r1[x] + c0[x]
@@ -202,10 +235,10 @@ def linear_row_taps(src: np.ndarray, base: int, out: np.ndarray, code: np.ndarra
 @numba.njit(cache=True, error_model="numpy")
 def linear_row(src: np.ndarray, s: Layout, dst: np.ndarray, d: Layout, n: int, y: int, m: np.ndarray, border: int,
                perspective: bool, fill: np.ndarray, xs: np.ndarray, code: np.ndarray, offs: np.ndarray,
-               weights: np.ndarray, obuf: np.ndarray, scratch: np.ndarray) -> None:
+               weights: np.ndarray, taps: np.ndarray, obuf: np.ndarray, scratch: np.ndarray) -> None:
     """Output row y of image n: pass 1, pass 2 (specialised by channel count), then warp_pixel for the
-    ELSEWHERE pixels (the worker's buffers: code, offs (4, W), weights (4, W), obuf (W * C values of dst's
-    type) and scratch (3, 4) floats). A function of its own, not inlined: Numba's compile time of a
+    ELSEWHERE pixels (the worker's buffers: code, offs (4, W), weights (4, W), taps (4, W * C values of
+    src's type), obuf (W * C values of dst's type) and scratch (3, 4) floats). A function of its own, not inlined: Numba's compile time of a
     parallel loop grows fast with the code inlined into its body. The numpy error model: 1 / wz is
     guarded, so no division-by-zero check is needed."""
     linear_row_plan(xs, m, f32(y), s, border, perspective, code, offs, weights)
@@ -215,13 +248,13 @@ def linear_row(src: np.ndarray, s: Layout, dst: np.ndarray, d: Layout, n: int, y
     r0, r1, c0, c1 = offs[0], offs[1], offs[2], offs[3]
     w00, w01, w10, w11 = weights[0], weights[1], weights[2], weights[3]
     if not rows_dense(s):
-        linear_row_taps(src, base, out, code, r0, r1, c0, c1, w00, w01, w10, w11, fill, s.c, s.sc)
+        linear_row_taps(src, base, out, code, r0, r1, c0, c1, w00, w01, w10, w11, fill, taps, s.c, s.sc)
     elif s.c == 3:
-        linear_row_taps(src, base, out, code, r0, r1, c0, c1, w00, w01, w10, w11, fill, 3, 1)
+        linear_row_taps(src, base, out, code, r0, r1, c0, c1, w00, w01, w10, w11, fill, taps, 3, 1)
     elif s.c == 1:
-        linear_row_taps(src, base, out, code, r0, r1, c0, c1, w00, w01, w10, w11, fill, 1, 1)
+        linear_row_taps(src, base, out, code, r0, r1, c0, c1, w00, w01, w10, w11, fill, taps, 1, 1)
     else:
-        linear_row_taps(src, base, out, code, r0, r1, c0, c1, w00, w01, w10, w11, fill, 4, 1)
+        linear_row_taps(src, base, out, code, r0, r1, c0, c1, w00, w01, w10, w11, fill, taps, 4, 1)
     for x in range(d.w):  # NaN, or a tap beyond one reflection: the general sampler
         if code[x] == ELSEWHERE:
             warp_pixel(src, s, base, m, x, y, LINEAR, border, perspective, fill, scratch[0], scratch[1], scratch[2])
@@ -242,12 +275,13 @@ def warp_linear_rows(src: np.ndarray, s: Layout, dst: np.ndarray, d: Layout, wor
         code = np.empty(d.w, np.int32)
         offs = np.empty((4, d.w), np.int32)
         weights = np.empty((4, d.w), np.float32)
+        taps = np.empty((4, d.w * d.c), src.dtype)
         obuf = np.empty(d.w * d.c, dst.dtype)
         scratch = np.empty((3, 4), np.float32)
         for r in range(t, d.n * d.h, workers):
             n = r // d.h
-            linear_row(src, s, dst, d, n, r % d.h, minv[n], border, perspective, fill, xs, code, offs, weights, obuf,
-                       scratch)
+            linear_row(src, s, dst, d, n, r % d.h, minv[n], border, perspective, fill, xs, code, offs, weights, taps,
+                       obuf, scratch)
 
 
 # ---- front doors --------------------------------------------------------------------------------------
