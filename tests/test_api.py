@@ -16,7 +16,7 @@ from conftest import BACKENDS, assert_close, make_image
 
 torch = pytest.importorskip("torch") if os.environ.get("FASTAUG_REQUIRE_TORCH") else None
 try:
-    import torch  # noqa: F811
+    import torch
 except ImportError:  # pragma: no cover
     torch = None
 
@@ -31,10 +31,12 @@ def batch(n: int = 4, dtype: str = "uint8") -> np.ndarray:
 
 # ---- per-sample parameters: a batch equals N single calls -------------------------------------------
 
+
 def test_per_sample_warp_affine(backend):
     imgs = batch()
-    M = fa.affine_matrix(angle=[0, 15, -30, 90], scale=[1, 0.8, 1.2, 1], translate=[(0, 0), (3, -2), (0, 5), (1, 1)],
-                         center=(40, 48))
+    M = fa.affine_matrix(
+        angle=[0, 15, -30, 90], scale=[1, 0.8, 1.2, 1], translate=[(0, 0), (3, -2), (0, 5), (1, 1)], center=(40, 48)
+    )
     out = fa.warp_affine(imgs, M, border="reflect101")
     for i in range(len(imgs)):
         assert_close(out[i], fa.warp_affine(imgs[i], M[i], border="reflect101"), what=f"sample {i}")
@@ -63,8 +65,8 @@ def test_per_sample_crop_and_kernels(backend):
     crops = fa.crop(imgs, boxes)
     k = np.random.default_rng(0).normal(size=(4, 3, 3)).astype(np.float32)
     filt = fa.filter2d(imgs, k)
-    for i, (t, l, h, w) in enumerate(boxes):
-        assert_close(crops[i], imgs[i, t:t + h, l:l + w], what="crop")
+    for i, (top, left, h, w) in enumerate(boxes):
+        assert_close(crops[i], imgs[i, top : top + h, left : left + w], what="crop")
         assert_close(filt[i], fa.filter2d(imgs[i], k[i]), what="filter2d")
 
 
@@ -80,6 +82,7 @@ def test_affine_matrix_matches_opencv():
 
 # ---- the argument forms users bring from torchvision, albumentations and OpenCV -----------------------
 
+
 def test_affine_matrix_scalar_shear_is_an_x_shear():
     assert_close(fa.affine_matrix(10, shear=5), fa.affine_matrix(10, shear=(5, 0)), atol=0, what="scalar")
     assert_close(fa.affine_matrix(10, shear=np.float32(5)), fa.affine_matrix(10, shear=(5, 0)), atol=0, what="np")
@@ -87,12 +90,20 @@ def test_affine_matrix_scalar_shear_is_an_x_shear():
     per = fa.affine_matrix(shear=[-10, 0, 25], center=(8, 9))
     assert per.shape == (3, 2, 3)
     assert_close(per, fa.affine_matrix(shear=[(-10, 0), (0, 0), (25, 0)], center=(8, 9)), atol=0, what="(N,)")
-    assert_close(fa.affine_matrix([0, 30, 60, 90], shear=np.array([1, 2, 3, 4])),
-                 fa.affine_matrix([0, 30, 60, 90], shear=[(1, 0), (2, 0), (3, 0), (4, 0)]), atol=0, what="n=4")
+    assert_close(
+        fa.affine_matrix([0, 30, 60, 90], shear=np.array([1, 2, 3, 4])),
+        fa.affine_matrix([0, 30, 60, 90], shear=[(1, 0), (2, 0), (3, 0), (4, 0)]),
+        atol=0,
+        what="n=4",
+    )
     # a length-2 sequence stays the (x, y) pair, for 2 samples too
     assert fa.affine_matrix(shear=(5, 3)).shape == (1, 2, 3)
-    assert_close(fa.affine_matrix([0, 10], shear=(5, 3))[1], fa.affine_matrix(10, shear=(5, 3))[0], atol=0,
-                 what="pair, 2 samples")
+    assert_close(
+        fa.affine_matrix([0, 10], shear=(5, 3))[1],
+        fa.affine_matrix(10, shear=(5, 3))[0],
+        atol=0,
+        what="pair, 2 samples",
+    )
     # fastaug's convention: a positive x-shear moves a point right by tan(shear) times its y below center
     M = fa.affine_matrix(shear=30, center=(10, 20))[0]
     assert_close(M @ [10, 25, 1], [10 + np.tan(np.radians(30)) * 5, 25], atol=1e-12, what="x-shear")
@@ -119,8 +130,9 @@ def test_gaussian_sigma_and_sigma_y_like_cv2(backend):
     got = fa.gaussian_blur(imgs, (7, 5), sx, sigma_y=sy)
     for i in range(3):
         np.testing.assert_array_equal(got[i], cv2.GaussianBlur(imgs[i], (5, 7), sx[i], sigmaY=sy[i]))
-    np.testing.assert_array_equal(fa.gaussian_blur(imgs[0], 7, 0.8, sigma_y=2.1),
-                                  cv2.GaussianBlur(imgs[0], (7, 7), 0.8, sigmaY=2.1))
+    np.testing.assert_array_equal(
+        fa.gaussian_blur(imgs[0], 7, 0.8, sigma_y=2.1), cv2.GaussianBlur(imgs[0], (7, 7), 0.8, sigmaY=2.1)
+    )
     np.testing.assert_array_equal(fa.gaussian_blur(imgs, 5, 1.5, sigma_y=None), fa.gaussian_blur(imgs, 5, 1.5))
     # two values for a batch of 2 are one sigma per sample, never an (x, y) pair
     two = fa.gaussian_blur(imgs[:2], 7, [0.8, 2.5])
@@ -128,13 +140,22 @@ def test_gaussian_sigma_and_sigma_y_like_cv2(backend):
         np.testing.assert_array_equal(two[i], cv2.GaussianBlur(imgs[i], (7, 7), [0.8, 2.5][i]))
 
 
-@pytest.mark.parametrize("img,sigma,sigma_y,message", [
-    ((3, 8, 8, 1), [1.0, 2.0], None, "sigma: got 2 values for a batch of 3; expected a scalar or one value per "
-                                     "sample; for separate x and y sigmas pass sigma_y="),
-    ((8, 8, 3), (0.8, 2.1), None, "sigma: got 2 values for one image; expected a scalar or one value per sample"),
-    ((3, 8, 8, 1), [(1, 2)] * 3, None, "sigma: got shape (3, 2) for a batch of 3"),
-    ((3, 8, 8, 1), 1.0, [1.0, 2.0], "sigma_y: got 2 values for a batch of 3; expected a scalar or one value"),
-], ids=["pair-batch", "pair-image", "pairs", "sigma_y"])
+@pytest.mark.parametrize(
+    "img,sigma,sigma_y,message",
+    [
+        (
+            (3, 8, 8, 1),
+            [1.0, 2.0],
+            None,
+            "sigma: got 2 values for a batch of 3; expected a scalar or one value per "
+            "sample; for separate x and y sigmas pass sigma_y=",
+        ),
+        ((8, 8, 3), (0.8, 2.1), None, "sigma: got 2 values for one image; expected a scalar or one value per sample"),
+        ((3, 8, 8, 1), [(1, 2)] * 3, None, "sigma: got shape (3, 2) for a batch of 3"),
+        ((3, 8, 8, 1), 1.0, [1.0, 2.0], "sigma_y: got 2 values for a batch of 3; expected a scalar or one value"),
+    ],
+    ids=["pair-batch", "pair-image", "pairs", "sigma_y"],
+)
 def test_gaussian_sigma_pairs_are_refused_clearly(backend, img, sigma, sigma_y, message):
     with pytest.raises(fa.ArgumentError) as info:
         fa.gaussian_blur(np.zeros(img, np.uint8), 3, sigma, sigma_y=sigma_y)
@@ -144,8 +165,11 @@ def test_gaussian_sigma_pairs_are_refused_clearly(backend, img, sigma, sigma_y, 
 def test_flip_takes_names(backend):
     cv2 = pytest.importorskip("cv2")
     imgs = batch(3)
-    for name, code, ref in (("horizontal", 1, imgs[:, :, ::-1]), ("vertical", 0, imgs[:, ::-1]),
-                            ("both", -1, imgs[:, ::-1, ::-1])):
+    for name, code, ref in (
+        ("horizontal", 1, imgs[:, :, ::-1]),
+        ("vertical", 0, imgs[:, ::-1]),
+        ("both", -1, imgs[:, ::-1, ::-1]),
+    ):
         np.testing.assert_array_equal(fa.flip(imgs, name), ref, err_msg=name)
         np.testing.assert_array_equal(fa.flip(imgs, name.upper()), fa.flip(imgs, code), err_msg=name)
         np.testing.assert_array_equal(fa.flip(imgs[0], name), cv2.flip(imgs[0], code), err_msg=name)
@@ -154,14 +178,17 @@ def test_flip_takes_names(backend):
     names = ["horizontal", "vertical", "both"]
     for axis in (names, ("horizontal", 0, "both"), np.array(names)):
         np.testing.assert_array_equal(fa.flip(imgs, axis), expected, err_msg=str(axis))
-    with pytest.raises(fa.ArgumentError, match="axis: unknown flip 'diagonal'; expected 'horizontal' \\(1\\), "
-                                               "'vertical' \\(0\\), 'both' \\(-1\\)"):
+    with pytest.raises(
+        fa.ArgumentError,
+        match="axis: unknown flip 'diagonal'; expected 'horizontal' \\(1\\), 'vertical' \\(0\\), 'both' \\(-1\\)",
+    ):
         fa.flip(imgs, "diagonal")
     with pytest.raises(fa.ArgumentError, match="axis: unknown flip 'up'"):
         fa.flip(imgs, ["horizontal", "up", 0])
 
 
 # ---- shapes and ranks ------------------------------------------------------------------------------
+
 
 def test_ranks_are_kept(backend):
     img = make_image("astronaut", 3, "uint8")
@@ -175,16 +202,22 @@ def test_ranks_are_kept(backend):
     assert fa.tiles(grey, 64).shape == (16, 64, 64, 1)
 
 
-@pytest.mark.parametrize("op", ["invert", "flip", "gaussian", "warp", "resize", "equalize", "sobel", "to_gray",
-                                "tiles", "crop"])
+@pytest.mark.parametrize(
+    "op", ["invert", "flip", "gaussian", "warp", "resize", "equalize", "sobel", "to_gray", "tiles", "crop"]
+)
 def test_empty_batch(backend, op):
     empty = np.zeros((0, 16, 16, 3), np.uint8)
     calls = {
-        "invert": lambda: fa.invert(empty), "flip": lambda: fa.flip(empty, 1),
-        "gaussian": lambda: fa.gaussian_blur(empty, 3, 1.0), "warp": lambda: fa.warp_affine(empty, np.eye(2, 3)),
-        "resize": lambda: fa.resize(empty, (8, 8)), "equalize": lambda: fa.equalize(empty),
-        "sobel": lambda: fa.sobel(empty), "to_gray": lambda: fa.to_gray(empty),
-        "tiles": lambda: fa.tiles(empty, 8), "crop": lambda: fa.crop(empty, (0, 0, 4, 4)),
+        "invert": lambda: fa.invert(empty),
+        "flip": lambda: fa.flip(empty, 1),
+        "gaussian": lambda: fa.gaussian_blur(empty, 3, 1.0),
+        "warp": lambda: fa.warp_affine(empty, np.eye(2, 3)),
+        "resize": lambda: fa.resize(empty, (8, 8)),
+        "equalize": lambda: fa.equalize(empty),
+        "sobel": lambda: fa.sobel(empty),
+        "to_gray": lambda: fa.to_gray(empty),
+        "tiles": lambda: fa.tiles(empty, 8),
+        "crop": lambda: fa.crop(empty, (0, 0, 4, 4)),
     }
     out = calls[op]()
     assert out.shape[0] == 0
@@ -194,8 +227,11 @@ def test_strided_and_negative_stride_inputs(backend):
     img = make_image("astronaut", 4, "uint8")
     view = img[::2, ::-3, :3]  # non-contiguous, negative stride, channel subset
     assert_close(fa.gaussian_blur(view, 5, 1.2), fa.gaussian_blur(np.ascontiguousarray(view), 5, 1.2), what="blur")
-    assert_close(fa.warp_affine(view, fa.affine_matrix(20, center=(30, 30))[0]),
-                 fa.warp_affine(np.ascontiguousarray(view), fa.affine_matrix(20, center=(30, 30))[0]), what="warp")
+    assert_close(
+        fa.warp_affine(view, fa.affine_matrix(20, center=(30, 30))[0]),
+        fa.warp_affine(np.ascontiguousarray(view), fa.affine_matrix(20, center=(30, 30))[0]),
+        what="warp",
+    )
     assert_close(fa.equalize(view), fa.equalize(np.ascontiguousarray(view)), what="equalize")
 
 
@@ -299,6 +335,7 @@ def test_native_validates_before_touching_memory():
 
 # ---- the zero-copy bridge --------------------------------------------------------------------------
 
+
 @needs_torch
 def test_torch_in_torch_out_no_copy(backend):
     t = torch.from_numpy(batch(2))
@@ -369,6 +406,7 @@ def test_generic_dlpack_producer(backend):
 
 # ---- threads and backends --------------------------------------------------------------------------
 
+
 def test_concurrent_calls_from_threads(backend):
     imgs = [batch(3) for _ in range(4)]
     expected = [fa.gaussian_blur(x, 5, 1.5) for x in imgs]
@@ -379,7 +417,7 @@ def test_concurrent_calls_from_threads(backend):
         try:
             for _ in range(5):
                 results[i] = fa.gaussian_blur(imgs[i % 4], 5, 1.5)
-        except Exception as e:  # pragma: no cover - reported below
+        except Exception as e:  # noqa: BLE001 (any error in a thread is reported below)
             errors.append(e)
 
     threads = [threading.Thread(target=work, args=(i,)) for i in range(8)]
@@ -406,9 +444,8 @@ def test_backends_report_and_context():
     assert isinstance(info["cuda"]["available"], bool) and info["cuda"]["reason"]  # details: test_cuda_nogpu.py
     with fa.backend("numba"):
         assert fa.backends()["active"] == "numba"
-    with pytest.raises(ValueError, match="backend"):
-        with fa.backend("opencl"):
-            pass
+    with pytest.raises(ValueError, match="backend"), fa.backend("opencl"):
+        pass
 
 
 def test_backends_agree(image_kind="astronaut"):
@@ -416,10 +453,16 @@ def test_backends_agree(image_kind="astronaut"):
         pytest.skip("one backend only")
     img = batch(2)
     M = fa.affine_matrix([10, -20], center=(40, 48))
-    calls = [lambda: fa.warp_affine(img, M, interp="cubic", border="reflect"), lambda: fa.resize(img, (50, 70), "area"),
-             lambda: fa.gaussian_blur(img, 5, [0.8, 1.9], sigma_y=[1.9, 0.6]), lambda: fa.equalize(img),
-             lambda: fa.sobel(img, 1, 1, 5), lambda: fa.edges(img), lambda: fa.median_blur(img, 5),
-             lambda: fa.to_gray(img)]
+    calls = [
+        lambda: fa.warp_affine(img, M, interp="cubic", border="reflect"),
+        lambda: fa.resize(img, (50, 70), "area"),
+        lambda: fa.gaussian_blur(img, 5, [0.8, 1.9], sigma_y=[1.9, 0.6]),
+        lambda: fa.equalize(img),
+        lambda: fa.sobel(img, 1, 1, 5),
+        lambda: fa.edges(img),
+        lambda: fa.median_blur(img, 5),
+        lambda: fa.to_gray(img),
+    ]
     for call in calls:
         with fa.backend("native"):
             a = call()
@@ -441,7 +484,8 @@ def test_numba_fallback_when_native_missing(tmp_path):
         "assert (a == 255 - np.arange(12).reshape(3, 4)).all()\n"
         "assert sum('Numba fallback' in str(x.message) for x in w) == 1, [str(x.message) for x in w]\n"
         "assert fastaug.backends()['active'] == 'numba'\n"
-        "print('ok')\n")
+        "print('ok')\n"
+    )
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600)
     assert res.returncode == 0 and "ok" in res.stdout, res.stderr
 
@@ -466,8 +510,9 @@ def test_edge_cases_found_in_review(backend):
     cv2 = pytest.importorskip("cv2")
     img = make_image("astronaut", 3, "uint8")
     # uint8 TRUNC with a negative threshold truncates everything to 0, as OpenCV
-    assert_close(fa.threshold(img, -3.5, 255, "trunc"), cv2.threshold(img, -3.5, 255, cv2.THRESH_TRUNC)[1],
-                 what="trunc below 0")
+    assert_close(
+        fa.threshold(img, -3.5, 255, "trunc"), cv2.threshold(img, -3.5, 255, cv2.THRESH_TRUNC)[1], what="trunc below 0"
+    )
     # an empty batch through the separable filter
     assert fa.sep_filter2d(np.zeros((0, 8, 8, 3), np.uint8), [1, 2, 1], [1, 0, -1]).shape == (0, 8, 8, 3)
     # a matrix whose float32 inverse overflows is rejected like a singular one
@@ -487,14 +532,25 @@ def test_backends_bit_identical_warps(interp):
     base = np.stack([make_image("astronaut", 3, "uint8"), rng.integers(0, 256, (256, 256, 3), dtype=np.uint8)])
     for c, dtype in ((1, np.uint8), (3, np.uint8), (4, np.uint8), (3, np.float32)):
         x = np.ascontiguousarray(np.concatenate([base, base[..., :1]], axis=3)[..., :c]).astype(dtype)
-        M = fa.affine_matrix(rng.uniform(-180, 180, 2), scale=rng.uniform(0.3, 3, 2),
-                             translate=rng.uniform(-50, 50, (2, 2)), center=(128, 128))
-        H = np.stack([np.eye(3) + rng.normal(0, 0.1, (3, 3)) * [[1, 1, 20], [1, 1, 20], [2e-3, 2e-3, 0]]
-                      for _ in range(2)])
+        M = fa.affine_matrix(
+            rng.uniform(-180, 180, 2),
+            scale=rng.uniform(0.3, 3, 2),
+            translate=rng.uniform(-50, 50, (2, 2)),
+            center=(128, 128),
+        )
+        H = np.stack(
+            [np.eye(3) + rng.normal(0, 0.1, (3, 3)) * [[1, 1, 20], [1, 1, 20], [2e-3, 2e-3, 0]] for _ in range(2)]
+        )
         # a whole-byte fill takes the masked-gather path, 17.5 the scalar border path; the other borders map
         # taps into the image in the vector (within one reflection) or go scalar beyond
-        for border, fill in (("constant", 17), ("constant", 17.5), ("reflect101", 17), ("reflect", 0),
-                             ("replicate", 0), ("wrap", 17)):
+        for border, fill in (
+            ("constant", 17),
+            ("constant", 17.5),
+            ("reflect101", 17),
+            ("reflect", 0),
+            ("replicate", 0),
+            ("wrap", 17),
+        ):
             for warp, matrix in ((fa.warp_affine, M), (fa.warp_perspective, H)):
                 with fa.backend("native"):
                     a = warp(x, matrix, interp=interp, border=border, fill=fill)
@@ -509,7 +565,7 @@ def assert_numba_bit_identical(call: Callable[[np.ndarray | None], np.ndarray], 
     untouched."""
     with fa.backend("native"):
         a = call(None)
-    buf = np.full(a.shape[:2] + (a.shape[2] + 3,) + a.shape[3:], 77, a.dtype)
+    buf = np.full((*a.shape[:2], a.shape[2] + 3, *a.shape[3:]), 77, a.dtype)
     with fa.backend("numba"):
         b = call(buf[:, :, 1:-2])
     assert a.shape == b.shape and a.tobytes() == b.tobytes() and (buf[:, :, [0, -2, -1]] == 77).all(), what
@@ -527,8 +583,13 @@ def test_backends_bit_identical_median():
     specials[rng.random(specials.shape) < 0.1] = np.nan
     specials[rng.random(specials.shape) < 0.1] = -0.0
     specials[rng.random(specials.shape) < 0.05] = np.inf
-    for x in (rng.integers(0, 256, (2, 20, 130, 4)).astype(np.uint8), rng.integers(0, 256, (2, 31, 29, 1)).astype(
-            np.float32), rng.integers(0, 256, (3, 17, 41, 3)).astype(np.uint8), specials, specials[:, ::-1, ::2]):
+    for x in (
+        rng.integers(0, 256, (2, 20, 130, 4)).astype(np.uint8),
+        rng.integers(0, 256, (2, 31, 29, 1)).astype(np.float32),
+        rng.integers(0, 256, (3, 17, 41, 3)).astype(np.uint8),
+        specials,
+        specials[:, ::-1, ::2],
+    ):
         for k in (3, 5, 7):
             assert_numba_bit_identical(lambda out, k=k: fa.median_blur(x, k, out=out), (x.shape, x.dtype, k))
 
@@ -546,11 +607,16 @@ def test_backends_bit_identical_resize_and_box():
         if dtype == np.float32:
             base = base / 255 * 300 - 20
         for x in (base, base[:, ::-1, ::-2], base[..., ::-1]):
-            calls = [lambda out, size=size, interp=interp: fa.resize(x, size, interp, out=out)
-                     for size in ((20, 30), (74, 106), (12, 17), (111, 159), (5, 200))
-                     for interp in ("nearest", "linear", "cubic", "area")]
-            calls += [lambda out, k=k, border=border: fa.box_blur(x, k, border, out=out)
-                      for k in ((5, 5), (4, 6), (31, 11)) for border in ("constant", "reflect101", "wrap")]
+            calls = [
+                lambda out, size=size, interp=interp: fa.resize(x, size, interp, out=out)
+                for size in ((20, 30), (74, 106), (12, 17), (111, 159), (5, 200))
+                for interp in ("nearest", "linear", "cubic", "area")
+            ]
+            calls += [
+                lambda out, k=k, border=border: fa.box_blur(x, k, border, out=out)
+                for k in ((5, 5), (4, 6), (31, 11))
+                for border in ("constant", "reflect101", "wrap")
+            ]
             for call in calls:
                 assert_numba_bit_identical(call, (c, dtype, x.strides, call))
 
@@ -584,12 +650,19 @@ def test_backends_bit_identical_pointwise():
         if dtype == np.float32:
             base = base / 255 * 300 - 20  # values on both sides of every threshold
         for x in (base, base[:, ::-1, ::-2], base[..., ::-1]):  # dense rows, then two strided layouts
-            calls = [lambda out: fa.invert(x, out=out), lambda out: fa.to_gray(x, out=out),
-                     lambda out: fa.flip(x, [1, 0, -1], out=out), lambda out: fa.flip(x, 1, out=out),
-                     lambda out: fa.normalize(x, [0.4] * c, [0.3] * c, out=out),
-                     lambda out: fa.normalize(x, [0.4] * c, [0.3] * c, "NHWC", out=out)]
-            calls += [lambda out, m=m, t=t: fa.threshold(x, t, [200.4, 0, 300], m, out=out) for t in thresholds
-                      for m in ("binary", "binary_inv", "trunc", "tozero", "tozero_inv")]
+            calls = [
+                lambda out: fa.invert(x, out=out),
+                lambda out: fa.to_gray(x, out=out),
+                lambda out: fa.flip(x, [1, 0, -1], out=out),
+                lambda out: fa.flip(x, 1, out=out),
+                lambda out: fa.normalize(x, [0.4] * c, [0.3] * c, out=out),
+                lambda out: fa.normalize(x, [0.4] * c, [0.3] * c, "NHWC", out=out),
+            ]
+            calls += [
+                lambda out, m=m, t=t: fa.threshold(x, t, [200.4, 0, 300], m, out=out)
+                for t in thresholds
+                for m in ("binary", "binary_inv", "trunc", "tozero", "tozero_inv")
+            ]
             if dtype == np.uint8:
                 calls.append(lambda out: fa.equalize(x, out=out))
             for call in calls:
@@ -629,8 +702,9 @@ def test_buffer_cache_cap():
         fa.set_buffer_cache(-1)
 
 
-@pytest.mark.parametrize("call", [lambda x: fa.rotate90(x, 1.5), lambda x: fa.flip(x, 0.7),
-                                  lambda x: fa.crop(x, (0, 0, 2.5, 3))])
+@pytest.mark.parametrize(
+    "call", [lambda x: fa.rotate90(x, 1.5), lambda x: fa.flip(x, 0.7), lambda x: fa.crop(x, (0, 0, 2.5, 3))]
+)
 def test_integer_parameters_refuse_fractions(call):
     """Turns, flip codes and boxes are integers: a fraction is refused, not truncated."""
     with pytest.raises(fa.ArgumentError, match="expected integers"):

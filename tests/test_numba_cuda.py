@@ -14,12 +14,12 @@ from fastaug._errors import ArgumentError
 
 cuda = pytest.importorskip("numba.cuda")
 if not cuda.is_available():
-    pytest.skip("numba.cuda has no CUDA device and the simulator is off (NUMBA_ENABLE_CUDASIM)",
-                allow_module_level=True)
+    pytest.skip(
+        "numba.cuda has no CUDA device and the simulator is off (NUMBA_ENABLE_CUDASIM)", allow_module_level=True
+    )
 
 import fastaug._numba as cpu  # noqa: E402
 import fastaug._numba_cuda as gpu  # noqa: E402
-
 
 N = 2
 # (dtype, channels) combinations, cycled through each op's cases so that every op meets several of them.
@@ -32,7 +32,7 @@ def _photo(h: int, w: int) -> np.ndarray:
         from skimage import data
     except ImportError:
         return np.random.default_rng(7).integers(0, 256, (h, w, 3), dtype=np.uint8)
-    return np.ascontiguousarray(data.astronaut()[200:200 + 2 * h:2, 180:180 + 2 * w:2])
+    return np.ascontiguousarray(data.astronaut()[200 : 200 + 2 * h : 2, 180 : 180 + 2 * w : 2])
 
 
 def image(kind: int, h: int = 9, w: int = 11, seed: int = 0) -> np.ndarray:
@@ -50,12 +50,13 @@ def device_view(a: np.ndarray) -> object:
     """a on the device as a non-contiguous view (a window of a larger, channel-padded array)."""
     n, h, w, c = a.shape
     big = np.zeros((n, h + 2, w + 3, c + 1), a.dtype)
-    big[:, 1:h + 1, 2:w + 2, :c] = a
-    return cuda.to_device(big)[:, 1:h + 1, 2:w + 2, :c]
+    big[:, 1 : h + 1, 2 : w + 2, :c] = a
+    return cuda.to_device(big)[:, 1 : h + 1, 2 : w + 2, :c]
 
 
-def check(op: str, src: np.ndarray, out_shape: tuple[int, ...], out_dtype: object, *args: object,
-          strided: bool = True) -> None:
+def check(
+    op: str, src: np.ndarray, out_shape: tuple[int, ...], out_dtype: object, *args: object, strided: bool = True
+) -> None:
     expected = np.full(out_shape, 7, out_dtype)
     getattr(cpu, op)(src, expected, *args)
     dsrc = device_view(src) if strided else cuda.to_device(src)
@@ -74,7 +75,7 @@ def test_warp_affine(interp: int, border: int) -> None:
     kind = interp * 5 + border
     src = image(kind)
     rng = np.random.default_rng(kind)
-    M = rng.normal(0, 0.15, (N, 6)) + [1.0, 0.1, -1.5, -0.2, 0.9, 2.0]
+    M = rng.normal(0, 0.15, (N, 6)) + np.array([1.0, 0.1, -1.5, -0.2, 0.9, 2.0])
     check("warp_affine", src, (N, 8, 10, src.shape[3]), src.dtype, M, interp, border, [11, 22, 33, 44])
 
 
@@ -82,8 +83,16 @@ def test_warp_affine(interp: int, border: int) -> None:
 def test_warp_perspective(interp: int) -> None:
     src = image(interp + 1)
     H = [[0.9, 0.1, 1.0, -0.1, 1.1, -2.0, 0.002, -0.003, 1.0], [1.0, 0.0, 0.5, 0.0, 1.0, 0.5, 0.01, 0.0, 1.0]]
-    check("warp_perspective", src, (N, 10, 9, src.shape[3]), src.dtype, np.array(H), interp, interp + 1,
-          [0.5, 0.25, 0.125, 1])
+    check(
+        "warp_perspective",
+        src,
+        (N, 10, 9, src.shape[3]),
+        src.dtype,
+        np.array(H),
+        interp,
+        interp + 1,
+        [0.5, 0.25, 0.125, 1],
+    )
 
 
 @pytest.mark.parametrize("interp, size", list(itertools.product(range(4), [(5, 7), (13, 17)])))
@@ -113,8 +122,19 @@ def test_filter2d(border: int) -> None:
 def test_separable(border: int) -> None:
     src = image(border)
     rng = np.random.default_rng(border)
-    check("sep_filter2d", src, src.shape, np.float32, rng.normal(size=N * 3), 3, rng.normal(size=N * 5), 5, border,
-          [1, 2, 3, 4], 0.5)
+    check(
+        "sep_filter2d",
+        src,
+        src.shape,
+        np.float32,
+        rng.normal(size=N * 3),
+        3,
+        rng.normal(size=N * 5),
+        5,
+        border,
+        [1, 2, 3, 4],
+        0.5,
+    )
     check("gaussian_blur", src, src.shape, src.dtype, 5, 3, [0.8, 0.0, 1.5, 0.7], border)
     check("box_blur", src, src.shape, src.dtype, 3, 4, border)
 
@@ -141,7 +161,7 @@ def test_edges_equalize_gray_invert() -> None:
     check("equalize", flat, flat.shape, np.uint8)
     for kind in range(len(KINDS)):
         src = image(kind)
-        check("to_gray", src, src.shape[:3] + (1,), src.dtype)
+        check("to_gray", src, (*src.shape[:3], 1), src.dtype)
     for kind in range(2):
         src = image(kind)
         check("invert", src, src.shape, src.dtype)
@@ -178,8 +198,9 @@ def test_errors() -> None:
     with pytest.raises(ArgumentError, match="expected 1, 3 or 4 channels, got 2"):
         gpu.invert(cuda.to_device(np.ones((1, 4, 4, 2), np.uint8)), cuda.to_device(np.ones((1, 4, 4, 2), np.uint8)))
     with pytest.raises(ArgumentError, match="M: matrix of sample 1 is singular"):
-        gpu.warp_affine(src, cuda.device_array((N, 5, 5, 3), np.uint8), np.array([[1.0, 0, 0, 0, 1, 0], [0] * 6]), 0,
-                        0, None)
+        gpu.warp_affine(
+            src, cuda.device_array((N, 5, 5, 3), np.uint8), np.array([[1.0, 0, 0, 0, 1, 0], [0] * 6]), 0, 0, None
+        )
     with pytest.raises(ArgumentError, match="ksize: expected 3, 5 or 7, got 4"):
         gpu.median_blur(src, cuda.device_array((N, 9, 11, 3), np.uint8), 4)
     with pytest.raises(ArgumentError, match="img: expected a CUDA device array, got ndarray"):

@@ -14,7 +14,23 @@ from .sobel import edges, sobel
 from .warp import warp_affine, warp_perspective
 
 __all__ = [
-    "warp_affine", "warp_perspective", "resize", "flip", "rotate90", "crop", "tiles", "filter2d", "sep_filter2d",
-    "gaussian_blur", "box_blur", "median_blur", "sobel", "edges", "equalize", "to_gray", "threshold", "invert",
+    "box_blur",
+    "crop",
+    "edges",
+    "equalize",
+    "filter2d",
+    "flip",
+    "gaussian_blur",
+    "invert",
+    "median_blur",
     "normalize",
+    "resize",
+    "rotate90",
+    "sep_filter2d",
+    "sobel",
+    "threshold",
+    "tiles",
+    "to_gray",
+    "warp_affine",
+    "warp_perspective",
 ]

@@ -78,8 +78,19 @@ def clamp_coord(v: float) -> float:
 
 
 @numba.njit(cache=True, inline="always")
-def accumulate_taps(src: np.ndarray, s: Layout, base: int, y0: int, x0: int, k: int, wy: np.ndarray,
-                    wx: np.ndarray, border: int, fill: np.ndarray, out: np.ndarray) -> None:
+def accumulate_taps(
+    src: np.ndarray,
+    s: Layout,
+    base: int,
+    y0: int,
+    x0: int,
+    k: int,
+    wy: np.ndarray,
+    wx: np.ndarray,
+    border: int,
+    fill: np.ndarray,
+    out: np.ndarray,
+) -> None:
     """out[c] = sum over the k x k taps from (y0, x0) of (wy[i] * wx[j]) * pixel, over i then j (the C++
     order, on both paths: same bits). base is the buffer index of the image's pixel (0, 0, 0)."""
     for c in range(s.c):
@@ -124,8 +135,19 @@ def round_half_even(v: float) -> int:
 
 
 @numba.njit(cache=True, inline="always")
-def sample(src: np.ndarray, s: Layout, base: int, fy: float, fx: float, interp: int, border: int,
-           fill: np.ndarray, wy: np.ndarray, wx: np.ndarray, out: np.ndarray) -> None:
+def sample(
+    src: np.ndarray,
+    s: Layout,
+    base: int,
+    fy: float,
+    fx: float,
+    interp: int,
+    border: int,
+    fill: np.ndarray,
+    wy: np.ndarray,
+    wx: np.ndarray,
+    out: np.ndarray,
+) -> None:
     """Samples the image at (fy, fx) into out[0:C]; wy and wx are 4-float scratch arrays. Each
     interpolation only sets the k x k window and its weights: one accumulate_taps call site keeps the
     inlined code (and the compile time) small."""

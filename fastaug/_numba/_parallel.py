@@ -7,7 +7,8 @@ threads launch parallel kernels at once; fastaug is called from data-loader thre
 from __future__ import annotations
 
 import threading
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numba
 

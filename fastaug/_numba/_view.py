@@ -60,8 +60,8 @@ def layout_of(shape: tuple[int, ...], strides: list[int]) -> tuple[Layout, int, 
     memory, then the element offsets (from pixel (0, 0, 0, 0), lo <= 0 <= hi) of that buffer's first and
     last elements. Shared with the CUDA fallback, which builds the same flat buffer over device memory."""
     # The lowest address is the last index along each axis of negative stride.
-    lo = sum(s * (m - 1) for s, m in zip(strides, shape) if s < 0)
-    hi = sum(s * (m - 1) for s, m in zip(strides, shape) if s > 0)
+    lo = sum(s * (m - 1) for s, m in zip(strides, shape, strict=True) if s < 0)
+    hi = sum(s * (m - 1) for s, m in zip(strides, shape, strict=True) if s > 0)
     return Layout(-lo, *shape, *strides), lo, hi
 
 
@@ -79,7 +79,7 @@ def as_view(arr: np.ndarray, name: str, writable: bool = False) -> tuple[np.ndar
     if arr.size == 0:  # nothing will be read or written: any buffer of the right dtype will do
         return np.empty(0, arr.dtype), Layout(0, *arr.shape, *strides)
     layout, lo, hi = layout_of(arr.shape, strides)
-    first = arr[tuple(slice(m - 1, m) if s < 0 else slice(0, 1) for s, m in zip(strides, arr.shape))]
+    first = arr[tuple(slice(m - 1, m) if s < 0 else slice(0, 1) for s, m in zip(strides, arr.shape, strict=True))]
     buf = np.lib.stride_tricks.as_strided(first, shape=(hi - lo + 1,), strides=(size,), writeable=writable)
     return buf, layout
 
@@ -105,7 +105,7 @@ def dense_row(buf: np.ndarray, v: Layout, n: int, y: int) -> np.ndarray:
     offset into the flat buffer, nor x * C + c or a reversed index (those loops index with np.uint64,
     which Numba does not wrap)."""
     start = index(v, n, y, 0, 0)
-    return buf[start:start + v.w * v.c]
+    return buf[start : start + v.w * v.c]
 
 
 @numba.njit(cache=True, inline="always")

@@ -50,10 +50,10 @@ def copy_rows(src: np.ndarray, s: Layout, dst: np.ndarray, d: Layout, maps: np.n
         p = row_start(s, m, y)
         step = pixel_step(s, m)
         if dense and step == d.c:  # consecutive source pixels: one copy of the row
-            dense_row(dst, d, n, y)[:] = src[p:p + length]
+            dense_row(dst, d, n, y)[:] = src[p : p + length]
             continue
         if dense and step == -d.c:  # the same pixels, mirrored
-            inp = src[p - length + d.c:p + d.c]
+            inp = src[p - length + d.c : p + d.c]
             out = dense_row(dst, d, n, y)
             if d.c == 1:
                 reverse_pixels(inp, out, d.w, 1)
@@ -82,8 +82,20 @@ def check_maps(src: np.ndarray, dst: np.ndarray, maps: np.ndarray, arg: str) -> 
         inside = (0 <= m[:, SRC_N]) & (m[:, SRC_N] < sn) & (0 <= sy) & (sy < sh) & (0 <= sx) & (sx < sw)
         if not inside.all():
             n, k = np.argwhere(~inside)[0]
-            fail(arg, ": sample ", int(n), " reaches pixel (", int(sy[n, k]), ", ", int(sx[n, k]), ") outside the ",
-                 sh, "x", sw, " image")
+            fail(
+                arg,
+                ": sample ",
+                int(n),
+                " reaches pixel (",
+                int(sy[n, k]),
+                ", ",
+                int(sx[n, k]),
+                ") outside the ",
+                sh,
+                "x",
+                sw,
+                " image",
+            )
     return dst.size != 0
 
 
@@ -116,8 +128,7 @@ def flip_maps(src: np.ndarray, dst: np.ndarray, codes: np.ndarray) -> np.ndarray
     for n in range(N):
         code = int(codes[n])
         if code not in (0, 1, -1):
-            fail("axis: expected 0 (vertical), 1 (horizontal) or -1 (both) as cv2.flip, got ", code, " for sample ",
-                 n)
+            fail("axis: expected 0 (vertical), 1 (horizontal) or -1 (both) as cv2.flip, got ", code, " for sample ", n)
         rows, cols = code in (0, -1), code in (1, -1)
         maps[n] = (n, H - 1 if rows else 0, W - 1 if cols else 0, -1 if rows else 1, 0, 0, -1 if cols else 1)
     return maps
@@ -140,10 +151,26 @@ def rotate90_maps(src: np.ndarray, dst: np.ndarray, k: np.ndarray) -> np.ndarray
         q = int(k[n]) % 4  # Python's % is already the C++ ((k % 4) + 4) % 4
         odd = q % 2 == 1
         if dh != (W if odd else H) or dw != (H if odd else W):
-            fail("k: sample ", n, " turns by ", int(k[n]), " quarter(s), which gives ", W if odd else H, "x",
-                 H if odd else W, ", but the output is ", dh, "x", dw)
-        maps[n] = [(n, 0, 0, 1, 0, 0, 1), (n, 0, W - 1, 0, 1, -1, 0), (n, H - 1, W - 1, -1, 0, 0, -1),
-                   (n, H - 1, 0, 0, -1, 1, 0)][q]
+            fail(
+                "k: sample ",
+                n,
+                " turns by ",
+                int(k[n]),
+                " quarter(s), which gives ",
+                W if odd else H,
+                "x",
+                H if odd else W,
+                ", but the output is ",
+                dh,
+                "x",
+                dw,
+            )
+        maps[n] = [
+            (n, 0, 0, 1, 0, 0, 1),
+            (n, 0, W - 1, 0, 1, -1, 0),
+            (n, H - 1, W - 1, -1, 0, 0, -1),
+            (n, H - 1, 0, 0, -1, 1, 0),
+        ][q]
     if dst.shape[0] != N:
         fail("dst: expected ", N, " images, got ", dst.shape[0])
     return maps

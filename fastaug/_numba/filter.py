@@ -25,8 +25,13 @@ from ._view import Layout, as_batch, as_view, dense_row, index, rows_dense, stor
 # ---- host side: kernels (filter_pixel.hpp) ------------------------------------------------------------
 
 # OpenCV's binomial tables (in 1/256), used for ksize <= 9 when sigma <= 0.
-_TABLES = {1: [256], 3: [64, 128, 64], 5: [16, 64, 96, 64, 16], 7: [8, 28, 56, 72, 56, 28, 8],
-           9: [4, 13, 30, 51, 60, 51, 30, 13, 4]}
+_TABLES = {
+    1: [256],
+    3: [64, 128, 64],
+    5: [16, 64, 96, 64, 16],
+    7: [8, 28, 56, 72, 56, 28, 8],
+    9: [4, 13, 30, 51, 60, 51, 30, 13, 4],
+}
 
 
 def gaussian_kernel_double(ksize: int, sigma: float) -> list[float]:
@@ -102,8 +107,9 @@ def deriv_kernel(order: int, ksize: int) -> np.ndarray:
 
 
 @numba.njit(cache=True)
-def padded_row(src: np.ndarray, s: Layout, n: int, r: int, left: int, right: int, border: int,
-               fill: np.ndarray, out: np.ndarray) -> None:
+def padded_row(
+    src: np.ndarray, s: Layout, n: int, r: int, left: int, right: int, border: int, fill: np.ndarray, out: np.ndarray
+) -> None:
     """Source row r of image n in out's dtype (float32, or uint16 for the uint8 Gaussian), padded by left /
     right pixels with the border (a row outside the image under CONSTANT is all fill). out holds
     (W + left + right) * C values; the conversions from uint8 and float32 are exact."""
@@ -114,10 +120,10 @@ def padded_row(src: np.ndarray, s: Layout, n: int, r: int, left: int, right: int
             for c in range(C):
                 out[x * C + c] = fill[c]
         return
-    mid = out[left * C:]  # mid[0] is pixel 0; views indexed from 0 let Numba drop negative-index checks
+    mid = out[left * C :]  # mid[0] is pixel 0; views indexed from 0 let Numba drop negative-index checks
     start = index(s, n, ry, 0, 0)
     if rows_dense(s):
-        row = src[start:start + W * C]
+        row = src[start : start + W * C]
         for i in range(W * C):
             mid[i] = row[i]
     else:
@@ -142,7 +148,7 @@ def correlate_row(inp: np.ndarray, k: np.ndarray, step: int, length: int, out: n
         out[i] = f32(0.0)
     for j in range(k.size):
         kj = k[j]
-        tap = inp[j * step:j * step + length]
+        tap = inp[j * step : j * step + length]
         for i in range(length):
             out[i] += kj * tap[i]
 
@@ -151,7 +157,7 @@ def correlate_row(inp: np.ndarray, k: np.ndarray, step: int, length: int, out: n
 def store_row(dst: np.ndarray, d: Layout, n: int, y: int, acc: np.ndarray) -> None:
     start = index(d, n, y, 0, 0)
     if rows_dense(d):
-        row = dst[start:start + d.w * d.c]
+        row = dst[start : start + d.w * d.c]
         for i in range(d.w * d.c):
             row[i] = saturate(acc[i], dst)
         return
@@ -165,9 +171,23 @@ def store_row(dst: np.ndarray, d: Layout, n: int, y: int, acc: np.ndarray) -> No
 
 
 @numba.njit(cache=True)
-def sep_block(src: np.ndarray, s: Layout, dst: np.ndarray, d: Layout, n: int, y0: int, y1: int,
-              kx: np.ndarray, ky: np.ndarray, border: int, fill: np.ndarray, delta: float, pad: np.ndarray,
-              rows: np.ndarray, acc: np.ndarray) -> None:
+def sep_block(
+    src: np.ndarray,
+    s: Layout,
+    dst: np.ndarray,
+    d: Layout,
+    n: int,
+    y0: int,
+    y1: int,
+    kx: np.ndarray,
+    ky: np.ndarray,
+    border: int,
+    fill: np.ndarray,
+    delta: float,
+    pad: np.ndarray,
+    rows: np.ndarray,
+    acc: np.ndarray,
+) -> None:
     """Rows [y0, y1) of image n: horizontal pass of every source row needed, then vertical pass (into the
     worker's buffers: (W + kw - 1) * C, (BLOCK_ROWS + kh - 1) * W * C and W * C floats)."""
     kw, kh = kx.size, ky.size
@@ -177,17 +197,27 @@ def sep_block(src: np.ndarray, s: Layout, dst: np.ndarray, d: Layout, n: int, y0
     for r in range(y0 - ay, y1 + kh - 1 - ay):
         padded_row(src, s, n, r, ax, kw - 1 - ax, border, fill, pad)
         at = (r - y0 + ay) * length
-        correlate_row(pad, kx, C, length, rows[at:at + length])
+        correlate_row(pad, kx, C, length, rows[at : at + length])
     for y in range(y0, y1):
-        correlate_row(rows[(y - y0) * length:], ky, length, length, acc)
+        correlate_row(rows[(y - y0) * length :], ky, length, length, acc)
         for i in range(length):  # always, even delta = 0 (-0 + 0 = +0): the C++ does the same
             acc[i] += delta
         store_row(dst, d, n, y, acc)
 
 
 @numba.njit(parallel=True, cache=True)
-def sep_blocks(src: np.ndarray, s: Layout, dst: np.ndarray, d: Layout, workers: int, kx: np.ndarray,
-               ky: np.ndarray, border: int, fill: np.ndarray, delta: float) -> None:
+def sep_blocks(
+    src: np.ndarray,
+    s: Layout,
+    dst: np.ndarray,
+    d: Layout,
+    workers: int,
+    kx: np.ndarray,
+    ky: np.ndarray,
+    border: int,
+    fill: np.ndarray,
+    delta: float,
+) -> None:
     blocks = (s.h + BLOCK_ROWS - 1) // BLOCK_ROWS
     length = s.w * s.c
     for t in numba.prange(workers):
@@ -196,8 +226,7 @@ def sep_blocks(src: np.ndarray, s: Layout, dst: np.ndarray, d: Layout, workers: 
         acc = np.empty(length, np.float32)
         for i in range(t, s.n * blocks, workers):
             n, y0, y1 = block_at(i, blocks, s.h)
-            sep_block(src, s, dst, d, n, y0, y1, kx[n], ky[n], border, fill, delta, pad,
-                      rows, acc)
+            sep_block(src, s, dst, d, n, y0, y1, kx[n], ky[n], border, fill, delta, pad, rows, acc)
 
 
 @numba.njit(cache=True, inline="always")
@@ -215,21 +244,22 @@ def q8_row_pass(inp: np.ndarray, k: np.ndarray, step: int, length: int, out: np.
     """out[i] = sum_j k[j] * inp[i + j * step] (<= 255 * 256: the kernel sums to 256), using the kernel's
     symmetry: one multiply per pair of taps."""
     half = k.size // 2
-    centre = inp[half * step:half * step + length]
+    centre = inp[half * step : half * step + length]
     kc = k[half]
     for i in range(length):
         out[i] = np.uint16(kc * centre[i])
     for j in range(half):
-        a = inp[j * step:j * step + length]
-        b = inp[(k.size - 1 - j) * step:(k.size - 1 - j) * step + length]
+        a = inp[j * step : j * step + length]
+        b = inp[(k.size - 1 - j) * step : (k.size - 1 - j) * step + length]
         kj = k[j]
         for i in range(length):
             out[i] = np.uint16(out[i] + kj * (a[i] + b[i]))
 
 
 @numba.njit(cache=True)
-def q8_column_pass(rows: np.ndarray, k: np.ndarray, step: int, length: int, hi: np.ndarray, lo: np.ndarray,
-                   out: np.ndarray) -> None:
+def q8_column_pass(
+    rows: np.ndarray, k: np.ndarray, step: int, length: int, hi: np.ndarray, lo: np.ndarray, out: np.ndarray
+) -> None:
     """out[i] = round_q16(sum_j k[j] * rows[i + j * step]), in 16-bit lanes as the C++ does: the high and
     low bytes of the row sums summed apart, then (hi + (lo >> 8) + 128) >> 8; pairs of taps share a
     multiply, and the centre tap's pass writes out."""
@@ -238,24 +268,39 @@ def q8_column_pass(rows: np.ndarray, k: np.ndarray, step: int, length: int, hi: 
         hi[i] = 0
         lo[i] = 0
     for j in range(half):
-        a = rows[j * step:j * step + length]
-        b = rows[(k.size - 1 - j) * step:(k.size - 1 - j) * step + length]
+        a = rows[j * step : j * step + length]
+        b = rows[(k.size - 1 - j) * step : (k.size - 1 - j) * step + length]
         kj = k[j]
         for i in range(length):
             hi[i] = np.uint16(hi[i] + kj * ((a[i] >> 8) + (b[i] >> 8)))
             lo[i] = np.uint16(lo[i] + kj * ((a[i] & 255) + (b[i] & 255)))
-    centre = rows[half * step:half * step + length]
+    centre = rows[half * step : half * step + length]
     kc = k[half]
     for i in range(length):
-        h = np.uint16(hi[i] + kc * (centre[i] >> 8))
-        l = np.uint16(lo[i] + kc * (centre[i] & 255))
-        out[i] = np.uint8((h + (l >> 8) + 128) >> 8)
+        high = np.uint16(hi[i] + kc * (centre[i] >> 8))
+        low = np.uint16(lo[i] + kc * (centre[i] & 255))
+        out[i] = np.uint8((high + (low >> 8) + 128) >> 8)
 
 
 @numba.njit(cache=True)
-def gaussian_q8_block(src: np.ndarray, s: Layout, dst: np.ndarray, d: Layout, n: int, y0: int, y1: int,
-                      kx: np.ndarray, ky: np.ndarray, border: int, zero_fill: np.ndarray, pad: np.ndarray,
-                      rows: np.ndarray, hi: np.ndarray, lo: np.ndarray, buf: np.ndarray) -> None:
+def gaussian_q8_block(
+    src: np.ndarray,
+    s: Layout,
+    dst: np.ndarray,
+    d: Layout,
+    n: int,
+    y0: int,
+    y1: int,
+    kx: np.ndarray,
+    ky: np.ndarray,
+    border: int,
+    zero_fill: np.ndarray,
+    pad: np.ndarray,
+    rows: np.ndarray,
+    hi: np.ndarray,
+    lo: np.ndarray,
+    buf: np.ndarray,
+) -> None:
     """Rows [y0, y1) of image n: horizontal pass of every source row needed, then vertical pass (into the
     worker's buffers, sized as sep_block's)."""
     kw, kh = kx.size, ky.size
@@ -265,19 +310,20 @@ def gaussian_q8_block(src: np.ndarray, s: Layout, dst: np.ndarray, d: Layout, n:
     for r in range(y0 - ay, y1 + kh - 1 - ay):
         padded_row(src, s, n, r, ax, kw - 1 - ax, border, zero_fill, pad)
         at = (r - y0 + ay) * length
-        q8_row_pass(pad, kx, C, length, rows[at:at + length])
+        q8_row_pass(pad, kx, C, length, rows[at : at + length])
     for y in range(y0, y1):
         start = index(d, n, y, 0, 0)
         dense = rows_dense(d)
-        out = dst[start:start + length] if dense else buf
-        q8_column_pass(rows[(y - y0) * length:], ky, length, length, hi, lo, out)
+        out = dst[start : start + length] if dense else buf
+        q8_column_pass(rows[(y - y0) * length :], ky, length, length, hi, lo, out)
         if not dense:
             store_values(dst, d, n, y, buf)
 
 
 @numba.njit(parallel=True, cache=True)
-def gaussian_q8_blocks(src: np.ndarray, s: Layout, dst: np.ndarray, d: Layout, workers: int, kx: np.ndarray,
-                       ky: np.ndarray, border: int) -> None:
+def gaussian_q8_blocks(
+    src: np.ndarray, s: Layout, dst: np.ndarray, d: Layout, workers: int, kx: np.ndarray, ky: np.ndarray, border: int
+) -> None:
     blocks = (s.h + BLOCK_ROWS - 1) // BLOCK_ROWS
     length = s.w * s.c
     for t in numba.prange(workers):
@@ -289,14 +335,26 @@ def gaussian_q8_blocks(src: np.ndarray, s: Layout, dst: np.ndarray, d: Layout, w
         buf = np.empty(length, np.uint8)
         for i in range(t, s.n * blocks, workers):
             n, y0, y1 = block_at(i, blocks, s.h)
-            gaussian_q8_block(src, s, dst, d, n, y0, y1, kx[n], ky[n], border, zero_fill,
-                              pad, rows, hi, lo, buf)
+            gaussian_q8_block(src, s, dst, d, n, y0, y1, kx[n], ky[n], border, zero_fill, pad, rows, hi, lo, buf)
 
 
 @numba.njit(cache=True)
-def filter2d_block(src: np.ndarray, s: Layout, dst: np.ndarray, d: Layout, n: int, y0: int, y1: int,
-                   k: np.ndarray, border: int, fill: np.ndarray, rows: np.ndarray, acc: np.ndarray,
-                   off: np.ndarray, coef: np.ndarray) -> None:
+def filter2d_block(
+    src: np.ndarray,
+    s: Layout,
+    dst: np.ndarray,
+    d: Layout,
+    n: int,
+    y0: int,
+    y1: int,
+    k: np.ndarray,
+    border: int,
+    fill: np.ndarray,
+    rows: np.ndarray,
+    acc: np.ndarray,
+    off: np.ndarray,
+    coef: np.ndarray,
+) -> None:
     """Rows [y0, y1) of image n: cv::filter2D's sum of the kernel's non-zero taps in row-major order, one
     accumulator from 0 (the worker's buffers: (BLOCK_ROWS + kh - 1) padded rows, W * C floats, and room for
     kh * kw taps)."""
@@ -314,21 +372,29 @@ def filter2d_block(src: np.ndarray, s: Layout, dst: np.ndarray, d: Layout, n: in
                 taps += 1
     for r in range(y0 - ay, y1 + kh - 1 - ay):
         at = (r - y0 + ay) * plen
-        padded_row(src, s, n, r, ax, kw - 1 - ax, border, fill, rows[at:at + plen])
+        padded_row(src, s, n, r, ax, kw - 1 - ax, border, fill, rows[at : at + plen])
     for y in range(y0, y1):
-        window = rows[(y - y0) * plen:]
+        window = rows[(y - y0) * plen :]
         acc[:] = f32(0.0)
         for t in range(taps):
             kt = coef[t]
-            tap = window[off[t]:off[t] + length]
+            tap = window[off[t] : off[t] + length]
             for i in range(length):
                 acc[i] += kt * tap[i]
         store_row(dst, d, n, y, acc)
 
 
 @numba.njit(parallel=True, cache=True)
-def filter2d_blocks(src: np.ndarray, s: Layout, dst: np.ndarray, d: Layout, workers: int, kernel: np.ndarray,
-                    border: int, fill: np.ndarray) -> None:
+def filter2d_blocks(
+    src: np.ndarray,
+    s: Layout,
+    dst: np.ndarray,
+    d: Layout,
+    workers: int,
+    kernel: np.ndarray,
+    border: int,
+    fill: np.ndarray,
+) -> None:
     blocks = (s.h + BLOCK_ROWS - 1) // BLOCK_ROWS
     kh, kw = kernel.shape[1], kernel.shape[2]
     length = s.w * s.c
@@ -374,7 +440,7 @@ def median_window(src: np.ndarray, s: Layout, n: int, y: int, x: int, c: int, a:
 # for the CUDA twin, one thread per pixel). The median is exact, so both give the same values.
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def median_network(n: int) -> np.ndarray:
     """filter.cpp's median_network: Batcher's odd-even merge sort over the next power of two, keeping the
     comparators between real inputs and, walking backwards, those that reach the middle; (m, 2) pairs."""
@@ -416,7 +482,7 @@ def median_row(rows: np.ndarray, at: int, plen: int, C: int, out: np.ndarray, ks
     raise NotImplementedError("median_row runs inside Numba kernels only")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def median_row_impl(ksize: int):  # type: ignore[no-untyped-def]
     """median_row for one ksize, as Python source (values v0 ... v(ksize^2 - 1), row by row)."""
     count = ksize * ksize
@@ -428,7 +494,7 @@ def median_row_impl(ksize: int):  # type: ignore[no-untyped-def]
         lines.append(f"        v{a}, v{b} = min(v{a}, v{b}), max(v{b}, v{a})")
     lines.append(f"        out[i] = v{count // 2}")
     scope = {"np": np}
-    exec("\n".join(lines), scope)  # noqa: S102 (source built above from the network's integer pairs)
+    exec("\n".join(lines), scope)
     return scope["median_row_k"]
 
 
@@ -440,8 +506,18 @@ def _median_row(rows, at, plen, C, out, ksize):  # type: ignore[no-untyped-def]
 
 
 @numba.njit(cache=True)
-def median_block(src: np.ndarray, s: Layout, dst: np.ndarray, d: Layout, n: int, y0: int, y1: int, ksize: int,
-                 rows: np.ndarray, obuf: np.ndarray) -> None:
+def median_block(
+    src: np.ndarray,
+    s: Layout,
+    dst: np.ndarray,
+    d: Layout,
+    n: int,
+    y0: int,
+    y1: int,
+    ksize: int,
+    rows: np.ndarray,
+    obuf: np.ndarray,
+) -> None:
     """Rows [y0, y1) of image n: the block's source rows padded by replicating the edge pixels (OpenCV's
     median border), then each output row's medians, written straight into dense output rows (the worker's
     buffers: (BLOCK_ROWS + ksize - 1) padded rows, and a row of output for other layouts). ksize is a
@@ -451,7 +527,7 @@ def median_block(src: np.ndarray, s: Layout, dst: np.ndarray, d: Layout, n: int,
     unused = np.zeros(4, rows.dtype)  # REPLICATE reads no fill
     for r in range(y0 - a, y1 + a):
         at = (r - y0 + a) * plen
-        padded_row(src, s, n, r, a, a, REPLICATE, unused, rows[at:at + plen])
+        padded_row(src, s, n, r, a, a, REPLICATE, unused, rows[at : at + plen])
     dense = rows_dense(d)
     for y in range(y0, y1):
         out = dense_row(dst, d, n, y) if dense else obuf
@@ -497,8 +573,15 @@ def check_ksize(k: int, name: str, odd: bool) -> None:
         fail(name, ": expected ", "an odd" if odd else "a", " size between 1 and 255, got ", k)
 
 
-def run_sep_filter(src: np.ndarray, dst: np.ndarray, kx: np.ndarray, ky: np.ndarray, border: int,
-                   fill: Sequence[float] | None, delta: float) -> None:
+def run_sep_filter(
+    src: np.ndarray,
+    dst: np.ndarray,
+    kx: np.ndarray,
+    ky: np.ndarray,
+    border: int,
+    fill: Sequence[float] | None,
+    delta: float,
+) -> None:
     """Shared by sep_filter2d, gaussian_blur, box_blur and sobel once their (N, kw) / (N, kh) float32
     kernels are built."""
     fillf = fill_f32(fill)
@@ -509,8 +592,9 @@ def run_sep_filter(src: np.ndarray, dst: np.ndarray, kx: np.ndarray, ky: np.ndar
     launch(sep_blocks, sbuf, s, dbuf, d, workers(), kx, ky, int(border), fillf, np.float32(delta))
 
 
-def sep_filter2d_kernels(src: np.ndarray, dst: np.ndarray, kx: np.ndarray, kw: int, ky: np.ndarray, kh: int,
-                         border: int) -> tuple[np.ndarray, np.ndarray]:
+def sep_filter2d_kernels(
+    src: np.ndarray, dst: np.ndarray, kx: np.ndarray, kw: int, ky: np.ndarray, kh: int, border: int
+) -> tuple[np.ndarray, np.ndarray]:
     """The checks of sep_filter2d on (N, H, W, C) arrays (device arrays too), and its (N, kw) / (N, kh)
     float32 kernels."""
     N = src.shape[0]
@@ -524,8 +608,17 @@ def sep_filter2d_kernels(src: np.ndarray, dst: np.ndarray, kx: np.ndarray, kw: i
     return kx, ky
 
 
-def sep_filter2d(src: np.ndarray, dst: np.ndarray, kx: np.ndarray, kw: int, ky: np.ndarray, kh: int, border: int,
-                 fill: Sequence[float], delta: float) -> None:
+def sep_filter2d(
+    src: np.ndarray,
+    dst: np.ndarray,
+    kx: np.ndarray,
+    kw: int,
+    ky: np.ndarray,
+    kh: int,
+    border: int,
+    fill: Sequence[float],
+    delta: float,
+) -> None:
     """cv2.sepFilter2D: kx is kw floats and ky kh floats per sample; out = correlation + delta. dst may be
     float32 when src is uint8."""
     src, dst = _images(src, dst)
@@ -533,8 +626,7 @@ def sep_filter2d(src: np.ndarray, dst: np.ndarray, kx: np.ndarray, kw: int, ky: 
     run_sep_filter(src, dst, kx, ky, border, fill, delta)
 
 
-def filter2d_kernel(src: np.ndarray, dst: np.ndarray, kernel: np.ndarray, kh: int, kw: int,
-                    border: int) -> np.ndarray:
+def filter2d_kernel(src: np.ndarray, dst: np.ndarray, kernel: np.ndarray, kh: int, kw: int, border: int) -> np.ndarray:
     """The checks of filter2d on (N, H, W, C) arrays (device arrays too), and its (N, kh, kw) float32
     kernels."""
     N = src.shape[0]
@@ -546,8 +638,9 @@ def filter2d_kernel(src: np.ndarray, dst: np.ndarray, kernel: np.ndarray, kh: in
     return kernel.reshape(N, kh, kw)
 
 
-def filter2d(src: np.ndarray, dst: np.ndarray, kernel: np.ndarray, kh: int, kw: int, border: int,
-             fill: Sequence[float]) -> None:
+def filter2d(
+    src: np.ndarray, dst: np.ndarray, kernel: np.ndarray, kh: int, kw: int, border: int, fill: Sequence[float]
+) -> None:
     """cv2.filter2D (correlation, anchor at the kernel centre): kernel is kh*kw floats per sample."""
     src, dst = _images(src, dst)
     kernel = filter2d_kernel(src, dst, kernel, kh, kw, border)
@@ -559,8 +652,9 @@ def filter2d(src: np.ndarray, dst: np.ndarray, kernel: np.ndarray, kh: int, kw: 
     launch(filter2d_blocks, sbuf, s, dbuf, d, workers(), kernel, int(border), fillf)
 
 
-def gaussian_kernels(src: np.ndarray, dst: np.ndarray, kh: int, kw: int, sigma: np.ndarray,
-                     border: int) -> tuple[np.ndarray, np.ndarray]:
+def gaussian_kernels(
+    src: np.ndarray, dst: np.ndarray, kh: int, kw: int, sigma: np.ndarray, border: int
+) -> tuple[np.ndarray, np.ndarray]:
     """The checks of gaussian_blur on (N, H, W, C) arrays (device arrays too), and its (N, kw) / (N, kh)
     kernels: uint16 in 8 fraction bits for uint8 images (OpenCV's fixed-point path), float32 otherwise."""
     N = src.shape[0]
@@ -614,8 +708,7 @@ def box_value(total, inv, u8: bool):  # type: ignore[no-untyped-def]
 
 
 @numba.njit(cache=True, inline="always")
-def box_pixel(src: np.ndarray, s: Layout, n: int, y: int, x: int, c: int, kh: int, kw: int, border: int, inv,
-              u8: bool):  # type: ignore[no-untyped-def]
+def box_pixel(src: np.ndarray, s: Layout, n: int, y: int, x: int, c: int, kh: int, kw: int, border: int, inv, u8: bool):  # type: ignore[no-untyped-def]
     """One output value by direct sums, row by row (the CUDA kernel; the same sums as box_block's). The
     sums run in float64, exact for uint8 (integers far below 2**53) and OpenCV's sum type for float32."""
     ay, ax = kh // 2, kw // 2
@@ -632,9 +725,25 @@ def box_pixel(src: np.ndarray, s: Layout, n: int, y: int, x: int, c: int, kh: in
 
 
 @numba.njit(cache=True)
-def box_block(src: np.ndarray, s: Layout, dst: np.ndarray, d: Layout, n: int, y0: int, y1: int, kh: int, kw: int,
-              border: int, inv, u8: bool, zero: np.ndarray, pad: np.ndarray, rows: np.ndarray, acc: np.ndarray,
-              obuf: np.ndarray) -> None:  # type: ignore[no-untyped-def]
+def box_block(
+    src: np.ndarray,
+    s: Layout,
+    dst: np.ndarray,
+    d: Layout,
+    n: int,
+    y0: int,
+    y1: int,
+    kh: int,
+    kw: int,
+    border: int,
+    inv,
+    u8: bool,
+    zero: np.ndarray,
+    pad: np.ndarray,
+    rows: np.ndarray,
+    acc: np.ndarray,
+    obuf: np.ndarray,
+) -> None:  # type: ignore[no-untyped-def]
     """box_cpu on rows [y0, y1) of image n: every needed source row's horizontal window sums (box_row_pass),
     then the column sums (box_column_u8: running, exact integers; box_column_f32: direct, in row order).
     The worker's buffers have box_cpu's types: pad the source's (uint8, or float64 for float32 images),
@@ -646,35 +755,35 @@ def box_block(src: np.ndarray, s: Layout, dst: np.ndarray, d: Layout, n: int, y0
     for r in range(y0 - ay, y1 + kh - 1 - ay):
         padded_row(src, s, n, r, ax, kw - 1 - ax, border, zero, pad)
         at = (r - y0 + ay) * length
-        out = rows[at:at + length]
+        out = rows[at : at + length]
         for i in range(length):
             out[i] = pad[i]
         for j in range(1, kw):
-            tap = pad[j * step:j * step + length]
+            tap = pad[j * step : j * step + length]
             for i in range(length):
                 out[i] = out[i] + tap[i]
     dense = rows_dense(d)
     if u8:
         acc[:] = 0
         for j in range(kh - 1):
-            row = rows[j * length:(j + 1) * length]
+            row = rows[j * length : (j + 1) * length]
             for i in range(length):
                 acc[i] = acc[i] + row[i]
     for y in range(y0, y1):
         o = dense_row(dst, d, n, y) if dense else obuf
         if u8:
-            enter = rows[(y - y0 + kh - 1) * length:(y - y0 + kh) * length]
+            enter = rows[(y - y0 + kh - 1) * length : (y - y0 + kh) * length]
             for i in range(length):
                 acc[i] = acc[i] + enter[i]
             for i in range(length):
                 o[i] = saturate(box_value(acc[i], inv, u8), o)
-            leave = rows[(y - y0) * length:(y - y0 + 1) * length]
+            leave = rows[(y - y0) * length : (y - y0 + 1) * length]
             for i in range(length):
                 acc[i] = acc[i] - leave[i]
         else:
             acc[:] = 0.0
             for j in range(kh):
-                row = rows[(y - y0 + j) * length:(y - y0 + j + 1) * length]
+                row = rows[(y - y0 + j) * length : (y - y0 + j + 1) * length]
                 for i in range(length):
                     acc[i] += row[i]
             for i in range(length):
@@ -684,8 +793,21 @@ def box_block(src: np.ndarray, s: Layout, dst: np.ndarray, d: Layout, n: int, y0
 
 
 @numba.njit(parallel=True, cache=True)
-def box_blocks(src: np.ndarray, s: Layout, dst: np.ndarray, d: Layout, kh: int, kw: int, border: int, inv,
-               u8: bool, pads: np.ndarray, rows: np.ndarray, accs: np.ndarray, obuf: np.ndarray) -> None:  # type: ignore[no-untyped-def]
+def box_blocks(
+    src: np.ndarray,
+    s: Layout,
+    dst: np.ndarray,
+    d: Layout,
+    kh: int,
+    kw: int,
+    border: int,
+    inv,
+    u8: bool,
+    pads: np.ndarray,
+    rows: np.ndarray,
+    accs: np.ndarray,
+    obuf: np.ndarray,
+) -> None:  # type: ignore[no-untyped-def]
     """Worker t takes every workers-th block with its own buffers pads[t], rows[t], accs[t], obuf[t]
     (allocated by the caller, which knows their types)."""
     workers = pads.shape[0]
@@ -716,9 +838,22 @@ def box_blur(src: np.ndarray, dst: np.ndarray, kh: int, kw: int, border: int) ->
         col_sum = np.uint16 if kh * kw <= 257 else np.int32
     else:
         pad = row_sum = col_sum = np.float64
-    launch(box_blocks, sbuf, s, dbuf, d, int(kh), int(kw), int(border), box_scale(u8, kh, kw), u8,
-           np.empty((w, (s.w + kw - 1) * s.c), pad), np.empty((w, (BLOCK_ROWS + kh - 1) * length), row_sum),
-           np.empty((w, length), col_sum), np.empty((w, length), dst.dtype))
+    launch(
+        box_blocks,
+        sbuf,
+        s,
+        dbuf,
+        d,
+        int(kh),
+        int(kw),
+        int(border),
+        box_scale(u8, kh, kw),
+        u8,
+        np.empty((w, (s.w + kw - 1) * s.c), pad),
+        np.empty((w, (BLOCK_ROWS + kh - 1) * length), row_sum),
+        np.empty((w, length), col_sum),
+        np.empty((w, length), dst.dtype),
+    )
 
 
 def check_median(src: np.ndarray, dst: np.ndarray, ksize: int) -> bool:

@@ -31,7 +31,7 @@ def equalize_lut(hist: np.ndarray, total: int, lut: np.ndarray) -> None:
         return
     scale = f32(255.0) / f32(total - hist[i])
     acc = 0
-    lut[:i + 1] = 0
+    lut[: i + 1] = 0
     for j in range(i + 1, 256):
         acc += hist[j]
         lut[j] = saturate(f32(acc) * scale, lut)
@@ -205,8 +205,16 @@ def gray_rows(src: np.ndarray, s: Layout, dst: np.ndarray, d: Layout) -> None:
 
 
 @numba.njit(parallel=True, cache=True)
-def threshold_rows(src: np.ndarray, s: Layout, dst: np.ndarray, d: Layout, cut: np.ndarray, every: np.ndarray,
-                   maxval: np.ndarray, mode: int) -> None:
+def threshold_rows(
+    src: np.ndarray,
+    s: Layout,
+    dst: np.ndarray,
+    d: Layout,
+    cut: np.ndarray,
+    every: np.ndarray,
+    maxval: np.ndarray,
+    mode: int,
+) -> None:
     """threshold_select per value with v > cut[n] in the values' type (uint8: 8-bit lanes) or every[n];
     the mode's branches are loop-invariant, and LLVM unswitches them out of the dense loop."""
     dense = rows_dense(s) and rows_dense(d)
@@ -245,8 +253,9 @@ def invert_rows(src: np.ndarray, s: Layout, dst: np.ndarray, d: Layout) -> None:
 
 
 @numba.njit(cache=True, inline="always")
-def normalize_row(inp: np.ndarray, dst: np.ndarray, d: Layout, n: int, y: int, a: np.ndarray, b: np.ndarray, C: int,
-                  planar: bool) -> None:
+def normalize_row(
+    inp: np.ndarray, dst: np.ndarray, d: Layout, n: int, y: int, a: np.ndarray, b: np.ndarray, C: int, planar: bool
+) -> None:
     """Row y of image n from a dense source row, one channel at a time: channel c's values go to dst from
     pixel (n, y, 0, c) every value (planar rows, d.sw == 1: NCHW) or every C values (dense rows). C and
     planar are constants at each call (normalize_channels) and the indices unsigned (see
@@ -254,15 +263,16 @@ def normalize_row(inp: np.ndarray, dst: np.ndarray, d: Layout, n: int, y: int, a
     step = 1 if planar else C
     for c in range(C):
         start = index(d, n, y, 0, c)
-        out = dst[start:start + (d.w - 1) * step + 1]
+        out = dst[start : start + (d.w - 1) * step + 1]
         ac, bc = a[c], b[c]
         for x in range(d.w):
             out[np.uint64(x * step)] = normalize_pixel(f32(inp[np.uint64(x * C + c)]), ac, bc)
 
 
 @numba.njit(cache=True, inline="always")
-def normalize_channels(inp: np.ndarray, dst: np.ndarray, d: Layout, n: int, y: int, a: np.ndarray, b: np.ndarray,
-                       planar: bool) -> None:
+def normalize_channels(
+    inp: np.ndarray, dst: np.ndarray, d: Layout, n: int, y: int, a: np.ndarray, b: np.ndarray, planar: bool
+) -> None:
     if d.c == 1:
         normalize_row(inp, dst, d, n, y, a, b, 1, planar)
     elif d.c == 3:
@@ -292,8 +302,7 @@ def normalize_rows(src: np.ndarray, s: Layout, dst: np.ndarray, d: Layout, a: np
 # ---- front doors --------------------------------------------------------------------------------------
 
 
-def _views(src: np.ndarray, dst: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, Layout, np.ndarray,
-                                                       Layout]:
+def _views(src: np.ndarray, dst: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, Layout, np.ndarray, Layout]:
     """The (N, H, W, C) arrays, then each one's flat buffer and Layout."""
     src, dst = as_batch(src, "img"), as_batch(dst, "out")
     sbuf, s = as_view(src, "img")
@@ -341,8 +350,9 @@ def to_gray(src: np.ndarray, dst: np.ndarray) -> None:
         launch(gray_rows, sbuf, s, dbuf, d)
 
 
-def threshold_plan(src: np.ndarray, dst: np.ndarray, thresh: np.ndarray, maxval: np.ndarray,
-                   mode: int) -> tuple[np.ndarray, np.ndarray, bool] | None:
+def threshold_plan(
+    src: np.ndarray, dst: np.ndarray, thresh: np.ndarray, maxval: np.ndarray, mode: int
+) -> tuple[np.ndarray, np.ndarray, bool] | None:
     """The checks of threshold (device arrays too) and its per-sample float32 thresh and maxval, and
     whether negative results wrap to 0; None when nothing to write."""
     N = src.shape[0]
@@ -388,8 +398,9 @@ def invert(src: np.ndarray, dst: np.ndarray) -> None:
     launch(invert_rows, sbuf, s, dbuf, d)
 
 
-def normalize_plan(src: np.ndarray, dst: np.ndarray, mean: np.ndarray, std: np.ndarray,
-                   scale: float) -> tuple[np.ndarray, np.ndarray] | None:
+def normalize_plan(
+    src: np.ndarray, dst: np.ndarray, mean: np.ndarray, std: np.ndarray, scale: float
+) -> tuple[np.ndarray, np.ndarray] | None:
     """The checks of normalize (device arrays too) and its per-channel float32 a = scale / std and
     b = -mean / std; None when nothing to write."""
     n, h, w, c = src.shape
@@ -402,8 +413,14 @@ def normalize_plan(src: np.ndarray, dst: np.ndarray, mean: np.ndarray, std: np.n
     for k in range(c):
         m, sd = float(mean[k]), float(std[k])
         if not (math.isfinite(m) and math.isfinite(sd) and sd != 0.0):
-            fail("std: expected finite, non-zero values (and finite mean), got mean ", m, ", std ", sd,
-                 " for channel ", k)
+            fail(
+                "std: expected finite, non-zero values (and finite mean), got mean ",
+                m,
+                ", std ",
+                sd,
+                " for channel ",
+                k,
+            )
         a[k] = np.float32(scale / sd)
         b[k] = np.float32(-m / sd)
     if dst.size == 0:

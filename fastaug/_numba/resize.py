@@ -153,8 +153,17 @@ def make_table(src_len: int, dst_len: int, m: ResizeMethod, columns: bool) -> tu
 
 
 @numba.njit(cache=True, inline="always")
-def resize_separable_pixel(src: np.ndarray, s: Layout, base: int, iy: np.ndarray, wy: np.ndarray, ix: np.ndarray,
-                           wx: np.ndarray, acc: np.ndarray, part: np.ndarray) -> None:
+def resize_separable_pixel(
+    src: np.ndarray,
+    s: Layout,
+    base: int,
+    iy: np.ndarray,
+    wy: np.ndarray,
+    ix: np.ndarray,
+    wx: np.ndarray,
+    acc: np.ndarray,
+    part: np.ndarray,
+) -> None:
     """acc[0:C] = sum_i wy[i] * (sum_j wx[j] * src(iy[i], ix[j])), in this order."""
     for c in range(s.c):
         acc[c] = f32(0.0)
@@ -189,8 +198,9 @@ def resize_q_out(r0, r1, b0, b1) -> np.uint8:  # type: ignore[no-untyped-def]
 
 
 @numba.njit(cache=True, inline="always")
-def resize_fixed_value(src: np.ndarray, s: Layout, base: int, iy: np.ndarray, qy: np.ndarray, ix: np.ndarray,
-                       qx: np.ndarray, c: int) -> np.uint8:
+def resize_fixed_value(
+    src: np.ndarray, s: Layout, base: int, iy: np.ndarray, qy: np.ndarray, ix: np.ndarray, qx: np.ndarray, c: int
+) -> np.uint8:
     r0 = base + iy[0] * s.sh + c * s.sc
     r1 = base + iy[1] * s.sh + c * s.sc
     x0, x1 = ix[0] * s.sw, ix[1] * s.sw
@@ -222,9 +232,27 @@ def area_fast_value(src: np.ndarray, p: int, sh: int, sw: int, fy: int, fx: int,
 
 
 @numba.njit(cache=True, inline="always")
-def resize_output_pixel(src: np.ndarray, s: Layout, dst: np.ndarray, d: Layout, n: int, y: int, x: int, kind: int,
-                        u8: bool, fy: int, fx: int, iy: np.ndarray, wy: np.ndarray, qy: np.ndarray, ix: np.ndarray,
-                        wx: np.ndarray, qx: np.ndarray, acc: np.ndarray, part: np.ndarray) -> None:
+def resize_output_pixel(
+    src: np.ndarray,
+    s: Layout,
+    dst: np.ndarray,
+    d: Layout,
+    n: int,
+    y: int,
+    x: int,
+    kind: int,
+    u8: bool,
+    fy: int,
+    fx: int,
+    iy: np.ndarray,
+    wy: np.ndarray,
+    qy: np.ndarray,
+    ix: np.ndarray,
+    wx: np.ndarray,
+    qx: np.ndarray,
+    acc: np.ndarray,
+    part: np.ndarray,
+) -> None:
     """Output pixel (n, y, x), every channel, by the method's formula (acc, part: 4 floats of scratch): the
     CUDA kernel's; the CPU runs the same formulas a row or a block of rows at a time."""
     base = s.off + n * s.sn
@@ -310,8 +338,18 @@ def separable_row(line: np.ndarray, ix: np.ndarray, wx: np.ndarray, C: int, out:
             out[np.uint64(x * C + c)] = part
 
 
-def horizontal_row(src: np.ndarray, start: int, xs: int, cs: int, w: int, C: int, ix: np.ndarray, wx: np.ndarray,
-                   line: np.ndarray, out: np.ndarray) -> None:
+def horizontal_row(
+    src: np.ndarray,
+    start: int,
+    xs: int,
+    cs: int,
+    w: int,
+    C: int,
+    ix: np.ndarray,
+    wx: np.ndarray,
+    line: np.ndarray,
+    out: np.ndarray,
+) -> None:
     """One source row's horizontal sums into out, by out's type (the C++ two_pass's A), chosen at compile
     time by the overload below: int16 fixed point (pack_row into line, fixed_row with wx the q table) or
     float (widen_row into line, separable_row)."""
@@ -321,19 +359,23 @@ def horizontal_row(src: np.ndarray, start: int, xs: int, cs: int, w: int, C: int
 @overload(horizontal_row, jit_options={"cache": True})
 def _horizontal_row(src, start, xs, cs, w, C, ix, wx, line, out):  # type: ignore[no-untyped-def]
     if out.dtype == types.int16:
+
         def fixed(src, start, xs, cs, w, C, ix, wx, line, out):  # type: ignore[no-untyped-def]
             pack_row(src, start, xs, cs, w, C, line)
             fixed_row(line, ix, wx, C, out)
+
         return fixed
 
     def separable(src, start, xs, cs, w, C, ix, wx, line, out):  # type: ignore[no-untyped-def]
         widen_row(src, start, xs, cs, w, C, line)
         separable_row(line, ix, wx, C, out)
+
     return separable
 
 
-def vertical_row(rows: np.ndarray, first: int, length: int, iy: np.ndarray, wy: np.ndarray, acc: np.ndarray,
-                 out: np.ndarray) -> None:
+def vertical_row(
+    rows: np.ndarray, first: int, length: int, iy: np.ndarray, wy: np.ndarray, acc: np.ndarray, out: np.ndarray
+) -> None:
     """One output row from the block's horizontal sums rows (source rows from first, length values each)
     and the row's taps iy, wy, by the sums' type: resize_q_out of two int16 rows (wy the q table), or
     vertical_separable's sum_k wy[k] * row_k from 0 (into acc), saturated."""
@@ -343,37 +385,57 @@ def vertical_row(rows: np.ndarray, first: int, length: int, iy: np.ndarray, wy: 
 @overload(vertical_row, jit_options={"cache": True})
 def _vertical_row(rows, first, length, iy, wy, acc, out):  # type: ignore[no-untyped-def]
     if rows.dtype == types.int16:
+
         def fixed(rows, first, length, iy, wy, acc, out):  # type: ignore[no-untyped-def]
-            r0 = rows[(iy[0] - first) * length:]
-            r1 = rows[(iy[1] - first) * length:]
+            r0 = rows[(iy[0] - first) * length :]
+            r1 = rows[(iy[1] - first) * length :]
             b0, b1 = wy[0], wy[1]
             for i in range(length):
                 out[i] = resize_q_out(r0[i], r1[i], b0, b1)
+
         return fixed
 
     def separable(rows, first, length, iy, wy, acc, out):  # type: ignore[no-untyped-def]
         acc[:] = f32(0.0)
         for k in range(iy.size):
-            row = rows[(iy[k] - first) * length:]
+            row = rows[(iy[k] - first) * length :]
             w = wy[k]
             for i in range(length):
                 acc[i] += w * row[i]
         for i in range(length):
             out[i] = saturate(acc[i], out)
+
     return separable
 
 
 @numba.njit(cache=True, inline="always")
-def resize_block(src: np.ndarray, s: Layout, dst: np.ndarray, d: Layout, n: int, y0: int, y1: int, iy: np.ndarray,
-                 wy: np.ndarray, ix: np.ndarray, wx: np.ndarray, line: np.ndarray, rows: np.ndarray, acc: np.ndarray,
-                 obuf: np.ndarray, C: int, xs: int, cs: int) -> None:
+def resize_block(
+    src: np.ndarray,
+    s: Layout,
+    dst: np.ndarray,
+    d: Layout,
+    n: int,
+    y0: int,
+    y1: int,
+    iy: np.ndarray,
+    wy: np.ndarray,
+    ix: np.ndarray,
+    wx: np.ndarray,
+    line: np.ndarray,
+    rows: np.ndarray,
+    acc: np.ndarray,
+    obuf: np.ndarray,
+    C: int,
+    xs: int,
+    cs: int,
+) -> None:
     """two_pass on rows [y0, y1) of image n: the horizontal sums of every source row the block reads, once
     each (into the worker's rows), then each output row from them."""
     first, last = source_rows(iy, y0, y1)
     length = d.w * C
     for r in range(first, last + 1):
         at = (r - first) * length
-        horizontal_row(src, index(s, n, r, 0, 0), xs, cs, s.w, C, ix, wx, line, rows[at:at + length])
+        horizontal_row(src, index(s, n, r, 0, 0), xs, cs, s.w, C, ix, wx, line, rows[at : at + length])
     dense = rows_dense(d)
     for y in range(y0, y1):
         out = dense_row(dst, d, n, y) if dense else obuf
@@ -383,9 +445,23 @@ def resize_block(src: np.ndarray, s: Layout, dst: np.ndarray, d: Layout, n: int,
 
 
 @numba.njit(cache=True)
-def resize_block_any(src: np.ndarray, s: Layout, dst: np.ndarray, d: Layout, n: int, y0: int, y1: int,
-                     iy: np.ndarray, wy: np.ndarray, ix: np.ndarray, wx: np.ndarray, line: np.ndarray, rows: np.ndarray,
-                     acc: np.ndarray, obuf: np.ndarray) -> None:
+def resize_block_any(
+    src: np.ndarray,
+    s: Layout,
+    dst: np.ndarray,
+    d: Layout,
+    n: int,
+    y0: int,
+    y1: int,
+    iy: np.ndarray,
+    wy: np.ndarray,
+    ix: np.ndarray,
+    wx: np.ndarray,
+    line: np.ndarray,
+    rows: np.ndarray,
+    acc: np.ndarray,
+    obuf: np.ndarray,
+) -> None:
     """resize_block with literal channel counts for dense source rows, the strides otherwise. Not inlined
     into the parallel loop: Numba's compile time of a parallel loop grows fast with the code in its body."""
     if not rows_dense(s):
@@ -399,9 +475,20 @@ def resize_block_any(src: np.ndarray, s: Layout, dst: np.ndarray, d: Layout, n: 
 
 
 @numba.njit(parallel=True, cache=True)
-def resize_blocks(src: np.ndarray, s: Layout, dst: np.ndarray, d: Layout, line: np.ndarray, rows: np.ndarray,
-                  acc: np.ndarray, obuf: np.ndarray, iy: np.ndarray, wy: np.ndarray, ix: np.ndarray,
-                  wx: np.ndarray) -> None:
+def resize_blocks(
+    src: np.ndarray,
+    s: Layout,
+    dst: np.ndarray,
+    d: Layout,
+    line: np.ndarray,
+    rows: np.ndarray,
+    acc: np.ndarray,
+    obuf: np.ndarray,
+    iy: np.ndarray,
+    wy: np.ndarray,
+    ix: np.ndarray,
+    wx: np.ndarray,
+) -> None:
     """Worker t takes every workers-th block of BLOCK_ROWS output rows with its buffers line[t], rows[t],
     acc[t], obuf[t]; the rows' type picks the sums (fixed point: int16 rows, uint64 lines, the q tables as
     weights; float: float32)."""
@@ -414,9 +501,25 @@ def resize_blocks(src: np.ndarray, s: Layout, dst: np.ndarray, d: Layout, line: 
 
 
 @numba.njit(cache=True, inline="always")
-def gather_row(src: np.ndarray, s: Layout, dst: np.ndarray, d: Layout, n: int, y: int, kind: int, u8: bool,
-               fy: int, fx: int, iy: np.ndarray, ix: np.ndarray, C: int, xs: int, cs: int, dxs: int,
-               dcs: int) -> None:
+def gather_row(
+    src: np.ndarray,
+    s: Layout,
+    dst: np.ndarray,
+    d: Layout,
+    n: int,
+    y: int,
+    kind: int,
+    u8: bool,
+    fy: int,
+    fx: int,
+    iy: np.ndarray,
+    ix: np.ndarray,
+    C: int,
+    xs: int,
+    cs: int,
+    dxs: int,
+    dcs: int,
+) -> None:
     """nearest_cpu / area_fast_cpu on output row y of image n: each output pixel is one source pixel, or the
     average of its fy x fx block (dxs, dcs: the output's pixel and channel steps)."""
     out = index(d, n, y, 0, 0)
@@ -435,8 +538,20 @@ def gather_row(src: np.ndarray, s: Layout, dst: np.ndarray, d: Layout, n: int, y
 
 
 @numba.njit(cache=True)
-def gather_row_any(src: np.ndarray, s: Layout, dst: np.ndarray, d: Layout, n: int, y: int, kind: int, u8: bool,
-                   fy: int, fx: int, iy: np.ndarray, ix: np.ndarray) -> None:
+def gather_row_any(
+    src: np.ndarray,
+    s: Layout,
+    dst: np.ndarray,
+    d: Layout,
+    n: int,
+    y: int,
+    kind: int,
+    u8: bool,
+    fy: int,
+    fx: int,
+    iy: np.ndarray,
+    ix: np.ndarray,
+) -> None:
     """gather_row with literal channel counts for dense rows (see resize_block_any)."""
     if not (rows_dense(s) and rows_dense(d)):
         gather_row(src, s, dst, d, n, y, kind, u8, fy, fx, iy, ix, s.c, s.sw, s.sc, d.sw, d.sc)
@@ -449,8 +564,18 @@ def gather_row_any(src: np.ndarray, s: Layout, dst: np.ndarray, d: Layout, n: in
 
 
 @numba.njit(parallel=True, cache=True)
-def resize_gather_rows(src: np.ndarray, s: Layout, dst: np.ndarray, d: Layout, kind: int, u8: bool, fy: int, fx: int,
-                       iy: np.ndarray, ix: np.ndarray) -> None:
+def resize_gather_rows(
+    src: np.ndarray,
+    s: Layout,
+    dst: np.ndarray,
+    d: Layout,
+    kind: int,
+    u8: bool,
+    fy: int,
+    fx: int,
+    iy: np.ndarray,
+    ix: np.ndarray,
+) -> None:
     for r in numba.prange(d.n * d.h):
         gather_row_any(src, s, dst, d, r // d.h, r % d.h, kind, u8, fy, fx, iy, ix)
 
@@ -465,8 +590,18 @@ def resize_plan(src: np.ndarray, dst: np.ndarray, interp: int) -> tuple[ResizeMe
     dn, dh, dw, dc = dst.shape
     check_pair(src, dst)
     if dn != sn or dc != sc or dst.dtype != src.dtype:
-        fail("dst: expected ", sn, " images of ", sc, " channels and dtype ", src.dtype, ", got shape ",
-             shape_str(dst), " ", dst.dtype)
+        fail(
+            "dst: expected ",
+            sn,
+            " images of ",
+            sc,
+            " channels and dtype ",
+            src.dtype,
+            ", got shape ",
+            shape_str(dst),
+            " ",
+            dst.dtype,
+        )
     if not 0 <= interp <= 3:
         fail("interp: expected nearest, linear, cubic or area, got code ", interp)
     if dh <= 0 or dw <= 0:

@@ -15,8 +15,9 @@ from ._view import Layout, as_batch, as_view, index
 from .filter import deriv_kernel, run_sep_filter
 
 
-def sobel_kernels(src: np.ndarray, dst: np.ndarray, dx: int, dy: int, ksize: int, scale: float, delta: float,
-                  border: int) -> tuple[np.ndarray, np.ndarray]:
+def sobel_kernels(
+    src: np.ndarray, dst: np.ndarray, dx: int, dy: int, ksize: int, scale: float, delta: float, border: int
+) -> tuple[np.ndarray, np.ndarray]:
     """The checks of sobel on (N, H, W, C) arrays (device arrays too), and its (N, k) float32 kernels."""
     N, H, W, C = src.shape
     check_pair(src, dst)
@@ -41,8 +42,9 @@ def sobel_kernels(src: np.ndarray, dst: np.ndarray, dx: int, dy: int, ksize: int
     return np.tile(kx1, (N, 1)), np.tile(ky1, (N, 1))  # one copy per sample, as run_sep_filter takes
 
 
-def sobel(src: np.ndarray, dst: np.ndarray, dx: int, dy: int, ksize: int, scale: float, delta: float,
-          border: int) -> None:
+def sobel(
+    src: np.ndarray, dst: np.ndarray, dx: int, dy: int, ksize: int, scale: float, delta: float, border: int
+) -> None:
     """cv2.Sobel(ddepth=CV_32F): ksize 1, 3, 5, 7 or -1 (Scharr); dst is float32."""
     src, dst = as_batch(src, "img"), as_batch(dst, "out")
     as_view(src, "img")  # the capsule's checks come first, as in module.cpp

@@ -24,9 +24,17 @@ def invert3x3(m: Sequence[float]) -> np.ndarray | None:
     if not math.isfinite(det) or det == 0.0:
         return None
     r = 1.0 / det
-    out = [(e * i - f * h) * r, (c * h - b * i) * r, (b * f - c * e) * r,
-           (f * g - d * i) * r, (a * i - c * g) * r, (c * d - a * f) * r,
-           (d * h - e * g) * r, (b * g - a * h) * r, (a * e - b * d) * r]
+    out = [
+        (e * i - f * h) * r,
+        (c * h - b * i) * r,
+        (b * f - c * e) * r,
+        (f * g - d * i) * r,
+        (a * i - c * g) * r,
+        (c * d - a * f) * r,
+        (d * h - e * g) * r,
+        (b * g - a * h) * r,
+        (a * e - b * d) * r,
+    ]
     with np.errstate(over="ignore"):
         inv = np.array(out, dtype=np.float64).astype(np.float32)
     return inv if np.isfinite(inv).all() else None  # nearly singular: the float inverse overflows
@@ -53,8 +61,21 @@ def inverse_maps(M: np.ndarray, n: int, perspective: bool, name: str) -> np.ndar
 
 
 @numba.njit(cache=True, inline="always")
-def warp_pixel(src: np.ndarray, s: Layout, base: int, m: np.ndarray, x: int, y: int, interp: int, border: int,
-               perspective: bool, fill: np.ndarray, wy: np.ndarray, wx: np.ndarray, acc: np.ndarray) -> None:
+def warp_pixel(
+    src: np.ndarray,
+    s: Layout,
+    base: int,
+    m: np.ndarray,
+    x: int,
+    y: int,
+    interp: int,
+    border: int,
+    perspective: bool,
+    fill: np.ndarray,
+    wy: np.ndarray,
+    wx: np.ndarray,
+    acc: np.ndarray,
+) -> None:
     """Samples the source point of dst pixel (y, x) under the inverse map m into acc[0:C]."""
     fx = f32(x)
     fy = f32(y)
@@ -69,8 +90,17 @@ def warp_pixel(src: np.ndarray, s: Layout, base: int, m: np.ndarray, x: int, y: 
 
 
 @numba.njit(parallel=True, cache=True)
-def warp_rows(src: np.ndarray, s: Layout, dst: np.ndarray, d: Layout, minv: np.ndarray, interp: int, border: int,
-              perspective: bool, fill: np.ndarray) -> None:
+def warp_rows(
+    src: np.ndarray,
+    s: Layout,
+    dst: np.ndarray,
+    d: Layout,
+    minv: np.ndarray,
+    interp: int,
+    border: int,
+    perspective: bool,
+    fill: np.ndarray,
+) -> None:
     for r in numba.prange(d.n * d.h):
         n = r // d.h
         y = r % d.h
@@ -124,8 +154,17 @@ def map_tap(i, n, p):  # type: ignore[no-untyped-def]
 
 
 @numba.njit(cache=True, inline="always")
-def linear_row_plan(xs: np.ndarray, m: np.ndarray, fy: float, s: Layout, border: int, perspective: bool,
-                    code: np.ndarray, offs: np.ndarray, weights: np.ndarray) -> None:
+def linear_row_plan(
+    xs: np.ndarray,
+    m: np.ndarray,
+    fy: float,
+    s: Layout,
+    border: int,
+    perspective: bool,
+    code: np.ndarray,
+    offs: np.ndarray,
+    weights: np.ndarray,
+) -> None:
     """Pass 1 of a bilinear row: for each dst pixel, its code, the buffer offsets (from the image's pixel
     (0, 0)) of its taps' rows and columns (offs: r0, r1, c0, c1, where map_tap maps them), and the four
     weights (w00, w01, w10, w11): each the same float operations as warp_pixel + sample + accumulate_taps
@@ -176,9 +215,24 @@ def linear_row_plan(xs: np.ndarray, m: np.ndarray, fy: float, s: Layout, border:
 
 
 @numba.njit(cache=True, inline="always")
-def linear_row_taps(src: np.ndarray, base: int, out: np.ndarray, code: np.ndarray, r0: np.ndarray, r1: np.ndarray,
-                    c0: np.ndarray, c1: np.ndarray, w00: np.ndarray, w01: np.ndarray, w10: np.ndarray,
-                    w11: np.ndarray, fill: np.ndarray, taps: np.ndarray, C: int, cs: int) -> None:
+def linear_row_taps(
+    src: np.ndarray,
+    base: int,
+    out: np.ndarray,
+    code: np.ndarray,
+    r0: np.ndarray,
+    r1: np.ndarray,
+    c0: np.ndarray,
+    c1: np.ndarray,
+    w00: np.ndarray,
+    w01: np.ndarray,
+    w10: np.ndarray,
+    w11: np.ndarray,
+    fill: np.ndarray,
+    taps: np.ndarray,
+    C: int,
+    cs: int,
+) -> None:
     """Pass 2: the four taps (or the fill) of every pixel that pass 1 mapped, summed in accumulate_taps'
     order into out (C values a pixel). C and the channel step cs are literals for dense rows; buffer
     indices of taps are never negative, so unsigned (see _view.dense_row). In three loops, so that the
@@ -233,14 +287,30 @@ def linear_row_taps(src: np.ndarray, base: int, out: np.ndarray, code: np.ndarra
 
 
 @numba.njit(cache=True, error_model="numpy")
-def linear_row(src: np.ndarray, s: Layout, dst: np.ndarray, d: Layout, n: int, y: int, m: np.ndarray, border: int,
-               perspective: bool, fill: np.ndarray, xs: np.ndarray, code: np.ndarray, offs: np.ndarray,
-               weights: np.ndarray, taps: np.ndarray, obuf: np.ndarray, scratch: np.ndarray) -> None:
+def linear_row(
+    src: np.ndarray,
+    s: Layout,
+    dst: np.ndarray,
+    d: Layout,
+    n: int,
+    y: int,
+    m: np.ndarray,
+    border: int,
+    perspective: bool,
+    fill: np.ndarray,
+    xs: np.ndarray,
+    code: np.ndarray,
+    offs: np.ndarray,
+    weights: np.ndarray,
+    taps: np.ndarray,
+    obuf: np.ndarray,
+    scratch: np.ndarray,
+) -> None:
     """Output row y of image n: pass 1, pass 2 (specialised by channel count), then warp_pixel for the
     ELSEWHERE pixels (the worker's buffers: code, offs (4, W), weights (4, W), taps (4, W * C values of
-    src's type), obuf (W * C values of dst's type) and scratch (3, 4) floats). A function of its own, not inlined: Numba's compile time of a
-    parallel loop grows fast with the code inlined into its body. The numpy error model: 1 / wz is
-    guarded, so no division-by-zero check is needed."""
+    src's type), obuf (W * C values of dst's type) and scratch (3, 4) floats). A function of its own, not
+    inlined: Numba's compile time of a parallel loop grows fast with the code inlined into its body. The
+    numpy error model: 1 / wz is guarded, so no division-by-zero check is needed."""
     linear_row_plan(xs, m, f32(y), s, border, perspective, code, offs, weights)
     dense = rows_dense(d)
     out = dense_row(dst, d, n, y) if dense else obuf
@@ -265,8 +335,17 @@ def linear_row(src: np.ndarray, s: Layout, dst: np.ndarray, d: Layout, n: int, y
 
 
 @numba.njit(parallel=True, cache=True)
-def warp_linear_rows(src: np.ndarray, s: Layout, dst: np.ndarray, d: Layout, workers: int, minv: np.ndarray,
-                     border: int, perspective: bool, fill: np.ndarray) -> None:
+def warp_linear_rows(
+    src: np.ndarray,
+    s: Layout,
+    dst: np.ndarray,
+    d: Layout,
+    workers: int,
+    minv: np.ndarray,
+    border: int,
+    perspective: bool,
+    fill: np.ndarray,
+) -> None:
     """warp_rows for bilinear sampling of images whose values are within 2^31 of each other (pass 1's tap
     offsets are int32, which it needs to vectorise well), a row at a time (linear_row); worker t takes
     every workers-th row with its own buffers."""
@@ -280,15 +359,33 @@ def warp_linear_rows(src: np.ndarray, s: Layout, dst: np.ndarray, d: Layout, wor
         scratch = np.empty((3, 4), np.float32)
         for r in range(t, d.n * d.h, workers):
             n = r // d.h
-            linear_row(src, s, dst, d, n, r % d.h, minv[n], border, perspective, fill, xs, code, offs, weights, taps,
-                       obuf, scratch)
+            linear_row(
+                src,
+                s,
+                dst,
+                d,
+                n,
+                r % d.h,
+                minv[n],
+                border,
+                perspective,
+                fill,
+                xs,
+                code,
+                offs,
+                weights,
+                taps,
+                obuf,
+                scratch,
+            )
 
 
 # ---- front doors --------------------------------------------------------------------------------------
 
 
-def warp_plan(src: np.ndarray, dst: np.ndarray, M: np.ndarray, interp: int, border: int, fill: Sequence[float],
-              perspective: bool) -> tuple[np.ndarray, np.ndarray] | None:
+def warp_plan(
+    src: np.ndarray, dst: np.ndarray, M: np.ndarray, interp: int, border: int, fill: Sequence[float], perspective: bool
+) -> tuple[np.ndarray, np.ndarray] | None:
     """The checks of a warp of (N, H, W, C) src into dst (anything with .shape, .dtype and .size: the CUDA
     fallback passes device arrays) and its (N, 9) float32 inverse maps and 4 fill values; None when there
     is nothing to write."""
@@ -297,8 +394,18 @@ def warp_plan(src: np.ndarray, dst: np.ndarray, M: np.ndarray, interp: int, bord
     M = params(M, n * (9 if perspective else 6), name, np.float64)
     check_pair(src, dst)
     if dst.shape[0] != n or dst.shape[3] != c or dst.dtype != src.dtype:
-        fail("dst: expected ", n, " images of ", c, " channels and dtype ", src.dtype, " like src, got shape ",
-             shape_str(dst), " ", dst.dtype)
+        fail(
+            "dst: expected ",
+            n,
+            " images of ",
+            c,
+            " channels and dtype ",
+            src.dtype,
+            " like src, got shape ",
+            shape_str(dst),
+            " ",
+            dst.dtype,
+        )
     check_border(border)
     if interp not in (0, 1, 2):
         fail("interp: expected nearest, linear or cubic, got code ", interp)
@@ -311,28 +418,31 @@ def warp_plan(src: np.ndarray, dst: np.ndarray, M: np.ndarray, interp: int, bord
     return minv, fillf
 
 
-def _warp(src: np.ndarray, dst: np.ndarray, M: np.ndarray, interp: int, border: int, fill: Sequence[float],
-          perspective: bool) -> None:
+def _warp(
+    src: np.ndarray, dst: np.ndarray, M: np.ndarray, interp: int, border: int, fill: Sequence[float], perspective: bool
+) -> None:
     src, dst = as_batch(src, "img"), as_batch(dst, "out")
     sbuf, s = as_view(src, "img")
     dbuf, d = as_view(dst, "out", writable=True)
     plan = warp_plan(src, dst, M, interp, border, fill, perspective)
     if plan is None:
         return
-    n, h, w, c = src.shape
-    if interp == LINEAR and sum(abs(st) * (m - 1) for st, m in zip((s.sh, s.sw, s.sc), (h, w, c))) < 2**31:
+    _, h, w, c = src.shape
+    if interp == LINEAR and sum(abs(st) * (m - 1) for st, m in zip((s.sh, s.sw, s.sc), (h, w, c), strict=True)) < 2**31:
         launch(warp_linear_rows, sbuf, s, dbuf, d, workers(), plan[0], int(border), perspective, plan[1])
     else:
         launch(warp_rows, sbuf, s, dbuf, d, plan[0], int(interp), int(border), perspective, plan[1])
 
 
-def warp_affine(src: np.ndarray, dst: np.ndarray, M: np.ndarray, interp: int, border: int,
-                fill: Sequence[float]) -> None:
+def warp_affine(
+    src: np.ndarray, dst: np.ndarray, M: np.ndarray, interp: int, border: int, fill: Sequence[float]
+) -> None:
     """cv2.warpAffine: M is 6 doubles per sample (forward, src -> dst), inverted here."""
     _warp(src, dst, M, interp, border, fill, perspective=False)
 
 
-def warp_perspective(src: np.ndarray, dst: np.ndarray, H: np.ndarray, interp: int, border: int,
-                     fill: Sequence[float]) -> None:
+def warp_perspective(
+    src: np.ndarray, dst: np.ndarray, H: np.ndarray, interp: int, border: int, fill: Sequence[float]
+) -> None:
     """cv2.warpPerspective: H is 9 doubles per sample (forward, src -> dst), inverted here."""
     _warp(src, dst, H, interp, border, fill, perspective=True)

@@ -33,7 +33,8 @@ from numba import config, cuda
 from numba.core.dispatcher import Dispatcher
 
 from .._numba._check import fail
-from .._numba._view import Layout, as_batch as host_batch, as_view, batch_dims, check_rank, layout_of
+from .._numba._view import Layout, as_view, batch_dims, check_rank, layout_of
+from .._numba._view import as_batch as host_batch
 
 SIMULATOR: bool = bool(config.ENABLE_CUDASIM)  # NUMBA_ENABLE_CUDASIM=1: kernels run as Python
 
@@ -159,8 +160,13 @@ class _Span:
 
     def __init__(self, ptr: int, length: int, typestr: str, owner: Any) -> None:
         self.owner = owner
-        self.__cuda_array_interface__ = {"shape": (length,), "strides": None, "typestr": typestr,
-                                         "data": (ptr, False), "version": 3}
+        self.__cuda_array_interface__ = {
+            "shape": (length,),
+            "strides": None,
+            "typestr": typestr,
+            "data": (ptr, False),
+            "version": 3,
+        }
 
 
 def as_batch(arr: Any, name: str, writable: bool = False) -> DeviceBatch:
@@ -184,7 +190,7 @@ def as_batch(arr: Any, name: str, writable: bool = False) -> DeviceBatch:
     size = dtype.itemsize
     strides = cai.get("strides")
     if strides is None:  # C-contiguous
-        strides = tuple(int(np.prod(shape[k + 1:])) * size for k in range(len(shape)))
+        strides = tuple(int(np.prod(shape[k + 1 :])) * size for k in range(len(shape)))
     if any(s % size for s in strides) or ptr % size:
         fail(name, ": data is not aligned to its element size")
     shape, estrides = batch_dims(shape, tuple(s // size for s in strides))

@@ -6,13 +6,12 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from numba import cuda
 
 from .._numba._view import index as _index
-from .._numba.copy import check_maps, crop_maps, flip_maps, pixel_step as _pixel_step, rotate90_maps
+from .._numba.copy import check_maps, crop_maps, flip_maps, rotate90_maps, tiles_maps
+from .._numba.copy import pixel_step as _pixel_step
 from .._numba.copy import row_start as _row_start
-from .._numba.copy import tiles_maps
-from ._device import thread_pixel, DeviceBatch, device, kernel, launch_pixels, pair, upload
+from ._device import DeviceBatch, device, kernel, launch_pixels, pair, thread_pixel, upload
 
 row_start = device(_row_start)
 pixel_step = device(_pixel_step)

@@ -21,12 +21,11 @@ from .._numba._common import map_border as _map_border
 from .._numba._common import saturate as _saturate
 from .._numba._view import index as _index
 from .._numba.filter import box_pixel as _box_pixel
-from .._numba.filter import box_scale, check_box, check_median, filter2d_kernel, gaussian_kernels
+from .._numba.filter import box_scale, check_box, check_median, filter2d_kernel, gaussian_kernels, sep_filter2d_kernels
 from .._numba.filter import median_of as _median_of
 from .._numba.filter import median_window as _median_window
 from .._numba.filter import round_q16 as _round_q16
-from .._numba.filter import sep_filter2d_kernels
-from ._device import thread_pixel, DeviceBatch, device, kernel, launch_pixels, pair, upload
+from ._device import DeviceBatch, device, kernel, launch_pixels, pair, thread_pixel, upload
 
 map_border = device(_map_border)
 median_of = device(_median_of)
@@ -35,7 +34,6 @@ saturate = device(_saturate)
 index = device(_index)
 round_q16 = device(_round_q16)
 box_pixel = device(_box_pixel)
-
 
 
 @cuda.jit(device=True)
@@ -132,28 +130,60 @@ def median_kernel(src, s, dst, d, ksize):  # type: ignore[no-untyped-def]
         dst[index(d, n, y, x, c)] = median_of(v, median_window(src, s, n, y, x, c, a, v))
 
 
-def run_sep_filter(s: DeviceBatch, d: DeviceBatch, kx: np.ndarray, ky: np.ndarray, border: int,
-                   fill: Sequence[float] | None, delta: float, stream: Any) -> None:
+def run_sep_filter(
+    s: DeviceBatch,
+    d: DeviceBatch,
+    kx: np.ndarray,
+    ky: np.ndarray,
+    border: int,
+    fill: Sequence[float] | None,
+    delta: float,
+    stream: Any,
+) -> None:
     """The twin of fastaug._numba.filter.run_sep_filter: shared by sep_filter2d, gaussian_blur, box_blur and
     sobel once their (N, kw) / (N, kh) float32 kernels are built."""
     fillf = fill_f32(fill)
     if d.size == 0:
         return
     dkx, dky, dfill = upload(stream, kx, ky, fillf)
-    launch_pixels(sep_kernel, d.size // d.shape[3], stream, s.buf, s.layout, d.buf, d.layout, dkx, dky, int(border),
-                  dfill, np.float32(delta))
+    launch_pixels(
+        sep_kernel,
+        d.size // d.shape[3],
+        stream,
+        s.buf,
+        s.layout,
+        d.buf,
+        d.layout,
+        dkx,
+        dky,
+        int(border),
+        dfill,
+        np.float32(delta),
+    )
 
 
-def sep_filter2d(src: Any, dst: Any, kx: Any, kw: int, ky: Any, kh: int, border: int, fill: Sequence[float],
-                 delta: float, *, stream: Any = 0) -> None:
+def sep_filter2d(
+    src: Any,
+    dst: Any,
+    kx: Any,
+    kw: int,
+    ky: Any,
+    kh: int,
+    border: int,
+    fill: Sequence[float],
+    delta: float,
+    *,
+    stream: Any = 0,
+) -> None:
     """cv2.sepFilter2D on device arrays; dst may be float32 when src is uint8."""
     s, d = pair(src, dst)
     kx, ky = sep_filter2d_kernels(s, d, kx, kw, ky, kh, border)
     run_sep_filter(s, d, kx, ky, border, fill, delta, stream)
 
 
-def filter2d(src: Any, dst: Any, kernel: Any, kh: int, kw: int, border: int, fill: Sequence[float], *,
-             stream: Any = 0) -> None:
+def filter2d(
+    src: Any, dst: Any, kernel: Any, kh: int, kw: int, border: int, fill: Sequence[float], *, stream: Any = 0
+) -> None:
     """cv2.filter2D (correlation, anchor at the kernel centre) on device arrays."""
     s, d = pair(src, dst)
     k = filter2d_kernel(s, d, kernel, kh, kw, border)
@@ -161,8 +191,9 @@ def filter2d(src: Any, dst: Any, kernel: Any, kh: int, kw: int, border: int, fil
     if d.size == 0:
         return
     dk, dfill = upload(stream, k, fillf)
-    launch_pixels(filter2d_kernel_, d.size // d.shape[3], stream, s.buf, s.layout, d.buf, d.layout, dk,
-                  int(border), dfill)
+    launch_pixels(
+        filter2d_kernel_, d.size // d.shape[3], stream, s.buf, s.layout, d.buf, d.layout, dk, int(border), dfill
+    )
 
 
 def gaussian_blur(src: Any, dst: Any, kh: int, kw: int, sigma: Any, border: int, *, stream: Any = 0) -> None:
@@ -175,8 +206,9 @@ def gaussian_blur(src: Any, dst: Any, kh: int, kw: int, sigma: Any, border: int,
     if d.size == 0:
         return
     dkx, dky = upload(stream, kx, ky)
-    launch_pixels(gaussian_q8_kernel, d.size // d.shape[3], stream, s.buf, s.layout, d.buf, d.layout, dkx, dky,
-                  int(border))
+    launch_pixels(
+        gaussian_q8_kernel, d.size // d.shape[3], stream, s.buf, s.layout, d.buf, d.layout, dkx, dky, int(border)
+    )
 
 
 @kernel
@@ -195,8 +227,20 @@ def box_blur(src: Any, dst: Any, kh: int, kw: int, border: int, *, stream: Any =
     if not check_box(s, d, kh, kw, border):
         return
     u8 = s.dtype == np.uint8
-    launch_pixels(box_kernel, d.size // d.shape[3], stream, s.buf, s.layout, d.buf, d.layout, int(kh), int(kw),
-                  int(border), box_scale(u8, kh, kw), u8)
+    launch_pixels(
+        box_kernel,
+        d.size // d.shape[3],
+        stream,
+        s.buf,
+        s.layout,
+        d.buf,
+        d.layout,
+        int(kh),
+        int(kw),
+        int(border),
+        box_scale(u8, kh, kw),
+        u8,
+    )
 
 
 def median_blur(src: Any, dst: Any, ksize: int, *, stream: Any = 0) -> None:

@@ -11,6 +11,7 @@ from typing import Any
 
 from numba import cuda, int32, uint8
 
+from .._numba._common import f32
 from .._numba._view import index as _index
 from .._numba.intensity import check_equalize, check_same, check_to_gray, normalize_plan, threshold_plan
 from .._numba.intensity import equalize_lut as _equalize_lut
@@ -18,8 +19,7 @@ from .._numba.intensity import gray_pixel as _gray_pixel
 from .._numba.intensity import invert_pixel as _invert_pixel
 from .._numba.intensity import normalize_pixel as _normalize_pixel
 from .._numba.intensity import threshold_value as _threshold_value
-from .._numba._common import f32
-from ._device import thread_pixel, device, kernel, launch, launch_pixels, pair, upload
+from ._device import device, kernel, launch, launch_pixels, pair, thread_pixel, upload
 
 equalize_lut = device(_equalize_lut)
 gray_pixel = device(_gray_pixel)
@@ -72,8 +72,9 @@ def threshold_kernel(src, s, dst, d, thresh, maxval, mode, wrap_negative):  # ty
     if n < 0:
         return
     for c in range(d.c):
-        dst[index(d, n, y, x, c)] = threshold_value(src[index(s, n, y, x, c)], thresh[n], maxval[n], mode,
-                                                    wrap_negative)
+        dst[index(d, n, y, x, c)] = threshold_value(
+            src[index(s, n, y, x, c)], thresh[n], maxval[n], mode, wrap_negative
+        )
 
 
 @kernel
@@ -118,8 +119,9 @@ def threshold(src: Any, dst: Any, thresh: Any, maxval: Any, mode: int, *, stream
     plan = threshold_plan(s, d, thresh, maxval, mode)
     if plan is not None:
         dt, dm = upload(stream, plan[0], plan[1])
-        launch_pixels(threshold_kernel, _pixels(d), stream, s.buf, s.layout, d.buf, d.layout, dt, dm, int(mode),
-                      plan[2])
+        launch_pixels(
+            threshold_kernel, _pixels(d), stream, s.buf, s.layout, d.buf, d.layout, dt, dm, int(mode), plan[2]
+        )
 
 
 def invert(src: Any, dst: Any, *, stream: Any = 0) -> None:
@@ -135,5 +137,4 @@ def normalize(src: Any, dst: Any, mean: Any, std: Any, scale: float, *, stream: 
     s, d = pair(src, dst)
     plan = normalize_plan(s, d, mean, std, scale)
     if plan is not None:
-        launch_pixels(normalize_kernel, _pixels(d), stream, s.buf, s.layout, d.buf, d.layout,
-                      *upload(stream, *plan))
+        launch_pixels(normalize_kernel, _pixels(d), stream, s.buf, s.layout, d.buf, d.layout, *upload(stream, *plan))

@@ -33,5 +33,17 @@ def resize(src: Any, dst: Any, interp: int, *, stream: Any = 0) -> None:
     if plan is None:
         return
     m, tables = plan
-    launch_pixels(resize_kernel, d.size // d.shape[3], stream, s.buf, s.layout, d.buf, d.layout, m.kind,
-                  s.dtype == np.uint8, m.fy, m.fx, *upload(stream, *tables))
+    launch_pixels(
+        resize_kernel,
+        d.size // d.shape[3],
+        stream,
+        s.buf,
+        s.layout,
+        d.buf,
+        d.layout,
+        m.kind,
+        s.dtype == np.uint8,
+        m.fy,
+        m.fx,
+        *upload(stream, *tables),
+    )

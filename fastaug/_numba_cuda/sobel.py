@@ -5,20 +5,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from numba import cuda
-
 from .._numba._view import index as _index
 from .._numba.sobel import check_edges, sobel_kernels
 from .._numba.sobel import edge_pixel as _edge_pixel
-from ._device import thread_pixel, device, kernel, launch_pixels, pair
+from ._device import device, kernel, launch_pixels, pair, thread_pixel
 from .filter import run_sep_filter
 
 edge_pixel = device(_edge_pixel)
 index = device(_index)
 
 
-def sobel(src: Any, dst: Any, dx: int, dy: int, ksize: int, scale: float, delta: float, border: int, *,
-          stream: Any = 0) -> None:
+def sobel(
+    src: Any, dst: Any, dx: int, dy: int, ksize: int, scale: float, delta: float, border: int, *, stream: Any = 0
+) -> None:
     """cv2.Sobel(ddepth=CV_32F) on device arrays: ksize 1, 3, 5, 7 or -1 (Scharr); dst is float32."""
     s, d = pair(src, dst)
     kx, ky = sobel_kernels(s, d, dx, dy, ksize, scale, delta, border)

@@ -8,10 +8,11 @@ from typing import Any
 
 from numba import cuda, float32
 
-from .._numba.warp import warp_pixel as _warp_pixel, warp_plan
 from .._numba._common import saturate as _saturate
 from .._numba._view import index as _index
-from ._device import thread_pixel, device, kernel, launch_pixels, pair, upload
+from .._numba.warp import warp_pixel as _warp_pixel
+from .._numba.warp import warp_plan
+from ._device import device, kernel, launch_pixels, pair, thread_pixel, upload
 
 warp_pixel = device(_warp_pixel)
 saturate = device(_saturate)
@@ -32,24 +33,39 @@ def warp_kernel(src, s, dst, d, minv, interp, border, perspective, fill):  # typ
         dst[index(d, n, y, x, c)] = saturate(acc[c], dst)
 
 
-def _warp(src: Any, dst: Any, M: Any, interp: int, border: int, fill: Sequence[float], perspective: bool,
-          stream: Any) -> None:
+def _warp(
+    src: Any, dst: Any, M: Any, interp: int, border: int, fill: Sequence[float], perspective: bool, stream: Any
+) -> None:
     s, d = pair(src, dst)
     plan = warp_plan(s, d, M, interp, border, fill, perspective)
     if plan is None:
         return
     minv, fillf = upload(stream, *plan)
-    launch_pixels(warp_kernel, d.size // d.shape[3], stream, s.buf, s.layout, d.buf, d.layout, minv, int(interp),
-                  int(border), perspective, fillf)
+    launch_pixels(
+        warp_kernel,
+        d.size // d.shape[3],
+        stream,
+        s.buf,
+        s.layout,
+        d.buf,
+        d.layout,
+        minv,
+        int(interp),
+        int(border),
+        perspective,
+        fillf,
+    )
 
 
-def warp_affine(src: Any, dst: Any, M: Any, interp: int, border: int, fill: Sequence[float], *,
-                stream: Any = 0) -> None:
+def warp_affine(
+    src: Any, dst: Any, M: Any, interp: int, border: int, fill: Sequence[float], *, stream: Any = 0
+) -> None:
     """cv2.warpAffine on device arrays: M is 6 doubles per sample (forward, src -> dst)."""
     _warp(src, dst, M, interp, border, fill, False, stream)
 
 
-def warp_perspective(src: Any, dst: Any, H: Any, interp: int, border: int, fill: Sequence[float], *,
-                     stream: Any = 0) -> None:
+def warp_perspective(
+    src: Any, dst: Any, H: Any, interp: int, border: int, fill: Sequence[float], *, stream: Any = 0
+) -> None:
     """cv2.warpPerspective on device arrays: H is 9 doubles per sample (forward, src -> dst)."""
     _warp(src, dst, H, interp, border, fill, True, stream)
