@@ -294,20 +294,14 @@ FASTAUG_CPU_CLONES void box_row_pass(const V* __restrict in, int kw, int64_t ste
   }
 }
 
-// S: the running column sums (uint16 while kh * kw * 255 fits, else int32).
+// One output row from the running column sums acc (S: uint16 while kh * kw * 255 fits, else int32), and
+// the window slid down a row: acc += enter - leave, in the same pass.
 template <class H, class S>
-FASTAUG_CPU_CLONES void box_column_u8(const H* __restrict rows, int kh, int64_t len, int64_t count, float inv,
-                                      S* __restrict acc, uint8_t* __restrict out, int64_t out_step) {
-  for (int64_t i = 0; i < len; ++i) acc[i] = 0;
-  for (int j = 0; j < kh; ++j)
-    for (int64_t i = 0; i < len; ++i) acc[i] = static_cast<S>(acc[i] + rows[j * len + i]);
-  for (int64_t y = 0; y < count; ++y) {
-    uint8_t* o = out + y * out_step;
-    for (int64_t i = 0; i < len; ++i) o[i] = box_value(static_cast<int32_t>(acc[i]), inv);
-    if (y + 1 == count) break;
-    const H* enter = rows + (y + kh) * len;
-    const H* leave = rows + y * len;
-    for (int64_t i = 0; i < len; ++i) acc[i] = static_cast<S>(acc[i] + enter[i] - leave[i]);
+FASTAUG_CPU_CLONES void box_column_u8(const H* __restrict enter, const H* __restrict leave, int64_t len, float inv,
+                                      S* __restrict acc, uint8_t* __restrict out) {
+  for (int64_t i = 0; i < len; ++i) {
+    out[i] = box_value(static_cast<int32_t>(acc[i]), inv);
+    acc[i] = static_cast<S>(acc[i] + enter[i] - leave[i]);
   }
 }
 
@@ -326,24 +320,39 @@ void box_cpu(const ImageView& src, const ImageView& dst, int kh, int kw, Border 
   const auto inv = box_inv_area<T>(kh, kw);
   const V zero[4] = {};  // cv2.blur's constant border reads 0
   parallel_blocks(src.n, src.h, kBlockRows, [&](int64_t n, int64_t y0, int64_t y1) {
-    const auto pad = scratch<V>((src.w + kw - 1) * C), rows = scratch<H>((y1 - y0 + kh - 1) * len);
-    for (int64_t r = y0 - ay; r < y1 + kh - 1 - ay; ++r) {
+    const auto pad = scratch<V>((src.w + kw - 1) * C);
+    const auto row_pass = [&](const V* in, int64_t count, H* out) {
+      by_taps(kw, [&](auto k) { box_row_pass<decltype(k)::value, V, H>(in, kw, C, count, out); });
+    };
+    const auto row_sums = [&](int64_t r, H* out) {  // the horizontal sums of padded source row r
       padded_row<T, V>(src, n, r, ax, kw - 1 - ax, border, zero, pad.get());
-      H* out = &rows[(r - y0 + ay) * len];
-      by_taps(kw, [&](auto k) { box_row_pass<decltype(k)::value, V, H>(pad.get(), kw, C, len, out); });
-    }
+      row_pass(pad.get(), len, out);
+    };
     T* first = static_cast<T*>(dst.data) + n * dst.sn + y0 * dst.sh;
     const bool direct = dst.rows_dense();  // results straight into the output rows
     if constexpr (std::is_same_v<T, uint8_t>) {
-      const auto acc = scratch<S>(len);
-      if (direct) {
-        box_column_u8<H, S>(rows.get(), kh, len, y1 - y0, inv, acc.get(), first, dst.sh);
-      } else {
-        const auto out = scratch<uint8_t>((y1 - y0) * len);
-        box_column_u8<H, S>(rows.get(), kh, len, y1 - y0, inv, acc.get(), out.get(), len);
-        for (int64_t y = y0; y < y1; ++y) store_values(dst, n, y, &out[(y - y0) * len]);
+      // A ring of the kh + 1 row sums in use (the window and the row entering it), small enough for L1.
+      const int64_t slots = kh + 1;
+      const auto ring = scratch<H>(slots * len);
+      const auto slot = [&](int64_t r) { return &ring[((r - (y0 - ay)) % slots) * len]; };
+      const auto acc = scratch<S>(len), out = scratch<uint8_t>(direct ? 0 : len);
+      for (int64_t i = 0; i < len; ++i) acc[i] = 0;
+      for (int64_t r = y0 - ay; r < y0 - ay + kh; ++r) {
+        row_sums(r, slot(r));
+        const H* sums = slot(r);
+        for (int64_t i = 0; i < len; ++i) acc[i] = static_cast<S>(acc[i] + sums[i]);
+      }
+      for (int64_t y = y0; y < y1; ++y) {
+        const bool slide = y + 1 < y1;  // after the block's last row the window stays (enter = leave)
+        const int64_t enter = slide ? y - ay + kh : y - ay;
+        if (slide) row_sums(enter, slot(enter));
+        T* o = direct ? first + (y - y0) * dst.sh : out.get();
+        box_column_u8<H, S>(slot(enter), slot(y - ay), len, inv, acc.get(), o);
+        if (!direct) store_values(dst, n, y, out.get());
       }
     } else {
+      const auto rows = scratch<H>((y1 - y0 + kh - 1) * len);
+      for (int64_t r = y0 - ay; r < y1 + kh - 1 - ay; ++r) row_sums(r, &rows[(r - y0 + ay) * len]);
       const auto acc = scratch<double>(len);
       const auto out = scratch<float>(len);
       for (int64_t y = y0; y < y1; ++y) {
