@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <memory>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -303,6 +304,58 @@ FASTAUG_CPU_CLONES void box_column_u8(const H* __restrict enter, const H* __rest
     out[i] = box_value(static_cast<int32_t>(acc[i]), inv);
     acc[i] = static_cast<S>(acc[i] + enter[i] - leave[i]);
   }
+}
+
+// The vertical-first uint8 box (dense source rows, windows whose sum fits 16 bits): running column sums
+// of the source rows themselves (no padded copy), then per output row the kw-tap sums along the column
+// sums, padded at the row's ends by the border. Integer sums, so the same bits as box_cpu's other order.
+FASTAUG_CPU_CLONES void box_columns_slide(const uint8_t* __restrict enter, const uint8_t* __restrict leave, int64_t len,
+                                          uint16_t* __restrict col) {
+  for (int64_t i = 0; i < len; ++i) col[i] = static_cast<uint16_t>(col[i] + enter[i] - leave[i]);
+}
+
+template <int K>
+FASTAUG_CPU_CLONES void box_row_out(const uint16_t* __restrict col, int kw, int64_t step, int64_t len, float inv,
+                                    uint8_t* __restrict out) {
+  const int taps = K > 0 ? K : kw;
+  for (int64_t i = 0; i < len; ++i) {
+    uint16_t sum = col[i];
+    for (int j = 1; j < taps; ++j) sum = static_cast<uint16_t>(sum + col[i + j * step]);
+    out[i] = box_value(static_cast<int32_t>(sum), inv);
+  }
+}
+
+void box_u8_vertical_first(const ImageView& src, const ImageView& dst, int kh, int kw, Border border) {
+  const int ax = kw / 2, ay = kh / 2, right = kw - 1 - ax;
+  const int64_t C = src.c, W = src.w, len = W * C;
+  const float inv = box_inv_area<uint8_t>(kh, kw);
+  const auto zeros = std::make_unique<uint8_t[]>(len);  // the rows outside the image under a constant border
+  parallel_blocks(src.n, src.h, kBlockRows, [&](int64_t n, int64_t y0, int64_t y1) {
+    const auto padded = scratch<uint16_t>((W + kw - 1) * C);
+    const auto out = scratch<uint8_t>(len);
+    uint16_t* col = padded.get() + ax * C;
+    const auto row = [&](int64_t r) {
+      const int64_t ry = map_border(r, src.h, border);
+      return ry < 0 ? zeros.get() : static_cast<const uint8_t*>(src.data) + n * src.sn + ry * src.sh;
+    };
+    for (int64_t i = 0; i < len; ++i) col[i] = 0;
+    for (int64_t r = y0 - ay; r < y0 - ay + kh; ++r) box_columns_slide(row(r), zeros.get(), len, col);
+    const bool direct = dst.rows_dense();
+    for (int64_t y = y0; y < y1; ++y) {
+      for (int64_t x = -ax; x < 0; ++x) {  // the column sums beyond the row's ends, by the border
+        const int64_t sx = map_border(x, W, border);
+        for (int64_t c = 0; c < C; ++c) col[x * C + c] = sx < 0 ? 0 : col[sx * C + c];
+      }
+      for (int64_t x = W; x < W + right; ++x) {
+        const int64_t sx = map_border(x, W, border);
+        for (int64_t c = 0; c < C; ++c) col[x * C + c] = sx < 0 ? 0 : col[sx * C + c];
+      }
+      uint8_t* o = direct ? static_cast<uint8_t*>(dst.data) + n * dst.sn + y * dst.sh : out.get();
+      by_taps(kw, [&](auto k) { box_row_out<decltype(k)::value>(padded.get(), kw, C, len, inv, o); });
+      if (!direct) store_values(dst, n, y, out.get());
+      if (y + 1 < y1) box_columns_slide(row(y - ay + kh), row(y - ay), len, col);
+    }
+  });
 }
 
 FASTAUG_CPU_CLONES void box_column_f32(const double* rows, int kh, int64_t len, double inv, double* acc, float* out) {
@@ -661,7 +714,9 @@ void box_blur(const ImageView& src, const ImageView& dst, int kh, int kw, Border
                                [&](auto t) {
                                  using T = decltype(t);
                                  if constexpr (std::is_same_v<T, uint8_t>) {
-                                   if (int64_t(kh) * kw <= 257)  // the window's sum fits 16 bits
+                                   if (int64_t(kh) * kw <= 257 && src.rows_dense())  // sums fit 16 bits
+                                     box_u8_vertical_first(src, dst, kh, kw, border);
+                                   else if (int64_t(kh) * kw <= 257)
                                      box_cpu<T, uint16_t, uint16_t>(src, dst, kh, kw, border);
                                    else if (kw <= 257)
                                      box_cpu<T, uint16_t, int32_t>(src, dst, kh, kw, border);
