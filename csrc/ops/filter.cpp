@@ -275,72 +275,50 @@ void by_taps(int taps, F&& f) {
   }
 }
 
-// cv::blur (box_value): the exact window sums of a block of rows. Each padded source row's horizontal sums
-// (H = uint16 for uint8 rows, double for float rows), then, for uint8, running column sums (add the row
-// entering the window, subtract the one leaving: exact integers, kept in 16 bits while the window's sum
-// fits); for float the column sums are direct, in row order (box_value's order, so every backend has the
-// same bits).
-template <int K, class V, class H>
-FASTAUG_CPU_CLONES void box_row_pass(const V* __restrict in, int kw, int64_t step, int64_t len, H* __restrict out) {
-  if constexpr (K > 0) {  // one pass, the K taps summed in registers
-    for (int64_t i = 0; i < len; ++i) {
-      H acc = static_cast<H>(in[i]);
-      for (int j = 1; j < K; ++j) acc = static_cast<H>(acc + in[i + j * step]);
-      out[i] = acc;
-    }
-  } else {
-    for (int64_t i = 0; i < len; ++i) out[i] = static_cast<H>(in[i]);
-    for (int j = 1; j < kw; ++j)
-      for (int64_t i = 0; i < len; ++i) out[i] = static_cast<H>(out[i] + in[i + j * step]);
-  }
-}
-
-// One output row from the running column sums acc (S: uint16 while kh * kw * 255 fits, else int32), and
-// the window slid down a row: acc += enter - leave, in the same pass.
-template <class H, class S>
-FASTAUG_CPU_CLONES void box_column_u8(const H* __restrict enter, const H* __restrict leave, int64_t len, float inv,
-                                      S* __restrict acc, uint8_t* __restrict out) {
-  for (int64_t i = 0; i < len; ++i) {
-    out[i] = box_value(static_cast<int32_t>(acc[i]), inv);
-    acc[i] = static_cast<S>(acc[i] + enter[i] - leave[i]);
-  }
-}
-
-// The vertical-first uint8 box (dense source rows, windows whose sum fits 16 bits): running column sums
-// of the source rows themselves (no padded copy), then per output row the kw-tap sums along the column
-// sums, padded at the row's ends by the border. Integer sums, so the same bits as box_cpu's other order.
+// cv::blur (box_value): exact window sums. uint8: running column sums of the source rows (add the row
+// entering the window, subtract the one leaving: exact integers in S, uint16 while the window's sum fits,
+// else int32), then per output row the kw-tap sums along them, padded at the row's ends by the border.
+// float: each padded row's horizontal sums in double, then the column sums direct, in row order
+// (box_value's order, so every backend has the same bits).
+template <class S>
 FASTAUG_CPU_CLONES void box_columns_slide(const uint8_t* __restrict enter, const uint8_t* __restrict leave, int64_t len,
-                                          uint16_t* __restrict col) {
-  for (int64_t i = 0; i < len; ++i) col[i] = static_cast<uint16_t>(col[i] + enter[i] - leave[i]);
+                                          S* __restrict col) {
+  for (int64_t i = 0; i < len; ++i) col[i] = static_cast<S>(col[i] + enter[i] - leave[i]);
 }
 
-template <int K>
-FASTAUG_CPU_CLONES void box_row_out(const uint16_t* __restrict col, int kw, int64_t step, int64_t len, float inv,
+template <int K, class S>
+FASTAUG_CPU_CLONES void box_row_out(const S* __restrict col, int kw, int64_t step, int64_t len, float inv,
                                     uint8_t* __restrict out) {
-  const int taps = K > 0 ? K : kw;
+  const int taps = K > 0 ? K : kw;  // K: a literal tap count, so the taps are summed in registers
   for (int64_t i = 0; i < len; ++i) {
-    uint16_t sum = col[i];
-    for (int j = 1; j < taps; ++j) sum = static_cast<uint16_t>(sum + col[i + j * step]);
+    S sum = col[i];
+    for (int j = 1; j < taps; ++j) sum = static_cast<S>(sum + col[i + j * step]);
     out[i] = box_value(static_cast<int32_t>(sum), inv);
   }
 }
 
-void box_u8_vertical_first(const ImageView& src, const ImageView& dst, int kh, int kw, Border border) {
+template <class S>
+void box_u8_cpu(const ImageView& src, const ImageView& dst, int kh, int kw, Border border) {
   const int ax = kw / 2, ay = kh / 2, right = kw - 1 - ax;
   const int64_t C = src.c, W = src.w, len = W * C;
   const float inv = box_inv_area<uint8_t>(kh, kw);
-  const auto zeros = std::make_unique<uint8_t[]>(len);  // the rows outside the image under a constant border
+  const uint8_t zero[4] = {};                           // cv2.blur's constant border reads 0
+  const auto zeros = std::make_unique<uint8_t[]>(len);  // a row outside the image under a constant border
+  const bool dense = src.rows_dense(), direct = dst.rows_dense();
   parallel_blocks(src.n, src.h, kBlockRows, [&](int64_t n, int64_t y0, int64_t y1) {
-    const auto padded = scratch<uint16_t>((W + kw - 1) * C);
-    const auto out = scratch<uint8_t>(len);
-    uint16_t* col = padded.get() + ax * C;
-    const auto row = [&](int64_t r) {
+    const auto padded = scratch<S>((W + kw - 1) * C);
+    const auto enter_copy = scratch<uint8_t>(dense ? 0 : len), leave_copy = scratch<uint8_t>(dense ? 0 : len);
+    const auto out = scratch<uint8_t>(direct ? 0 : len);
+    S* col = padded.get() + ax * C;
+    const auto row = [&](int64_t r, uint8_t* copy) -> const uint8_t* {  // dense rows are read in place
       const int64_t ry = map_border(r, src.h, border);
-      return ry < 0 ? zeros.get() : static_cast<const uint8_t*>(src.data) + n * src.sn + ry * src.sh;
+      if (ry < 0) return zeros.get();
+      if (dense) return static_cast<const uint8_t*>(src.data) + n * src.sn + ry * src.sh;
+      padded_row<uint8_t, uint8_t>(src, n, ry, 0, 0, border, zero, copy);
+      return copy;
     };
     for (int64_t i = 0; i < len; ++i) col[i] = 0;
-    for (int64_t r = y0 - ay; r < y0 - ay + kh; ++r) box_columns_slide(row(r), zeros.get(), len, col);
-    const bool direct = dst.rows_dense();
+    for (int64_t r = y0 - ay; r < y0 - ay + kh; ++r) box_columns_slide(row(r, enter_copy.get()), zeros.get(), len, col);
     for (int64_t y = y0; y < y1; ++y) {
       for (int64_t x = -ax; x < 0; ++x) {  // the column sums beyond the row's ends, by the border
         const int64_t sx = map_border(x, W, border);
@@ -351,11 +329,27 @@ void box_u8_vertical_first(const ImageView& src, const ImageView& dst, int kh, i
         for (int64_t c = 0; c < C; ++c) col[x * C + c] = sx < 0 ? 0 : col[sx * C + c];
       }
       uint8_t* o = direct ? static_cast<uint8_t*>(dst.data) + n * dst.sn + y * dst.sh : out.get();
-      by_taps(kw, [&](auto k) { box_row_out<decltype(k)::value>(padded.get(), kw, C, len, inv, o); });
+      by_taps(kw, [&](auto k) { box_row_out<decltype(k)::value, S>(padded.get(), kw, C, len, inv, o); });
       if (!direct) store_values(dst, n, y, out.get());
-      if (y + 1 < y1) box_columns_slide(row(y - ay + kh), row(y - ay), len, col);
+      if (y + 1 < y1) box_columns_slide(row(y - ay + kh, enter_copy.get()), row(y - ay, leave_copy.get()), len, col);
     }
   });
+}
+
+template <int K>
+FASTAUG_CPU_CLONES void box_row_pass(const double* __restrict in, int kw, int64_t step, int64_t len,
+                                     double* __restrict out) {
+  if constexpr (K > 0) {  // one pass, the K taps summed in registers
+    for (int64_t i = 0; i < len; ++i) {
+      double acc = in[i];
+      for (int j = 1; j < K; ++j) acc += in[i + j * step];
+      out[i] = acc;
+    }
+  } else {
+    for (int64_t i = 0; i < len; ++i) out[i] = in[i];
+    for (int j = 1; j < kw; ++j)
+      for (int64_t i = 0; i < len; ++i) out[i] += in[i + j * step];
+  }
 }
 
 FASTAUG_CPU_CLONES void box_column_f32(const double* rows, int kh, int64_t len, double inv, double* acc, float* out) {
@@ -365,54 +359,25 @@ FASTAUG_CPU_CLONES void box_column_f32(const double* rows, int kh, int64_t len, 
   for (int64_t i = 0; i < len; ++i) out[i] = box_value(acc[i], inv);
 }
 
-template <class T, class H, class S>
-void box_cpu(const ImageView& src, const ImageView& dst, int kh, int kw, Border border) {
-  using V = std::conditional_t<std::is_same_v<T, uint8_t>, uint8_t, double>;
+void box_f32_cpu(const ImageView& src, const ImageView& dst, int kh, int kw, Border border) {
   const int ax = kw / 2, ay = kh / 2;
   const int64_t C = src.c, len = src.w * C;
-  const auto inv = box_inv_area<T>(kh, kw);
-  const V zero[4] = {};  // cv2.blur's constant border reads 0
+  const double inv = box_inv_area<float>(kh, kw);
+  const double zero[4] = {};  // cv2.blur's constant border reads 0
   parallel_blocks(src.n, src.h, kBlockRows, [&](int64_t n, int64_t y0, int64_t y1) {
-    const auto pad = scratch<V>((src.w + kw - 1) * C);
-    const auto row_pass = [&](const V* in, int64_t count, H* out) {
-      by_taps(kw, [&](auto k) { box_row_pass<decltype(k)::value, V, H>(in, kw, C, count, out); });
-    };
-    const auto row_sums = [&](int64_t r, H* out) {  // the horizontal sums of padded source row r
-      padded_row<T, V>(src, n, r, ax, kw - 1 - ax, border, zero, pad.get());
-      row_pass(pad.get(), len, out);
-    };
-    T* first = static_cast<T*>(dst.data) + n * dst.sn + y0 * dst.sh;
+    const auto pad = scratch<double>((src.w + kw - 1) * C), rows = scratch<double>((y1 - y0 + kh - 1) * len);
+    for (int64_t r = y0 - ay; r < y1 + kh - 1 - ay; ++r) {
+      padded_row<float, double>(src, n, r, ax, kw - 1 - ax, border, zero, pad.get());
+      double* sums = &rows[(r - y0 + ay) * len];
+      by_taps(kw, [&](auto k) { box_row_pass<decltype(k)::value>(pad.get(), kw, C, len, sums); });
+    }
+    const auto acc = scratch<double>(len);
+    const auto out = scratch<float>(len);
     const bool direct = dst.rows_dense();  // results straight into the output rows
-    if constexpr (std::is_same_v<T, uint8_t>) {
-      // A ring of the kh + 1 row sums in use (the window and the row entering it), small enough for L1.
-      const int64_t slots = kh + 1;
-      const auto ring = scratch<H>(slots * len);
-      const auto slot = [&](int64_t r) { return &ring[((r - (y0 - ay)) % slots) * len]; };
-      const auto acc = scratch<S>(len), out = scratch<uint8_t>(direct ? 0 : len);
-      for (int64_t i = 0; i < len; ++i) acc[i] = 0;
-      for (int64_t r = y0 - ay; r < y0 - ay + kh; ++r) {
-        row_sums(r, slot(r));
-        const H* sums = slot(r);
-        for (int64_t i = 0; i < len; ++i) acc[i] = static_cast<S>(acc[i] + sums[i]);
-      }
-      for (int64_t y = y0; y < y1; ++y) {
-        const bool slide = y + 1 < y1;  // after the block's last row the window stays (enter = leave)
-        const int64_t enter = slide ? y - ay + kh : y - ay;
-        if (slide) row_sums(enter, slot(enter));
-        T* o = direct ? first + (y - y0) * dst.sh : out.get();
-        box_column_u8<H, S>(slot(enter), slot(y - ay), len, inv, acc.get(), o);
-        if (!direct) store_values(dst, n, y, out.get());
-      }
-    } else {
-      const auto rows = scratch<H>((y1 - y0 + kh - 1) * len);
-      for (int64_t r = y0 - ay; r < y1 + kh - 1 - ay; ++r) row_sums(r, &rows[(r - y0 + ay) * len]);
-      const auto acc = scratch<double>(len);
-      const auto out = scratch<float>(len);
-      for (int64_t y = y0; y < y1; ++y) {
-        T* o = direct ? first + (y - y0) * dst.sh : out.get();
-        box_column_f32(&rows[(y - y0) * len], kh, len, inv, acc.get(), o);
-        if (!direct) store_values(dst, n, y, out.get());
-      }
+    for (int64_t y = y0; y < y1; ++y) {
+      float* o = direct ? static_cast<float*>(dst.data) + n * dst.sn + y * dst.sh : out.get();
+      box_column_f32(&rows[(y - y0) * len], kh, len, inv, acc.get(), o);
+      if (!direct) store_values(dst, n, y, out.get());
     }
   });
 }
@@ -714,16 +679,12 @@ void box_blur(const ImageView& src, const ImageView& dst, int kh, int kw, Border
                                [&](auto t) {
                                  using T = decltype(t);
                                  if constexpr (std::is_same_v<T, uint8_t>) {
-                                   if (int64_t(kh) * kw <= 257 && src.rows_dense())  // sums fit 16 bits
-                                     box_u8_vertical_first(src, dst, kh, kw, border);
-                                   else if (int64_t(kh) * kw <= 257)
-                                     box_cpu<T, uint16_t, uint16_t>(src, dst, kh, kw, border);
-                                   else if (kw <= 257)
-                                     box_cpu<T, uint16_t, int32_t>(src, dst, kh, kw, border);
+                                   if (int64_t(kh) * kw <= 257)  // the window's sum fits 16 bits
+                                     box_u8_cpu<uint16_t>(src, dst, kh, kw, border);
                                    else
-                                     box_cpu<T, int32_t, int32_t>(src, dst, kh, kw, border);
+                                     box_u8_cpu<int32_t>(src, dst, kh, kw, border);
                                  } else {
-                                   box_cpu<T, double, double>(src, dst, kh, kw, border);
+                                   box_f32_cpu(src, dst, kh, kw, border);
                                  }
                                }),
                 cuda::box(src, dst, kh, kw, border, stream));
