@@ -266,14 +266,6 @@ def linear_row_taps(
         if k <= 0:  # done above, or ELSEWHERE
             continue
         a0, a1, a2, a3 = w00[x], w01[x], w10[x], w11[x]
-        if k == 15:  # every tap outside (common under a constant border): no loads, no branches
-            for c in range(C):
-                a = f32(0.0) + a0 * fill[c]
-                a += a1 * fill[c]
-                a += a2 * fill[c]
-                a += a3 * fill[c]
-                out[np.uint64(x * C + c)] = saturate(a, out)
-            continue
         p00 = base + r0[x] + c0[x]
         p01 = base + r0[x] + c1[x]
         p10 = base + r1[x] + c0[x]
