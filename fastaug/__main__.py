@@ -112,6 +112,8 @@ def bench(args: argparse.Namespace) -> int:
     workloads = names(args.workloads, _bench.WORKLOADS, "workloads") or list(_bench.WORKLOADS)
     peers = names(args.peers, _bench.PEERS, "peers")
     rounds = {"min_rounds": args.rounds, "max_rounds": args.rounds} if args.rounds else {}
+    if args.warmup < 1:
+        raise SystemExit(f"fastaug bench: --warmup {args.warmup}: expected at least 1 untimed call")
     suite = _bench.Suite(
         device=args.device,
         n=args.batch,
@@ -121,11 +123,13 @@ def bench(args: argparse.Namespace) -> int:
         budget_s=args.budget,
         warmup=args.warmup,
         peers=peers,
-        backends=args.backends.split(",") if args.backends else None,
+        backends=names(args.backends, tuple(_bench.fastaug_backends(args.device)), "backends"),
         **rounds,
     )
     print(f"timing {len(workloads)} workloads on {args.device}...", file=sys.stderr)
-    report = _bench.run_suite(suite, workloads, progress=lambda w: print(f"  {w}", file=sys.stderr, flush=True))
+    report = _bench.run_suite(
+        suite, workloads, progress=lambda w: print(f"  {w}", file=sys.stderr, flush=True), json_path=args.json or None
+    )
     print(_bench.format_table(report))
     failed = sorted(
         {
@@ -136,7 +140,6 @@ def bench(args: argparse.Namespace) -> int:
         }
     )
     if args.json:
-        _bench.save_json(report, args.json)
         print(f"wrote {args.json} (raw timings)")
     if args.png:
         why_not = _bench.write_png(report, args.png)

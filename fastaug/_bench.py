@@ -814,6 +814,8 @@ class Suite:
     peers: Sequence[str] | None = None  # peers to try (default: all of PEERS)
 
     def __post_init__(self) -> None:
+        if self.warmup < 1:  # the warm-up call's time decides the rounds and which implementations are slow
+            raise ValueError(f"warmup: got {self.warmup}; expected at least 1 untimed call")
         sn, sh, sw = STANDARD[self.device]
         self.n, self.h, self.w = self.n or sn, self.h or sh, self.w or sw
         self.threads = self.threads or int(os.environ.get("FASTAUG_BENCH_THREADS", 0)) or os.cpu_count() or 1
@@ -1156,14 +1158,22 @@ def write_png(report: dict[str, Any], path: str | Path) -> str | None:
 
 
 def run_suite(
-    suite: Suite, workloads: Sequence[str] = WORKLOADS, progress: Callable[[str], None] | None = None
+    suite: Suite,
+    workloads: Sequence[str] = WORKLOADS,
+    progress: Callable[[str], None] | None = None,
+    json_path: str | Path | None = None,
 ) -> dict[str, Any]:
-    records = []
+    """Times every workload; with json_path, the report so far is saved after each one (a run cut short by a
+    time limit still leaves its finished workloads)."""
+    report: dict[str, Any] = {"meta": suite.meta(), "workloads": []}
     for work in workloads:
         if progress:
             progress(work)
-        records.append(suite.run(work))
-    return {"meta": suite.meta(), "workloads": records}
+        report["workloads"].append(suite.run(work))
+        report["meta"] = suite.meta()  # the versions of what the run has imported by now
+        if json_path:
+            save_json(report, json_path)
+    return report
 
 
 def save_json(report: dict[str, Any], path: str | Path) -> None:

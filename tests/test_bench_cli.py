@@ -74,3 +74,29 @@ def test_every_workload_has_a_fastaug_call_and_an_output_spec():
 def test_bench_cli_rejects_unknown_names():
     with pytest.raises(SystemExit, match="unknown workloads"):
         main(["bench", "--workloads", "warp_affine,nosuch"])
+    with pytest.raises(SystemExit, match=r"unknown backends \['cuda-native'\]; expected some of native"):
+        main(["bench", "--backends", "cuda-native"])
+    with pytest.raises(SystemExit, match="--warmup 0: expected at least 1"):
+        main(["bench", "--warmup", "0"])
+
+
+def test_run_suite_saves_the_report_after_each_workload(tmp_path, monkeypatch):
+    """A run cut short by a time limit (gpu_check.sh's steps) still leaves the workloads it finished."""
+    out = tmp_path / "partial.json"
+    suite = _bench.Suite(n=2, h=16, w=16, threads=1, min_rounds=1, max_rounds=1, warmup=1, backends=["native"])
+    suite.peer_names = []
+    calls = []
+    real_run = suite.run
+
+    def run_then_stop(work):
+        calls.append(work)
+        if len(calls) == 2:
+            raise KeyboardInterrupt  # as if killed while timing the second workload
+        return real_run(work)
+
+    monkeypatch.setattr(suite, "run", run_then_stop)
+    with pytest.raises(KeyboardInterrupt):
+        _bench.run_suite(suite, ["flip", "invert"], json_path=out)
+    report = json.loads(out.read_text())
+    assert [w["workload"] for w in report["workloads"]] == ["flip"]
+    assert report["meta"]["batch"] == [2, 16, 16, 3]

@@ -44,15 +44,47 @@ __device__ __forceinline__ U finish_sum(uint32_t acc, float) {
   return detail::round_q16(acc);
 }
 
-// kernels: kx (kw) then ky (kh) per sample, packed in the arguments
-template <class T, class U, int C, class K>
-__global__ void sep_kernel(ImageView src, ImageView dst, int64_t first, int64_t count, Params<K> k, int kw, int kh,
-                           Border border, Fill fill, float delta) {
-  using A = SepSum<K>;
+// What the separable kernels sum and how each sum ends. WeightedSums: the per-sample kernels (kx then ky of
+// each sample, packed in the kernel's arguments), finished by finish_sum. BoxSums: cv::blur's plain window
+// sums (unit weights: `Unit * v` is v, so each sum is formed exactly as a plain running sum), finished by
+// box_value: the same bits as the CPU's exact integer sums (uint8) and row-ordered double sums (float).
+template <class K, class U>
+struct WeightedSums {
+  using Acc = SepSum<K>;
+  Params<K> k;
+  int kw, kh;
+  float delta;
+  __device__ const K* kx(int64_t s) const { return &k.v[s * (kw + kh)]; }
+  __device__ const K* ky(int64_t s) const { return kx(s) + kw; }
+  __device__ U finish(Acc acc) const { return finish_sum<U>(acc, delta); }
+};
+
+struct Unit {
+  __device__ Unit operator[](int) const { return {}; }
+};
+template <class A>
+__device__ __forceinline__ A operator*(Unit, A v) {
+  return v;
+}
+
+template <class T>
+struct BoxSums {
+  using Acc = typename detail::BoxSum<T>::type;
+  typename detail::BoxSum<T>::scale inv;
+  __device__ Unit kx(int64_t) const { return {}; }
+  __device__ Unit ky(int64_t) const { return {}; }
+  __device__ T finish(Acc acc) const { return detail::box_value(acc, inv); }
+};
+
+// One thread per output pixel: each pixel's row sums (taps from j = 0), then the rows (from r = 0).
+template <class T, class U, int C, class Sums>
+__global__ void sep_kernel(ImageView src, ImageView dst, int64_t first, int64_t count, int kw, int kh, Border border,
+                           Fill fill, Sums sums) {
+  using A = typename Sums::Acc;
   FASTAUG_PIXEL_LOOP(s, y, x, count, dst.h, dst.w) {
     const int64_t n = first + s;
-    const K* kx = &k.v[s * (kw + kh)];
-    const K* ky = kx + kw;
+    const auto kx = sums.kx(s);
+    const auto ky = sums.ky(s);
     const int ax = kw / 2, ay = kh / 2;
     U* out = pixel_ptr<U>(dst, n, y, x);
     for (int c = 0; c < C; ++c) {
@@ -63,7 +95,7 @@ __global__ void sep_kernel(ImageView src, ImageView dst, int64_t first, int64_t 
         for (int j = 0; j < kw; ++j) row += kx[j] * tap<T, A>(src, n, ry, x + j - ax, border, c, fill);
         acc += ky[r] * row;
       }
-      out[c * dst.sc] = finish_sum<U>(acc, delta);
+      out[c * dst.sc] = sums.finish(acc);
     }
   }
 }
@@ -81,10 +113,10 @@ size_t sep_tile_bytes(int kw, int kh, int channels) {
   return sizeof(A) * channels * (kTile + kh - 1) * ((kTile + kw - 1) + kTile);
 }
 
-template <class T, class U, int C, class K>
-__global__ void sep_tiled_kernel(ImageView src, ImageView dst, int64_t first, int64_t count, Params<K> k, int kw,
-                                 int kh, Border border, Fill fill, float delta) {
-  using A = SepSum<K>;
+template <class T, class U, int C, class Sums>
+__global__ void sep_tiled_kernel(ImageView src, ImageView dst, int64_t first, int64_t count, int kw, int kh,
+                                 Border border, Fill fill, Sums sums) {
+  using A = typename Sums::Acc;
   extern __shared__ __align__(16) unsigned char tile_memory[];
   const int in_w = kTile + kw - 1, in_h = kTile + kh - 1;
   A* in = reinterpret_cast<A*>(tile_memory);  // [C][in_h][in_w]
@@ -93,8 +125,8 @@ __global__ void sep_tiled_kernel(ImageView src, ImageView dst, int64_t first, in
   const int ax = kw / 2, ay = kh / 2;
   for (int64_t s = blockIdx.z; s < count; s += gridDim.z) {
     const int64_t n = first + s;
-    const K* kx = &k.v[s * (kw + kh)];
-    const K* ky = kx + kw;
+    const auto kx = sums.kx(s);
+    const auto ky = sums.ky(s);
     for (int ty = threadIdx.y; ty < in_h; ty += blockDim.y) {
       const int64_t ry = detail::map_border(y0 + ty - ay, src.h, border);
       for (int tx = threadIdx.x; tx < in_w; tx += blockDim.x) {
@@ -122,15 +154,31 @@ __global__ void sep_tiled_kernel(ImageView src, ImageView dst, int64_t first, in
         const A* col = rows + (c * in_h + oy) * kTile + threadIdx.x;
         A acc = 0;
         for (int r = 0; r < kh; ++r) acc += ky[r] * col[r * kTile];
-        out[c * dst.sc] = finish_sum<U>(acc, delta);
+        out[c * dst.sc] = sums.finish(acc);
       }
     }
     __syncthreads();  // the next sample overwrites the tile
   }
 }
 
-// Packs the per-sample kernels (kx then ky of each sample) and launches the tiled kernel in chunks of
-// samples (sep_kernel where the tile would not fit the default 48 KB of shared memory).
+// Launches the tiled kernel over samples [first, first + count), or sep_kernel where the tile would not fit
+// the default 48 KB of shared memory.
+template <class T, class U, int C, class Sums>
+void launch_sums(const ImageView& src, const ImageView& dst, int64_t first, int64_t count, int kw, int kh,
+                 Border border, const Fill& fill, const Sums& sums, Stream stream) {
+  const size_t tile_bytes = sep_tile_bytes<typename Sums::Acc>(kw, kh, C);
+  if (tile_bytes <= 48 * 1024 && (dst.h + kTile - 1) / kTile <= 65535) {
+    const Grid g = pixel_grid(dst.w, dst.h, count, kTile);
+    sep_tiled_kernel<T, U, C, Sums>
+        <<<g.blocks, g.threads, tile_bytes, stream_of(stream)>>>(src, dst, first, count, kw, kh, border, fill, sums);
+  } else {
+    const Grid g = pixel_grid(dst.w, dst.h, count);
+    sep_kernel<T, U, C, Sums>
+        <<<g.blocks, g.threads, 0, stream_of(stream)>>>(src, dst, first, count, kw, kh, border, fill, sums);
+  }
+}
+
+// Packs the per-sample kernels (kx then ky of each sample) and launches in chunks of samples.
 template <class T, class U, class K>
 void launch_sep(const ImageView& src, const ImageView& dst, const K* kx, int kw, const K* ky, int kh, Border border,
                 const Fill& fill, float delta, const char* op, Stream stream) {
@@ -140,21 +188,11 @@ void launch_sep(const ImageView& src, const ImageView& dst, const K* kx, int kw,
     std::copy(ky + n * kh, ky + (n + 1) * kh, &packed[n * (kw + kh) + kw]);
   }
   detail::dispatch_channels(src.c, [&](auto ch) {
-    constexpr int C = decltype(ch)::value;
-    const size_t tile_bytes = sep_tile_bytes<SepSum<K>>(kw, kh, C);
-    const bool tiled = tile_bytes <= 48 * 1024 && (dst.h + kTile - 1) / kTile <= 65535;
-    for_chunks(
-        packed.data(), src.n, kw + kh, op, "filter kernels", [&](int64_t first, int64_t count, const Params<K>& p) {
-          if (tiled) {
-            const Grid g = pixel_grid(dst.w, dst.h, count, kTile);
-            sep_tiled_kernel<T, U, C, K><<<g.blocks, g.threads, tile_bytes, stream_of(stream)>>>(
-                src, dst, first, count, p, kw, kh, border, fill, delta);
-          } else {
-            const Grid g = pixel_grid(dst.w, dst.h, count);
-            sep_kernel<T, U, C, K>
-                <<<g.blocks, g.threads, 0, stream_of(stream)>>>(src, dst, first, count, p, kw, kh, border, fill, delta);
-          }
-        });
+    for_chunks(packed.data(), src.n, kw + kh, op, "filter kernels",
+               [&](int64_t first, int64_t count, const Params<K>& p) {
+                 launch_sums<T, U, decltype(ch)::value>(src, dst, first, count, kw, kh, border, fill,
+                                                        WeightedSums<K, U>{p, kw, kh, delta}, stream);
+               });
   });
 }
 
@@ -219,31 +257,6 @@ __global__ void median_kernel(ImageView src, ImageView dst) {
   }
 }
 
-// cv::blur: each pixel's window sums in box_value's order (row sums, then the rows), the same bits as
-// the CPU's running integer sums (uint8: exact) and row-ordered double sums (float).
-template <class T, int C>
-__global__ void box_kernel(ImageView src, ImageView dst, int kh, int kw, Border border,
-                           typename detail::BoxSum<T>::scale inv) {
-  using S = typename detail::BoxSum<T>::type;
-  const int ax = kw / 2, ay = kh / 2;
-  FASTAUG_PIXEL_LOOP(n, y, x, dst.n, dst.h, dst.w) {
-    T* out = pixel_ptr<T>(dst, n, y, x);
-    for (int c = 0; c < C; ++c) {
-      S acc = 0;
-      for (int i = 0; i < kh; ++i) {
-        const int64_t ry = detail::map_border(y + i - ay, src.h, border);
-        S row = 0;
-        for (int j = 0; j < kw; ++j) {
-          const int64_t cx = ry < 0 ? -1 : detail::map_border(x + j - ax, src.w, border);
-          if (cx >= 0) row += static_cast<S>(pixel_ptr<const T>(src, n, ry, cx)[c * src.sc]);
-        }
-        acc += row;
-      }
-      out[c * dst.sc] = detail::box_value(acc, inv);
-    }
-  }
-}
-
 }  // namespace
 
 void box(const ImageView& src, const ImageView& dst, int kh, int kw, Border border, Stream stream) {
@@ -251,9 +264,9 @@ void box(const ImageView& src, const ImageView& dst, int kh, int kw, Border bord
   detail::dispatch_dtype(src.dtype, [&](auto t) {
     using T = decltype(t);
     detail::dispatch_channels(src.c, [&](auto ch) {
-      const Grid g = pixel_grid(dst.w, dst.h, dst.n);
-      box_kernel<T, decltype(ch)::value>
-          <<<g.blocks, g.threads, 0, stream_of(stream)>>>(src, dst, kh, kw, border, detail::box_inv_area<T>(kh, kw));
+      const Fill zero{};  // cv::blur's constant border reads 0
+      launch_sums<T, T, decltype(ch)::value>(src, dst, 0, dst.n, kw, kh, border, zero,
+                                             BoxSums<T>{detail::box_inv_area<T>(kh, kw)}, stream);
       check_launch("box_blur");
     });
   });
