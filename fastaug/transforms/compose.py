@@ -1,0 +1,362 @@
+"""Compose: a pipeline of random transforms applied to a batch, each sample with its own draw.
+
+Consecutive geometric transforms form a run: their matrices are multiplied into ONE 3x3 matrix per sample
+and the run is ONE warp over the batch (warp_affine when every matrix is affine, else warp_perspective).
+Pixel transforms run one operator each on the samples drawn. Masks follow the image's geometry (the same
+matrices, nearest interpolation), boxes and keypoints are mapped through the same matrices."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from .. import functional as F
+from .._errors import ArgumentError, ArgumentTypeError
+from .._interop import Image, empty_like
+from .base import Params, Transform
+from .geometric import Geometric
+from .pixel import Normalize, Pixel
+
+
+class _Run:
+    """One fused geometric run: its transforms (indices into the pipeline) and the one interpolation,
+    border and fill its warp uses (each transform that asks for one must agree)."""
+
+    def __init__(self, index: list[int], transforms: Sequence[Geometric]) -> None:
+        self.index = index
+        self.interp = _agree("interp", index, [t.interp for t in transforms]) or "linear"
+        fills = any(t.default_border == "constant" for t in transforms)
+        self.border = _agree("border", index, [t.border for t in transforms]) or ("constant" if fills else "replicate")
+        fills = [t.fill if t.border in (None, self.border) else None for t in transforms]
+        fill = _agree("fill", index, [None if f is None else tuple(np.ravel(f)) for f in fills])
+        self.fill: Any = 0 if fill is None else (fill[0] if len(fill) == 1 else list(fill))
+
+
+def _agree(what: str, index: list[int], values: list[Any]) -> Any:
+    chosen = {v for v in values if v is not None}
+    if len(chosen) > 1:
+        asked = ", ".join(f"transform {i}: {v!r}" for i, v in zip(index, values, strict=True) if v is not None)
+        raise ArgumentError(
+            f"Compose: the geometric transforms {index[0]}..{index[-1]} are resampled as one warp, so they need "
+            f"one {what}; got {asked}. Give them the same {what}, or put a pixel transform between them "
+            "(two warps)."
+        )
+    return chosen.pop() if chosen else None
+
+
+class Compose:
+    """A pipeline of random transforms (albumentations' / torchvision's Compose) for batches.
+
+    ``Compose(transforms, seed=None)``: seed is an int, a numpy Generator, or None (fresh entropy). Each
+    call draws new parameters for every sample from that generator, so the same seed gives the same
+    sequence of draws (and bit-identical images on the native and Numba backends).
+
+    Call it on a batch (N, H, W, C) array or tensor, one image (H, W, C), or a list of images of different
+    sizes (a ragged batch: the pipeline must start with a geometric run ending in a fixed size, e.g.
+    RandomResizedCrop or Resize + CenterCrop). With targets, ``pipeline(image=..., mask=..., boxes=...,
+    keypoints=...)`` returns a dict of the same keys:
+
+    - mask: (N, H, W) or (N, H, W, C) uint8 (or float32) label maps: warped with the image's matrices,
+      nearest interpolation, the image's border (its constant fill is `mask_fill`), pixel transforms not
+      applied.
+    - boxes: per sample a (K, 4 + extra) array of xyxy pixel boxes (edges: a box over pixel columns 0..9 is
+      x0 = 0, x1 = 10); extra columns (labels) are carried along. Mapped boxes are the bounding box of the
+      4 mapped corners, clipped to the output; boxes with an area <= min_box_area after clipping are
+      dropped (drop_empty_boxes=False keeps them). Returned as a list of arrays, one per sample.
+    - keypoints: per sample a (K, 2 + extra) array of (x, y) pixel positions (OpenCV's: x is the column
+      of the pixel centre). Never dropped, so indices stay aligned; points may end outside the image.
+
+    ``return_params=True`` also returns the drawn parameters (a list, one dict of (N, ...) arrays per
+    transform); ``params=`` re-applies given ones (a second view, a mask later, debugging one sample).
+
+    Antialiasing: where a run shrinks a sample by 2x or more (RandomResizedCrop of a large photograph, a
+    Resize down), the sample is first reduced by the integer part of the factor with INTER_AREA
+    (fastaug.resize), then warped once, as OpenCV users do by hand; antialias=False turns it off."""
+
+    def __init__(
+        self,
+        transforms: Sequence[Transform],
+        seed: int | np.random.Generator | None = None,
+        *,
+        antialias: bool = True,
+        mask_fill: float = 0,
+        min_box_area: float = 0.0,
+        drop_empty_boxes: bool = True,
+    ) -> None:
+        transforms = list(transforms)
+        for i, t in enumerate(transforms):
+            if not isinstance(t, (Geometric, Pixel)):
+                raise ArgumentTypeError(f"Compose: transforms[{i}]: expected a fastaug transform, got {t!r}")
+            if isinstance(t, Normalize) and i != len(transforms) - 1:
+                raise ArgumentError(f"Compose: transforms[{i}]: Normalize must be the last transform")
+        self.transforms = transforms
+        self.runs: dict[int, _Run] = {}  # first index of each geometric run -> the run
+        i = 0
+        while i < len(transforms):
+            j = i
+            while j < len(transforms) and isinstance(transforms[j], Geometric):
+                j += 1
+            if j > i:
+                self.runs[i] = _Run(list(range(i, j)), transforms[i:j])  # type: ignore[arg-type]
+            i = max(j, i + 1)
+        self.rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+        self.antialias = bool(antialias)
+        self.mask_fill = mask_fill
+        self.min_box_area = float(min_box_area)
+        self.drop_empty_boxes = bool(drop_empty_boxes)
+
+    def __repr__(self) -> str:
+        lines = [f"  {t!r}," for t in self.transforms]
+        return "Compose([\n" + "\n".join(lines) + "\n])"
+
+    def __len__(self) -> int:
+        return len(self.transforms)
+
+    def __getitem__(self, i: int) -> Transform:
+        return self.transforms[i]
+
+    def to_dict(self) -> dict[str, Any]:
+        from .serialize import to_dict
+
+        return to_dict(self)
+
+    def __call__(
+        self,
+        images: Any = None,
+        *,
+        image: Any = None,
+        mask: Any = None,
+        boxes: Any = None,
+        keypoints: Any = None,
+        params: list[Params] | None = None,
+        return_params: bool = False,
+        out: Any = None,
+    ) -> Any:
+        if (images is None) == (image is None):
+            raise ArgumentError("Compose: pass the images either positionally or as image=, once")
+        batch = _Batch(images if images is not None else image, mask, boxes, keypoints)
+        if params is not None and len(params) != len(self.transforms):
+            raise ArgumentError(f"Compose: params: expected {len(self.transforms)} dicts (one per transform), "
+                                f"got {len(params)}")
+        drawn: list[Params] = []
+        i = 0
+        while i < len(self.transforms):
+            if i in self.runs:
+                run = self.runs[i]
+                drawn += self._geometric(run, batch, None if params is None else params[i : i + len(run.index)])
+                i += len(run.index)
+                continue
+            t = self.transforms[i]
+            assert isinstance(t, Pixel)
+            prm = t.draw(self.rng, batch.n) if params is None else params[i]
+            drawn.append(prm)
+            batch.pixel(t, prm, out if i == len(self.transforms) - 1 else None)
+            i += 1
+        result = batch.result(images is None and image is not None or batch.has_targets)
+        return (result, drawn) if return_params else result
+
+    def _geometric(self, run: _Run, batch: _Batch, given: list[Params] | None) -> list[Params]:
+        mats = np.tile(np.eye(3), (batch.n, 1, 1))
+        sizes = batch.sizes.copy()
+        drawn = []
+        for k, i in enumerate(run.index):
+            t = self.transforms[i]
+            assert isinstance(t, Geometric)
+            prm = t.draw(self.rng, sizes) if given is None else given[k]
+            drawn.append(prm)
+            m, sizes = t.matrices(prm, sizes)
+            mats = m @ mats
+        if (sizes != sizes[:1]).any():
+            raise ArgumentError(
+                f"Compose: transforms {run.index[0]}..{run.index[-1]} leave samples of different sizes "
+                f"({', '.join(map(str, sorted({tuple(s) for s in sizes.tolist()})[:3]))}, ...); end the run with "
+                "a transform of fixed size (Resize((h, w)), CenterCrop, RandomCrop, RandomResizedCrop)"
+            )
+        batch.warp(mats, (int(sizes[0, 0]), int(sizes[0, 1])), run, self)
+        return drawn
+
+
+class _Batch:
+    """The images (and targets) as they go through the pipeline."""
+
+    def __init__(self, images: Any, mask: Any, boxes: Any, keypoints: Any) -> None:
+        self.single = False
+        if isinstance(images, (list, tuple)):
+            if not images:
+                raise ArgumentError("Compose: images: got an empty list")
+            self.images: Any = list(images)
+            shapes = [Image(x, f"images[{i}]").shape for i, x in enumerate(self.images)]
+            if any(len(s) != 3 for s in shapes):
+                raise ArgumentError("Compose: images: a list must hold (H, W, C) images")
+            self.sizes = np.array([s[:2] for s in shapes], np.int64)
+            self.n = len(self.images)
+        else:
+            img = Image(images, "images")
+            if img.ndim == 3:
+                self.single = True
+                images = images[None]
+            elif img.ndim != 4:
+                raise ArgumentError(f"Compose: images: expected (N, H, W, C) or (H, W, C), got shape {img.shape}")
+            self.images = images
+            self.n = img.n
+            self.sizes = np.tile(np.array([img.h, img.w], np.int64), (self.n, 1))
+        self.owned = False  # whether self.images is the pipeline's own buffer (safe to write into)
+        self.mask = None if mask is None else (mask[None] if self.single else mask)
+        self.boxes = None if boxes is None else self._per_sample(boxes, 4, "boxes")
+        self.keypoints = None if keypoints is None else self._per_sample(keypoints, 2, "keypoints")
+        self.has_targets = mask is not None or boxes is not None or keypoints is not None
+
+    def _per_sample(self, value: Any, width: int, name: str) -> list[np.ndarray]:
+        items = [value] if self.single else list(value)
+        if len(items) != self.n:
+            raise ArgumentError(f"Compose: {name}: expected one array per sample ({self.n}), got {len(items)}")
+        arrays = [np.asarray(v, np.float64).reshape(-1, np.shape(v)[-1] if np.size(v) else width) for v in items]
+        for i, a in enumerate(arrays):
+            if a.shape[1] < width:
+                raise ArgumentError(f"Compose: {name}[{i}]: expected (K, {width} or more) values, got {a.shape}")
+        return arrays
+
+    @property
+    def ragged(self) -> bool:
+        return isinstance(self.images, list)
+
+    def pixel(self, t: Pixel, prm: Params, out: Any) -> None:
+        if self.ragged:
+            raise ArgumentError(
+                f"Compose: {type(t).__name__} needs a dense batch; with a list of images of different sizes the "
+                "pipeline must start with geometric transforms that end at a fixed size"
+            )
+        if isinstance(t, Normalize):
+            self.images, self.owned = t.run(self.images, prm, out), True
+            return
+        if not self.owned and not prm["apply"].all():
+            self.images, self.owned = _copy(self.images), True
+        self.images = t.run(self.images, prm)
+        self.owned = self.owned or bool(prm["apply"].all())
+
+    def warp(self, mats: np.ndarray, size: tuple[int, int], run: _Run, pipe: Compose) -> None:
+        if self.ragged:  # one call per sample (TODO(issue 10): one native call over a ragged view)
+            first = _warp_groups([self.images[0][None]], mats[:1], size, run, pipe.antialias)
+            out = empty_like(Image(first), (self.n, *size, first.shape[-1]), str(first.dtype).replace("torch.", ""))
+            out[0:1] = first
+            for i in range(1, self.n):
+                out[i : i + 1] = _warp_groups([self.images[i][None]], mats[i : i + 1], size, run, pipe.antialias)
+            self.images = out
+        else:
+            self.images = _warp_groups([self.images], mats, size, run, pipe.antialias)
+        self.owned = True
+        if self.mask is not None:
+            self.mask = _warp_mask(self.mask, mats, size, run, pipe.mask_fill)
+        if self.boxes is not None:
+            self.boxes = [
+                _map_box(b, m, size, pipe.min_box_area, pipe.drop_empty_boxes)
+                for b, m in zip(self.boxes, mats, strict=True)
+            ]
+        if self.keypoints is not None:
+            self.keypoints = [_map_points(k, m) for k, m in zip(self.keypoints, mats, strict=True)]
+        self.sizes = np.tile(np.array(size, np.int64), (self.n, 1))
+
+    def result(self, as_dict: bool) -> Any:
+        images = self.images[0] if self.single and not self.ragged else self.images
+        if not as_dict:
+            return images
+        out: dict[str, Any] = {"image": images}
+        if self.mask is not None:
+            out["mask"] = self.mask[0] if self.single else self.mask
+        if self.boxes is not None:
+            out["boxes"] = self.boxes[0] if self.single else self.boxes
+        if self.keypoints is not None:
+            out["keypoints"] = self.keypoints[0] if self.single else self.keypoints
+        return out
+
+
+def _copy(x: Any) -> Any:
+    return x.clone() if hasattr(x, "clone") else x.copy()
+
+
+def _warp(images: Any, mats: np.ndarray, size: tuple[int, int], interp: str, border: str, fill: Any) -> Any:
+    if np.allclose(mats[:, 2], [0.0, 0.0, 1.0], rtol=0, atol=1e-12):
+        return F.warp_affine(images, mats[:, :2], size, interp, border, fill)
+    return F.warp_perspective(images, mats, size, interp, border, fill)
+
+
+def reduction_factors(mats: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """(N, 2) integer factors (y, x) by which each sample's source can be area-reduced before its warp: the
+    integer part of how far the source moves along each axis per output pixel, at the output's centre."""
+    inv = np.linalg.inv(mats)
+    p = np.array([(size[1] - 1) / 2.0, (size[0] - 1) / 2.0, 1.0])
+    q = inv @ p  # (N, 3)
+    # Jacobian of (x_src, y_src) = (q0 / q2, q1 / q2) with respect to the output (x, y)
+    jac = (inv[:, :2, :2] * q[:, 2, None, None] - q[:, :2, None] * inv[:, 2, None, :2]) / q[:, 2, None, None] ** 2
+    step = np.linalg.norm(jac, axis=2)  # (N, 2): source x, source y per output pixel (the largest direction)
+    return np.maximum(np.floor(step[:, ::-1] + 1e-6), 1).astype(np.int64)
+
+
+def _warp_groups(images: list[Any], mats: np.ndarray, size: tuple[int, int], run: _Run, antialias: bool) -> Any:
+    """The run's one warp; where antialiasing applies, the samples are grouped by their reduction factors
+    (one area resize and one warp per group: one of each when the batch shares its factors)."""
+    batch = images[0]
+    factors = (
+        reduction_factors(mats, size)
+        if antialias and run.interp != "nearest"
+        else np.ones((len(mats), 2), np.int64)
+    )
+    h, w = int(batch.shape[1]), int(batch.shape[2])
+    factors = np.minimum(factors, [[h, w]])
+    keys = factors[:, 0] * (1 << 20) + factors[:, 1]
+    groups = np.unique(keys)
+    out = None
+    for key in groups:
+        index = np.flatnonzero(keys == key)
+        ky, kx = int(key >> 20), int(key & ((1 << 20) - 1))
+        src = batch if len(groups) == 1 else batch[index]
+        m = mats[index]
+        if ky > 1 or kx > 1:
+            rh, rw = h // ky, w // kx
+            src = F.resize(src, (rh, rw), "area")
+            m = m @ _scale_back(h / rh, w / rw)
+        warped = _warp(src, m, size, run.interp, run.border, run.fill)
+        if len(groups) == 1:
+            return warped
+        if out is None:
+            out = empty_like(Image(warped), (len(mats), *warped.shape[1:]), str(warped.dtype).replace("torch.", ""))
+        out[index] = warped
+    return out
+
+
+def _scale_back(sy: float, sx: float) -> np.ndarray:
+    """Maps a reduced image's pixel coordinates to the full image's (cv2.resize's pixel mapping)."""
+    return np.array([[sx, 0.0, 0.5 * sx - 0.5], [0.0, sy, 0.5 * sy - 0.5], [0.0, 0.0, 1.0]])
+
+
+def _warp_mask(mask: Any, mats: np.ndarray, size: tuple[int, int], run: _Run, fill: float) -> Any:
+    shape = tuple(mask.shape)
+    if len(shape) not in (3, 4) or shape[0] != len(mats):
+        raise ArgumentError(f"Compose: mask: expected (N, H, W) or (N, H, W, C) with N = {len(mats)}, got {shape}")
+    warped = _warp(mask if len(shape) == 4 else mask[..., None], mats, size, "nearest", run.border, fill)
+    return warped if len(shape) == 4 else warped[..., 0]
+
+
+def _map_points(points: np.ndarray, m: np.ndarray) -> np.ndarray:
+    xy = points[:, :2] @ m[:2, :2].T + m[:2, 2]
+    z = points[:, :2] @ m[2, :2] + m[2, 2]
+    out = points.copy()
+    out[:, :2] = xy / z[:, None]
+    return out
+
+
+def _map_box(boxes: np.ndarray, m: np.ndarray, size: tuple[int, int], min_area: float, drop: bool) -> np.ndarray:
+    x0, y0, x1, y1 = (boxes[:, i] for i in range(4))
+    # corners in pixel-centre coordinates (a box edge at x = 0 is the left edge of pixel 0, centre -0.5)
+    corners = np.stack([np.stack([x, y], 1) for x, y in ((x0, y0), (x1, y0), (x1, y1), (x0, y1))], 1) - 0.5
+    flat = _map_points(corners.reshape(-1, 2), m).reshape(-1, 4, 2) + 0.5
+    out = boxes.copy()
+    out[:, 0] = np.clip(flat[..., 0].min(1), 0, size[1])
+    out[:, 1] = np.clip(flat[..., 1].min(1), 0, size[0])
+    out[:, 2] = np.clip(flat[..., 0].max(1), 0, size[1])
+    out[:, 3] = np.clip(flat[..., 1].max(1), 0, size[0])
+    if drop:
+        out = out[(out[:, 2] - out[:, 0]) * (out[:, 3] - out[:, 1]) > min_area]
+    return out
