@@ -5,6 +5,7 @@ float32, C in {1, 3, 4}; results come back as the caller's type on the caller's 
 
 from __future__ import annotations
 
+from . import transforms
 from ._backend import backend, backends, get_num_threads, set_buffer_cache, set_num_threads
 from ._errors import ArgumentError, ArgumentTypeError, FastaugError
 from ._types import Border, Interp, ThresholdMode
@@ -30,6 +31,7 @@ from .functional import (
     warp_affine,
     warp_perspective,
 )
+from .transforms import Compose
 
 __version__ = "0.1.0"
 
@@ -60,6 +62,7 @@ __all__ = [
     "ArgumentError",
     "ArgumentTypeError",
     "Border",
+    "Compose",
     "FastaugError",
     "Interp",
     "ThresholdMode",
@@ -87,6 +90,7 @@ __all__ = [
     "threshold",
     "tiles",
     "to_gray",
+    "transforms",
     "warp_affine",
     "warp_perspective",
 ]

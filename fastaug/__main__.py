@@ -1,67 +1,17 @@
-"""Command line: `fastaug demo` runs every operator on scikit-image's bundled photographs and writes a
-contact sheet; `fastaug augment` applies operators to image files; `fastaug bench` times fastaug against
+"""Command line: `fastaug demo` augments scikit-image's bundled photographs with a few pipelines and writes a
+labelled gallery; `fastaug augment` applies operators to image files; `fastaug bench` times fastaug against
 the installed peer libraries (the suite of `pytest --benchmark`)."""
 
 from __future__ import annotations
 
 import argparse
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 import fastaug as fa
-
-
-def _demo_ops(img: np.ndarray) -> dict[str, Callable[[], Any]]:
-    h, w = img.shape[:2]
-    return {
-        "warp_affine": lambda: fa.warp_affine(
-            img, fa.affine_matrix(25, scale=0.8, center=(w / 2, h / 2))[0], border="reflect101"
-        ),
-        "warp_perspective": lambda: fa.warp_perspective(img, [[1, 0.2, -20], [0.05, 1, 0], [4e-4, 2e-4, 1]]),
-        "resize": lambda: fa.resize(fa.resize(img, (h // 4, w // 4), "area"), (h, w), "cubic"),
-        "flip": lambda: fa.flip(img, 1),
-        "rotate90": lambda: fa.rotate90(img, 1),
-        "crop": lambda: fa.resize(fa.crop(img, (h // 4, w // 4, h // 2, w // 2)), (h, w), "nearest"),
-        "gaussian_blur": lambda: fa.gaussian_blur(img, 9, 3.0),
-        "box_blur": lambda: fa.box_blur(img, 7),
-        "median_blur": lambda: fa.median_blur(img, 7),
-        "filter2d": lambda: fa.filter2d(img, np.array([[0, -1, 0], [-1, 5, -1], [0, -1, 0]], np.float32)),
-        "equalize": lambda: fa.equalize(img),
-        "sobel": lambda: np.clip(np.abs(fa.sobel(img, 1, 0)), 0, 255).astype(np.uint8),
-        "edges": lambda: np.repeat(fa.edges(img), 3, axis=2),
-        "to_gray": lambda: np.repeat(fa.to_gray(img), 3, axis=2),
-        "threshold": lambda: fa.threshold(img, 127, 255),
-        "invert": lambda: fa.invert(img),
-    }
-
-
-def demo(args: argparse.Namespace) -> int:
-    try:
-        from skimage import data
-    except ImportError:
-        print("fastaug demo needs scikit-image for its bundled photographs: pip install scikit-image", file=sys.stderr)
-        return 2
-    img = np.ascontiguousarray(data.astronaut()[::2, ::2])
-    print(f"fastaug {fa.__version__}, backend {fa.backends()['active']}, image astronaut {img.shape} uint8")
-    tiles = []
-    for name, call in _demo_ops(img).items():
-        call()  # warm-up (compiles on the Numba backend)
-        start = time.perf_counter()
-        out = call()
-        ms = (time.perf_counter() - start) * 1e3
-        tiles.append(fa.resize(np.ascontiguousarray(out), (128, 128), "area"))
-        print(f"  {name:18s} {out.shape!s:16s} {ms:7.2f} ms")
-    rows = [np.concatenate(tiles[i : i + 4], axis=1) for i in range(0, len(tiles), 4)]
-    sheet = np.concatenate(rows, axis=0)
-    path = Path(args.output)
-    _save(path, sheet)
-    print(f"wrote {path} ({sheet.shape[1]}x{sheet.shape[0]}, one tile per operator)")
-    return 0
+from fastaug.cli import demo
 
 
 def _save(path: Path, img: np.ndarray) -> None:
@@ -160,9 +110,7 @@ def bench(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="fastaug", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    p = sub.add_parser("demo", help="run every operator on a bundled photograph and write a contact sheet")
-    p.add_argument("--output", default="fastaug-demo.png")
-    p.set_defaults(func=demo)
+    demo.add_parser(sub)
     p = sub.add_parser("augment", help="randomly rotate, flip and blur image files")
     p.add_argument("images", nargs="+")
     p.add_argument("--output", default="augmented")

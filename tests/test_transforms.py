@@ -191,7 +191,7 @@ def test_draws_are_per_sample_and_follow_their_distributions():
     assert np.abs(aff["tx"]).max() <= 40 and np.abs(aff["ty"]).max() <= 80 and aff["ty"][on].std() > 40
     assert aff["shear_y"].min() >= 0 and aff["shear_y"][on].max() > 9
     blur = T.GaussianBlur(5, sigma=(0.5, 1.5)).draw(rng, n)
-    assert 0.5 <= blur["sigma"].min() and blur["sigma"].max() <= 1.5 and abs(blur["sigma"].mean() - 1) < 0.02
+    assert blur["sigma"].min() >= 0.5 and blur["sigma"].max() <= 1.5 and abs(blur["sigma"].mean() - 1) < 0.02
 
 
 def test_seeds_reproduce_and_calls_differ(batch):
@@ -288,7 +288,7 @@ def test_keypoints_boxes_and_masks_follow_the_image():
     assert set(np.unique(out["mask"])) <= {0, 3}  # nearest: labels are never blended
     for s in range(n):
         for x, y in out["keypoints"][s][:, :2]:
-            xi, yi = int(round(x)), int(round(y))
+            xi, yi = round(x), round(y)
             if 0 <= xi < 200 and 0 <= yi < 200:
                 assert out["image"][s, yi, xi].min() > 128, (s, x, y)
         ys, xs = np.nonzero(out["mask"][s] == 3)

@@ -42,9 +42,9 @@ class Transform:
         return f"{type(self).__name__}({', '.join(f'{f}={getattr(self, f)!r}' for f in self.fields)})"
 
     def __eq__(self, other: object) -> bool:
-        return type(self) is type(other) and self.to_dict() == other.to_dict()  # type: ignore[attr-defined]
+        return isinstance(other, Transform) and type(self) is type(other) and self.to_dict() == other.to_dict()
 
-    __hash__ = None  # type: ignore[assignment]
+    __hash__ = None  # type: ignore[assignment]  # equal by value, and mutable
 
     def error(self, arg: str, got: Any, expected: str) -> ArgumentError:
         return ArgumentError(f"{type(self).__name__}: {arg}: expected {expected}, got {got!r}")
@@ -123,6 +123,6 @@ def choice(t: Transform, name: str, value: Any, allowed: Sequence[str]) -> str:
     return str(value)
 
 
-def uniform(rng: np.random.Generator, rng_range: tuple[float, float], n: int) -> np.ndarray:
-    lo, hi = rng_range
+def uniform(rng: np.random.Generator, rng_range: Sequence[float], n: int) -> np.ndarray:
+    lo, hi = rng_range[0], rng_range[1]
     return rng.uniform(lo, hi, n) if hi > lo else np.full(n, lo)

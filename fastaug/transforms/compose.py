@@ -27,8 +27,10 @@ class _Run:
     def __init__(self, index: list[int], transforms: Sequence[Geometric]) -> None:
         self.index = index
         self.interp = _agree("interp", index, [t.interp for t in transforms]) or "linear"
-        fills = any(t.default_border == "constant" for t in transforms)
-        self.border = _agree("border", index, [t.border for t in transforms]) or ("constant" if fills else "replicate")
+        brings_pixels = any(t.default_border == "constant" for t in transforms)
+        self.border = _agree("border", index, [t.border for t in transforms]) or (
+            "constant" if brings_pixels else "replicate"
+        )
         fills = [t.fill if t.border in (None, self.border) else None for t in transforms]
         fill = _agree("fill", index, [None if f is None else tuple(np.ravel(f)) for f in fills])
         self.fill: Any = 0 if fill is None else (fill[0] if len(fill) == 1 else list(fill))
@@ -138,8 +140,9 @@ class Compose:
             raise ArgumentError("Compose: pass the images either positionally or as image=, once")
         batch = _Batch(images if images is not None else image, mask, boxes, keypoints)
         if params is not None and len(params) != len(self.transforms):
-            raise ArgumentError(f"Compose: params: expected {len(self.transforms)} dicts (one per transform), "
-                                f"got {len(params)}")
+            raise ArgumentError(
+                f"Compose: params: expected {len(self.transforms)} dicts (one per transform), got {len(params)}"
+            )
         drawn: list[Params] = []
         i = 0
         while i < len(self.transforms):
@@ -154,7 +157,7 @@ class Compose:
             drawn.append(prm)
             batch.pixel(t, prm, out if i == len(self.transforms) - 1 else None)
             i += 1
-        result = batch.result(images is None and image is not None or batch.has_targets)
+        result = batch.result((images is None and image is not None) or batch.has_targets)
         return (result, drawn) if return_params else result
 
     def _geometric(self, run: _Run, batch: _Batch, given: list[Params] | None) -> list[Params]:
@@ -299,9 +302,7 @@ def _warp_groups(images: list[Any], mats: np.ndarray, size: tuple[int, int], run
     (one area resize and one warp per group: one of each when the batch shares its factors)."""
     batch = images[0]
     factors = (
-        reduction_factors(mats, size)
-        if antialias and run.interp != "nearest"
-        else np.ones((len(mats), 2), np.int64)
+        reduction_factors(mats, size) if antialias and run.interp != "nearest" else np.ones((len(mats), 2), np.int64)
     )
     h, w = int(batch.shape[1]), int(batch.shape[2])
     factors = np.minimum(factors, [[h, w]])

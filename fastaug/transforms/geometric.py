@@ -135,8 +135,9 @@ class RandomCrop(Geometric):
         room = sizes - np.array(self.size)
         if (room < 0).any() and not self.pad_if_needed:
             i = int(np.argmax((room < 0).any(1)))
-            raise self.error("size", self.size, f"a window that fits sample {i} of size {tuple(sizes[i])} "
-                             "(or pad_if_needed=True)")
+            raise self.error(
+                "size", self.size, f"a window that fits sample {i} of size {tuple(sizes[i])} (or pad_if_needed=True)"
+            )
         # offsets uniform over the valid positions; a window larger than the sample is centred
         low = np.minimum(room, 0) // 2
         span = np.abs(room) + 1
@@ -295,11 +296,9 @@ class Affine(Geometric):
         p: float = 1.0,
     ) -> None:
         self.degrees = value_range(self, "degrees", degrees, around=0.0)
-        if translate is not None:
-            if not (isinstance(translate, (tuple, list)) and len(translate) == 2):
-                raise self.error("translate", translate, "None or an (x, y) pair of fractions in [0, 1]")
-            translate = tuple(number(self, "translate", v, 0.0, 1.0) for v in translate)
-        self.translate = translate
+        if translate is not None and not (isinstance(translate, (tuple, list)) and len(translate) == 2):
+            raise self.error("translate", translate, "None or an (x, y) pair of fractions in [0, 1]")
+        self.translate = None if translate is None else tuple(number(self, "translate", v, 0.0, 1.0) for v in translate)
         self.scale = value_range(self, "scale", scale, 1e-6)
         if isinstance(shear, (tuple, list)) and len(shear) == 4:
             self.shear: tuple[float, ...] = (
@@ -387,8 +386,9 @@ class RandomPerspective(Geometric):
     def matrices(self, params: Params, sizes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         w, h = sizes[:, 1] - 1.0, sizes[:, 0] - 1.0
         zero = np.zeros_like(w)
-        corners = np.stack([np.stack([zero, zero], 1), np.stack([w, zero], 1), np.stack([w, h], 1),
-                            np.stack([zero, h], 1)], 1)
+        corners = np.stack(
+            [np.stack([zero, zero], 1), np.stack([w, zero], 1), np.stack([w, h], 1), np.stack([zero, h], 1)], 1
+        )
         inward = np.array([[1, 1], [-1, 1], [-1, -1], [1, -1]])
         return homography(corners, corners + params["offsets"] * inward), sizes
 

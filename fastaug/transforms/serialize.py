@@ -60,13 +60,17 @@ def from_dict(data: dict[str, Any], seed: Any = None) -> Compose:
         raise ArgumentError(f"pipeline: expected a dict with 'transforms', got {type(data).__name__}")
     version = data.get("fastaug_pipeline", FORMAT_VERSION)
     if version != FORMAT_VERSION:
-        raise ArgumentError(f"pipeline: format version {version!r} is not readable by this fastaug (reads {FORMAT_VERSION})")
+        raise ArgumentError(
+            f"pipeline: format version {version!r} is not readable by this fastaug (reads {FORMAT_VERSION})"
+        )
     transforms = []
     for i, spec in enumerate(data["transforms"]):
         spec = dict(spec)
         name = spec.pop("name", None)
         if name not in REGISTRY:
-            raise ArgumentError(f"pipeline: transforms[{i}]: unknown transform {name!r}; known: {', '.join(sorted(REGISTRY))}")
+            raise ArgumentError(
+                f"pipeline: transforms[{i}]: unknown transform {name!r}; known: {', '.join(sorted(REGISTRY))}"
+            )
         try:
             transforms.append(REGISTRY[name](**{k: tuple(v) if isinstance(v, list) else v for k, v in spec.items()}))
         except TypeError as e:

@@ -1,0 +1,1 @@
+"""The command line: one module per command (demo, augment), wired up in fastaug.__main__."""
