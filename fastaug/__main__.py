@@ -1,52 +1,13 @@
 """Command line: `fastaug demo` augments scikit-image's bundled photographs with a few pipelines and writes a
-labelled gallery; `fastaug augment` applies operators to image files; `fastaug bench` times fastaug against
-the installed peer libraries (the suite of `pytest --benchmark`)."""
+labelled gallery; `fastaug augment` writes augmented copies of a folder of images with a pipeline; `fastaug
+bench` times fastaug against the installed peer libraries (the suite of `pytest --benchmark`)."""
 
 from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
-import numpy as np
-
-import fastaug as fa
-from fastaug.cli import demo
-
-
-def _save(path: Path, img: np.ndarray) -> None:
-    try:
-        import imageio.v3 as iio
-
-        iio.imwrite(path, img)
-    except ImportError:
-        import cv2
-
-        cv2.imwrite(str(path), img[..., ::-1])
-
-
-def augment(args: argparse.Namespace) -> int:
-    import imageio.v3 as iio
-
-    out_dir = Path(args.output)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    rng = np.random.default_rng(args.seed)
-    for name in args.images:
-        img = np.asarray(iio.imread(name))
-        if img.ndim == 3 and img.shape[2] not in (1, 3, 4):
-            print(f"{name}: unsupported channel count {img.shape[2]}", file=sys.stderr)
-            return 2
-        h, w = img.shape[:2]
-        M = fa.affine_matrix(
-            rng.uniform(-args.rotate, args.rotate), scale=rng.uniform(0.9, 1.1), center=(w / 2, h / 2)
-        )[0]
-        res = fa.warp_affine(img, M, border="reflect101")
-        res = fa.flip(res, 1) if rng.random() < 0.5 else res
-        res = fa.gaussian_blur(res, 5, rng.uniform(0.1, 1.5))
-        target = out_dir / Path(name).name
-        _save(target, res)
-        print(f"{name} -> {target}")
-    return 0
+from fastaug.cli import augment, demo
 
 
 def bench(args: argparse.Namespace) -> int:
@@ -111,12 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="fastaug", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     demo.add_parser(sub)
-    p = sub.add_parser("augment", help="randomly rotate, flip and blur image files")
-    p.add_argument("images", nargs="+")
-    p.add_argument("--output", default="augmented")
-    p.add_argument("--rotate", type=float, default=15.0, help="maximum rotation in degrees")
-    p.add_argument("--seed", type=int, default=0)
-    p.set_defaults(func=augment)
+    augment.add_parser(sub)
     p = sub.add_parser("bench", help="time fastaug against the installed peers (OpenCV, albumentations, kornia, ...)")
     p.add_argument("--workloads", help="comma-separated subset (default: all)")
     p.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
