@@ -244,6 +244,10 @@ def test_pixel_transforms_touch_only_the_drawn_samples(batch):
         assert 0 < on.sum() < len(on), repr(t)
         np.testing.assert_array_equal(out[~on], batch[~on], err_msg=repr(t))
         np.testing.assert_array_equal(out[on], op(batch, prm)[on], err_msg=repr(t))
+    for cls in T.pixel.PIXEL[:-1]:  # every sample drawn: the result is a new array too
+        t = cls()
+        out = T.Compose([t], seed=0)(batch, params=[{**t.draw(np.random.default_rng(0), 8), "apply": np.ones(8, bool)}])
+        assert out is not batch and not np.shares_memory(out, batch)
     np.testing.assert_array_equal(batch, before)  # the caller's batch is never written
 
 

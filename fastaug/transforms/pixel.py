@@ -73,11 +73,13 @@ class RandomGrayscale(Pixel):
     def run(self, images: Any, params: Params) -> Any:
         if images.shape[-1] == 1:
             return images
-        apply = params["apply"]
-        if apply.any():
-            index = np.flatnonzero(apply)
-            images[index, ..., :3] = F.to_gray(images[index])  # (k, H, W, 1), broadcast over R, G, B
-        return images
+
+        def op(x: Any, i: Any) -> Any:
+            out = x.clone() if hasattr(x, "clone") else x.copy()
+            out[..., :3] = F.to_gray(x)  # (k, H, W, 1), broadcast over R, G, B
+            return out
+
+        return on_drawn(images, params["apply"], op)
 
 
 class RandomThreshold(Pixel):
