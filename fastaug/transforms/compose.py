@@ -17,7 +17,7 @@ from .._errors import ArgumentError, ArgumentTypeError
 from .._interop import Image, empty_like
 from .base import Params, Transform
 from .geometric import Geometric
-from .pixel import Normalize, Pixel
+from .pixel import Normalize, Pixel, copy_of
 
 
 class _Run:
@@ -235,14 +235,14 @@ class _Batch:
             self.images, self.owned = t.run(self.images, prm, out), True
             return
         if not self.owned and not prm["apply"].all():
-            self.images, self.owned = _copy(self.images), True
+            self.images, self.owned = copy_of(self.images), True
         self.images = t.run(self.images, prm)
         self.owned = self.owned or bool(prm["apply"].all())
 
     def warp(self, mats: np.ndarray, size: tuple[int, int], run: _Run, pipe: Compose) -> None:
         if self.ragged:  # one call per sample (TODO(issue 10): one native call over a ragged view)
             first = _warp_groups([self.images[0][None]], mats[:1], size, run, pipe.antialias)
-            out = empty_like(Image(first), (self.n, *size, first.shape[-1]), str(first.dtype).replace("torch.", ""))
+            out = _empty_batch(first, self.n)
             out[0:1] = first
             for i in range(1, self.n):
                 out[i : i + 1] = _warp_groups([self.images[i][None]], mats[i : i + 1], size, run, pipe.antialias)
@@ -275,8 +275,9 @@ class _Batch:
         return out
 
 
-def _copy(x: Any) -> Any:
-    return x.clone() if hasattr(x, "clone") else x.copy()
+def _empty_batch(like: Any, n: int) -> Any:
+    """A new (n, *like.shape[1:]) batch of like's framework, dtype and device."""
+    return empty_like(Image(like), (n, *like.shape[1:]), str(like.dtype).replace("torch.", ""))
 
 
 def _warp(images: Any, mats: np.ndarray, size: tuple[int, int], interp: str, border: str, fill: Any) -> Any:
@@ -322,7 +323,7 @@ def _warp_groups(images: list[Any], mats: np.ndarray, size: tuple[int, int], run
         if len(groups) == 1:
             return warped
         if out is None:
-            out = empty_like(Image(warped), (len(mats), *warped.shape[1:]), str(warped.dtype).replace("torch.", ""))
+            out = _empty_batch(warped, len(mats))
         out[index] = warped
     return out
 

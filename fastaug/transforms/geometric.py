@@ -81,10 +81,9 @@ class Resize(Geometric):
     fields = ("size", "interp")
 
     def __init__(self, size: int | tuple[int, int], interp: str | None = None) -> None:
-        self.size = size if isinstance(size, (int, np.integer)) else size_pair(self, "size", size)
-        if isinstance(self.size, (int, np.integer)):
-            size_pair(self, "size", self.size)
-            self.size = int(self.size)
+        shorter_side = isinstance(size, (int, np.integer)) and not isinstance(size, bool)
+        pair = size_pair(self, "size", size)
+        self.size: int | tuple[int, int] = pair[0] if shorter_side else pair
         self._init_warp(interp, None, None)
 
     def target_sizes(self, sizes: np.ndarray) -> np.ndarray:

@@ -25,6 +25,11 @@ class Pixel(Transform):
         raise NotImplementedError
 
 
+def copy_of(x: Any) -> Any:
+    """A copy of a numpy / CuPy array or a torch tensor."""
+    return x.clone() if hasattr(x, "clone") else x.copy()
+
+
 def on_drawn(images: Any, apply: np.ndarray, op: Any) -> Any:
     """op(samples, index) on the samples drawn: the whole batch in one call when every sample is drawn
     (index None), else a gathered sub-batch written back in place."""
@@ -75,7 +80,7 @@ class RandomGrayscale(Pixel):
             return images
 
         def op(x: Any, i: Any) -> Any:
-            out = x.clone() if hasattr(x, "clone") else x.copy()
+            out = copy_of(x)
             out[..., :3] = F.to_gray(x)  # (k, H, W, 1), broadcast over R, G, B
             return out
 
