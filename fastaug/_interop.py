@@ -144,6 +144,21 @@ def empty_like(img: Image, shape: tuple[int, ...], dtype: str) -> Any:
     return empty_host(shape, dtype)
 
 
+def asarray_like(values: np.ndarray, like: Any) -> Any:
+    """values (a small numpy array, e.g. per-sample factors) in like's framework and on its device."""
+    img = Image(like, "like")
+    if img.framework == "torch":
+        import torch
+
+        return torch.as_tensor(values, device=like.device)
+    if img.framework == "cupy":
+        import cupy
+
+        with cupy.cuda.Device(like.device.id):
+            return cupy.asarray(values)
+    return values
+
+
 def output(
     img: Image,
     shape4: tuple[int, int, int, int],

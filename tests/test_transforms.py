@@ -408,3 +408,35 @@ def test_bad_calls_are_clear_errors(batch):
         T.Compose([T.RandomCrop(500)])(batch)
     with pytest.raises(fa.ArgumentError, match="boxes: expected one array per sample"):
         pipe(image=batch, boxes=[np.zeros((1, 4))])
+
+
+# --- one image in, several samples out ---------------------------------------------------------------------
+
+
+def test_tiles_equal_fastaug_tiles_and_fuse_with_what_follows(batch):
+    np.testing.assert_array_equal(T.Compose([T.Tiles((100, 128))])(batch), fa.tiles(batch, (100, 128)))
+    overlapping = T.Compose([T.Tiles(128, stride=(86, 136)), T.VerticalFlip(p=1)])(batch)
+    np.testing.assert_array_equal(overlapping, fa.tiles(batch, 128, (86, 136))[:, ::-1])
+    ragged = T.Compose([T.Tiles(100)])([batch[0], batch[1][:250, :310]])
+    assert ragged.shape == (12 + 6, 100, 100, 3)  # 3x4 tiles of the first, 2x3 of the second
+    np.testing.assert_array_equal(ragged[12:], fa.tiles(batch[1][:250, :310], 100))
+    out = T.Compose([T.Tiles(150)])(image=batch[:2], keypoints=[np.array([[160.0, 20.0]]), np.zeros((0, 2))])
+    assert len(out["keypoints"]) == 8 and out["keypoints"][1].tolist() == [[10.0, 20.0]]  # tile (0, 1)
+    with pytest.raises(fa.ArgumentError, match="Tiles must be the first transform"):
+        T.Compose([T.HorizontalFlip(), T.Tiles(10)])
+    with pytest.raises(fa.ArgumentError, match="Tiles: size: expected a tile that fits sample 0"):
+        T.Compose([T.Tiles(400)])(batch)
+
+
+def test_copies_give_each_image_k_samples_with_their_own_draws(batch):
+    pipe = T.Compose([T.RandomResizedCrop(64), T.HorizontalFlip()], copies=3, seed=1)
+    out, prm = pipe(batch[:2], return_params=True)
+    assert out.shape == (6, 64, 64, 3) and len(prm[1]["apply"]) == 6
+    assert not np.array_equal(out[0], out[1])  # own draws
+    per_copy = T.Compose([T.RandomResizedCrop(64), T.HorizontalFlip()])(np.repeat(batch[:2], 3, 0), params=prm)
+    np.testing.assert_array_equal(out, per_copy)  # sample i * 3 + k is a view of image i
+    pixel_first = T.Compose([T.RandomInvert(p=1), T.CenterCrop(32)], copies=2)(batch[:2])
+    np.testing.assert_array_equal(pixel_first, np.repeat(255 - batch[:2, 134:166, 184:216], 2, 0))
+    assert T.from_dict(pipe.to_dict()).copies == 3
+    with pytest.raises(fa.ArgumentError, match="copies: expected a positive int, got 0"):
+        T.Compose([], copies=0)

@@ -2,6 +2,7 @@
 batch with its own draw, every run of geometric transforms fused into one warp (see Compose)."""
 
 from .base import Transform
+from .color import ColorJitter, Posterize, RandomGamma, Solarize
 from .compose import Compose, reduction_factors
 from .geometric import (
     Affine,
@@ -15,15 +16,20 @@ from .geometric import (
     RandomResizedCrop,
     RandomRotate90,
     Resize,
+    Tiles,
     VerticalFlip,
 )
 from .pixel import (
     BoxBlur,
+    Cutout,
+    EdgeDetect,
     GaussianBlur,
+    GaussianNoise,
     MedianBlur,
     Normalize,
     Pixel,
     RandomEqualize,
+    RandomErasing,
     RandomGrayscale,
     RandomInvert,
     RandomThreshold,
@@ -37,17 +43,24 @@ __all__ = [
     "Affine",
     "BoxBlur",
     "CenterCrop",
+    "ColorJitter",
     "Compose",
+    "Cutout",
+    "EdgeDetect",
     "GaussianBlur",
+    "GaussianNoise",
     "Geometric",
     "HorizontalFlip",
     "MedianBlur",
     "Normalize",
     "Pad",
     "Pixel",
+    "Posterize",
     "RandomAffine",
     "RandomCrop",
     "RandomEqualize",
+    "RandomErasing",
+    "RandomGamma",
     "RandomGrayscale",
     "RandomInvert",
     "RandomPerspective",
@@ -56,6 +69,8 @@ __all__ = [
     "RandomThreshold",
     "Resize",
     "Sharpen",
+    "Solarize",
+    "Tiles",
     "Transform",
     "VerticalFlip",
     "from_dict",

@@ -14,9 +14,9 @@ import numpy as np
 
 from .. import functional as F
 from .._errors import ArgumentError, ArgumentTypeError
-from .._interop import Image, empty_like
+from .._interop import Image, asarray_like, empty_like
 from .base import Params, Transform
-from .geometric import Geometric
+from .geometric import Geometric, Tiles
 from .pixel import Normalize, Pixel, copy_of
 
 
@@ -75,7 +75,12 @@ class Compose:
 
     Antialiasing: where a run shrinks a sample by 2x or more (RandomResizedCrop of a large photograph, a
     Resize down), the sample is first reduced by the integer part of the factor with INTER_AREA
-    (fastaug.resize), then warped once, as OpenCV users do by hand; antialias=False turns it off."""
+    (fastaug.resize), then warped once, as OpenCV users do by hand; antialias=False turns it off.
+
+    One image in, several samples out: ``copies=K`` gives every input sample K consecutive output samples,
+    each with its own draws (K random crops per image: multi-crop, or two views for contrastive learning),
+    without copying the input when the pipeline starts with a geometric transform; a first ``Tiles`` cuts
+    every image into its grid of tiles (data slicing)."""
 
     def __init__(
         self,
@@ -86,6 +91,7 @@ class Compose:
         mask_fill: float = 0,
         min_box_area: float = 0.0,
         drop_empty_boxes: bool = True,
+        copies: int = 1,
     ) -> None:
         transforms = list(transforms)
         for i, t in enumerate(transforms):
@@ -93,6 +99,11 @@ class Compose:
                 raise ArgumentTypeError(f"Compose: transforms[{i}]: expected a fastaug transform, got {t!r}")
             if isinstance(t, Normalize) and i != len(transforms) - 1:
                 raise ArgumentError(f"Compose: transforms[{i}]: Normalize must be the last transform")
+            if isinstance(t, Tiles) and i != 0:
+                raise ArgumentError(f"Compose: transforms[{i}]: Tiles must be the first transform")
+        if isinstance(copies, bool) or not isinstance(copies, (int, np.integer)) or copies < 1:
+            raise ArgumentError(f"Compose: copies: expected a positive int, got {copies!r}")
+        self.copies = int(copies)
         self.transforms = transforms
         self.runs: dict[int, _Run] = {}  # first index of each geometric run -> the run
         i = 0
@@ -139,6 +150,8 @@ class Compose:
         if (images is None) == (image is None):
             raise ArgumentError("Compose: pass the images either positionally or as image=, once")
         batch = _Batch(images if images is not None else image, mask, boxes, keypoints)
+        if self.copies > 1:
+            batch.expand(np.repeat(np.arange(batch.n), self.copies), views=0 in self.runs)
         if params is not None and len(params) != len(self.transforms):
             raise ArgumentError(
                 f"Compose: params: expected {len(self.transforms)} dicts (one per transform), got {len(params)}"
@@ -169,6 +182,9 @@ class Compose:
             assert isinstance(t, Geometric)
             prm = t.draw(self.rng, sizes) if given is None else given[k]
             drawn.append(prm)
+            if isinstance(t, Tiles):  # the first transform: the batch becomes the tiles
+                batch.expand(prm["source"], views=True)
+                mats, sizes = np.tile(np.eye(3), (batch.n, 1, 1)), batch.sizes.copy()
             m, sizes = t.matrices(prm, sizes)
             mats = m @ mats
         if (sizes != sizes[:1]).any():
@@ -221,6 +237,22 @@ class _Batch:
                 raise ArgumentError(f"Compose: {name}[{i}]: expected (K, {width} or more) values, got {a.shape}")
         return arrays
 
+    def expand(self, index: np.ndarray, views: bool) -> None:
+        """Sample i becomes the samples of source index[i]: a list of views of the inputs (no copy; the next
+        warp reads them through per-sample pointers) or, before a pixel transform, a gathered batch."""
+        if self.ragged or views:
+            self.images = [self.images[int(i)] for i in index]
+        else:
+            self.images = self.images[asarray_like(index, self.images)]
+        self.owned = False
+        if self.mask is not None:
+            self.mask = self.mask[asarray_like(index, self.mask)]
+        if self.boxes is not None:
+            self.boxes = [self.boxes[int(i)] for i in index]
+        if self.keypoints is not None:
+            self.keypoints = [self.keypoints[int(i)] for i in index]
+        self.sizes, self.n, self.single = self.sizes[index], len(index), False
+
     @property
     def ragged(self) -> bool:
         return isinstance(self.images, list)
@@ -234,10 +266,13 @@ class _Batch:
         if isinstance(t, Normalize):
             self.images, self.owned = t.run(self.images, prm, out), True
             return
-        if not self.owned and not prm["apply"].all():
+        drawn = prm["apply"]
+        writes = drawn.any() and (t.writes == "always" or (t.writes == "partial" and not drawn.all()))
+        if writes and not self.owned:
             self.images, self.owned = copy_of(self.images), True
+        before = self.images
         self.images = t.run(self.images, prm)
-        self.owned = self.owned or bool(prm["apply"].all())
+        self.owned = self.owned or self.images is not before
 
     def warp(self, mats: np.ndarray, size: tuple[int, int], run: _Run, pipe: Compose) -> None:
         if self.ragged:  # one call per sample (TODO(issue 10): one native call over a ragged view)

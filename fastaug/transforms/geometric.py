@@ -392,6 +392,34 @@ class RandomPerspective(Geometric):
         return homography(corners, corners + params["offsets"] * inward), sizes
 
 
+class Tiles(Geometric):
+    """Data slicing (fastaug.tiles): every image becomes its grid of `size` tiles every `stride` pixels
+    (default: the tile size, no overlap; tiles that would cross the border are dropped), image-major then
+    row-major, each a sample of its own: one image in, several samples out. It must be the first transform;
+    the transforms after it draw per tile and fuse with it into the one warp."""
+
+    fields = ("size", "stride")
+
+    def __init__(self, size: int | tuple[int, int], stride: int | tuple[int, int] | None = None) -> None:
+        self.size = size_pair(self, "size", size)
+        self.stride = self.size if stride is None else size_pair(self, "stride", stride)
+
+    def draw(self, rng: np.random.Generator, sizes: np.ndarray) -> Params:
+        (th, tw), (sy, sx) = self.size, self.stride
+        small = np.flatnonzero((sizes[:, 0] < th) | (sizes[:, 1] < tw))
+        if len(small):
+            raise self.error("size", self.size, f"a tile that fits sample {small[0]} ({tuple(sizes[small[0]])})")
+        rows, cols = (sizes[:, 0] - th) // sy + 1, (sizes[:, 1] - tw) // sx + 1
+        top = np.concatenate([np.repeat(np.arange(r) * sy, c) for r, c in zip(rows, cols, strict=True)])
+        left = np.concatenate([np.tile(np.arange(c) * sx, r) for r, c in zip(rows, cols, strict=True)])
+        source = np.repeat(np.arange(len(sizes)), rows * cols)
+        return {"apply": np.ones(len(source), bool), "source": source, "top": top, "left": left}
+
+    def matrices(self, params: Params, sizes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        shift = translation(-params["left"].astype(float), -params["top"].astype(float))
+        return shift, np.tile(np.array(self.size), (len(shift), 1))
+
+
 #: every geometric transform, for documentation and tests
 GEOMETRIC = (
     Resize,
@@ -404,6 +432,7 @@ GEOMETRIC = (
     RandomRotate90,
     Affine,
     RandomPerspective,
+    Tiles,
 )
 
 __all__ = [
@@ -418,5 +447,6 @@ __all__ = [
     "RandomResizedCrop",
     "RandomRotate90",
     "Resize",
+    "Tiles",
     "VerticalFlip",
 ]

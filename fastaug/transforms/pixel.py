@@ -4,17 +4,22 @@ as they are."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
 from .. import functional as F
+from .._interop import asarray_like
 from .._types import ThresholdMode
 from .base import Params, Transform, choice, number, probability, uniform, value_range
 
 
 class Pixel(Transform):
     """A transform that changes pixel values, not where they are."""
+
+    #: when run() writes into `images` (Compose then hands it a buffer of its own): "partial" when some but
+    #: not all samples are drawn (on_drawn), "always" when any is, "never" (it returns a new batch)
+    writes: ClassVar[str] = "partial"
 
     def draw(self, rng: np.random.Generator, n: int) -> Params:
         return {"apply": self.gate(rng, n)}
@@ -214,6 +219,152 @@ class Normalize(Pixel):
         return F.normalize(images, mean, std, self.layout, max_pixel_value=self.max_pixel_value, out=out)
 
 
+def _as_dtype(y: Any, like: Any) -> Any:
+    """y rounded (for uint8) and cast to like's dtype, in any framework."""
+    if str(like.dtype).endswith("uint8"):
+        y = y.round().clip(0, 255)
+    return y.to(like.dtype) if hasattr(y, "to") else y.astype(like.dtype)
+
+
+def _max_value(x: Any) -> float:
+    return 255.0 if str(x.dtype).endswith("uint8") else 1.0
+
+
+def per_sample_like(values: np.ndarray, like: Any) -> Any:
+    """(N,) per-sample values as float32 (N, 1, 1, 1) in like's framework, to broadcast over its batch."""
+    return asarray_like(np.asarray(values, np.float32)[:, None, None, None], like)
+
+
+class EdgeDetect(Pixel):
+    """Edge emphasis: the Sobel magnitude of the luma (fastaug.edges: saturate(sqrt(gx^2 + gy^2)), 3x3,
+    reflect-101), blended in with a per-sample weight alpha: (1 - alpha) * x + alpha * edges on every colour
+    channel (alpha = 1: the edge map itself; albumentations' Emboss / imgaug's EdgeDetect). uint8 only."""
+
+    fields = ("alpha", "p")
+
+    def __init__(self, alpha: Any = (0.2, 0.5), p: float = 0.5) -> None:
+        self.alpha = value_range(self, "alpha", alpha, 0.0, 1.0)
+        self.p = probability(self, p)
+
+    def draw(self, rng: np.random.Generator, n: int) -> Params:
+        return {"apply": self.gate(rng, n), "alpha": uniform(rng, self.alpha, n)}
+
+    def run(self, images: Any, params: Params) -> Any:
+        if not str(images.dtype).endswith("uint8"):
+            raise self.error("images", str(images.dtype), "uint8 images")
+
+        def op(x: Any, i: Any) -> Any:
+            a = per_sample_like(params["alpha"] if i is None else params["alpha"][i], x)
+            edges = F.edges(F.to_gray(x) if x.shape[-1] > 1 else x)
+            out = copy_of(x)
+            out[..., :3] = _as_dtype(x[..., :3] * (1 - a) + edges * a, x)
+            return out
+
+        return on_drawn(images, params["apply"], op)
+
+
+class GaussianNoise(Pixel):
+    """Adds N(0, std^2) noise per value, std uniform per sample in `std` (as a fraction of the value range:
+    255 for uint8, 1 for float32; albumentations' GaussNoise std_range, torchvision's GaussianNoise sigma),
+    then rounds and clamps (uint8) or clamps to [0, 1] (float32, clip=True). The noise comes from a per-sample
+    seed drawn with the pipeline's generator (numpy's PCG64), so params replay it exactly."""
+
+    fields = ("std", "p")
+
+    def __init__(self, std: Any = (0.01, 0.05), p: float = 0.5) -> None:
+        self.std = value_range(self, "std", std, 0.0, 1.0)
+        self.p = probability(self, p)
+
+    def draw(self, rng: np.random.Generator, n: int) -> Params:
+        apply = self.gate(rng, n)
+        return {"apply": apply, "std": uniform(rng, self.std, n), "seed": rng.integers(0, 2**63, n)}
+
+    def run(self, images: Any, params: Params) -> Any:
+        def op(x: Any, i: Any) -> Any:
+            index = np.arange(len(params["std"])) if i is None else i
+            shape = tuple(x.shape[1:])
+            noise = np.stack(
+                [
+                    np.random.default_rng(int(params["seed"][k])).standard_normal(shape, np.float32)
+                    * np.float32(params["std"][k] * _max_value(x))
+                    for k in index
+                ]
+            )
+            y = x + asarray_like(noise, x)
+            return _as_dtype(y if str(x.dtype).endswith("uint8") else y.clip(0, 1), x)
+
+        return on_drawn(images, params["apply"], op)
+
+
+def _fill_boxes(images: Any, boxes: np.ndarray, apply: np.ndarray, value: float) -> Any:
+    """Fills box (top, left, bottom, right) of every drawn sample with value (writes into images)."""
+    for k in np.flatnonzero(apply):
+        t, left, b, r = (int(v) for v in boxes[k])
+        images[k, t:b, left:r] = value
+    return images
+
+
+class RandomErasing(Pixel):
+    """torchvision's RandomErasing: a rectangle of area fraction U(scale) and aspect ratio log-uniform in
+    `ratio` (up to 10 tries to fit it; no erasing if none fits), placed uniformly, filled with `value` (in the
+    image's units). Boxes, masks and keypoints are left as they are."""
+
+    fields = ("scale", "ratio", "value", "p")
+    writes = "always"
+
+    def __init__(self, scale: Any = (0.02, 0.33), ratio: Any = (0.3, 3.3), value: float = 0.0, p: float = 0.5) -> None:
+        self.scale = value_range(self, "scale", scale, 0.0, 1.0)
+        self.ratio = value_range(self, "ratio", ratio, 1e-6)
+        self.value = number(self, "value", value)
+        self.p = probability(self, p)
+
+    def draw(self, rng: np.random.Generator, n: int) -> Params:
+        return {"apply": self.gate(rng, n), "tries": rng.random((n, 10, 4))}
+
+    def boxes(self, tries: np.ndarray, h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
+        """(N, 4) boxes (top, left, bottom, right) and whether each sample found one, from the uniforms."""
+        area = h * w * (self.scale[0] + tries[..., 0] * (self.scale[1] - self.scale[0]))
+        lo, hi = np.log(self.ratio)
+        aspect = np.exp(lo + tries[..., 1] * (hi - lo))
+        eh = np.rint(np.sqrt(area * aspect)).astype(np.int64)
+        ew = np.rint(np.sqrt(area / aspect)).astype(np.int64)
+        fits = (eh < h) & (ew < w) & (eh > 0) & (ew > 0)
+        first = fits.argmax(axis=1)
+        rows = np.arange(len(tries))
+        eh, ew, u = eh[rows, first], ew[rows, first], tries[rows, first]
+        top = np.floor(u[:, 2] * (h - eh + 1)).astype(np.int64)
+        left = np.floor(u[:, 3] * (w - ew + 1)).astype(np.int64)
+        return np.stack([top, left, top + eh, left + ew], axis=1), fits.any(axis=1)
+
+    def run(self, images: Any, params: Params) -> Any:
+        boxes, found = self.boxes(params["tries"], int(images.shape[1]), int(images.shape[2]))
+        return _fill_boxes(images, boxes, params["apply"] & found, self.value)
+
+
+class Cutout(Pixel):
+    """DiffAugment's cutout: a rectangle of size (round(size * H), round(size * W)) centred at a uniformly
+    drawn pixel (it may cross the edge and is clipped there), filled with `value`."""
+
+    fields = ("size", "value", "p")
+    writes = "always"
+
+    def __init__(self, size: float = 0.5, value: float = 0.0, p: float = 1.0) -> None:
+        self.size = number(self, "size", size, 0.0, 1.0)
+        self.value = number(self, "value", value)
+        self.p = probability(self, p)
+
+    def draw(self, rng: np.random.Generator, n: int) -> Params:
+        return {"apply": self.gate(rng, n), "centre": rng.random((n, 2))}
+
+    def run(self, images: Any, params: Params) -> Any:
+        h, w = int(images.shape[1]), int(images.shape[2])
+        ch, cw = int(h * self.size + 0.5), int(w * self.size + 0.5)
+        cy = np.floor(params["centre"][:, 0] * (h + 1 - ch % 2)).astype(np.int64) - ch // 2
+        cx = np.floor(params["centre"][:, 1] * (w + 1 - cw % 2)).astype(np.int64) - cw // 2
+        boxes = np.stack([cy, cx, cy + ch, cx + cw], axis=1).clip(0, [h, w, h, w])
+        return _fill_boxes(images, boxes, params["apply"], self.value)
+
+
 PIXEL = (
     RandomInvert,
     RandomEqualize,
@@ -223,5 +374,9 @@ PIXEL = (
     BoxBlur,
     MedianBlur,
     Sharpen,
+    EdgeDetect,
+    GaussianNoise,
+    RandomErasing,
+    Cutout,
     Normalize,
 )

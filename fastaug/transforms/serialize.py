@@ -15,7 +15,7 @@ from .base import REGISTRY
 from .compose import Compose
 
 FORMAT_VERSION = 1
-_OPTIONS = ("antialias", "mask_fill", "min_box_area", "drop_empty_boxes")
+_OPTIONS = ("antialias", "mask_fill", "min_box_area", "drop_empty_boxes", "copies")
 
 #: named pipelines that ship with fastaug (``fastaug.transforms.preset(name)``, ``--pipeline NAME``)
 PRESETS: dict[str, list[dict[str, Any]]] = {
