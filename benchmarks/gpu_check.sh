@@ -103,7 +103,7 @@ workers=()
 "$PY" -c "import xdist" 2>/dev/null && workers=(-n 6)
 step tests 170 "$PY" -m pytest -q -p no:cacheprovider -p no:benchmark "${workers[@]}" --junitxml="$OUT/junit.xml" \
   -W "ignore::DeprecationWarning" tests/test_cuda_gpu.py tests/test_numba_cuda.py tests/test_cuda_public_api.py \
-  tests/test_cuda_nogpu.py
+  tests/test_cuda_nogpu.py tests/test_transforms_gpu.py
 wait
 for tool in memcheck racecheck initcheck; do
   [ -f "$OUT/.sanitizer-$tool" ] || continue

@@ -42,6 +42,8 @@ import numpy as np
 
 import fastaug as fa
 
+from . import _bench_augment as augment
+
 WORKLOADS = (
     "warp_affine",
     "warp_affine_reflect",
@@ -62,6 +64,7 @@ WORKLOADS = (
     "invert",
     "flip",
     "pipeline",
+    "augment",  # the realistic training pipeline on a ragged batch (_bench_augment)
 )
 # resize workloads: (output size as a fraction of the input's height and width, interpolation)
 RESIZES = {
@@ -77,6 +80,7 @@ PEERS = (
     "albumentations",
     "albumentations-pool",
     "torchvision",
+    "torchvision-pool",
     "kornia",
     "scipy",
     "skimage",
@@ -130,6 +134,7 @@ def output_spec(work: str, p: Params) -> tuple[tuple[int, ...], str]:
         "sobel": ((n, h, w, 3), "float32"),
         "to_gray": ((n, h, w, 1), "uint8"),
         "pipeline": ((n, 3, h, w), "float32"),
+        "augment": ((n, 3, augment.SIZE, augment.SIZE), "float32"),
     }
     special.update({work: ((n, *size, 3), "uint8") for work, size in p.sizes.items()})
     return special.get(work, ((n, h, w, 3), "uint8"))
@@ -224,6 +229,8 @@ def fastaug_call(work: str, b: Any, env: Env, p: Params, fresh: bool = True) -> 
     """The workload as fastaug functional calls on the whole batch: as users call them (fresh outputs,
     allocated by the caller's framework on every call), or into preallocated outputs (out=)."""
     out = None if fresh else env.empty(*output_spec(work, p))
+    if work == "augment":
+        return augment.fastaug_call(b, out)
     t1, t2 = (None, None) if fresh else (env.empty(b.shape, "uint8"), env.empty(b.shape, "uint8"))
 
     def pipeline() -> Any:
@@ -258,7 +265,8 @@ def copy_call(work: str, b: Any, env: Env, p: Params) -> Call:
     """The floor: one copy (np.copyto / Tensor.copy_) that reads and writes the workload's bytes, i.e. a
     buffer of (input + output bytes) / 2: the least memory traffic any implementation of the workload has."""
     shape, dtype = output_spec(work, p)
-    half = (int(np.prod(b.shape)) + int(np.prod(shape)) * np.dtype(dtype).itemsize) // 2
+    in_bytes = augment.input_bytes(b) if isinstance(b, list) else int(np.prod(b.shape))
+    half = (in_bytes + int(np.prod(shape)) * np.dtype(dtype).itemsize) // 2
     src, dst = env.empty((half,), "uint8"), env.empty((half,), "uint8")
     src[...] = 1
     if env.device == "cpu":
@@ -639,6 +647,20 @@ def _cvcuda(work: str, b: Any, env: Env, p: Params) -> Call:
     return _pick(calls, work)
 
 
+def _torchvision_pool(work: str, b: Any, env: Env, p: Params) -> Call:
+    raise Unsupported("torchvision per image in a pool: the augment workload only")
+
+
+def _augment(peer: str, b: list[np.ndarray], env: Env, p: Params) -> Call:
+    """A peer's version of the augment workload (_bench_augment), into a preallocated NCHW output."""
+    _cpu_only(env)
+    pool = env.pool() if peer.endswith("-pool") else None
+    call = augment.peer_call(peer, b, np.empty(*output_spec("augment", p)), env.threads, pool)
+    if call is None:
+        raise Unsupported("no per-image version of this pipeline")
+    return call
+
+
 def _dali(work: str, b: Any, env: Env, p: Params) -> Call:
     raise Unsupported("DALI runs whole pipelines, not functional calls on a batch; not wired into this suite")
 
@@ -649,6 +671,7 @@ PEER_IMPLS: dict[str, tuple[str, Callable[..., Call]]] = {  # peer -> (module to
     "albumentations": ("albumentations", _albumentations),
     "albumentations-pool": ("albumentations", _albumentations_pool),
     "torchvision": ("torchvision.transforms.v2.functional", _torchvision),
+    "torchvision-pool": ("torchvision.transforms.v2.functional", _torchvision_pool),
     "kornia": ("kornia", _kornia),
     "scipy": ("scipy.ndimage", _scipy),
     "skimage": ("skimage", _skimage),
@@ -692,7 +715,7 @@ def _peer_threads(peer: str, env: Env) -> int | str:
         return "gpu"
     if peer in ("opencv", "albumentations"):
         return int(importlib.import_module("cv2").getNumThreads())
-    if peer in ("opencv-pool", "albumentations-pool"):
+    if peer in ("opencv-pool", "albumentations-pool", "torchvision-pool"):
         return f"{env.threads}x1"  # workers x cv2 threads each
     if peer in ("kornia", "torchvision", "torch"):
         return int(importlib.import_module("torch").get_num_threads())
@@ -834,6 +857,7 @@ class Suite:
             self.batches = max(self.batches, -(-3 * l2 // (self.n * self.h * self.w * 3)))
         host = make_batches(self.n, self.h, self.w, self.batches)
         self.inputs = host if self.device == "cpu" else [self.env.torch(b).cuda() for b in host]
+        self._ragged: list[Any] | None = None
         fb = fastaug_backends(self.device)
         wanted = list(self.backends) if self.backends else [b for b in fb if fb[b] is None]
         self.skipped: dict[str, str] = {
@@ -850,9 +874,20 @@ class Suite:
             else:
                 self.peer_names.append(peer)
 
+    def inputs_for(self, work: str) -> list[Any]:
+        """The input batches of a workload: the standard dense batches, or for `augment` lists of photographs
+        of mixed sizes (made on first use)."""
+        if work != "augment":
+            return self.inputs
+        if self._ragged is None:
+            host = augment.make_ragged(self.n or 0, len(self.inputs))
+            self._ragged = host if self.device == "cpu" else [[self.env.torch(x).cuda() for x in b] for b in host]
+        return self._ragged
+
     def impls(self, work: str) -> tuple[list[Impl], dict[str, str]]:
         """Every implementation of the workload, its calls prepared (one per input batch)."""
         impls, skipped = [], {}
+        inputs = self.inputs_for(work)
         for be in self.fa_backends:
 
             def on(call: Call, be: str = be) -> Call:
@@ -867,18 +902,20 @@ class Suite:
                 Impl(
                     f"fastaug-{be}" + ("" if fresh else "-out"),
                     "fastaug" if fresh else "fastaug-out",
-                    [on(fastaug_call(work, b, self.env, self.params, fresh)) for b in self.inputs],
+                    [on(fastaug_call(work, b, self.env, self.params, fresh)) for b in inputs],
                     threads,
                 )
                 for fresh in (True, False)
             )
-        impls.append(Impl("copy", "copy", [copy_call(work, b, self.env, self.params) for b in self.inputs], 1))
+        impls.append(Impl("copy", "copy", [copy_call(work, b, self.env, self.params) for b in inputs], 1))
         for peer in self.peer_names:
             factory = PEER_IMPLS[peer][1]
+            if work == "augment":
+                factory = lambda work, b, env, p, peer=peer: _augment(peer, b, env, p)
             try:
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
-                    calls = [_quiet(factory(work, b, self.env, self.params)) for b in self.inputs]
+                    calls = [_quiet(factory(work, b, self.env, self.params)) for b in inputs]
                 impls.append(Impl(peer, "peer", calls, _peer_threads(peer, self.env)))
             except Unsupported as e:
                 skipped[peer] = f"n/a: {e}"
@@ -929,7 +966,7 @@ class Suite:
                 if impl.name not in slow or r < quota[impl.name]:
                     times[impl.name].append(timed(impl, r))
         shape, dtype = output_spec(work, self.params)
-        in_bytes = self.n * self.h * self.w * 3
+        in_bytes = augment.input_bytes(self.inputs_for(work)[0])
         out_bytes = int(np.prod(shape)) * np.dtype(dtype).itemsize
         results = [
             {

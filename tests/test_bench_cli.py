@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 
 from fastaug import _bench
@@ -100,3 +101,25 @@ def test_run_suite_saves_the_report_after_each_workload(tmp_path, monkeypatch):
     report = json.loads(out.read_text())
     assert [w["workload"] for w in report["workloads"]] == ["flip"]
     assert report["meta"]["batch"] == [2, 16, 16, 3]
+
+
+def test_augment_workload_times_every_peer_on_a_ragged_batch():
+    """The realistic pipeline (issue 10's benchmark): photographs of mixed sizes, fastaug's Compose against
+    albumentations, torchvision (where installed) and the hand-fused OpenCV, each into an NCHW float32 batch."""
+    pytest.importorskip("albumentations")
+    from fastaug import _bench_augment as augment
+
+    peers = ["opencv", "opencv-pool", "albumentations-pool", "torchvision-pool"]
+    suite = _bench.Suite(n=4, threads=2, min_rounds=1, max_rounds=1, warmup=1, backends=["native"], peers=peers)
+    images = suite.inputs_for("augment")[0]
+    assert len(images) == 4 and len({x.shape for x in images}) > 1
+    assert all(256 <= s <= 512 for x in images for s in x.shape[:2])
+    rec = suite.run("augment")
+    names = {r["impl"] for r in rec["results"]}
+    assert {"fastaug-native", "fastaug-native-out", "opencv", "opencv-pool", "albumentations-pool"} <= names
+    assert rec["in_bytes"] == augment.input_bytes(images)
+    out = np.empty((4, 3, augment.SIZE, augment.SIZE), np.float32)
+    for peer in ("opencv-pool", "albumentations-pool"):  # a plausible normalised tensor, every value written
+        out[:] = np.nan
+        augment.peer_call(peer, images, out, 2, suite.env.pool())()
+        assert np.isfinite(out).all() and abs(out.mean()) < 1.5 and 0.3 < out.std() < 2.5, peer

@@ -43,6 +43,13 @@ PRESETS: dict[str, list[dict[str, Any]]] = {
         {"name": "RandomEqualize", "p": 0.2},
         {"name": "RandomGrayscale", "p": 0.1},
     ],
+    # DiffAugment's "color,translation,cutout" with its ranges, not differentiable (brightness here is
+    # torchvision's multiplicative factor, DiffAugment's is additive +-0.5 on [-1, 1] images)
+    "gan-diffaugment": [
+        {"name": "ColorJitter", "brightness": [0.75, 1.25], "contrast": [0.5, 1.5], "saturation": [0.0, 2.0]},
+        {"name": "Affine", "translate": [0.125, 0.125], "interp": "nearest", "border": "constant"},
+        {"name": "Cutout", "size": 0.5},
+    ],
 }
 
 
