@@ -12,6 +12,8 @@ from ._types import Border, Interp, ThresholdMode
 from .functional import (
     affine_matrix,
     box_blur,
+    channel_mean,
+    color_transform,
     crop,
     edges,
     equalize,
@@ -19,6 +21,7 @@ from .functional import (
     flip,
     gaussian_blur,
     invert,
+    lut,
     median_blur,
     normalize,
     resize,
@@ -55,6 +58,9 @@ OPERATORS = (
     "threshold",
     "invert",
     "normalize",
+    "lut",
+    "color_transform",
+    "channel_mean",
 )
 
 __all__ = [
@@ -71,6 +77,8 @@ __all__ = [
     "backend",
     "backends",
     "box_blur",
+    "channel_mean",
+    "color_transform",
     "crop",
     "edges",
     "equalize",
@@ -79,6 +87,7 @@ __all__ = [
     "gaussian_blur",
     "get_num_threads",
     "invert",
+    "lut",
     "median_blur",
     "normalize",
     "resize",

@@ -199,19 +199,14 @@ def stream_handle(stream: Any, src: Image) -> int:
     raise ArgumentTypeError(f"stream: expected a torch/CuPy/numba CUDA stream or an int handle, got {stream!r}")
 
 
-def _run_cuda(op: str, src: Image, dst: Image, args: tuple[Any, ...], stream: Any) -> None:
-    if src.framework != dst.framework:
-        raise ArgumentError(f"out: expected a {src.framework} array like img, got {dst.framework}")
-    if src.framework != "numba" and src.device_index() != dst.device_index():
-        raise ArgumentError(
-            f"out: expected an array on cuda:{src.device_index()} like img, got one on cuda:{dst.device_index()}"
-        )
+def _cuda_backend(src: Image, stream: Any) -> tuple[Any, Any]:
+    """The CUDA backend a call on src runs on, and the stream it takes: (fastaug._C, an int handle) or
+    (fastaug._numba_cuda, a numba stream or 0)."""
     handle = stream_handle(stream, src)
     forced = _requested()
     native_ok, native_reason = _native_cuda()
     if native_ok and forced != "numba" and src.framework != "numba":
-        getattr(_native, op)(src.capsule(handle), dst.capsule(handle), *args, handle)
-        return
+        return _native, handle
     numba_ok, numba_reason = _numba_cuda()
     if not numba_ok or forced == "native":
         raise ArgumentError(
@@ -222,10 +217,32 @@ def _run_cuda(op: str, src: Image, dst: Image, args: tuple[Any, ...], stream: An
 
     module = importlib.import_module("fastaug._numba_cuda")
     if type(stream).__module__.startswith("numba.cuda"):
-        nstream = stream  # the caller's own numba stream
+        return module, stream  # the caller's own numba stream
+    return module, cuda.external_stream(handle) if handle else 0
+
+
+def _cpu_backend() -> Any:
+    """The CPU backend of the next call: fastaug._C or fastaug._numba."""
+    if active() == "native":
+        return _native
+    module = _numba_module()
+    if module is None:
+        raise ArgumentError("backend: the Numba fallback needs numba, which is not installed")
+    return module
+
+
+def _run_cuda(op: str, src: Image, dst: Image, args: tuple[Any, ...], stream: Any) -> None:
+    if src.framework != dst.framework:
+        raise ArgumentError(f"out: expected a {src.framework} array like img, got {dst.framework}")
+    if src.framework != "numba" and src.device_index() != dst.device_index():
+        raise ArgumentError(
+            f"out: expected an array on cuda:{src.device_index()} like img, got one on cuda:{dst.device_index()}"
+        )
+    module, s = _cuda_backend(src, stream)
+    if module is _native:
+        getattr(_native, op)(src.capsule(s), dst.capsule(s), *args, s)
     else:
-        nstream = cuda.external_stream(handle) if handle else 0
-    getattr(module, op)(src.device_array4(), dst.device_array4(), *args, stream=nstream)
+        getattr(module, op)(src.device_array4(), dst.device_array4(), *args, stream=s)
 
 
 def run(op: str, src: Image, dst: Image, *args: Any, stream: Any = None) -> None:
@@ -238,10 +255,26 @@ def run(op: str, src: Image, dst: Image, *args: Any, stream: Any = None) -> None
         return
     if src.framework == "numpy" and dst.framework == "numpy" and np.may_share_memory(src.obj, dst.obj):
         raise ArgumentError("out: must not overlap the input image")
-    if active() == "native":
+    module = _cpu_backend()
+    if module is _native:
         getattr(_native, op)(src.capsule(), dst.capsule(), *args, 0)
     else:
-        module = _numba_module()
-        if module is None:
-            raise ArgumentError("backend: the Numba fallback needs numba, which is not installed")
         getattr(module, op)(src.array4(), dst.array4(), *args)
+
+
+def reduce(op: str, src: Image, result: np.ndarray, *args: Any, stream: Any = None) -> None:
+    """Calls `op` of the active backend on src with a host float64 array for its result (a reduction: a
+    few values per sample). On a CUDA array the call waits for its stream, since the values are copied
+    to the host."""
+    if src.device == "cuda":
+        module, s = _cuda_backend(src, stream)
+        if module is _native:
+            getattr(_native, op)(src.capsule(s), result, *args, s)
+        else:
+            getattr(module, op)(src.device_array4(), result, *args, stream=s)
+        return
+    module = _cpu_backend()
+    if module is _native:
+        getattr(_native, op)(src.capsule(), result, *args, 0)
+    else:
+        getattr(module, op)(src.array4(), result, *args)

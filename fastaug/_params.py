@@ -10,15 +10,21 @@ import numpy as np
 from ._errors import ArgumentError, ArgumentTypeError
 
 
-def per_sample(
-    value: Any, n: int, name: str, shape: tuple[int, ...] = (), dtype: Any = np.float64, finite: bool = True
-) -> np.ndarray:
+def numbers(value: Any, name: str) -> np.ndarray:
+    """value as a numeric (or bool) array; a clear ArgumentTypeError for anything else."""
     try:
         arr = np.asarray(value)
     except (TypeError, ValueError, RuntimeError) as e:
         raise ArgumentTypeError(f"{name}: expected a number or an array, got {type(value).__name__}") from e
     if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
         raise ArgumentTypeError(f"{name}: expected numbers, got dtype {arr.dtype}")
+    return arr
+
+
+def per_sample(
+    value: Any, n: int, name: str, shape: tuple[int, ...] = (), dtype: Any = np.float64, finite: bool = True
+) -> np.ndarray:
+    arr = numbers(value, name)
     one = "a scalar" if not shape else f"shape {shape}"
     if arr.shape == shape:
         arr = np.broadcast_to(arr, (n, *shape))

@@ -15,6 +15,19 @@ N = 3
 RNG = np.random.default_rng(5)
 M = fa.affine_matrix(RNG.uniform(-40, 40, N), scale=RNG.uniform(0.7, 1.3, N), center=(60, 40))
 H = np.stack([np.array([[1, 0.1 * i, 2], [0.02, 1, -3], [1e-4 * i, 2e-4, 1]]) for i in range(N)])
+TABLES = RNG.integers(0, 256, (N, 4, 256)).astype(np.uint8)  # one table per sample and channel
+
+
+def _color_matrices(c: int) -> np.ndarray:
+    """A diagonal matrix, small coefficients (OpenCV's fixed point for C = 3) and large ones (its float
+    chain): every branch of color_transform in one batch."""
+    diagonal = np.concatenate([np.diag(RNG.uniform(0.5, 1.5, c)), RNG.normal(0, 20, (c, 1))], 1)
+    small = RNG.normal(0, 0.5, (c, c + 1)) + np.eye(c, c + 1)
+    small[:, c] = RNG.normal(0, 20, c)
+    return np.stack([diagonal, small, RNG.normal(0, 40, (c, c + 1))])
+
+
+COLOR = {c: _color_matrices(c) for c in (1, 3, 4)}
 BORDERS = ("constant", "replicate", "reflect", "reflect101", "wrap")
 INTERPS = ("nearest", "linear", "cubic")
 
@@ -50,9 +63,16 @@ OPS: dict[str, Op] = {
     "invert": lambda x, **k: fa.invert(x, **k),
     "normalize": lambda x, **k: fa.normalize(x, 0.5, 0.25, layout="NHWC", **k),
     "normalize_nchw": lambda x, **k: fa.normalize(x, 0.4, 0.3, **k),
+    "color_transform": lambda x, **k: fa.color_transform(x, COLOR[x.shape[-1]], **k),
 }
-U8_ONLY: dict[str, Op] = {"equalize": lambda x, **k: fa.equalize(x, **k), "edges": lambda x, **k: fa.edges(x, **k)}
+U8_ONLY: dict[str, Op] = {
+    "equalize": lambda x, **k: fa.equalize(x, **k),
+    "edges": lambda x, **k: fa.edges(x, **k),
+    "lut": lambda x, **k: fa.lut(x, TABLES[:, : x.shape[-1]], **k),
+}
 ALL_OPS: dict[str, Op] = {**OPS, **U8_ONLY}
+# Operators whose result is a small NumPy array (no out=; they wait for the stream), every dtype.
+REDUCTIONS: dict[str, Op] = {"channel_mean": lambda x, **k: fa.channel_mean(x, **k)}
 
 
 def op_dtypes(name: str) -> tuple[str, ...]:

@@ -29,7 +29,7 @@ def main() -> int:
     import numpy as np
 
     import fastaug as fa
-    from cuda_cases import ALL_OPS, batch, op_dtypes
+    from cuda_cases import ALL_OPS, REDUCTIONS, batch, op_dtypes
 
     if not fa.backends()["cuda"]["available"]:
         print(f"gpu_sanitize: skipped (fastaug CUDA: {fa.backends()['cuda']['reason']})")
@@ -64,6 +64,11 @@ def main() -> int:
             wide = cupy.asarray(batch(3, dtype, 60, 84))
             strided = cupy.ascontiguousarray(wide.transpose(0, 3, 1, 2)).transpose(0, 2, 3, 1)[:, 2:58, 3:79]
             run(f"{name} {dtype} strided", lambda: op(strided))
+    for name, op in sorted(REDUCTIONS.items()):
+        for dtype in ("uint8", "float32"):
+            for channels in (1, 3, 4):
+                x = cupy.asarray(batch(channels, dtype, 56, 76))
+                run(f"{name} {dtype} C{channels}", lambda: op(x))
     for name in ("warp_affine_linear", "gaussian_blur", "equalize", "median_blur_5", "resize_area", "threshold"):
         x = cupy.asarray(batch(3, "uint8", 56, 76))
         with fa.backend("numba"):

@@ -59,6 +59,22 @@ def test_per_sample_perspective_gaussian_threshold(backend):
     assert not np.array_equal(blur[0], blur[3])
 
 
+def test_per_sample_tables_matrices_and_means(backend):
+    imgs = batch()
+    rng = np.random.default_rng(1)
+    tables = rng.integers(0, 256, (4, 3, 256)).astype(np.uint8)
+    mats = rng.normal(0, 0.4, (4, 3, 4)) + np.eye(3, 4)
+    mats[..., 3] *= 50
+    mats[0, :, :3] = np.diag([1.2, 0.8, 1.0])  # each branch of the arithmetic in one batch
+    mats[3, 0, 1] = 40.0
+    looked, colored, means = fa.lut(imgs, tables), fa.color_transform(imgs, mats), fa.channel_mean(imgs)
+    for i in range(4):
+        assert_close(looked[i], fa.lut(imgs[i], tables[i][None]), what="lut")
+        assert_close(colored[i], fa.color_transform(imgs[i], mats[i]), what="color_transform")
+        assert_close(means[i], fa.channel_mean(imgs[i])[0], what="channel_mean")
+    assert not np.array_equal(colored[1], colored[2])
+
+
 def test_per_sample_crop_and_kernels(backend):
     imgs = batch()
     boxes = np.array([[0, 0, 30, 40], [5, 7, 30, 40], [60, 30, 30, 40], [66, 40, 30, 40]])
@@ -203,7 +219,22 @@ def test_ranks_are_kept(backend):
 
 
 @pytest.mark.parametrize(
-    "op", ["invert", "flip", "gaussian", "warp", "resize", "equalize", "sobel", "to_gray", "tiles", "crop"]
+    "op",
+    [
+        "invert",
+        "flip",
+        "gaussian",
+        "warp",
+        "resize",
+        "equalize",
+        "sobel",
+        "to_gray",
+        "tiles",
+        "crop",
+        "lut",
+        "color_transform",
+        "channel_mean",
+    ],
 )
 def test_empty_batch(backend, op):
     empty = np.zeros((0, 16, 16, 3), np.uint8)
@@ -218,6 +249,9 @@ def test_empty_batch(backend, op):
         "to_gray": lambda: fa.to_gray(empty),
         "tiles": lambda: fa.tiles(empty, 8),
         "crop": lambda: fa.crop(empty, (0, 0, 4, 4)),
+        "lut": lambda: fa.lut(empty, np.arange(256)),
+        "color_transform": lambda: fa.color_transform(empty, np.eye(3)),
+        "channel_mean": lambda: fa.channel_mean(empty),
     }
     out = calls[op]()
     assert out.shape[0] == 0
@@ -290,6 +324,19 @@ BAD = [
     (lambda: fa.invert(np.zeros((8, 8), np.uint8), out=np.zeros((8, 9), np.uint8)), ValueError, "out: expected"),
     (lambda: fa.filter2d(np.zeros((8, 8), np.uint8), np.ones((2, 2, 2, 2))), ValueError, "kernel"),
     (lambda: fa.set_num_threads(0), ValueError, "n: expected a positive int"),
+    (lambda: fa.lut(np.zeros((8, 8), np.float32), np.arange(256)), ValueError, "img: lut expects uint8 images"),
+    (lambda: fa.lut(np.zeros((8, 8), np.uint8), np.arange(255)), ValueError, "table: expected shape (256,)"),
+    (lambda: fa.lut(np.zeros((3, 8, 8, 3), np.uint8), np.zeros((2, 256))), ValueError, "(3, 3, 256) per image"),
+    (lambda: fa.lut(np.zeros((8, 8), np.uint8), np.arange(256) + 1), ValueError, "table: expected integer values"),
+    (lambda: fa.lut(np.zeros((8, 8), np.uint8), np.full(256, 0.5)), ValueError, "table: expected integer values"),
+    (lambda: fa.lut(np.zeros((8, 8), np.uint8), ["a"] * 256), TypeError, "table: expected numbers"),
+    (lambda: fa.color_transform(np.zeros((8, 8, 3), np.uint8), np.eye(4)), ValueError, "matrix: expected shape (3, 4)"),
+    (lambda: fa.color_transform(np.zeros((2, 8, 8, 3), np.uint8), np.zeros((3, 3, 4))), ValueError, "(2, 3, 4)"),
+    (lambda: fa.color_transform(np.zeros((8, 8, 3), np.uint8), np.full((3, 4), np.nan)), ValueError, "finite"),
+    (lambda: fa.color_transform(np.zeros((8, 8), np.uint8), [[1e39, 0]]), ValueError, "within the float32 range"),
+    (lambda: fa.color_transform(np.zeros((8, 8, 3), np.uint8), "eye"), TypeError, "matrix: expected numbers"),
+    (lambda: fa.channel_mean(np.zeros((8, 8, 2), np.uint8)), ValueError, "img: expected shape"),
+    (lambda: fa.channel_mean(np.zeros((8, 8), np.int32)), TypeError, "img: expected dtype uint8 or float32"),
 ]
 
 
@@ -327,6 +374,12 @@ def test_native_validates_before_touching_memory():
         native.sobel(src.__dlpack__(), np.zeros((2, 8, 8, 3), np.float32)[:, :4].__dlpack__(), 1, 0, 3, 1, 0, 4, 0)
     with pytest.raises(ValueError, match="dtype"):
         native.invert(np.zeros((4, 4), np.int16).__dlpack__(), dst.__dlpack__(), 0)
+    with pytest.raises(ValueError, match="table: expected 1536 values"):
+        native.lut(src.__dlpack__(), dst.__dlpack__(), np.zeros(256, np.uint8), 0)
+    with pytest.raises(ValueError, match=r"matrix: entry \[1, 2\] of sample 1 is inf"):
+        native.color_transform(src.__dlpack__(), dst.__dlpack__(), np.r_[np.zeros(18), np.inf, np.zeros(5)], 0)
+    with pytest.raises(ValueError, match="out: expected a writable array of 6 float64 values"):
+        native.channel_mean(src.__dlpack__(), np.zeros(5), 0)
     with pytest.raises(ValueError, match="consumed"):
         cap = src.__dlpack__()
         native.invert(cap, dst.__dlpack__(), 0)
@@ -638,9 +691,10 @@ def test_warp_writes_only_its_own_pixels(backend, interp, c):
 
 
 def test_backends_bit_identical_pointwise():
-    """threshold, invert, to_gray, equalize, flip and normalize: dense rows take flat vectorised loops on
-    both backends (uint8 threshold compares in 8-bit lanes), other layouts the strided ones; every path
-    gives the same bits, and a dense output row inside a wider buffer leaves the bytes beside it alone."""
+    """threshold, invert, to_gray, equalize, flip, normalize, color_transform, lut and channel_mean: dense
+    rows take flat vectorised loops on both backends (uint8 threshold compares in 8-bit lanes), other layouts
+    the strided ones; every path gives the same bits, and a dense output row inside a wider buffer leaves the
+    bytes beside it alone."""
     if len(BACKENDS) < 2:
         pytest.skip("one backend only")
     rng = np.random.default_rng(6)
@@ -663,10 +717,19 @@ def test_backends_bit_identical_pointwise():
                 for t in thresholds
                 for m in ("binary", "binary_inv", "trunc", "tozero", "tozero_inv")
             ]
+            mats = np.array([0.3, 1.0, 40.0])[:, None, None] * rng.normal(1, 0.5, (3, c, c + 1))
+            mats[0, :, :c] = np.diag(np.diag(mats[0, :, :c]))  # diagonal, random (fixed point for C=3), large
+            calls.append(lambda out, mats=mats: fa.color_transform(x, mats, out=out))
             if dtype == np.uint8:
                 calls.append(lambda out: fa.equalize(x, out=out))
+                tables = rng.integers(0, 256, (3, c, 256))
+                calls.append(lambda out, tables=tables: fa.lut(x, tables, out=out))
             for call in calls:
                 assert_numba_bit_identical(call, (c, dtype, x.strides, call))
+            with fa.backend("native"):
+                means = fa.channel_mean(x)
+            with fa.backend("numba"):
+                assert means.tobytes() == fa.channel_mean(x).tobytes(), (c, dtype, x.strides)
 
 
 # ---- recycled output buffers --------------------------------------------------------------------------

@@ -334,3 +334,152 @@ def test_normalize(backend, layout):
     ref = (img / 255.0 - mean) / std
     assert_close(got, ref if layout == "NHWC" else ref.transpose(0, 3, 1, 2), atol=2e-6, what="normalize")
     assert got.dtype == np.float32
+
+
+# ---- lut, color_transform, channel_mean ----------------------------------------------------------
+
+
+def cv_lut(img: np.ndarray, tables: np.ndarray) -> np.ndarray:
+    """cv2.LUT of an (H, W, C) image with one 256-entry table per channel (C, 256)."""
+    return cv(cv2.LUT, img, np.ascontiguousarray(tables.T)[:, None, :])
+
+
+def test_lut(backend, image_spec):
+    """Bit-exact with cv2.LUT, one table per sample and channel, contiguous and strided (NCHW memory) input."""
+    img = images(image_spec, "uint8")
+    c = img.shape[2]
+    rng = np.random.default_rng(c)
+    gamma = np.clip(np.rint(255 * (np.arange(256) / 255) ** 0.6), 0, 255)
+    tables = np.stack([rng.integers(0, 256, (c, 256)), np.tile(gamma, (c, 1)), np.tile(255 - np.arange(256), (c, 1))])
+    batch = np.stack([img, img[::-1], img[:, ::-1]])
+    planar = np.ascontiguousarray(batch.transpose(0, 3, 1, 2)).transpose(0, 2, 3, 1)
+    for x in (batch, planar, batch[:, ::2, ::-3]):
+        got = fa.lut(x, tables.astype(np.uint8))
+        for i in range(3):
+            np.testing.assert_array_equal(got[i], cv_lut(x[i], tables[i]), err_msg=f"sample {i}")
+
+
+def test_lut_table_shapes(backend):
+    img = make_image("coffee", 4, "uint8")[:40, :50]
+    batch = np.stack([img, 255 - img])
+    rng = np.random.default_rng(0)
+    one = rng.integers(0, 256, 256)
+    per_image = rng.integers(0, 256, (2, 256))
+    per_channel = rng.integers(0, 256, (2, 4, 256))
+    for table, expected in (
+        (one, [np.tile(one, (4, 1))] * 2),
+        (one[None], [np.tile(one, (4, 1))] * 2),
+        (per_image, [np.tile(t, (4, 1)) for t in per_image]),
+        (per_channel, list(per_channel)),
+        (per_channel[:1], [per_channel[0]] * 2),
+        (per_channel.astype(np.float64), list(per_channel)),  # integer values of another dtype
+    ):
+        got = fa.lut(batch, table)
+        for i in range(2):
+            np.testing.assert_array_equal(got[i], cv_lut(batch[i], expected[i]), err_msg=str(np.shape(table)))
+    np.testing.assert_array_equal(fa.lut(img[..., 0], one), cv2.LUT(img[..., 0], one.astype(np.uint8)))
+
+
+def _color_matrices(kind: str, c: int, rng: np.random.Generator) -> np.ndarray:
+    """Three (c, c + 1) matrices of one family: each family takes a different branch of cv::transform."""
+    eye = np.eye(c, c + 1)
+    if kind == "diagonal":  # OpenCV's diagonal path (and C = 1's convertTo): an off-diagonal 1e-8 is ignored
+        m = eye * rng.uniform(0.3, 2.0, (3, c, 1))
+        m[..., c] = rng.normal(0, 40, (3, c))
+        if c > 1:
+            m[1, 0, 1] = 1e-8
+        return m
+    if kind == "jitter":  # saturation and hue as ColorJitter folds them: small coefficients (fixed point for C=3)
+        m = np.stack([eye * s + (1 - s) * np.full((c, c + 1), 1 / c) * (np.arange(c + 1) < c) for s in (0.2, 1.4, 2.3)])
+        m += rng.normal(0, 0.1, m.shape) * (np.arange(c + 1) < c)
+        m[..., c] = rng.normal(0, 20, (3, c))
+        return m
+    if kind == "small":  # random coefficients below 32, large third column and offset (still fixed point)
+        m = rng.normal(0, 2, (3, c, c + 1))
+        if c >= 3:
+            m[..., 2] *= 60
+        m[..., c] = rng.normal(0, 300, (3, c))
+        return m
+    if kind == "large":  # coefficients beyond 32: the float chain
+        m = rng.normal(0, 40, (3, c, c + 1))
+        m[..., c] *= 100
+        return m
+    # "limits": the fixed point's thresholds (31.99 and 32 on either side) and int32 overflow near |8191|
+    m = np.zeros((3, c, c + 1))
+    m[0] = rng.normal(0, 1, (c, c + 1))
+    m[0, :, 0] = 31.99
+    m[1] = m[0]
+    m[1, 0, 0] = 32.0
+    m[2, :, 0] = 31.9
+    m[2, :, -1] = 8191.5
+    if c >= 3:  # 31.9 * (b + g) + 8191 * r + 8191.5 overflows int32 (in 10-bit fixed point) for bright pixels
+        m[2, :, 1] = 31.9
+        m[2, :, 2] = 8191.0
+    return m
+
+
+@pytest.mark.parametrize("kind", ["diagonal", "jitter", "small", "large", "limits"])
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_color_transform(backend, image_spec, dtype, kind):
+    """uint8: bit-exact with cv2.transform on every one of its paths (diagonal, C = 1, 10-bit fixed point,
+    float chain), one matrix per sample, contiguous and strided input; float32: within float rounding."""
+    img = images(image_spec, dtype)
+    c = img.shape[2]
+    m = _color_matrices(kind, c, np.random.default_rng(len(kind) + c))
+    batch = np.stack([img, img[::-1], img[:, ::-1]])
+    planar = np.ascontiguousarray(batch.transpose(0, 3, 1, 2)).transpose(0, 2, 3, 1)
+    for x in (batch, planar):
+        got = fa.color_transform(x, m)
+        assert got.dtype == img.dtype and got.shape == x.shape
+        for i in range(3):
+            ref = cv(cv2.transform, x[i], m[i])
+            if dtype == "uint8":
+                np.testing.assert_array_equal(got[i], ref, err_msg=f"{kind} sample {i}")
+            else:  # OpenCV's float32 SIMD sums in its own order: a few ulp of the largest term
+                scale = np.abs(m[i]).sum(axis=1).max()
+                assert_close(got[i], ref, atol=4e-7 * scale, what=f"{kind} sample {i}")
+
+
+def test_color_transform_random_matrices(backend):
+    """uint8 bit-exact on random data with 200 random matrices of every magnitude (every branch)."""
+    rng = np.random.default_rng(11)
+    for trial in range(200):
+        c = (1, 3, 4)[trial % 3]
+        img = rng.integers(0, 256, (23, 31, c), dtype=np.uint8)
+        m = rng.normal(0, (0.2, 1.0, 8.0, 50.0)[trial % 4], (c, c + 1)) * rng.uniform(0.5, 2, (1, c + 1))
+        m[:, c] *= 40
+        if trial % 7 == 0:  # square, no offset
+            m = m[:, :c]
+        np.testing.assert_array_equal(fa.color_transform(img, m), cv(cv2.transform, img, m), err_msg=str(m))
+
+
+def test_color_transform_photo_and_shapes(backend):
+    """A scikit-image photograph through (C, C), (C, C + 1), (N, C, C) and (N, C, C + 1) matrices."""
+    img = make_image("astronaut", 3, "uint8")
+    sepia = np.array([[0.393, 0.769, 0.189], [0.349, 0.686, 0.168], [0.272, 0.534, 0.131]])
+    np.testing.assert_array_equal(fa.color_transform(img, sepia), cv2.transform(img, sepia))
+    with_offset = np.concatenate([sepia, [[10], [-5], [3]]], 1)
+    batch = np.stack([img, img])
+    for m in (with_offset, np.stack([sepia, with_offset[:, :3]]), np.stack([with_offset, with_offset * 0.5])):
+        got = fa.color_transform(batch, m)
+        for i in range(2):
+            np.testing.assert_array_equal(got[i], cv2.transform(img, m if m.ndim == 2 else m[i]))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_channel_mean(backend, image_spec, dtype):
+    """uint8: cv2.mean's bits (exact integer sums); float32: within 1e-15 of NumPy's float64 mean (and of
+    cv2.mean within its own single-precision partial sums); strided input too."""
+    img = images(image_spec, dtype)
+    batch = np.stack([img, img[::-1, ::-1], np.ascontiguousarray(img.transpose(2, 0, 1)).transpose(1, 2, 0)])
+    for x in (batch, batch[:, 3:-5, ::-1]):
+        got = fa.channel_mean(x)
+        assert got.dtype == np.float64 and got.shape == (3, img.shape[2])
+        for i in range(3):
+            ref = np.array(cv2.mean(np.ascontiguousarray(x[i]))[: img.shape[2]])
+            if dtype == "uint8":
+                np.testing.assert_array_equal(got[i], ref)
+            else:
+                assert_close(got[i], x[i].astype(np.float64).mean(axis=(0, 1)), atol=1e-15, what="vs numpy")
+                assert_close(got[i], ref, atol=1e-9, what="vs cv2.mean")
+    assert fa.channel_mean(img).shape == (1, img.shape[2])

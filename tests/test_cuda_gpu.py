@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import fastaug as fa
-from cuda_cases import ALL_OPS, BORDERS, FILTERS, INTERPS, M, batch, op_dtypes, warp_call
+from cuda_cases import ALL_OPS, BORDERS, COLOR, FILTERS, INTERPS, REDUCTIONS, M, batch, op_dtypes, warp_call
 
 torch = pytest.importorskip("torch")
 if not torch.cuda.is_available() or not fa.backends()["cuda"]["available"]:
@@ -39,6 +39,22 @@ def assert_same(got, expected: np.ndarray, what: str) -> None:
 def test_cuda_equals_cpu(name, dtype, channels):
     x = batch(channels, dtype)
     assert_same(ALL_OPS[name](on_gpu(x)), cpu(ALL_OPS[name], x), name)
+
+
+@pytest.mark.parametrize("channels", [1, 3, 4])
+@pytest.mark.parametrize("dtype", ["uint8", "float32"])
+@pytest.mark.parametrize("name", sorted(REDUCTIONS))
+def test_reductions_equal_cpu(name, dtype, channels):
+    """A NumPy result with the native CPU's bits (the same order of sums), from contiguous and strided
+    images, and from the Numba CUDA fallback."""
+    x = batch(channels, dtype, 104, 136)
+    op = REDUCTIONS[name]
+    window = on_gpu(x).permute(0, 3, 1, 2).contiguous().permute(0, 2, 3, 1)[:, 3:99, 5:133]
+    for got, src in ((op(on_gpu(x)), x), (op(window), np.ascontiguousarray(x[:, 3:99, 5:133]))):
+        assert isinstance(got, np.ndarray)
+        np.testing.assert_array_equal(got, cpu(op, src), err_msg=name)
+    with fa.backend("numba"):
+        np.testing.assert_array_equal(op(on_gpu(x)), cpu(op, x), err_msg=f"{name} numba")
 
 
 @pytest.mark.parametrize("dtype, channels", [("uint8", 3), ("float32", 4), ("uint8", 1)])
@@ -98,7 +114,8 @@ def test_numba_cuda_fallback_equals_native_cuda(name, dtype, channels):
 
 
 def test_large_batches_chunk_their_parameters():
-    """More samples than one launch's 4 KiB of parameters holds (113 inverse maps, 512 thresholds)."""
+    """More samples than one launch's 4 KiB of parameters holds (113 inverse maps, 512 thresholds, 5 RGB
+    lut tables, 31 colour matrices)."""
     rng = np.random.default_rng(3)
     x = rng.integers(0, 256, (700, 12, 14, 3), dtype=np.uint8)
     Ms = fa.affine_matrix(rng.uniform(-90, 90, 700), scale=rng.uniform(0.5, 1.5, 700), center=(7, 6))
@@ -109,6 +126,10 @@ def test_large_batches_chunk_their_parameters():
     )
     t = rng.uniform(0, 255, 700)
     assert_same(fa.threshold(on_gpu(x), t, 200), cpu(lambda a: fa.threshold(a, t, 200), x), "threshold, 700 values")
+    tables = rng.integers(0, 256, (700, 3, 256)).astype(np.uint8)  # 5 samples' tables a launch
+    assert_same(fa.lut(on_gpu(x), tables), cpu(lambda a: fa.lut(a, tables), x), "lut, 700 tables")
+    mats = np.concatenate([COLOR[3]] * 234)[:700] * rng.uniform(0.9, 1.1, (700, 1, 1))  # 31 matrices a launch
+    assert_same(fa.color_transform(on_gpu(x), mats), cpu(lambda a: fa.color_transform(a, mats), x), "color, 700")
     sig = rng.uniform(0.3, 3, 700)
     assert_same(fa.gaussian_blur(on_gpu(x), 7, sig), cpu(lambda a: fa.gaussian_blur(a, 7, sig), x), "gaussian, 700")
 

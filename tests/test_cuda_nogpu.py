@@ -124,6 +124,8 @@ NATIVE_CALLS = {
     "equalize": lambda s, d: native.equalize(s, d, 0),
     "threshold": lambda s, d: native.threshold(s, d, np.full(2, 100.0), np.full(2, 255.0), 0, 0),
     "invert": lambda s, d: native.invert(s, d, 0),
+    "lut": lambda s, d: native.lut(s, d, np.zeros(2 * 3 * 256, np.uint8), 0),
+    "color_transform": lambda s, d: native.color_transform(s, d, np.tile(np.eye(3, 4).ravel(), 2), 0),
 }
 
 
@@ -152,6 +154,7 @@ def test_native_refuses_cuda_images_of_the_other_ops():
             lambda: native.normalize(cuda_capsule(S), cuda_capsule(S, "float32"), np.zeros(3), np.ones(3), 1.0, 0),
         ),
         ("tiles", lambda: native.tiles(cuda_capsule(S), cuda_capsule((8, 4, 4, 3)), 4, 4, 0)),
+        ("channel_mean", lambda: native.channel_mean(cuda_capsule(S), np.zeros((2, 3)), 0)),
     ]
     for op, call in cases:
         with pytest.raises(ValueError, match=rf"{op}: got a CUDA image"):
@@ -165,6 +168,10 @@ def test_validation_comes_before_the_device():
         native.median_blur(cuda_capsule(S), cuda_capsule(S), 4, 0)
     with pytest.raises(ValueError, match="singular"):
         native.warp_affine(cuda_capsule(S), cuda_capsule(S), np.zeros(12), 1, 0, F, 0)
+    with pytest.raises(ValueError, match="matrix: entry"):
+        native.color_transform(cuda_capsule(S), cuda_capsule(S), np.full(24, np.nan), 0)
+    with pytest.raises(ValueError, match="img: expected dtype uint8"):
+        native.lut(cuda_capsule(S, "float32"), cuda_capsule(S, "float32"), np.zeros(2 * 3 * 256, np.uint8), 0)
 
 
 def test_public_api_names_the_missing_cuda_backend():

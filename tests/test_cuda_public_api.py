@@ -26,6 +26,8 @@ CALLS = {
     "threshold": lambda x, **k: fa.threshold(x, [90, 160], 200, "trunc", **k),
     "edges": lambda x, **k: fa.edges(x, **k),
     "normalize_nchw": lambda x, **k: fa.normalize(x, (0.4, 0.5, 0.6), (0.2, 0.25, 0.3), **k),
+    "lut": lambda x, **k: fa.lut(x, np.arange(256)[::-1], **k),
+    "color_transform": lambda x, **k: fa.color_transform(x, [[0.5, 0.3, 0.2, 9], [0, 1, 0, -4], [40, -20, 1, 0]], **k),
 }
 
 
@@ -35,6 +37,13 @@ def test_numba_device_arrays_through_the_public_api(name):
     got = call(cuda.to_device(X))
     assert type(got).__module__.startswith("numba.cuda"), type(got)
     np.testing.assert_array_equal(got.copy_to_host(), call(X), err_msg=name)
+
+
+def test_channel_mean_of_a_device_array_is_a_numpy_array():
+    stream = cuda.stream()
+    got = fa.channel_mean(cuda.to_device(X), stream=stream)
+    assert isinstance(got, np.ndarray) and got.shape == (2, 3)
+    np.testing.assert_array_equal(got, fa.channel_mean(X))
 
 
 def test_single_image_rank_is_kept():

@@ -175,6 +175,39 @@ def test_threshold(mode: int) -> None:
         check("threshold", src, src.shape, src.dtype, thresh, maxval, mode)
 
 
+@pytest.mark.parametrize("kind", range(len(KINDS)))
+def test_lut_color_transform_channel_mean(kind: int) -> None:
+    src = image(kind)
+    c = src.shape[3]
+    rng = np.random.default_rng(kind)
+    for scale in (0.5, 40.0):  # every branch: diagonal (sample 0), fixed point (C = 3, uint8) or float chain
+        m = rng.normal(0, scale, (N, c, c + 1))
+        m[0, :, :c] = np.diag(np.diag(m[0, :, :c]))
+        check("color_transform", src, src.shape, src.dtype, m.ravel())
+    if src.dtype == np.uint8:
+        check("lut", src, src.shape, np.uint8, rng.integers(0, 256, N * c * 256).astype(np.uint8))
+    expected = np.empty((N, c))
+    cpu.channel_mean(src, expected)
+    got = np.full((N, c), 7.0)
+    gpu.channel_mean(device_view(src), got)
+    assert got.tobytes() == expected.tobytes(), (got, expected)
+
+
+def test_fma32_rounds_once() -> None:
+    """The simulator's fma32 (exact, in Python) and the compiled one (LLVM's fma) give the same bits, where
+    rounding a * b + c in double and then to float32 would not: a * b lies exactly halfway between two
+    float32 and c tips it by 2^-80."""
+    import numba
+
+    from fastaug._numba.intensity import fma32
+
+    compiled = numba.njit(lambda a, b, c: fma32(a, b, c))
+    a = np.float32(1 + 2**-12)
+    for c in (np.float32(2.0**-80), np.float32(-(2.0**-80)), np.float32(0.75), np.float32(-3e38)):
+        assert fma32(a, a, c) == compiled(a, a, c), c
+    assert fma32(a, a, np.float32(2.0**-80)) != np.float32(float(a) * float(a) + 2.0**-80)
+
+
 @pytest.mark.parametrize("kind", [0, 3])
 def test_normalize(kind: int) -> None:
     src = image(kind)

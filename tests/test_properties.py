@@ -107,3 +107,18 @@ def test_tiles_are_the_windows(backend, img, th, tw, sy, sx):
     n, r = divmod(i, ny * nx)
     y, x = (r // nx) * sy, (r % nx) * sx
     assert np.array_equal(t[i], img[n, y : y + th, x : x + tw])
+
+
+@SETTINGS
+@given(image_batches(), st.integers(0, 2**32 - 1))
+def test_tables_matrices_and_means(backend, img, seed):
+    """lut with the identity table and color_transform with the identity matrix return the image; lut is a
+    gather per sample and channel; channel_mean is the float64 mean (the same sums, times 1 / (H * W))."""
+    n, _, _, c = img.shape
+    rng = np.random.default_rng(seed)
+    assert np.array_equal(fa.color_transform(img, np.eye(c, c + 1)), img)
+    if img.dtype == np.uint8:
+        assert np.array_equal(fa.lut(img, np.arange(256)), img)
+        t = rng.integers(0, 256, (n, c, 256)).astype(np.uint8)
+        assert np.array_equal(fa.lut(img, t), t[np.arange(n)[:, None, None, None], np.arange(c), img])
+    np.testing.assert_allclose(fa.channel_mean(img), img.astype(np.float64).mean(axis=(1, 2)), rtol=1e-14)

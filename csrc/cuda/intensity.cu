@@ -1,5 +1,5 @@
-// equalize, to_gray, threshold, invert and normalize on CUDA, with the per-pixel maths of
-// intensity_pixel.hpp (shared with the CPU loops).
+// equalize, to_gray, threshold, invert, normalize, lut, color_transform and channel_mean on CUDA, with the
+// per-pixel maths of intensity_pixel.hpp (shared with the CPU loops).
 #include "../common/dispatch.hpp"
 #include "../ops/backend.hpp"
 #include "../ops/intensity_pixel.hpp"
@@ -152,6 +152,92 @@ __global__ void normalize_kernel(ImageView src, ImageView dst, Coeffs k) {
   }
 }
 
+// lut: each block copies its sample's tables (from the kernel's arguments) into shared memory, then maps its
+// pixels.
+template <int C>
+__global__ void lut_kernel(ImageView src, ImageView dst, int64_t first, int64_t count, Params<uint8_t> tables) {
+  __shared__ uint8_t table[C * 256];
+  const int t = threadIdx.y * blockDim.x + threadIdx.x, threads = blockDim.x * blockDim.y;
+  for (int64_t k = blockIdx.z; k < count; k += gridDim.z) {
+    __syncthreads();  // every thread is done with the previous sample's tables
+    for (int i = t; i < C * 256; i += threads) table[i] = tables.v[k * C * 256 + i];
+    __syncthreads();
+    for (int64_t y = static_cast<int64_t>(blockIdx.y) * blockDim.y + threadIdx.y; y < dst.h;
+         y += static_cast<int64_t>(gridDim.y) * blockDim.y)
+      for (int64_t x = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; x < dst.w;
+           x += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+        const uint8_t* p = pixel_ptr<const uint8_t>(src, first + k, y, x);
+        uint8_t* out = pixel_ptr<uint8_t>(dst, first + k, y, x);
+        for (int c = 0; c < C; ++c) out[c * dst.sc] = detail::lut_pixel(table, c, p[c * src.sc]);
+      }
+  }
+}
+
+template <detail::ColorKind K, class T, int C>
+__device__ __forceinline__ void color_pixel(const detail::ColorMatrix& m, const T* v, T* out, int64_t sc) {
+  for (int c = 0; c < C; ++c) out[c * sc] = detail::color_channel<K, C>(m, v, c);
+}
+
+template <class T, int C>
+__global__ void color_kernel(ImageView src, ImageView dst, int64_t first, int64_t count,
+                             Params<detail::ColorMatrix> matrices) {
+  using detail::ColorKind;
+  FASTAUG_PIXEL_LOOP(k, y, x, count, dst.h, dst.w) {
+    const detail::ColorMatrix& m = matrices.v[k];
+    const T* p = pixel_ptr<const T>(src, first + k, y, x);
+    T v[C];
+    for (int c = 0; c < C; ++c) v[c] = p[c * src.sc];
+    T* out = pixel_ptr<T>(dst, first + k, y, x);
+    if (m.kind == static_cast<int32_t>(ColorKind::Fixed))
+      color_pixel<ColorKind::Fixed, T, C>(m, v, out, dst.sc);
+    else if (m.kind == static_cast<int32_t>(ColorKind::Diag))
+      color_pixel<ColorKind::Diag, T, C>(m, v, out, dst.sc);
+    else
+      color_pixel<ColorKind::Full, T, C>(m, v, out, dst.sc);
+  }
+}
+
+// channel_mean in channel_mean_cpu's order: one thread per row (mean_row), then one per (image, channel) adding
+// the row sums in row order.
+template <class T, int C, int L, class Acc, class Sum>
+__global__ void mean_rows_kernel(ImageView src, Sum* rows) {
+  FASTAUG_GRID_LOOP(i, src.n * src.h) {
+    const int64_t n = i / src.h, y = i % src.h;
+    detail::mean_row<T, C, L, Acc, Sum>(static_cast<const T*>(src.data) + n * src.sn + y * src.sh, src.w, src.sw,
+                                        src.sc, rows + i * C);
+  }
+}
+
+template <class Sum>
+__global__ void mean_fold_kernel(const Sum* rows, int64_t n, int64_t h, int C, double scale, double* means) {
+  FASTAUG_GRID_LOOP(i, n * C) {
+    const int64_t img = i / C, c = i % C;
+    Sum s = 0;
+    for (int64_t y = 0; y < h; ++y) s += rows[(img * h + y) * C + c];
+    means[i] = static_cast<double>(s) * scale;
+  }
+}
+
+template <class T, int C, int L, class Acc, class Sum>
+void channel_mean_cuda(const ImageView& src, double* out, cudaStream_t s) {
+  void* rows = nullptr;
+  void* means = nullptr;  // stream-ordered scratch, as equalize's
+  const size_t row_bytes = static_cast<size_t>(std::max<int64_t>(1, src.n * src.h * C)) * sizeof(Sum);
+  const size_t mean_bytes = static_cast<size_t>(src.n * C) * sizeof(double);
+  if (cudaMallocAsync(&rows, row_bytes, s) != cudaSuccess) check_launch("channel_mean");
+  if (cudaMallocAsync(&means, mean_bytes, s) != cudaSuccess) check_launch("channel_mean");
+  mean_rows_kernel<T, C, L, Acc, Sum><<<blocks_for(src.n * src.h), kThreads, 0, s>>>(src, static_cast<Sum*>(rows));
+  check_launch("channel_mean");
+  const double scale = src.h * src.w > 0 ? 1.0 / static_cast<double>(src.h * src.w) : 0.0;
+  mean_fold_kernel<Sum><<<blocks_for(src.n * C), kThreads, 0, s>>>(static_cast<const Sum*>(rows), src.n, src.h, C,
+                                                                   scale, static_cast<double*>(means));
+  check_launch("channel_mean");
+  if (cudaMemcpyAsync(out, means, mean_bytes, cudaMemcpyDeviceToHost, s) != cudaSuccess) check_launch("channel_mean");
+  if (cudaFreeAsync(rows, s) != cudaSuccess) check_launch("channel_mean");
+  if (cudaFreeAsync(means, s) != cudaSuccess) check_launch("channel_mean");
+  if (cudaStreamSynchronize(s) != cudaSuccess) check_launch("channel_mean");
+}
+
 }  // namespace
 
 void equalize(const ImageView& src, const ImageView& dst, Stream stream) {
@@ -228,6 +314,42 @@ void normalize(const ImageView& src, const ImageView& dst, const float a[4], con
       normalize_kernel<decltype(t), decltype(ch)::value><<<g.blocks, g.threads, 0, stream_of(stream)>>>(src, dst, k);
       check_launch("normalize");
     });
+  });
+}
+
+void lut(const ImageView& src, const ImageView& dst, const uint8_t* table, Stream stream) {
+  DeviceScope scope(src, "lut");
+  detail::dispatch_channels(src.c, [&](auto ch) {
+    constexpr int C = decltype(ch)::value;
+    for_chunks(table, src.n, C * 256, "lut", "tables", [&](int64_t first, int64_t count, const Params<uint8_t>& p) {
+      const Grid g = pixel_grid(dst.w, dst.h, count);
+      lut_kernel<C><<<g.blocks, g.threads, 0, stream_of(stream)>>>(src, dst, first, count, p);
+    });
+  });
+}
+
+void color_transform(const ImageView& src, const ImageView& dst, const detail::ColorMatrix* matrices, Stream stream) {
+  DeviceScope scope(src, "color_transform");
+  detail::dispatch_dtype(src.dtype, [&](auto t) {
+    detail::dispatch_channels(src.c, [&](auto ch) {
+      for_chunks(matrices, src.n, 1, "color_transform", "matrices",
+                 [&](int64_t first, int64_t count, const Params<detail::ColorMatrix>& p) {
+                   const Grid g = pixel_grid(dst.w, dst.h, count);
+                   color_kernel<decltype(t), decltype(ch)::value>
+                       <<<g.blocks, g.threads, 0, stream_of(stream)>>>(src, dst, first, count, p);
+                 });
+    });
+  });
+}
+
+void channel_mean(const ImageView& src, double* out, Stream stream) {
+  DeviceScope scope(src, "channel_mean");
+  detail::dispatch_channels(src.c, [&](auto ch) {
+    constexpr int C = decltype(ch)::value;
+    if (src.dtype == DType::UInt8)
+      channel_mean_cuda<uint8_t, C, detail::kMeanLanesU8, uint32_t, uint64_t>(src, out, stream_of(stream));
+    else
+      channel_mean_cuda<float, C, detail::kMeanLanesF32, double, double>(src, out, stream_of(stream));
   });
 }
 

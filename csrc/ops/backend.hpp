@@ -9,6 +9,7 @@
 namespace fastaug::detail {
 
 struct ResizeMethod;  // resize_pixel.hpp
+struct ColorMatrix;   // intensity_pixel.hpp
 
 [[noreturn]] inline void fail_no_cuda(const char* op) {
   fail(op,
@@ -64,6 +65,11 @@ void threshold(const ImageView& src, const ImageView& dst, const float* thresh, 
                Stream stream);
 void invert(const ImageView& src, const ImageView& dst, Stream stream);
 void normalize(const ImageView& src, const ImageView& dst, const float a[4], const float b[4], Stream stream);
+// lut's tables (N * C * 256 bytes), color_transform's prepared matrices (one per sample).
+void lut(const ImageView& src, const ImageView& dst, const uint8_t* table, Stream stream);
+void color_transform(const ImageView& src, const ImageView& dst, const detail::ColorMatrix* matrices, Stream stream);
+// The one operator that synchronises: the N * C means are copied to the host array out.
+void channel_mean(const ImageView& src, double* out, Stream stream);
 
 // Whether a CUDA device can be used, and if not, the runtime's reason.
 bool device_available(std::string* reason);

@@ -1,5 +1,6 @@
-// equalize, to_gray, threshold, invert, normalize (CPU loops).
+// equalize, to_gray, threshold, invert, normalize, lut, color_transform, channel_mean (CPU loops).
 #include <algorithm>
+#include <cfloat>
 #include <cmath>
 #include <cstring>
 #include <type_traits>
@@ -156,6 +157,108 @@ void threshold_cpu(const ImageView& src, const ImageView& dst, const float* t, c
   }
 }
 
+// lut: each pixel's C values through its sample's C tables.
+template <int C>
+void lut_cpu(const ImageView& src, const ImageView& dst, const uint8_t* table) {
+  pointwise<uint8_t, uint8_t, C, C>(src, dst,
+                                    [&](int64_t n, const uint8_t* in, int64_t isc, uint8_t* out, int64_t osc) {
+                                      const uint8_t* t = table + n * C * 256;
+                                      for (int c = 0; c < C; ++c) out[c * osc] = lut_pixel(t, c, in[c * isc]);
+                                    });
+}
+
+// One row of color_transform; dense rows with literal strides, so that the loop over pixels vectorises.
+template <class T, int C, ColorKind K, bool Dense>
+FASTAUG_CPU_CLONES_FMA void color_row(const T* s, int64_t ssw, int64_t ssc, T* d, int64_t dsw, int64_t dsc, int64_t w,
+                                      const ColorMatrix& matrix) {
+  if constexpr (Dense) ssw = C, ssc = 1, dsw = C, dsc = 1;
+  const ColorMatrix m = matrix;  // a local copy: the uint8 stores below cannot alias it
+  for (int64_t x = 0; x < w; ++x) {
+    T v[C];
+    for (int c = 0; c < C; ++c) v[c] = s[x * ssw + c * ssc];
+    for (int c = 0; c < C; ++c) d[x * dsw + c * dsc] = color_channel<K, C>(m, v, c);
+  }
+}
+
+template <class T, int C, bool Dense>
+void color_rows(const ImageView& src, const ImageView& dst, const ColorMatrix* matrices) {
+  parallel_rows(src.n, src.h, [&](int64_t n, int64_t y) {
+    const T* s = static_cast<const T*>(src.data) + n * src.sn + y * src.sh;
+    T* d = static_cast<T*>(dst.data) + n * dst.sn + y * dst.sh;
+    const ColorMatrix& m = matrices[n];
+    const auto row = [&](auto kind) {
+      color_row<T, C, decltype(kind)::value, Dense>(s, src.sw, src.sc, d, dst.sw, dst.sc, src.w, m);
+    };
+    if constexpr (std::is_same_v<T, uint8_t> && C == 3) {
+      if (m.kind == static_cast<int32_t>(ColorKind::Fixed))
+        return row(std::integral_constant<ColorKind, ColorKind::Fixed>{});
+    }
+    if (m.kind == static_cast<int32_t>(ColorKind::Diag))
+      return row(std::integral_constant<ColorKind, ColorKind::Diag>{});
+    row(std::integral_constant<ColorKind, ColorKind::Full>{});
+  });
+}
+
+// cv::transform's choice for one sample's C x (C + 1) matrix (row-major doubles), converted to float as OpenCV
+// converts it; n names the sample in errors.
+ColorMatrix color_matrix(const double* matrix, int C, bool u8, int64_t n) {
+  ColorMatrix cm{};
+  for (int c = 0; c < C; ++c)
+    for (int k = 0; k <= C; ++k) {
+      const double v = matrix[c * (C + 1) + k];
+      cm.m[c][k] = static_cast<float>(v);
+      FASTAUG_CHECK(std::isfinite(v) && std::isfinite(cm.m[c][k]), "matrix: entry [", c, ", ", k, "] of sample ", n,
+                    " is ", v, "; expected a finite value within the float32 range");
+    }
+  bool diag = true;
+  for (int i = 0; i < C; ++i)
+    for (int j = 0; j < C; ++j)
+      if (i != j && std::fabs(static_cast<double>(cm.m[i][j])) > FLT_EPSILON) diag = false;
+  bool small = u8 && C == 3;  // OpenCV's fixed-point condition
+  for (int c = 0; c < C && small; ++c)
+    small = std::fabs(cm.m[c][0]) < 32.f && std::fabs(cm.m[c][1]) < 32.f && std::fabs(cm.m[c][2]) < 8192.f &&
+            std::fabs(cm.m[c][3]) < 8192.f;
+  cm.kind = static_cast<int32_t>(diag ? ColorKind::Diag : (small ? ColorKind::Fixed : ColorKind::Full));
+  if (cm.kind == static_cast<int32_t>(ColorKind::Fixed)) {
+    // cvRound (nearest, ties to even) of m * 1024 in float; the first two coefficients saturated to int16
+    const auto q = [](float v) { return static_cast<int32_t>(std::nearbyint(v * 1024.f)); };
+    for (int c = 0; c < 3; ++c) {
+      cm.q[c][0] = std::min(std::max(q(cm.m[c][0]), -32768), 32767);
+      cm.q[c][1] = std::min(std::max(q(cm.m[c][1]), -32768), 32767);
+      cm.q[c][2] = q(cm.m[c][2]);
+      cm.q[c][3] = q(cm.m[c][3]) + 512;
+    }
+  }
+  return cm;
+}
+
+// A dense row of channel_mean (literal strides: the lanes vectorise).
+template <class T, int C, int L, class Acc, class Sum>
+FASTAUG_CPU_CLONES void mean_row_dense(const T* row, int64_t w, Sum* sums) {
+  mean_row<T, C, L, Acc, Sum>(row, w, C, 1, sums);
+}
+
+// The row sums of every image (in parallel), then each image's in row order, times 1 / (H * W).
+template <class T, int C, int L, class Acc, class Sum>
+void channel_mean_cpu(const ImageView& src, double* out) {
+  std::vector<Sum> rows(static_cast<size_t>(src.n * src.h * C));
+  parallel_rows(src.n, src.h, [&](int64_t n, int64_t y) {
+    const T* row = static_cast<const T*>(src.data) + n * src.sn + y * src.sh;
+    Sum* sums = &rows[static_cast<size_t>((n * src.h + y) * C)];
+    if (src.rows_dense())
+      mean_row_dense<T, C, L, Acc, Sum>(row, src.w, sums);
+    else
+      mean_row<T, C, L, Acc, Sum>(row, src.w, src.sw, src.sc, sums);
+  });
+  const double scale = src.h * src.w > 0 ? 1.0 / static_cast<double>(src.h * src.w) : 0.0;
+  for (int64_t n = 0; n < src.n; ++n)
+    for (int c = 0; c < C; ++c) {
+      Sum s = 0;
+      for (int64_t y = 0; y < src.h; ++y) s += rows[static_cast<size_t>((n * src.h + y) * C + c)];
+      out[n * C + c] = static_cast<double>(s) * scale;
+    }
+}
+
 }  // namespace
 }  // namespace detail
 
@@ -287,6 +390,57 @@ void normalize(const ImageView& src, const ImageView& dst, const double* mean, c
                                  });
                                }),
                 cuda::normalize(src, dst, a, b, stream));
+}
+
+void lut(const ImageView& src, const ImageView& dst, const uint8_t* table, Stream stream) {
+  using namespace detail;
+  check_same(src, dst);
+  check_dtype(src, "img", DType::UInt8);
+  FASTAUG_CHECK(src.n == 0 || table != nullptr, "table: is null");
+  if (dst.empty()) return;
+  FASTAUG_ROUTE(src, "lut", dispatch_channels(src.c, [&](auto ch) { lut_cpu<decltype(ch)::value>(src, dst, table); }),
+                cuda::lut(src, dst, table, stream));
+}
+
+void color_transform(const ImageView& src, const ImageView& dst, const double* matrix, Stream stream) {
+  using namespace detail;
+  check_same(src, dst);
+  FASTAUG_CHECK(src.n == 0 || matrix != nullptr, "matrix: is null");
+  const int C = static_cast<int>(src.c);
+  std::vector<ColorMatrix> matrices(static_cast<size_t>(src.n));
+  for (int64_t n = 0; n < src.n; ++n)
+    matrices[n] = color_matrix(matrix + n * C * (C + 1), C, src.dtype == DType::UInt8, n);
+  if (dst.empty()) return;
+  FASTAUG_ROUTE(src, "color_transform",
+                dispatch_dtype(src.dtype,
+                               [&](auto t) {
+                                 dispatch_channels(src.c, [&](auto ch) {
+                                   using T = decltype(t);
+                                   constexpr int Ch = decltype(ch)::value;
+                                   if (src.rows_dense() && dst.rows_dense())
+                                     color_rows<T, Ch, true>(src, dst, matrices.data());
+                                   else
+                                     color_rows<T, Ch, false>(src, dst, matrices.data());
+                                 });
+                               }),
+                cuda::color_transform(src, dst, matrices.data(), stream));
+}
+
+void channel_mean(const ImageView& src, double* out, Stream stream) {
+  using namespace detail;
+  check_image(src, "img");
+  FASTAUG_CHECK(src.n == 0 || out != nullptr, "out: is null");
+  if (src.n == 0) return;
+  FASTAUG_ROUTE(src, "channel_mean",
+                dispatch_channels(src.c,
+                                  [&](auto ch) {
+                                    constexpr int C = decltype(ch)::value;
+                                    if (src.dtype == DType::UInt8)
+                                      channel_mean_cpu<uint8_t, C, kMeanLanesU8, uint32_t, uint64_t>(src, out);
+                                    else
+                                      channel_mean_cpu<float, C, kMeanLanesF32, double, double>(src, out);
+                                  }),
+                cuda::channel_mean(src, out, stream));
 }
 
 }  // namespace fastaug

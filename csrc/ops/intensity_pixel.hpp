@@ -1,7 +1,9 @@
-// Per-pixel maths of equalize, to_gray, threshold, invert and normalize, shared by every backend.
+// Per-pixel maths of equalize, to_gray, threshold, invert, normalize, lut, color_transform and channel_mean,
+// shared by every backend.
 #pragma once
 #include <cmath>
 #include <cstdint>
+#include <type_traits>
 
 #include "../common/hd.hpp"
 #include "../common/saturate.hpp"
@@ -62,5 +64,70 @@ FASTAUG_HD float invert_pixel(float v) { return 1.f - v; }
 
 // (v * scale - mean) / std, as v * a + b with a = scale / std and b = -mean / std precomputed per channel.
 FASTAUG_HD float normalize_pixel(float v, float a, float b) { return v * a + b; }
+
+// One sample's table of lut: 256 entries per channel.
+FASTAUG_HD uint8_t lut_pixel(const uint8_t* table, int c, uint8_t v) { return table[c * 256 + v]; }
+
+// a * b + c rounded once, on every backend (the float formulas of color_transform are OpenCV's as its x86
+// build compiles them: with FMA contraction).
+FASTAUG_HD float fma32(float a, float b, float c) {
+#ifdef __CUDA_ARCH__
+  return __fmaf_rn(a, b, c);
+#else
+  return std::fma(a, b, c);
+#endif
+}
+
+// How cv::transform computes a sample (see color_transform in ops.hpp): the per-channel scale and offset of a
+// diagonal matrix, OpenCV's 10-bit fixed point (uint8, 3 channels, small coefficients) or the float chain.
+enum class ColorKind : int32_t { Diag = 0, Fixed = 1, Full = 2 };
+
+// One sample's matrix as the kernels take it, prepared on the host (color_matrix in intensity.cpp).
+struct ColorMatrix {
+  float m[4][5];    // row c: the C coefficients, then the offset at [C]
+  int32_t q[3][4];  // Fixed: round(m * 1024) (the first two saturated to int16), q[c][3] with the rounding 512
+  int32_t kind;     // ColorKind
+};
+
+// Output channel c of color_transform from the pixel's C values v.
+template <ColorKind K, int C, class T>
+FASTAUG_HD T color_channel(const ColorMatrix& cm, const T* v, int c) {
+  const float* m = cm.m[c];
+  if constexpr (K == ColorKind::Fixed && C == 3 && std::is_same_v<T, uint8_t>) {
+    // int32 arithmetic that wraps as OpenCV's vector code does (unsigned here: signed overflow is undefined)
+    const uint32_t s = static_cast<uint32_t>(cm.q[c][0]) * v[0] + static_cast<uint32_t>(cm.q[c][1]) * v[1] +
+                       static_cast<uint32_t>(cm.q[c][2]) * v[2] + static_cast<uint32_t>(cm.q[c][3]);
+    const int32_t r = static_cast<int32_t>(s) >> 10;
+    return static_cast<T>(r < 0 ? 0 : (r > 255 ? 255 : r));
+  } else if constexpr (K == ColorKind::Diag || C == 1) {
+    return saturate_cast<T>(fma32(m[c], static_cast<float>(v[c]), m[C]));
+  } else {
+    float acc = fma32(m[0], static_cast<float>(v[0]), m[1] * static_cast<float>(v[1]));
+    for (int k = 2; k < C; ++k) acc = fma32(m[k], static_cast<float>(v[k]), acc);
+    return saturate_cast<T>(acc + m[C]);
+  }
+}
+
+// channel_mean's order of summation, the same on every backend so that float32 means are the same bits: the
+// pixels of a row go round-robin into L lanes per channel (pixel x into lane x % L), then each channel's lanes
+// are added in lane order into sums[c]. Acc is the lanes' type, Sum the row sums'. uint8 (exact in any order)
+// takes kMeanLanesU8 uint32_t lanes (at most 255 * W / L each), float32 kMeanLanesF32 double lanes.
+constexpr int kMeanLanesU8 = 16, kMeanLanesF32 = 8;
+
+template <class T, int C, int L, class Acc, class Sum>
+FASTAUG_HD void mean_row(const T* row, int64_t w, int64_t sw, int64_t sc, Sum* sums) {
+  Acc lanes[L * C] = {};
+  int64_t x = 0;
+  for (; x + L <= w; x += L)
+    for (int l = 0; l < L; ++l)
+      for (int c = 0; c < C; ++c) lanes[l * C + c] += static_cast<Acc>(row[(x + l) * sw + c * sc]);
+  for (int l = 0; l < L && x + l < w; ++l)
+    for (int c = 0; c < C; ++c) lanes[l * C + c] += static_cast<Acc>(row[(x + l) * sw + c * sc]);
+  for (int c = 0; c < C; ++c) {
+    Sum s = static_cast<Sum>(lanes[c]);
+    for (int l = 1; l < L; ++l) s += static_cast<Sum>(lanes[l * C + c]);
+    sums[c] = s;
+  }
+}
 
 }  // namespace fastaug::detail

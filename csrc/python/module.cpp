@@ -144,4 +144,27 @@ PYBIND11_MODULE(_C, m) {
             normalize(a, b, params(mean, a.c, "mean"), params(std, a.c, "std"), scale, st);
           });
         });
+  m.def("lut", [](py::handle s, py::handle d, Params<uint8_t> table, std::uintptr_t stream) {
+    run(s, d, stream, [&](const ImageView& a, const ImageView& b, Stream st) {
+      lut(a, b, params(table, a.n * a.c * 256, "table"), st);
+    });
+  });
+  m.def("color_transform", [](py::handle s, py::handle d, Params<double> matrix, std::uintptr_t stream) {
+    run(s, d, stream, [&](const ImageView& a, const ImageView& b, Stream st) {
+      color_transform(a, b, params(matrix, a.n * a.c * (a.c + 1), "matrix"), st);
+    });
+  });
+  // A reduction: the N x C means go into `out`, a C-contiguous float64 NumPy array (not a DLPack capsule).
+  m.def("channel_mean", [](py::handle s, py::handle out, std::uintptr_t stream) {
+    using Out = py::array_t<double, py::array::c_style>;
+    FASTAUG_CHECK(Out::check_(out), "out: expected a C-contiguous float64 NumPy array");
+    auto means = py::reinterpret_borrow<Out>(out);
+    Consumed src(s, "img", false);
+    const ImageView& v = src.view();
+    FASTAUG_CHECK(means.size() == v.n * v.c && means.writeable(), "out: expected a writable array of ", v.n * v.c,
+                  " float64 values, got ", means.size());
+    double* data = means.mutable_data();
+    py::gil_scoped_release release;
+    channel_mean(v, data, Stream{reinterpret_cast<void*>(stream)});
+  });
 }

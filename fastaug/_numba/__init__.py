@@ -8,13 +8,15 @@ and are cached on disk."""
 
 from .copy import crop, flip, rotate90, tiles
 from .filter import box_blur, filter2d, gaussian_blur, median_blur, sep_filter2d
-from .intensity import equalize, invert, normalize, threshold, to_gray
+from .intensity import channel_mean, color_transform, equalize, invert, lut, normalize, threshold, to_gray
 from .resize import resize
 from .sobel import edges, sobel
 from .warp import warp_affine, warp_perspective
 
 __all__ = [
     "box_blur",
+    "channel_mean",
+    "color_transform",
     "crop",
     "edges",
     "equalize",
@@ -22,6 +24,7 @@ __all__ = [
     "flip",
     "gaussian_blur",
     "invert",
+    "lut",
     "median_blur",
     "normalize",
     "resize",

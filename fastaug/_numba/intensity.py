@@ -1,18 +1,21 @@
-"""equalize, to_gray, threshold, invert and normalize: the Numba twin of csrc/ops/intensity.cpp and
-intensity_pixel.hpp."""
+"""equalize, to_gray, threshold, invert, normalize, lut, color_transform and channel_mean: the Numba twin of
+csrc/ops/intensity.cpp and intensity_pixel.hpp."""
 
 from __future__ import annotations
 
 import math
+import struct
 
 import numba
 import numpy as np
+from llvmlite import ir
 from numba import types
-from numba.extending import overload
+from numba.core import cgutils
+from numba.extending import intrinsic, overload
 
-from ._check import check_dtype, check_pair, check_shape, fail, params
+from ._check import check_dtype, check_image, check_pair, check_shape, fail, params
 from ._common import f32, saturate
-from ._parallel import launch
+from ._parallel import launch, workers
 from ._view import Layout, as_batch, as_view, dense_row, index, rows_dense
 
 BINARY, BINARY_INV, TRUNC, TOZERO, TOZERO_INV = 0, 1, 2, 3, 4
@@ -120,6 +123,100 @@ def threshold_value(v, thresh: float, maxval, mode: int, wrap_negative: bool):  
 def normalize_pixel(v: float, a: float, b: float) -> float:
     """(v * scale - mean) / std as v * a + b with a = scale / std, b = -mean / std."""
     return v * a + b
+
+
+@numba.njit(cache=True, inline="always")
+def lut_pixel(table: np.ndarray, c: int, v: int) -> np.uint8:
+    """One sample's (C, 256) tables applied to value v of channel c."""
+    return table[c, v]
+
+
+@intrinsic
+def _llvm_fma(typingctx, a, b, c):  # type: ignore[no-untyped-def]
+    """LLVM's fma of three float32 (one rounding), on the CPU and on CUDA (NVVM lowers it to fma.rn.f32)."""
+    if not (a == types.float32 and b == types.float32 and c == types.float32):
+        return None
+
+    def codegen(context, builder, signature, args):  # type: ignore[no-untyped-def]
+        f = ir.FloatType()
+        fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(f, [f, f, f]), "llvm.fma.f32")
+        return builder.call(fn, args)
+
+    return types.float32(types.float32, types.float32, types.float32), codegen
+
+
+def fma32(a, b, c):  # type: ignore[no-untyped-def]
+    """a * b + c of float32 values rounded once (intensity_pixel.hpp's fma32). Inside Numba kernels (CPU and
+    CUDA) the overload below calls LLVM's fma; this Python body, which the CUDA simulator runs, computes it
+    exactly in double: a * b is exact there, the sum is rounded to odd (TwoSum tells whether it was exact),
+    and a value rounded to odd with 29 bits to spare rounds to float32 as the exact value would."""
+    p = float(a) * float(b)
+    z = float(c)
+    s = p + z
+    if math.isfinite(s):
+        bb = s - p
+        e = (p - (s - bb)) + (z - bb)  # s + e == p + z exactly
+        if e != 0.0 and struct.unpack("<q", struct.pack("<d", s))[0] & 1 == 0:
+            s = math.nextafter(s, math.inf if e > 0 else -math.inf)
+    with np.errstate(over="ignore"):
+        return np.float32(s)
+
+
+@overload(fma32, jit_options={"cache": True})
+def _fma32(a, b, c):  # type: ignore[no-untyped-def]
+    return lambda a, b, c: _llvm_fma(f32(a), f32(b), f32(c))
+
+
+# color_transform's kinds of sample (ColorKind): a diagonal matrix (or C = 1), OpenCV's 10-bit fixed point,
+# the float chain.
+DIAG, FIXED, FULL = 0, 1, 2
+
+
+@numba.njit(cache=True, inline="always")
+def color_channel(m: np.ndarray, q: np.ndarray, kind: int, v0, v1, v2, v3, c: int, C: int):  # type: ignore[no-untyped-def]
+    """Output channel c of color_transform for a pixel of C values (v0 .. v3; those past C unused) under one
+    sample's prepared matrix: m (4, 5) float32, q (3, 4) int32 and its kind. A float32 to saturate; the
+    fixed point's result is already an integer in 0..255."""
+    if kind == FIXED:
+        acc = np.int64(q[c, 0]) * np.int64(v0) + np.int64(q[c, 1]) * np.int64(v1)
+        acc += np.int64(q[c, 2]) * np.int64(v2) + np.int64(q[c, 3])
+        acc = (acc + 2147483648) % 4294967296 - 2147483648  # int32 that wraps, as OpenCV's vector code
+        r = acc >> 10
+        return f32(0 if r < 0 else (255 if r > 255 else r))
+    if kind == DIAG or C == 1:
+        v = v0 if c == 0 else (v1 if c == 1 else (v2 if c == 2 else v3))
+        return fma32(m[c, c], f32(v), m[c, C])
+    acc = fma32(m[c, 0], f32(v0), m[c, 1] * f32(v1))
+    if C > 2:
+        acc = fma32(m[c, 2], f32(v2), acc)
+    if C > 3:
+        acc = fma32(m[c, 3], f32(v3), acc)
+    return acc + m[c, C]
+
+
+@numba.njit(cache=True, inline="always")
+def mean_row(
+    src: np.ndarray, start: int, w: int, sw: int, sc: int, C: int, L: int, lanes: np.ndarray, sums: np.ndarray
+) -> None:
+    """channel_mean's row: pixel x into lane x % L of its channel (lanes: L * C values, uint32 or float64),
+    then each channel's lanes added in lane order into sums[0:C] (int64 or float64: its type is the sums')."""
+    for j in range(L * C):
+        lanes[j] = 0
+    x = 0
+    while x + L <= w:
+        for lane in range(L):
+            for c in range(C):
+                lanes[lane * C + c] += src[start + (x + lane) * sw + c * sc]
+        x += L
+    lane = 0
+    while lane < L and x + lane < w:
+        for c in range(C):
+            lanes[lane * C + c] += src[start + (x + lane) * sw + c * sc]
+        lane += 1
+    for c in range(C):
+        sums[c] = lanes[c]
+        for k in range(1, L):
+            sums[c] += lanes[k * C + c]
 
 
 # ---- kernels ------------------------------------------------------------------------------------------
@@ -299,6 +396,94 @@ def normalize_rows(src: np.ndarray, s: Layout, dst: np.ndarray, d: Layout, a: np
                 dst[index(d, n, y, x, c)] = normalize_pixel(f32(src[index(s, n, y, x, c)]), a[c], b[c])
 
 
+@numba.njit(parallel=True, cache=True)
+def lut_rows(src: np.ndarray, s: Layout, dst: np.ndarray, d: Layout, table: np.ndarray) -> None:
+    dense = rows_dense(s) and rows_dense(d)
+    for r in numba.prange(s.n * s.h):
+        n = r // s.h
+        y = r % s.h
+        t = table[n]
+        if dense:
+            inp = dense_row(src, s, n, y)
+            out = dense_row(dst, d, n, y)
+            for x in range(s.w):
+                for c in range(s.c):
+                    i = np.uint64(x * s.c + c)
+                    out[i] = lut_pixel(t, c, inp[i])
+            continue
+        for x in range(s.w):
+            for c in range(s.c):
+                dst[index(d, n, y, x, c)] = lut_pixel(t, c, src[index(s, n, y, x, c)])
+
+
+@numba.njit(cache=True, inline="always")
+def pixel_values(src: np.ndarray, a: int, sc: int, C: int):  # type: ignore[no-untyped-def]
+    """The C values of the pixel at buffer index a, as four (those past C repeat the first)."""
+    v1 = src[a + sc * (1 if C > 1 else 0)]
+    v2 = src[a + sc * (2 if C > 2 else 0)]
+    return src[a], v1, v2, src[a + sc * (3 if C > 3 else 0)]
+
+
+@numba.njit(cache=True, inline="always")
+def color_row(
+    src: np.ndarray,
+    p: int,
+    ssw: int,
+    ssc: int,
+    dst: np.ndarray,
+    o: int,
+    dsw: int,
+    dsc: int,
+    w: int,
+    m: np.ndarray,
+    q: np.ndarray,
+    kind: int,
+    C: int,
+) -> None:
+    """A row of color_transform from buffer index p (src) into o (dst); C is a constant at each call."""
+    for x in range(w):
+        v0, v1, v2, v3 = pixel_values(src, p + x * ssw, ssc, C)
+        for c in range(C):
+            dst[o + x * dsw + c * dsc] = saturate(color_channel(m, q, kind, v0, v1, v2, v3, c, C), dst)
+
+
+@numba.njit(parallel=True, cache=True)
+def color_rows(
+    src: np.ndarray, s: Layout, dst: np.ndarray, d: Layout, m: np.ndarray, q: np.ndarray, kind: np.ndarray
+) -> None:
+    for r in numba.prange(s.n * s.h):
+        n = r // s.h
+        y = r % s.h
+        p = index(s, n, y, 0, 0)
+        o = index(d, n, y, 0, 0)
+        if s.c == 3:
+            color_row(src, p, s.sw, s.sc, dst, o, d.sw, d.sc, s.w, m[n], q[n], kind[n], 3)
+        elif s.c == 1:
+            color_row(src, p, s.sw, s.sc, dst, o, d.sw, d.sc, s.w, m[n], q[n], kind[n], 1)
+        else:
+            color_row(src, p, s.sw, s.sc, dst, o, d.sw, d.sc, s.w, m[n], q[n], kind[n], 4)
+
+
+@numba.njit(parallel=True, cache=True)
+def mean_rows(src: np.ndarray, s: Layout, L: int, lanes: np.ndarray, rows: np.ndarray) -> None:
+    """The row sums of every image into rows (N * H, C); lanes: one (L * C) scratch row per worker."""
+    workers = lanes.shape[0]
+    for t in numba.prange(workers):
+        for r in range(t, s.n * s.h, workers):
+            mean_row(src, index(s, r // s.h, r % s.h, 0, 0), s.w, s.sw, s.sc, s.c, L, lanes[t], rows[r])
+
+
+def mean_fold(rows: np.ndarray, n: int, h: int, w: int) -> np.ndarray:
+    """Each image's row sums added in row order (N, C) (float64 or int64), times 1 / (H * W), as float64."""
+    c = rows.shape[1]
+    sums = np.zeros((n, c), rows.dtype)
+    per_image = rows.reshape(n, h, c)
+    for y in range(h):  # in row order (numpy's sum of an axis would add pairwise)
+        sums += per_image[:, y]
+    scale = 1.0 / (h * w) if h * w > 0 else 0.0
+    return sums.astype(np.float64) * scale
+
+
 # ---- front doors --------------------------------------------------------------------------------------
 
 
@@ -434,3 +619,112 @@ def normalize(src: np.ndarray, dst: np.ndarray, mean: np.ndarray, std: np.ndarra
     plan = normalize_plan(src, dst, mean, std, scale)
     if plan is not None:
         launch(normalize_rows, sbuf, s, dbuf, d, *plan)
+
+
+def lut(src: np.ndarray, dst: np.ndarray, table: np.ndarray) -> None:
+    """cv2.LUT per image and channel; table is N * C * 256 uint8 values. uint8 only."""
+    src, dst, sbuf, s, dbuf, d = _views(src, dst)
+    tables = lut_plan(src, dst, table)
+    if tables is not None:
+        launch(lut_rows, sbuf, s, dbuf, d, tables)
+
+
+def lut_plan(src: np.ndarray, dst: np.ndarray, table: np.ndarray) -> np.ndarray | None:
+    """The checks of lut (device arrays too) and its (N, C, 256) tables; None when nothing to write."""
+    n, _, _, c = src.shape
+    tables = params(table, n * c * 256, "table", np.uint8).reshape(n, c, 256)
+    check_same(src, dst)
+    check_dtype(src, "img", np.uint8)
+    if dst.size == 0:
+        return None
+    return tables
+
+
+def color_matrices(matrix: np.ndarray, n: int, C: int, u8: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """intensity.cpp's color_matrix for every sample: m (N, 4, 5) float32, q (N, 3, 4) int32, kind (N,)."""
+    mats = params(matrix, n * C * (C + 1), "matrix", np.float64).reshape(n, C, C + 1)
+    m = np.zeros((n, 4, 5), np.float32)
+    q = np.zeros((n, 3, 4), np.int32)
+    kind = np.zeros(n, np.int32)
+    for k in range(n):
+        with np.errstate(over="ignore"):
+            mf = mats[k].astype(np.float32)
+        for c in range(C):
+            for j in range(C + 1):
+                v = float(mats[k, c, j])
+                if not (math.isfinite(v) and math.isfinite(mf[c, j])):
+                    fail(
+                        "matrix: entry [",
+                        c,
+                        ", ",
+                        j,
+                        "] of sample ",
+                        k,
+                        " is ",
+                        v,
+                        "; expected a finite value ",
+                        "within the float32 range",
+                    )
+        m[k, :C, : C + 1] = mf
+        off = mf[:, :C][~np.eye(C, dtype=bool)]
+        if not (np.abs(off.astype(np.float64)) > np.finfo(np.float32).eps).any():
+            kind[k] = DIAG
+        elif (
+            u8
+            and C == 3
+            and (np.abs(mf[:, :2]) < np.float32(32)).all()
+            and (np.abs(mf[:, 2:4]) < np.float32(8192)).all()
+        ):
+            kind[k] = FIXED
+            scaled = np.rint(mf[:, :4] * np.float32(1024)).astype(np.int64)  # cvRound: nearest, ties to even
+            scaled[:, :2] = np.clip(scaled[:, :2], -32768, 32767)
+            scaled[:, 3] += 512
+            q[k] = scaled
+        else:
+            kind[k] = FULL
+    return m, q, kind
+
+
+def color_transform_plan(
+    src: np.ndarray, dst: np.ndarray, matrix: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """The checks of color_transform (device arrays too) and its prepared matrices; None when nothing to write."""
+    n, _, _, c = src.shape
+    matrix = params(matrix, n * c * (c + 1), "matrix", np.float64)
+    check_same(src, dst)
+    plan = color_matrices(matrix, n, c, src.dtype == np.uint8)
+    if dst.size == 0:
+        return None
+    return plan
+
+
+def color_transform(src: np.ndarray, dst: np.ndarray, matrix: np.ndarray) -> None:
+    """cv2.transform with a C x (C + 1) matrix per sample (N * C * (C + 1) doubles), OpenCV's arithmetic."""
+    src, dst, sbuf, s, dbuf, d = _views(src, dst)
+    plan = color_transform_plan(src, dst, matrix)
+    if plan is not None:
+        launch(color_rows, sbuf, s, dbuf, d, *plan)
+
+
+MEAN_LANES_U8, MEAN_LANES_F32 = 16, 8  # intensity_pixel.hpp's kMeanLanesU8, kMeanLanesF32
+
+
+def check_channel_mean(src: np.ndarray, out: np.ndarray) -> None:
+    check_image(src, "img")
+    if not (isinstance(out, np.ndarray) and out.dtype == np.float64 and out.size == src.shape[0] * src.shape[3]):
+        fail("out: expected a writable array of ", src.shape[0] * src.shape[3], " float64 values")
+
+
+def channel_mean(src: np.ndarray, out: np.ndarray) -> None:
+    """cv2.mean per image and channel into out (N * C float64 values, host memory)."""
+    src = as_batch(src, "img")
+    sbuf, s = as_view(src, "img")
+    check_channel_mean(src, out)
+    if s.n == 0:
+        return
+    u8 = src.dtype == np.uint8
+    L = MEAN_LANES_U8 if u8 else MEAN_LANES_F32
+    lanes = np.empty((workers(), L * s.c), np.uint32 if u8 else np.float64)
+    rows = np.empty((s.n * s.h, s.c), np.int64 if u8 else np.float64)
+    launch(mean_rows, sbuf, s, L, lanes, rows)
+    out.reshape(s.n, s.c)[...] = mean_fold(rows, s.n, s.h, s.w)

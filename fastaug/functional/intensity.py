@@ -1,4 +1,4 @@
-"""equalize, to_gray, threshold, invert, normalize."""
+"""equalize, to_gray, threshold, invert, normalize, lut, color_transform, channel_mean."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import numpy as np
 from .. import _backend
 from .._errors import ArgumentError
 from .._interop import Image, output
-from .._params import per_sample
+from .._params import numbers, per_sample
 from .._types import ThresholdMode, parse_enum
 
 
@@ -99,6 +99,86 @@ def normalize(
         dst = output(src, (src.n, src.h, src.w, src.c), "float32", out, shape=chw, view=_to_channels_last)
     _backend.run("normalize", src, dst, mean_c, std_c, scale, stream=stream)
     return dst.result
+
+
+def _lut_tables(table: Any, n: int, c: int) -> np.ndarray:
+    """The (N, C, 256) uint8 tables of lut from (256,), (N, 256) or (N, C, 256), N = 1 broadcasting."""
+    t = numbers(table, "table")
+    if t.shape == (256,):
+        t = t[None, None]
+    elif t.ndim == 2 and t.shape[1] == 256 and t.shape[0] in (1, n):
+        t = t[:, None]
+    elif not (t.ndim == 3 and t.shape[1:] == (c, 256) and t.shape[0] in (1, n)):
+        raise ArgumentError(
+            f"table: expected shape (256,) for every image and channel, ({n}, 256) per image or ({n}, {c}, 256) "
+            f"per image and channel (a leading 1 for every image), got shape {t.shape}"
+        )
+    if t.dtype != np.uint8:
+        bad = ~np.isfinite(t) | (t != np.round(t)) | (t < 0) | (t > 255) if t.dtype.kind == "f" else (t < 0) | (t > 255)
+        if bad.any():
+            raise ArgumentError(f"table: expected integer values in 0..255 (uint8), got {t[bad].ravel()[:3]}")
+    return np.ascontiguousarray(np.broadcast_to(t, (n, c, 256)), dtype=np.uint8)
+
+
+def lut(img: Any, table: Any, *, out: Any = None, stream: Any = None) -> Any:
+    """Look-up table of each uint8 image, like ``cv2.LUT(img, table)`` (bit-exact): out = table[c][img].
+
+    table: 256 values in 0..255 (uint8, or integers), shape (256,) for every image and channel, (N, 256)
+    per image, or (N, C, 256) per image and channel; a leading N of 1 stands for every image. The building
+    block of gamma, solarize and posterize (one table per sample)."""
+    src = Image(img)
+    if src.dtype != "uint8":
+        raise ArgumentError(f"img: lut expects uint8 images, got {src.dtype}")
+    tables = _lut_tables(table, src.n, src.c)
+    dst = output(src, (src.n, src.h, src.w, src.c), "uint8", out)
+    _backend.run("lut", src, dst, tables, stream=stream)
+    return dst.result
+
+
+def _color_matrices(matrix: Any, n: int, c: int) -> np.ndarray:
+    """(N, C, C + 1) float64 matrices from (C, C + 1) or (C, C) for every image, or (N, ...) per image."""
+    m = numbers(matrix, "matrix")
+    if m.shape not in ((c, c + 1), (c, c), (n, c, c + 1), (n, c, c)):
+        raise ArgumentError(
+            f"matrix: expected shape ({c}, {c + 1}) or ({c}, {c}) for every image, or ({n}, {c}, {c + 1}) or "
+            f"({n}, {c}, {c}) one per image ({c} channels), got shape {m.shape}"
+        )
+    if m.shape[-1] == c:  # no offset column: offset 0, as cv2.transform
+        m = np.concatenate([m, np.zeros((*m.shape[:-1], 1), m.dtype)], axis=-1)
+    return per_sample(m, n, "matrix", (c, c + 1))
+
+
+def color_transform(img: Any, matrix: Any, *, out: Any = None, stream: Any = None) -> Any:
+    """Per-pixel colour matrix, like ``cv2.transform(img, matrix)`` with a square matrix plus offset:
+    out[c] = sum_k matrix[c, k] * img[k] + matrix[c, C], saturated and rounded to nearest for uint8, as is
+    for float32 (no clamp, as cv2.transform).
+
+    matrix: (C, C + 1), or (C, C) with offset 0, for every image, or (N, C, C + 1) / (N, C, C) one per
+    image; C = 1, 3 or 4 as the image. uint8 is bit-exact with OpenCV 5 on x86 (the measured case: its
+    builds with AVX2 and FMA): the same choice of arithmetic per matrix (a diagonal matrix or C = 1:
+    fma(m[c, c], v, offset), with off-diagonal entries within FLT_EPSILON of 0 ignored as OpenCV ignores
+    them; C = 3 with |m[:, 0:2]| < 32 and |m[:, 2:4]| < 8192: OpenCV's 10-bit fixed point; otherwise its
+    float chain with FMA). float32 takes the same float formulas (OpenCV's differ by up to a few ulp).
+    The colour step of ColorJitter (brightness, contrast, saturation, hue as one matrix per sample)."""
+    src = Image(img)
+    matrices = _color_matrices(matrix, src.n, src.c)
+    dst = output(src, (src.n, src.h, src.w, src.c), src.dtype, out)
+    _backend.run("color_transform", src, dst, matrices, stream=stream)
+    return dst.result
+
+
+def channel_mean(img: Any, *, stream: Any = None) -> np.ndarray:
+    """The mean of each channel of each image, like ``cv2.mean(img)`` per image: a NumPy float64 array of
+    shape (N, C) (N = 1 for a single image).
+
+    uint8: exact integer sums times 1 / (H * W), cv2.mean's bits. float32: double sums in one fixed order on
+    every backend (all give the same bits; within 1e-15 of NumPy's float64 mean, while cv2.mean's own
+    single-channel float sums are off by up to about 1e-10). A CUDA image is reduced on its device and the
+    (N, C) values are copied back: the call waits for the stream (the one fastaug operator that does)."""
+    src = Image(img)
+    result = np.empty((src.n, src.c), np.float64)
+    _backend.reduce("channel_mean", src, result, stream=stream)
+    return result
 
 
 def _to_channels_last(arr: Any) -> Any:

@@ -93,6 +93,23 @@ void invert(const ImageView& src, const ImageView& dst, Stream stream = {});
 void normalize(const ImageView& src, const ImageView& dst, const double* mean, const double* std, double scale,
                Stream stream = {});
 
+// cv2.LUT per image and channel; uint8 only. table is N * C * 256 bytes: the table of sample n and channel c
+// starts at (n * C + c) * 256.
+void lut(const ImageView& src, const ImageView& dst, const uint8_t* table, Stream stream = {});
+
+// cv2.transform(img, m) with a square-plus-offset matrix per sample: dst[c] = saturate(sum_k m[c][k] * src[k] +
+// m[c][C]). matrix is N * C * (C + 1) doubles (row c of sample n at (n * C + c) * (C + 1)). The arithmetic is
+// OpenCV 5's on x86 with FMA, bit for bit on uint8: C = 1 and diagonal matrices (every off-diagonal entry within
+// FLT_EPSILON of 0, which is then ignored) fma(m[c][c], v, m[c][C]); C = 3 with |m[c][0..1]| < 32 and
+// |m[c][2..3]| < 8192 OpenCV's 10-bit fixed point; otherwise the float chain fma(m0, v0, m1 * v1), then
+// fma(m[k], v[k], .) for k >= 2, then + m[c][C]. float32 images take the float formulas without saturation.
+void color_transform(const ImageView& src, const ImageView& dst, const double* matrix, Stream stream = {});
+
+// cv2.mean per image and channel into out, N * C doubles (host memory): integer sums for uint8, double sums
+// for float32 (in one fixed order on every backend), times 1 / (H * W) as cv2.mean. On a CUDA image it waits
+// for the stream (the means are copied to the host).
+void channel_mean(const ImageView& src, double* out, Stream stream = {});
+
 // ---- runtime ---------------------------------------------------------------------------------------
 
 void set_num_threads(int n);
