@@ -12,7 +12,7 @@ import importlib
 import importlib.util
 import os
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from types import ModuleType
 from typing import Any
 
@@ -231,35 +231,44 @@ def _cpu_backend() -> Any:
     return module
 
 
-def _run_cuda(op: str, src: Image, dst: Image, args: tuple[Any, ...], stream: Any) -> None:
-    if src.framework != dst.framework:
-        raise ArgumentError(f"out: expected a {src.framework} array like img, got {dst.framework}")
-    if src.framework != "numba" and src.device_index() != dst.device_index():
+def _each(src: Image | list[Image], f: Callable[[Image], Any]) -> Any:
+    """f of the source image, or the list of f of each image of a ragged batch."""
+    return [f(s) for s in src] if isinstance(src, list) else f(src)
+
+
+def _run_cuda(op: str, src: Image | list[Image], dst: Image, args: tuple[Any, ...], stream: Any) -> None:
+    first = src[0] if isinstance(src, list) else src
+    if first.framework != dst.framework:
+        raise ArgumentError(f"out: expected a {first.framework} array like img, got {dst.framework}")
+    if first.framework != "numba" and first.device_index() != dst.device_index():
         raise ArgumentError(
-            f"out: expected an array on cuda:{src.device_index()} like img, got one on cuda:{dst.device_index()}"
+            f"out: expected an array on cuda:{first.device_index()} like img, got one on cuda:{dst.device_index()}"
         )
-    module, s = _cuda_backend(src, stream)
+    module, s = _cuda_backend(first, stream)
     if module is _native:
-        getattr(_native, op)(src.capsule(s), dst.capsule(s), *args, s)
+        getattr(_native, op)(_each(src, lambda i: i.capsule(s)), dst.capsule(s), *args, s)
     else:
-        getattr(module, op)(src.device_array4(), dst.device_array4(), *args, stream=s)
+        getattr(module, op)(_each(src, Image.device_array4), dst.device_array4(), *args, stream=s)
 
 
-def run(op: str, src: Image, dst: Image, *args: Any, stream: Any = None) -> None:
-    """Calls `op` of the active backend on src and dst (already validated and allocated). CUDA arrays
-    go to the native CUDA kernels, or to the Numba CUDA twin when those cannot run."""
-    if src.device != dst.device:
-        raise ArgumentError(f"out: expected an array on {src.device} like img, got one on {dst.device}")
-    if src.device == "cuda":
+def run(op: str, src: Image | list[Image], dst: Image, *args: Any, stream: Any = None) -> None:
+    """Calls `op` of the active backend on src (an image or batch, or a list of images: a ragged batch)
+    and dst (already validated and allocated). CUDA arrays go to the native CUDA kernels, or to the Numba
+    CUDA twin when those cannot run."""
+    first = src[0] if isinstance(src, list) else src
+    if first.device != dst.device:
+        raise ArgumentError(f"out: expected an array on {first.device} like img, got one on {dst.device}")
+    if first.device == "cuda":
         _run_cuda(op, src, dst, args, stream)
         return
-    if src.framework == "numpy" and dst.framework == "numpy" and np.may_share_memory(src.obj, dst.obj):
-        raise ArgumentError("out: must not overlap the input image")
+    for s in src if isinstance(src, list) else [src]:
+        if s.framework == "numpy" and dst.framework == "numpy" and np.may_share_memory(s.obj, dst.obj):
+            raise ArgumentError("out: must not overlap the input image")
     module = _cpu_backend()
     if module is _native:
-        getattr(_native, op)(src.capsule(), dst.capsule(), *args, 0)
+        getattr(_native, op)(_each(src, lambda i: i.capsule()), dst.capsule(), *args, 0)
     else:
-        getattr(module, op)(src.array4(), dst.array4(), *args)
+        getattr(module, op)(_each(src, Image.array4), dst.array4(), *args)
 
 
 def reduce(op: str, src: Image, result: np.ndarray, *args: Any, stream: Any = None) -> None:

@@ -110,6 +110,27 @@ class Image:
         return arr.reshape(self.n, self.h, self.w, self.c) if arr.ndim != 4 else arr
 
 
+def ragged(images: Any, name: str = "img") -> list[Image]:
+    """A list (or tuple) of single images, (H, W) or (H, W, C), of different sizes that share framework,
+    dtype, channel count and device: a ragged batch. Errors name the image, name[i]."""
+    if not images:
+        raise ArgumentError(f"{name}: expected a non-empty list of images")
+    out: list[Image] = []
+    for i, x in enumerate(images):
+        img = Image(x, f"{name}[{i}]")
+        if img.ndim == 4:
+            raise ArgumentError(f"{name}[{i}]: expected one image, (H, W) or (H, W, C), got shape {img.shape}")
+        if out and _kind(img) != _kind(out[0]):
+            raise ArgumentError(f"{name}[{i}]: expected {_kind(out[0])} like {name}[0], got {_kind(img)}")
+        out.append(img)
+    return out
+
+
+def _kind(img: Image) -> str:
+    where = "cpu" if img.device == "cpu" else f"cuda:{img.device_index()}"
+    return f"a {img.framework} {img.dtype} image with {img.c} channel{'s' if img.c > 1 else ''} on {where}"
+
+
 def _device_of(obj: Any) -> str:
     kind, _ = obj.__dlpack_device__()
     if int(kind) in (1, 3):  # kDLCPU, kDLCUDAHost

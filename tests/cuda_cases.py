@@ -64,6 +64,13 @@ OPS: dict[str, Op] = {
     "normalize": lambda x, **k: fa.normalize(x, 0.5, 0.25, layout="NHWC", **k),
     "normalize_nchw": lambda x, **k: fa.normalize(x, 0.4, 0.3, **k),
     "color_transform": lambda x, **k: fa.color_transform(x, COLOR[x.shape[-1]], **k),
+    # a ragged batch (views of different sizes) in one call: a dense (3, 60, 80, C) result
+    "warp_affine_ragged": lambda x, **k: fa.warp_affine(
+        [x[0], x[1, :50, :70], x[2, 1:, 2:]], M, (60, 80), "linear", "reflect101", **k
+    ),
+    "warp_perspective_ragged": lambda x, **k: fa.warp_perspective(
+        [x[0, ::2], x[1, :50, :70], x[2, 1:, 2:]], H, (60, 80), "nearest", "constant", 9, **k
+    ),
 }
 U8_ONLY: dict[str, Op] = {
     "equalize": lambda x, **k: fa.equalize(x, **k),

@@ -203,6 +203,130 @@ def test_flip_takes_names(backend):
         fa.flip(imgs, ["horizontal", "up", 0])
 
 
+# ---- ragged batches: a list of images of different sizes, warped in one call -------------------------
+
+
+def ragged_images(c: int, dtype: str) -> list[np.ndarray]:
+    """Three photographs and noise of different sizes, with every layout: contiguous, a window with a
+    row step and reversed columns, channels-first memory seen as channels-last, and a 2-D grey image."""
+    rng = np.random.default_rng(c)
+    photo = make_image("coffee", c, dtype)
+    noise = rng.integers(0, 256, (45, 61, c)).astype(dtype) / (255 if dtype == "float32" else 1)
+    planar = np.ascontiguousarray(make_image("astronaut", c, dtype)[:70, :90].transpose(2, 0, 1)).transpose(1, 2, 0)
+    images = [photo[:100, :130], noise.astype(dtype)[::2, ::-1], planar]
+    if c == 1:
+        images.append(np.ascontiguousarray(photo[20:60, 10:35, 0]))
+    return images
+
+
+RAGGED_MATRICES = {
+    "warp_affine": fa.affine_matrix(
+        [15, -30, 90, 5], scale=[0.8, 1.3, 0.6, 1.0], translate=[(3, 2)] * 4, center=(30, 25)
+    ),
+    "warp_perspective": np.stack(
+        [np.array([[1.0, 0.1 * i, 2.0], [0.03, 0.9, -3.0], [1e-3 * i, -5e-4, 1.0]]) for i in range(4)]
+    ),
+}
+
+
+@pytest.mark.parametrize("c", [1, 3, 4])
+@pytest.mark.parametrize("dtype", ["uint8", "float32"])
+@pytest.mark.parametrize("op", sorted(RAGGED_MATRICES))
+def test_ragged_warp_equals_per_image_calls(backend, op, dtype, c):
+    """One call over a list of images of different sizes and layouts gives, image by image, the bits of
+    warping each image alone: linear and nearest, constant and reflect101 borders."""
+    warp = getattr(fa, op)
+    images = ragged_images(c, dtype)
+    mats = RAGGED_MATRICES[op][: len(images)]
+    for interp in ("linear", "nearest"):
+        for border in ("constant", "reflect101"):
+            got = warp(images, mats, (47, 53), interp, border, fill=0.5 if dtype == "float32" else 77)
+            assert got.shape == (len(images), 47, 53, c) and got.dtype == dtype
+            for i, img in enumerate(images):
+                alone = warp(img, mats[i], (47, 53), interp, border, fill=0.5 if dtype == "float32" else 77)
+                np.testing.assert_array_equal(got[i], alone.reshape(47, 53, c), err_msg=f"{interp} {border} {i}")
+
+
+def test_ragged_warp_one_image_tuples_out_and_torch(backend):
+    img = make_image("astronaut", 3, "uint8")[:50, :70]
+    M = fa.affine_matrix(20, center=(35, 25))
+    one = fa.warp_affine([img], M, (40, 40))
+    assert one.shape == (1, 40, 40, 3)
+    np.testing.assert_array_equal(one[0], fa.warp_affine(img, M[0], (40, 40)))
+    images = (img, img[5:, 7:])  # a tuple of views of one array
+    out = np.full((2, 40, 40, 3), 7, np.uint8)
+    assert fa.warp_affine(images, M[0], (40, 40), out=out) is out  # one matrix for every image
+    np.testing.assert_array_equal(out[1], fa.warp_affine(img[5:, 7:], M[0], (40, 40)))
+    if torch is not None:
+        got = fa.warp_perspective([torch.from_numpy(x) for x in images], np.eye(3), (30, 20))
+        assert isinstance(got, torch.Tensor) and got.shape == (2, 30, 20, 3)
+        np.testing.assert_array_equal(got[1].numpy(), img[5:35, 7:27])
+
+
+RAGGED_BAD = [
+    (lambda im: fa.warp_affine([], np.eye(2, 3), (5, 5)), ValueError, "img: expected a non-empty list of images"),
+    (
+        lambda im: fa.warp_affine([im, im.astype(np.float32)], np.eye(2, 3), (5, 5)),
+        ValueError,
+        "img[1]: expected a numpy uint8 image with 3 channels on cpu like img[0], got a numpy float32 image",
+    ),
+    (
+        lambda im: fa.warp_affine([im, im, im[..., :1]], np.eye(2, 3), (5, 5)),
+        ValueError,
+        "img[2]: expected a numpy uint8 image with 3 channels",
+    ),
+    (
+        lambda im: fa.warp_affine([im, im[None]], np.eye(2, 3), (5, 5)),
+        ValueError,
+        "img[1]: expected one image, (H, W) or (H, W, C)",
+    ),
+    (lambda im: fa.warp_affine([im, "x"], np.eye(2, 3), (5, 5)), TypeError, "img[1]: expected a numpy array"),
+    (lambda im: fa.warp_affine([im, im], np.eye(2, 3)), ValueError, "size: expected the output (height, width)"),
+    (lambda im: fa.warp_affine([im, im], np.zeros((3, 2, 3)), (5, 5)), ValueError, "M: expected"),
+    (lambda im: fa.warp_affine([im, im[:0]], np.eye(2, 3), (5, 5)), ValueError, "src[1]: cannot warp an empty image"),
+    (
+        lambda im: fa.warp_perspective([im, im], np.eye(3), (5, 5), out=np.zeros((2, 5, 5, 1), np.uint8)),
+        ValueError,
+        "out: expected shape (2, 5, 5, 3)",
+    ),
+    (
+        lambda im: (lambda big: fa.warp_affine([big[0], big[1]], np.eye(2, 3), (5, 5), out=big))(
+            np.zeros((2, 5, 5, 3), np.uint8)
+        ),
+        ValueError,
+        "out: must not overlap the input image",
+    ),
+]
+
+
+@pytest.mark.parametrize("call,exc,message", RAGGED_BAD, ids=[str(i) for i in range(len(RAGGED_BAD))])
+def test_ragged_bad_input_names_the_image(backend, call, exc, message):
+    img = np.zeros((8, 9, 3), np.uint8)
+    with pytest.raises(exc) as info:
+        call(img)
+    assert message in str(info.value)
+
+
+def test_ragged_native_binding_checks_every_capsule():
+    """The binding checks each capsule of a list (the C++ API then each image) before touching memory."""
+    native = pytest.importorskip("fastaug._C")
+    a, b = np.zeros((8, 9, 3), np.uint8), np.zeros((5, 4, 3), np.float32)
+    dst = np.zeros((2, 4, 4, 3), np.uint8)
+    M = np.tile([1.0, 0, 0, 0, 1, 0], 2)
+    with pytest.raises(
+        ValueError, match=r"img\[1\]: expected dtype uint8, 3 channels on cpu like img\[0\], got dtype float32"
+    ):
+        native.warp_affine([a.__dlpack__(), b.__dlpack__()], dst.__dlpack__(), M, 1, 0, (0, 0, 0, 0), 0)
+    with pytest.raises(ValueError, match=r"img\[1\]: expected one image"):
+        native.warp_affine(
+            [a.__dlpack__(), np.zeros((2, 5, 4, 3), np.uint8).__dlpack__()], dst.__dlpack__(), M, 1, 0, (0, 0, 0, 0), 0
+        )
+    with pytest.raises(ValueError, match="M: expected 12 values"):
+        native.warp_affine([a.__dlpack__(), a.__dlpack__()], dst.__dlpack__(), M[:6], 1, 0, (0, 0, 0, 0), 0)
+    with pytest.raises(ValueError, match="img: expected a non-empty list"):
+        native.warp_perspective([], dst.__dlpack__(), np.zeros(0), 1, 0, (0, 0, 0, 0), 0)
+
+
 # ---- shapes and ranks ------------------------------------------------------------------------------
 
 

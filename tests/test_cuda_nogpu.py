@@ -155,6 +155,18 @@ def test_native_refuses_cuda_images_of_the_other_ops():
         ),
         ("tiles", lambda: native.tiles(cuda_capsule(S), cuda_capsule((8, 4, 4, 3)), 4, 4, 0)),
         ("channel_mean", lambda: native.channel_mean(cuda_capsule(S), np.zeros((2, 3)), 0)),
+        (
+            "warp_affine",
+            lambda: native.warp_affine(
+                [cuda_capsule((8, 8, 3)), cuda_capsule((5, 7, 3))],
+                cuda_capsule(S),
+                np.tile(np.eye(2, 3).ravel(), 2),
+                1,
+                0,
+                F,
+                0,
+            ),
+        ),
     ]
     for op, call in cases:
         with pytest.raises(ValueError, match=rf"{op}: got a CUDA image"):
@@ -168,6 +180,28 @@ def test_validation_comes_before_the_device():
         native.median_blur(cuda_capsule(S), cuda_capsule(S), 4, 0)
     with pytest.raises(ValueError, match="singular"):
         native.warp_affine(cuda_capsule(S), cuda_capsule(S), np.zeros(12), 1, 0, F, 0)
+    with pytest.raises(
+        ValueError, match=r"img\[1\]: expected dtype uint8, 3 channels on cuda:0 like img\[0\], got .* on cpu"
+    ):
+        native.warp_affine(
+            [cuda_capsule((8, 8, 3)), np.zeros((8, 8, 3), np.uint8).__dlpack__()],
+            cuda_capsule(S),
+            np.zeros(12),
+            1,
+            0,
+            F,
+            0,
+        )
+    with pytest.raises(ValueError, match="M: matrix of sample 1 is singular"):
+        native.warp_affine(
+            [cuda_capsule((8, 8, 3)), cuda_capsule((5, 7, 3))],
+            cuda_capsule(S),
+            np.r_[1.0, 0, 0, 0, 1, 0, np.zeros(6)],
+            1,
+            0,
+            F,
+            0,
+        )
     with pytest.raises(ValueError, match="matrix: entry"):
         native.color_transform(cuda_capsule(S), cuda_capsule(S), np.full(24, np.nan), 0)
     with pytest.raises(ValueError, match="img: expected dtype uint8"):

@@ -79,6 +79,27 @@ def test_warp_affine(interp: int, border: int) -> None:
     check("warp_affine", src, (N, 8, 10, src.shape[3]), src.dtype, M, interp, border, [11, 22, 33, 44])
 
 
+@pytest.mark.parametrize("perspective", [False, True])
+@pytest.mark.parametrize("kind", range(len(KINDS)))
+def test_ragged_warps(kind: int, perspective: bool) -> None:
+    """A list of images of different sizes (device views with padded strides) in one launch: the CPU
+    fallback's bits, for nearest and linear, constant and reflect101."""
+    images = [image(kind, 9, 11)[:1], image(kind, 7, 13, seed=3)[1:], image(kind, 12, 6, seed=5)[:1]]
+    rng = np.random.default_rng(kind)
+    if perspective:
+        M = np.tile(np.eye(3).ravel(), 3) + rng.normal(0, 0.05, 27) * np.tile([1, 1, 10, 1, 1, 10, 0.01, 0.01, 0], 3)
+    else:
+        M = np.tile([1.0, 0.1, -1.5, -0.2, 0.9, 2.0], 3) + rng.normal(0, 0.15, 18)
+    op = "warp_perspective" if perspective else "warp_affine"
+    for interp, border in ((0, 0), (1, 4), (1, 0)):
+        shape = (3, 8, 10, images[0].shape[3])
+        expected = np.full(shape, 7, images[0].dtype)
+        getattr(cpu, op)(images, expected, M, interp, border, [11, 22, 33, 44])
+        got = cuda.to_device(np.full(shape, 7, images[0].dtype))
+        getattr(gpu, op)([device_view(x) for x in images], got, M, interp, border, [11, 22, 33, 44])
+        assert np.array_equal(got.copy_to_host(), expected), (op, interp, border)
+
+
 @pytest.mark.parametrize("interp", range(3))
 def test_warp_perspective(interp: int) -> None:
     src = image(interp + 1)
@@ -238,6 +259,23 @@ def test_errors() -> None:
         gpu.median_blur(src, cuda.device_array((N, 9, 11, 3), np.uint8), 4)
     with pytest.raises(ArgumentError, match="img: expected a CUDA device array, got ndarray"):
         gpu.invert(image(0), cuda.device_array((N, 9, 11, 3), np.uint8))
+    ragged = [image(0)[:1], image(1)[:1]]
+    for bad, message in (
+        ([ragged[0], ragged[1][..., :1]], r"img\[1\]: expected dtype uint8, 3 channels on"),
+        ([ragged[0], image(0)], r"img\[1\]: expected one image"),
+        ([ragged[0], ragged[0][:, :0]], r"src\[1\]: cannot warp an empty image of shape \(1, 0, 11, 3\)"),
+    ):
+        with pytest.raises(ArgumentError, match=message):
+            gpu.warp_affine(
+                [cuda.to_device(x) for x in bad],
+                cuda.device_array((2, 5, 5, 3), np.uint8),
+                [1, 0, 0, 0, 1, 0] * 2,
+                1,
+                0,
+                None,
+            )
+        with pytest.raises(ArgumentError, match=message):
+            cpu.warp_affine(bad, np.empty((2, 5, 5, 3), np.uint8), [1, 0, 0, 0, 1, 0] * 2, 1, 0, None)
     for op, args in (("median_blur", (4,)), ("warp_affine", (np.eye(3)[:2].ravel().tolist() * N, 0, 9, None))):
         with pytest.raises(ArgumentError) as g:
             getattr(gpu, op)(src, cuda.device_array((N, 9, 11, 3), np.uint8), *args)

@@ -61,6 +61,15 @@ inline void check_pair(const ImageView& src, const ImageView& dst) {
   FASTAUG_CHECK(src.device == dst.device && src.device_id == dst.device_id, "dst: must be on the same device as src");
 }
 
+// A ragged batch and its dense destination: every image checked (named src[i]), on dst's device.
+inline void check_pair(const RaggedView& src, const ImageView& dst) {
+  FASTAUG_CHECK(src.n >= 0 && (src.n == 0 || src.images != nullptr), "src: expected ", src.n,
+                " images, got a null list");
+  for (int64_t i = 0; i < src.n; ++i) check_image(src.image(i), cat("src[", i, "]").c_str());
+  check_image(dst, "dst");
+  FASTAUG_CHECK(src.device == dst.device && src.device_id == dst.device_id, "dst: must be on the same device as src");
+}
+
 inline void check_shape(const ImageView& v, const char* name, int64_t n, int64_t h, int64_t w, int64_t c) {
   FASTAUG_CHECK(v.n == n && v.h == h && v.w == w && v.c == c, name, ": expected shape (", n, ", ", h, ", ", w, ", ", c,
                 "), got ", shape_str(v));

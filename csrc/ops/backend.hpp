@@ -46,6 +46,8 @@ namespace fastaug::cuda {
 
 void warp(const ImageView& src, const ImageView& dst, const float* minv, bool perspective, Interp interp, Border border,
           const float fill[4], Stream stream);
+void warp(const RaggedView& src, const ImageView& dst, const float* minv, bool perspective, Interp interp,
+          Border border, const float fill[4], Stream stream);
 void resize(const ImageView& src, const ImageView& dst, const detail::ResizeMethod& method, Stream stream);
 void copy(const ImageView& src, const ImageView& dst, const detail::IndexMap* maps, const char* op, Stream stream);
 void sep_filter(const ImageView& src, const ImageView& dst, const float* kx, int kw, const float* ky, int kh,

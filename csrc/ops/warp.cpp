@@ -45,12 +45,37 @@ std::vector<float> inverse_maps(const double* M, int64_t n, bool perspective, co
   return inv;
 }
 
-template <bool Perspective>
-void warp_cpu(const ImageView& src, const ImageView& dst, const float* minv, Interp interp, Border border,
+// Image n of a warp's source as a one-image view: of a batch, or of a ragged list.
+ImageView source_image(const ImageView& v, int64_t n) {
+  ImageView s = v;
+  s.data = static_cast<char*>(v.data) + n * v.sn * (v.dtype == DType::UInt8 ? 1 : 4);
+  s.n = 1;
+  return s;
+}
+ImageView source_image(const RaggedView& v, int64_t n) { return v.image(n); }
+
+// Whether every source image has channels-last rows (the Dense loops' compile-time strides).
+bool rows_dense(const ImageView& v) { return v.rows_dense(); }
+bool rows_dense(const RaggedView& v) {
+  for (int64_t n = 0; n < v.n; ++n)
+    if (!v.image(n).rows_dense()) return false;
+  return true;
+}
+
+void check_not_empty(const ImageView& src) {
+  FASTAUG_CHECK(src.h > 0 && src.w > 0, "src: cannot warp an empty image of shape ", shape_str(src));
+}
+void check_not_empty(const RaggedView& src) {
+  for (int64_t n = 0; n < src.n; ++n)
+    FASTAUG_CHECK(src.images[n].h > 0 && src.images[n].w > 0, "src[", n, "]: cannot warp an empty image of shape ",
+                  shape_str(src.image(n)));
+}
+
+template <bool Perspective, class Src>
+void warp_cpu(const Src& src, const ImageView& dst, const float* minv, Interp interp, Border border,
               const float* fill) {
 #ifdef FASTAUG_HAVE_WARP_AVX2
-  // 32-bit gather offsets: the whole source image must be addressable in int32
-  const bool simd = cpu_has_avx2() && src.h * src.sh + src.w * src.c < (int64_t(1) << 31) && src.sh > 0;
+  const bool avx2 = cpu_has_avx2();
 #endif
   dispatch_dtype(src.dtype, [&](auto t) {
     using T = decltype(t);
@@ -63,8 +88,8 @@ void warp_cpu(const ImageView& src, const ImageView& dst, const float* minv, Int
           parallel_rows(dst.n, dst.h, [&](int64_t n, int64_t y) {
             // Everything the pixel loop reads is copied into locals: uint8 stores may alias any memory,
             // so values read through pointers or captures would be reloaded for every pixel.
-            const SrcImage<T, C, Dense> s{
-                static_cast<const T*>(src.data) + n * src.sn, src.h, src.w, src.sh, src.sw, src.sc};
+            const ImageView v = source_image(src, n);
+            const SrcImage<T, C, Dense> s{static_cast<const T*>(v.data), v.h, v.w, v.sh, v.sw, v.sc};
             float m[9], f[4];
             for (int k = 0; k < 9; ++k) m[k] = minv[n * 9 + k];
             for (int k = 0; k < 4; ++k) f[k] = fill[k];
@@ -72,14 +97,16 @@ void warp_cpu(const ImageView& src, const ImageView& dst, const float* minv, Int
             const int64_t osw = dst.sw, osc = dst.sc, w = dst.w;
             T* row = static_cast<T*>(dst.data) + n * dst.sn + y * dst.sh;
 #ifdef FASTAUG_HAVE_WARP_AVX2
+            // 32-bit gather offsets: the whole source image must be addressable in int32
             if constexpr (std::is_same_v<T, uint8_t> && I != Interp::Cubic && Dense) {
-              if (simd && osw == C && osc == 1) return warp_u8_row_avx2<I, C, Perspective>(s, m, y, b, f, row, w);
+              if (avx2 && v.h * v.sh + v.w * v.c < (int64_t(1) << 31) && v.sh > 0 && osw == C && osc == 1)
+                return warp_u8_row_avx2<I, C, Perspective>(s, m, y, b, f, row, w);
             }
 #endif
             for (int64_t x = 0; x < w; ++x) warp_pixel<I, Perspective>(s, m, x, y, b, f, row + x * osw, osc);
           });
         };
-        if (src.rows_dense())
+        if (rows_dense(src))
           rows(std::true_type{});
         else
           rows(std::false_type{});
@@ -88,9 +115,10 @@ void warp_cpu(const ImageView& src, const ImageView& dst, const float* minv, Int
   });
 }
 
-template <bool Perspective>
-void warp(const ImageView& src, const ImageView& dst, const double* M, Interp interp, Border border,
-          const double fill[4], const char* op, Stream stream) {
+// Validation (every argument, every image, before any memory is touched), inversion of the matrices, routing.
+template <bool Perspective, class Src>
+void warp(const Src& src, const ImageView& dst, const double* M, Interp interp, Border border, const double fill[4],
+          const char* op, Stream stream) {
   check_pair(src, dst);
   FASTAUG_CHECK(dst.n == src.n && dst.c == src.c && dst.dtype == src.dtype, "dst: expected ", src.n, " images of ",
                 src.c, " channels and dtype ", dtype_name(src.dtype), " like src, got shape ", shape_str(dst), " ",
@@ -102,7 +130,7 @@ void warp(const ImageView& src, const ImageView& dst, const double* M, Interp in
   float fillf[4];
   for (int c = 0; c < 4; ++c) fillf[c] = fill ? static_cast<float>(fill[c]) : 0.f;
   if (dst.empty()) return;
-  FASTAUG_CHECK(src.h > 0 && src.w > 0, "src: cannot warp an empty image of shape ", shape_str(src));
+  check_not_empty(src);
   FASTAUG_ROUTE(src, op, warp_cpu<Perspective>(src, dst, minv.data(), interp, border, fillf),
                 cuda::warp(src, dst, minv.data(), Perspective, interp, border, fillf, stream));
 }
@@ -110,14 +138,19 @@ void warp(const ImageView& src, const ImageView& dst, const double* M, Interp in
 }  // namespace
 }  // namespace detail
 
-void warp_affine(const ImageView& src, const ImageView& dst, const double* M, Interp interp, Border border,
-                 const double fill[4], Stream stream) {
-  detail::warp<false>(src, dst, M, interp, border, fill, "warp_affine", stream);
-}
+// The public front doors, for a batch (ImageView) and for a ragged batch (RaggedView).
+#define FASTAUG_WARP_FRONT_DOORS(Source)                                                                        \
+  void warp_affine(const Source& src, const ImageView& dst, const double* M, Interp interp, Border border,      \
+                   const double fill[4], Stream stream) {                                                       \
+    detail::warp<false>(src, dst, M, interp, border, fill, "warp_affine", stream);                              \
+  }                                                                                                             \
+  void warp_perspective(const Source& src, const ImageView& dst, const double* H, Interp interp, Border border, \
+                        const double fill[4], Stream stream) {                                                  \
+    detail::warp<true>(src, dst, H, interp, border, fill, "warp_perspective", stream);                          \
+  }
 
-void warp_perspective(const ImageView& src, const ImageView& dst, const double* H, Interp interp, Border border,
-                      const double fill[4], Stream stream) {
-  detail::warp<true>(src, dst, H, interp, border, fill, "warp_perspective", stream);
-}
+FASTAUG_WARP_FRONT_DOORS(ImageView)
+FASTAUG_WARP_FRONT_DOORS(RaggedView)
+#undef FASTAUG_WARP_FRONT_DOORS
 
 }  // namespace fastaug

@@ -83,6 +83,32 @@ Consumed::Consumed(pybind11::handle capsule, const char* name, bool writable) {
   }
 }
 
+ConsumedList::ConsumedList(pybind11::handle list, const char* name) {
+  const pybind11::sequence items = pybind11::reinterpret_borrow<pybind11::sequence>(list);
+  const size_t n = items.size();
+  FASTAUG_CHECK(n > 0, name, ": expected a non-empty list of images");
+  for (size_t i = 0; i < n; ++i) {
+    const std::string item = detail::cat(name, "[", i, "]");
+    items_.push_back(std::make_unique<Consumed>(items[i], item.c_str(), false));
+    const ImageView& v = items_.back()->view();
+    const ImageView& first = items_.front()->view();
+    FASTAUG_CHECK(v.n == 1, item, ": expected one image, (H, W) or (H, W, C), got ", v.n, " images");
+    const auto kind = [](const ImageView& u) {
+      return detail::cat("dtype ", dtype_name(u.dtype), ", ", u.c, " channels on ",
+                         u.device == Device::CPU ? std::string("cpu") : detail::cat("cuda:", u.device_id));
+    };
+    FASTAUG_CHECK(kind(v) == kind(first), item, ": expected ", kind(first), " like ", name, "[0], got ", kind(v));
+    images_.push_back(RaggedImage{v.data, v.h, v.w, v.sh, v.sw, v.sc});
+  }
+  const ImageView& first = items_.front()->view();
+  view_.images = images_.data();
+  view_.n = static_cast<int64_t>(n);
+  view_.c = first.c;
+  view_.dtype = first.dtype;
+  view_.device = first.device;
+  view_.device_id = first.device_id;
+}
+
 Consumed::~Consumed() {
   if (!managed_) return;
   if (versioned_) {

@@ -36,6 +36,17 @@ void run(py::handle src, py::handle dst, std::uintptr_t stream, Fn&& fn) {
   fn(s.view(), d.view(), fastaug::Stream{reinterpret_cast<void*>(stream)});
 }
 
+// run() for the operators that also take a ragged batch: src a list of capsules (one image each) gives fn a
+// RaggedView instead of an ImageView.
+template <class Fn>
+void run_ragged(py::handle src, py::handle dst, std::uintptr_t stream, Fn&& fn) {
+  if (!py::isinstance<py::list>(src) && !py::isinstance<py::tuple>(src)) return run(src, dst, stream, fn);
+  fastaug::python::ConsumedList s(src, "img");
+  Consumed d(dst, "out", true);
+  py::gil_scoped_release release;
+  fn(s.view(), d.view(), fastaug::Stream{reinterpret_cast<void*>(stream)});
+}
+
 }  // namespace
 
 void bind_host_buffers(py::module_& m);  // host_buffers.cpp
@@ -58,15 +69,16 @@ PYBIND11_MODULE(_C, m) {
   m.def("cpu_target", &cpu_target);
   bind_host_buffers(m);
 
+  // img: one capsule (a batch) or a list of capsules (a ragged batch, one image each)
   m.def("warp_affine",
         [](py::handle s, py::handle d, Params<double> M, int interp, int border, Fill fill, std::uintptr_t stream) {
-          run(s, d, stream, [&](const ImageView& a, const ImageView& b, Stream st) {
+          run_ragged(s, d, stream, [&](const auto& a, const ImageView& b, Stream st) {
             warp_affine(a, b, params(M, a.n * 6, "M"), Interp(interp), Border(border), fill.data(), st);
           });
         });
   m.def("warp_perspective",
         [](py::handle s, py::handle d, Params<double> H, int interp, int border, Fill fill, std::uintptr_t stream) {
-          run(s, d, stream, [&](const ImageView& a, const ImageView& b, Stream st) {
+          run_ragged(s, d, stream, [&](const auto& a, const ImageView& b, Stream st) {
             warp_perspective(a, b, params(H, a.n * 9, "H"), Interp(interp), Border(border), fill.data(), st);
           });
         });

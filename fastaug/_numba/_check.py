@@ -39,6 +39,30 @@ def check_pair(src: np.ndarray, dst: np.ndarray) -> None:
     check_image(dst, "dst")
 
 
+def check_ragged(src: list[Any], dst: Any) -> None:
+    """check.hpp's check_pair for a ragged batch: every image (named src[i]) and dst."""
+    for i, image in enumerate(src):
+        check_image(image, f"src[{i}]")
+    check_image(dst, "dst")
+
+
+def check_list(images: list[Any], name: str, device: str) -> list[Any]:
+    """The binding's ConsumedList (capsule.cpp): a non-empty list of single (1, H, W, C) images that share
+    dtype, channel count and device with the first; returns the list."""
+    if not images:
+        fail(name, ": expected a non-empty list of images")
+
+    def kind(a: Any) -> str:
+        return f"dtype {np.dtype(a.dtype)}, {a.shape[3]} channels on {device}"
+
+    for i, a in enumerate(images):
+        if a.shape[0] != 1:
+            fail(name, "[", i, "]: expected one image, (H, W) or (H, W, C), got ", a.shape[0], " images")
+        if kind(a) != kind(images[0]):
+            fail(name, "[", i, "]: expected ", kind(images[0]), " like ", name, "[0], got ", kind(a))
+    return images
+
+
 def check_shape(a: np.ndarray, name: str, n: int, h: int, w: int, c: int) -> None:
     if a.shape != (n, h, w, c):
         fail(name, ": expected shape (", n, ", ", h, ", ", w, ", ", c, "), got ", shape_str(a))

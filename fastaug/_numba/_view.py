@@ -7,10 +7,13 @@ prange body through an array stored in a tuple, so arrays never travel inside th
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import NamedTuple
 
 import numba
 import numpy as np
+from numba import types
+from numba.extending import overload
 
 from ._check import fail
 
@@ -82,6 +85,53 @@ def as_view(arr: np.ndarray, name: str, writable: bool = False) -> tuple[np.ndar
     first = arr[tuple(slice(m - 1, m) if s < 0 else slice(0, 1) for s, m in zip(strides, arr.shape, strict=True))]
     buf = np.lib.stride_tricks.as_strided(first, shape=(hi - lo + 1,), strides=(size,), writeable=writable)
     return buf, layout
+
+
+def ragged_layouts(addresses: Sequence[int], layouts: Sequence[Layout], itemsize: int) -> tuple[int, np.ndarray]:
+    """For images whose flat buffers start at these addresses (bytes; each buffer's own Layout), the index of
+    the lowest address and the (N, 9) int64 Layouts of the images in one flat buffer starting there (each
+    one image: n = 1, sn = 0)."""
+    low = int(np.argmin(addresses))
+    rows = np.empty((len(layouts), 9), np.int64)
+    for i, (a, v) in enumerate(zip(addresses, layouts, strict=True)):
+        rows[i] = (v.off + (a - addresses[low]) // itemsize, 1, v.h, v.w, v.c, 0, v.sh, v.sw, v.sc)
+    return low, rows
+
+
+def ragged_span(rows: np.ndarray) -> int:
+    """Elements of the flat buffer that a ragged batch's Layouts reach (one past the highest element)."""
+    hi = sum(np.maximum(rows[:, k], 0) * np.maximum(rows[:, m] - 1, 0) for k, m in ((6, 2), (7, 3), (8, 4)))
+    return int((rows[:, 0] + hi).max()) + 1
+
+
+def as_ragged(arrays: Sequence[np.ndarray], name: str) -> tuple[np.ndarray, np.ndarray]:
+    """(N, H_i, W_i, C) one-image arrays (as_batch's views) as one read-only flat buffer and their (N, 9)
+    Layouts (see the module docstring). The caller keeps the arrays alive while the buffer is used."""
+    views = [as_view(a, f"{name}[{i}]") for i, a in enumerate(arrays)]
+    low, rows = ragged_layouts([b.ctypes.data for b, _ in views], [v for _, v in views], arrays[0].itemsize)
+    base = views[low][0]
+    size = base.itemsize
+    return np.lib.stride_tricks.as_strided(base, shape=(ragged_span(rows),), strides=(size,), writeable=False), rows
+
+
+def sample_layout(s, n):  # type: ignore[no-untyped-def]
+    """Image n of a kernel's source as (its Layout, the buffer index of its pixel (0, 0, 0)): of a batch
+    (Layout s) or of a ragged batch ((N, 9) Layouts s). Inside Numba kernels (CPU and CUDA) the overload
+    below picks the form at compile time; this Python body is what the CUDA simulator runs."""
+    if isinstance(s, Layout):
+        return s, s.off + n * s.sn
+    v = Layout(*(int(s[n, k]) for k in range(9)))  # an (N, 9) array (under the simulator, a device array)
+    return v, v.off
+
+
+@overload(sample_layout, jit_options={"cache": True})
+def _sample_layout(s, n):  # type: ignore[no-untyped-def]
+    if isinstance(s, types.Array):
+        return lambda s, n: (
+            Layout(s[n, 0], s[n, 1], s[n, 2], s[n, 3], s[n, 4], s[n, 5], s[n, 6], s[n, 7], s[n, 8]),
+            s[n, 0],
+        )
+    return lambda s, n: (s, s.off + n * s.sn)
 
 
 @numba.njit(cache=True)

@@ -1,4 +1,6 @@
-"""warp_affine and warp_perspective: the Numba twin of csrc/ops/warp.cpp and warp_pixel.hpp."""
+"""warp_affine and warp_perspective: the Numba twin of csrc/ops/warp.cpp and warp_pixel.hpp. The source is a
+batch, or a ragged batch (a list of images of different sizes: one flat buffer and a Layout per image, see
+_view.py); the kernels take either through sample_layout."""
 
 from __future__ import annotations
 
@@ -8,10 +10,10 @@ from collections.abc import Sequence
 import numba
 import numpy as np
 
-from ._check import check_border, check_pair, fail, fill_f32, params, shape_str
+from ._check import check_border, check_list, check_pair, check_ragged, fail, fill_f32, params, shape_str
 from ._common import CONSTANT, LINEAR, REFLECT, REPLICATE, WRAP, clamp_coord, f32, sample, saturate
 from ._parallel import launch, workers
-from ._view import Layout, as_batch, as_view, dense_row, index, rows_dense, store_values
+from ._view import Layout, as_batch, as_ragged, as_view, dense_row, index, rows_dense, sample_layout, store_values
 
 # ---- host side: the inverse maps ----------------------------------------------------------------------
 
@@ -92,7 +94,7 @@ def warp_pixel(
 @numba.njit(parallel=True, cache=True)
 def warp_rows(
     src: np.ndarray,
-    s: Layout,
+    s: Layout | np.ndarray,
     dst: np.ndarray,
     d: Layout,
     minv: np.ndarray,
@@ -107,10 +109,10 @@ def warp_rows(
         wy = np.empty(4, np.float32)
         wx = np.empty(4, np.float32)
         acc = np.empty(4, np.float32)
-        base = s.off + n * s.sn
+        sv, base = sample_layout(s, n)
         m = minv[n]
         for x in range(d.w):
-            warp_pixel(src, s, base, m, x, y, interp, border, perspective, fill, wy, wx, acc)
+            warp_pixel(src, sv, base, m, x, y, interp, border, perspective, fill, wy, wx, acc)
             for c in range(d.c):
                 dst[index(d, n, y, x, c)] = saturate(acc[c], dst)
 
@@ -329,7 +331,7 @@ def linear_row(
 @numba.njit(parallel=True, cache=True)
 def warp_linear_rows(
     src: np.ndarray,
-    s: Layout,
+    s: Layout | np.ndarray,
     dst: np.ndarray,
     d: Layout,
     workers: int,
@@ -353,7 +355,7 @@ def warp_linear_rows(
             n = r // d.h
             linear_row(
                 src,
-                s,
+                sample_layout(s, n)[0],
                 dst,
                 d,
                 n,
@@ -375,24 +377,32 @@ def warp_linear_rows(
 # ---- front doors --------------------------------------------------------------------------------------
 
 
+Source = np.ndarray | list[np.ndarray]  # a batch, or a ragged batch: a list of (1, H, W, C) images
+
+
 def warp_plan(
-    src: np.ndarray, dst: np.ndarray, M: np.ndarray, interp: int, border: int, fill: Sequence[float], perspective: bool
+    src: Source, dst: np.ndarray, M: np.ndarray, interp: int, border: int, fill: Sequence[float], perspective: bool
 ) -> tuple[np.ndarray, np.ndarray] | None:
-    """The checks of a warp of (N, H, W, C) src into dst (anything with .shape, .dtype and .size: the CUDA
-    fallback passes device arrays) and its (N, 9) float32 inverse maps and 4 fill values; None when there
-    is nothing to write."""
+    """The checks of a warp of (N, H, W, C) src, or of a list of N (1, H, W, C) images (a ragged batch), into
+    dst (anything with .shape, .dtype and .size: the CUDA fallback passes device arrays) and its (N, 9)
+    float32 inverse maps and 4 fill values; None when there is nothing to write."""
     name = "H" if perspective else "M"
-    n, h, w, c = src.shape
+    ragged = isinstance(src, list)
+    first = src[0] if ragged else src
+    n, c = (len(src) if ragged else first.shape[0]), first.shape[3]
     M = params(M, n * (9 if perspective else 6), name, np.float64)
-    check_pair(src, dst)
-    if dst.shape[0] != n or dst.shape[3] != c or dst.dtype != src.dtype:
+    if ragged:
+        check_ragged(src, dst)
+    else:
+        check_pair(src, dst)
+    if dst.shape[0] != n or dst.shape[3] != c or dst.dtype != first.dtype:
         fail(
             "dst: expected ",
             n,
             " images of ",
             c,
             " channels and dtype ",
-            src.dtype,
+            first.dtype,
             " like src, got shape ",
             shape_str(dst),
             " ",
@@ -405,36 +415,45 @@ def warp_plan(
     fillf = fill_f32(fill)
     if dst.size == 0:
         return None
-    if h <= 0 or w <= 0:
-        fail("src: cannot warp an empty image of shape ", shape_str(src))
+    for i, image in enumerate(src if ragged else [src]):
+        if image.shape[1] <= 0 or image.shape[2] <= 0:
+            fail("src[" + str(i) + "]" if ragged else "src", ": cannot warp an empty image of shape ", shape_str(image))
     return minv, fillf
 
 
 def _warp(
-    src: np.ndarray, dst: np.ndarray, M: np.ndarray, interp: int, border: int, fill: Sequence[float], perspective: bool
+    src: Source, dst: np.ndarray, M: np.ndarray, interp: int, border: int, fill: Sequence[float], perspective: bool
 ) -> None:
-    src, dst = as_batch(src, "img"), as_batch(dst, "out")
-    sbuf, s = as_view(src, "img")
+    if isinstance(src, (list, tuple)):  # a ragged batch: a list of images
+        src = check_list([as_batch(x, f"img[{i}]") for i, x in enumerate(src)], "img", "cpu")
+    else:
+        src = as_batch(src, "img")
+    dst = as_batch(dst, "out")
     dbuf, d = as_view(dst, "out", writable=True)
     plan = warp_plan(src, dst, M, interp, border, fill, perspective)
     if plan is None:
         return
-    _, h, w, c = src.shape
-    if interp == LINEAR and sum(abs(st) * (m - 1) for st, m in zip((s.sh, s.sw, s.sc), (h, w, c), strict=True)) < 2**31:
+    images = src if isinstance(src, list) else [src]
+    sbuf, s = as_ragged(images, "img") if isinstance(src, list) else as_view(src, "img")
+    # bilinear rows take int32 tap offsets (pass 1 vectorises with them): every image within 2^31 values
+    reach = [
+        sum(abs(st) // x.itemsize * (m - 1) for st, m in zip(x.strides[1:], x.shape[1:], strict=True)) for x in images
+    ]
+    if interp == LINEAR and max(reach) < 2**31:
         launch(warp_linear_rows, sbuf, s, dbuf, d, workers(), plan[0], int(border), perspective, plan[1])
     else:
         launch(warp_rows, sbuf, s, dbuf, d, plan[0], int(interp), int(border), perspective, plan[1])
 
 
-def warp_affine(
-    src: np.ndarray, dst: np.ndarray, M: np.ndarray, interp: int, border: int, fill: Sequence[float]
-) -> None:
-    """cv2.warpAffine: M is 6 doubles per sample (forward, src -> dst), inverted here."""
+def warp_affine(src: Source, dst: np.ndarray, M: np.ndarray, interp: int, border: int, fill: Sequence[float]) -> None:
+    """cv2.warpAffine: M is 6 doubles per sample (forward, src -> dst), inverted here. src: a batch, or a list
+    of images of different sizes (a ragged batch) warped into the dense dst."""
     _warp(src, dst, M, interp, border, fill, perspective=False)
 
 
 def warp_perspective(
-    src: np.ndarray, dst: np.ndarray, H: np.ndarray, interp: int, border: int, fill: Sequence[float]
+    src: Source, dst: np.ndarray, H: np.ndarray, interp: int, border: int, fill: Sequence[float]
 ) -> None:
-    """cv2.warpPerspective: H is 9 doubles per sample (forward, src -> dst), inverted here."""
+    """cv2.warpPerspective: H is 9 doubles per sample (forward, src -> dst), inverted here. src: a batch, or a
+    list of images of different sizes."""
     _warp(src, dst, H, interp, border, fill, perspective=True)

@@ -33,7 +33,7 @@ from numba import config, cuda
 from numba.core.dispatcher import Dispatcher
 
 from .._numba._check import fail
-from .._numba._view import Layout, as_view, batch_dims, check_rank, layout_of
+from .._numba._view import Layout, as_view, batch_dims, check_rank, layout_of, ragged_layouts, ragged_span
 from .._numba._view import as_batch as host_batch
 
 SIMULATOR: bool = bool(config.ENABLE_CUDASIM)  # NUMBA_ENABLE_CUDASIM=1: kernels run as Python
@@ -199,6 +199,23 @@ def as_batch(arr: Any, name: str, writable: bool = False) -> DeviceBatch:
     layout, lo, hi = layout_of(shape, list(estrides))
     flat = cuda.as_cuda_array(_Span(ptr + lo * size, hi - lo + 1, dtype.str, arr), sync=False)
     return DeviceBatch(shape, dtype, flat, layout)
+
+
+def as_ragged(batches: list[DeviceBatch]) -> tuple[Any, np.ndarray]:
+    """_view.as_ragged on the device: one flat device buffer over the address range of the images (the
+    device's unified address space; under the simulator, host memory) and their (N, 9) Layouts. The buffer
+    holds the images' owners; it is addressed only at their own elements."""
+    itemsize = batches[0].dtype.itemsize
+    if SIMULATOR:
+        addresses = [b.buf._ary.ctypes.data for b in batches]
+    else:
+        addresses = [b.buf.__cuda_array_interface__["data"][0] for b in batches]
+    low, rows = ragged_layouts(addresses, [b.layout for b in batches], itemsize)
+    span = ragged_span(rows)
+    if SIMULATOR:
+        base = batches[low].buf._ary
+        return _fake(np.lib.stride_tricks.as_strided(base, shape=(span,), strides=(itemsize,), writeable=False)), rows
+    return cuda.as_cuda_array(_Span(addresses[low], span, batches[0].dtype.str, batches), sync=False), rows
 
 
 def _fake(buf: np.ndarray) -> Any:

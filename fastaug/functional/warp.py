@@ -8,7 +8,7 @@ import numpy as np
 
 from .. import _backend
 from .._errors import ArgumentError
-from .._interop import Image, output
+from .._interop import Image, output, ragged
 from .._params import fill4, pair, per_sample
 from .._types import Border, Interp, parse_enum
 
@@ -28,15 +28,19 @@ def _warp(
     out: Any,
     stream: Any = None,
 ) -> Any:
-    src = Image(img)
-    mats = per_sample(matrix, src.n, name, shape)
+    images = ragged(img) if isinstance(img, (list, tuple)) else None
+    src = images[0] if images else Image(img)
+    n = len(images) if images else src.n
+    mats = per_sample(matrix, n, name, shape)
+    if images and size is None:
+        raise ArgumentError("size: expected the output (height, width) for a list of images, got None")
     h, w = (src.h, src.w) if size is None else pair(size, "size")
     if h <= 0 or w <= 0:
         raise ArgumentError(f"size: expected a positive (height, width), got ({h}, {w})")
-    dst = output(src, (src.n, h, w, src.c), src.dtype, out)
+    dst = output(src, (n, h, w, src.c), src.dtype, out, shape=(n, h, w, src.c) if images else None)
     _backend.run(
         op,
-        src,
+        images or src,
         dst,
         mats,
         parse_enum(interp, Interp, "interp", _WARP_INTERPS),
@@ -61,7 +65,10 @@ def warp_affine(
     """Affine warp of each image, like ``cv2.warpAffine(img, M, (w, h), flags, borderMode, borderValue)``.
 
     M is (2, 3) or (N, 2, 3), forward (source -> destination pixel coordinates, pixel centres at integers).
-    size is the output (height, width), default the input's. interp: nearest, linear, cubic. border:
+    size is the output (height, width), default the input's. img may also be a list (or tuple) of N images
+    of different sizes, (H, W) or (H, W, C), of one framework, dtype, channel count and device (a ragged
+    batch): they are warped in one call into a dense (N, height, width, C) batch of that framework (size
+    is then required); each result equals warping that image alone. interp: nearest, linear, cubic. border:
     constant (with ``fill``, a scalar or one value per channel), replicate, reflect, reflect101, wrap.
     Coordinates and weights are computed in float32 (as OpenCV 5's warp kernels); see the README for the
     measured difference to OpenCV.
@@ -80,7 +87,8 @@ def warp_perspective(
     out: Any = None,
     stream: Any = None,
 ) -> Any:
-    """Perspective warp, like ``cv2.warpPerspective``: H is (3, 3) or (N, 3, 3), forward."""
+    """Perspective warp, like ``cv2.warpPerspective``: H is (3, 3) or (N, 3, 3), forward. img: a batch, or a
+    list of images of different sizes (a ragged batch, size required; see warp_affine)."""
     return _warp("warp_perspective", img, H, (3, 3), "H", size, interp, border, fill, out, stream)
 
 

@@ -28,6 +28,13 @@ void warp_affine(const ImageView& src, const ImageView& dst, const double* M, In
 void warp_perspective(const ImageView& src, const ImageView& dst, const double* H, Interp interp, Border border,
                       const double fill[4], Stream stream = {});
 
+// The same over a ragged batch, in one call: image n of src (its own size) warped into dst's image n (all of
+// dst's H x W). Every image is validated (errors name it as src[n]) before any is touched.
+void warp_affine(const RaggedView& src, const ImageView& dst, const double* M, Interp interp, Border border,
+                 const double fill[4], Stream stream = {});
+void warp_perspective(const RaggedView& src, const ImageView& dst, const double* H, Interp interp, Border border,
+                      const double fill[4], Stream stream = {});
+
 // cv2.resize to dst's H x W: Nearest, Linear, Cubic, Area.
 void resize(const ImageView& src, const ImageView& dst, Interp interp, Stream stream = {});
 
