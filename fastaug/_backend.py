@@ -231,44 +231,50 @@ def _cpu_backend() -> Any:
     return module
 
 
-def _each(src: Image | list[Image], f: Callable[[Image], Any]) -> Any:
-    """f of the source image, or the list of f of each image of a ragged batch."""
-    return [f(s) for s in src] if isinstance(src, list) else f(src)
+def _each(images: Image | list[Image], f: Callable[[Image], Any]) -> Any:
+    """f of an image (or batch), or the list of f of each image of a ragged batch."""
+    return [f(i) for i in images] if isinstance(images, list) else f(images)
 
 
-def _run_cuda(op: str, src: Image | list[Image], dst: Image, args: tuple[Any, ...], stream: Any) -> None:
-    first = src[0] if isinstance(src, list) else src
-    if first.framework != dst.framework:
-        raise ArgumentError(f"out: expected a {first.framework} array like img, got {dst.framework}")
-    if first.framework != "numba" and first.device_index() != dst.device_index():
+def _first(images: Image | list[Image]) -> Image:
+    return images[0] if isinstance(images, list) else images
+
+
+def _run_cuda(op: str, src: Image | list[Image], dst: Image | list[Image], args: tuple[Any, ...], stream: Any) -> None:
+    first, out = _first(src), _first(dst)
+    if first.framework != out.framework:
+        raise ArgumentError(f"out: expected a {first.framework} array like img, got {out.framework}")
+    if first.framework != "numba" and first.device_index() != out.device_index():
         raise ArgumentError(
-            f"out: expected an array on cuda:{first.device_index()} like img, got one on cuda:{dst.device_index()}"
+            f"out: expected an array on cuda:{first.device_index()} like img, got one on cuda:{out.device_index()}"
         )
     module, s = _cuda_backend(first, stream)
     if module is _native:
-        getattr(_native, op)(_each(src, lambda i: i.capsule(s)), dst.capsule(s), *args, s)
+        getattr(_native, op)(_each(src, lambda i: i.capsule(s)), _each(dst, lambda i: i.capsule(s)), *args, s)
     else:
-        getattr(module, op)(_each(src, Image.device_array4), dst.device_array4(), *args, stream=s)
+        getattr(module, op)(_each(src, Image.device_array4), _each(dst, Image.device_array4), *args, stream=s)
 
 
-def run(op: str, src: Image | list[Image], dst: Image, *args: Any, stream: Any = None) -> None:
+def run(op: str, src: Image | list[Image], dst: Image | list[Image], *args: Any, stream: Any = None) -> None:
     """Calls `op` of the active backend on src (an image or batch, or a list of images: a ragged batch)
-    and dst (already validated and allocated). CUDA arrays go to the native CUDA kernels, or to the Numba
-    CUDA twin when those cannot run."""
-    first = src[0] if isinstance(src, list) else src
-    if first.device != dst.device:
-        raise ArgumentError(f"out: expected an array on {first.device} like img, got one on {dst.device}")
+    and dst (already validated and allocated; a list of images for an operator with one output per image
+    of a ragged batch). CUDA arrays go to the native CUDA kernels, or to the Numba CUDA twin when those
+    cannot run."""
+    first, out = _first(src), _first(dst)
+    if first.device != out.device:
+        raise ArgumentError(f"out: expected an array on {first.device} like img, got one on {out.device}")
     if first.device == "cuda":
         _run_cuda(op, src, dst, args, stream)
         return
     for s in src if isinstance(src, list) else [src]:
-        if s.framework == "numpy" and dst.framework == "numpy" and np.may_share_memory(s.obj, dst.obj):
-            raise ArgumentError("out: must not overlap the input image")
+        for d in dst if isinstance(dst, list) else [dst]:
+            if s.framework == "numpy" and d.framework == "numpy" and np.may_share_memory(s.obj, d.obj):
+                raise ArgumentError("out: must not overlap the input image")
     module = _cpu_backend()
     if module is _native:
-        getattr(_native, op)(_each(src, lambda i: i.capsule()), dst.capsule(), *args, 0)
+        getattr(_native, op)(_each(src, lambda i: i.capsule()), _each(dst, lambda i: i.capsule()), *args, 0)
     else:
-        getattr(module, op)(_each(src, Image.array4), dst.array4(), *args)
+        getattr(module, op)(_each(src, Image.array4), _each(dst, Image.array4), *args)
 
 
 def reduce(op: str, src: Image, result: np.ndarray, *args: Any, stream: Any = None) -> None:

@@ -263,6 +263,71 @@ def test_ragged_warp_one_image_tuples_out_and_torch(backend):
         np.testing.assert_array_equal(got[1].numpy(), img[5:35, 7:27])
 
 
+@pytest.mark.parametrize("c", [1, 3, 4])
+@pytest.mark.parametrize("dtype", ["uint8", "float32"])
+def test_ragged_resize_equals_per_image_calls(backend, dtype, c):
+    """A list of images to a list of their own sizes (down, up, integer and other factors) in one call, for
+    every method: each result is the bits of resizing that image alone, with its rank and type."""
+    images = ragged_images(c, dtype)
+    sizes = [(50, 40), (90, 122), (35, 45), (13, 29)][: len(images)]
+    for interp in ("nearest", "linear", "cubic", "area"):
+        got = fa.resize(images, sizes, interp)
+        assert isinstance(got, list) and len(got) == len(images)
+        for i, img in enumerate(images):
+            np.testing.assert_array_equal(got[i], fa.resize(img, sizes[i], interp), err_msg=f"{interp} {i}")
+    same = fa.resize(tuple(images), (24, 31), "area")  # one size for every image
+    assert [x.shape[:2] for x in same] == [(24, 31)] * len(images)
+    outs = [np.full((*size, c) if img.ndim == 3 else size, 7, dtype) for img, size in zip(images, sizes, strict=False)]
+    res = fa.resize(images, sizes, out=outs)
+    assert all(r is o for r, o in zip(res, outs, strict=True))
+    np.testing.assert_array_equal(outs[1], fa.resize(images[1], sizes[1]))
+
+
+RAGGED_RESIZE_BAD = [
+    (lambda im: fa.resize([im, im], [(4, 4)] * 3), ValueError, "size: expected one (height, width) for every image"),
+    (lambda im: fa.resize([im, im], [(4, 4), (0, 4)]), ValueError, "size[1]: expected a positive (height, width)"),
+    (lambda im: fa.resize([im, im], [(4, 4), (4.5, 4)]), TypeError, "size[1]: expected an int or a"),
+    (lambda im: fa.resize([im, im.astype(np.float32)], (4, 4)), ValueError, "img[1]: expected a numpy uint8 image"),
+    (lambda im: fa.resize([im, im[:0]], (4, 4)), ValueError, "src[1]: cannot resize an empty image of shape"),
+    (
+        lambda im: fa.resize([im, im], (4, 4), out=np.zeros((2, 4, 4, 3), np.uint8)),
+        ValueError,
+        "out: expected a list of 2",
+    ),
+    (
+        lambda im: fa.resize([im, im], (4, 4), out=[np.zeros((4, 4, 3), np.uint8), np.zeros((4, 5, 3), np.uint8)]),
+        ValueError,
+        "out: expected shape (4, 4, 3)",
+    ),
+]
+
+
+@pytest.mark.parametrize("call,exc,message", RAGGED_RESIZE_BAD, ids=[str(i) for i in range(len(RAGGED_RESIZE_BAD))])
+def test_ragged_resize_bad_input(backend, call, exc, message):
+    with pytest.raises(exc) as info:
+        call(np.zeros((8, 9, 3), np.uint8))
+    assert message in str(info.value)
+
+
+def test_ragged_resize_checks_every_image_before_touching_any(backend):
+    """A bad second pair leaves the first output untouched (every image is validated first), on the native
+    binding and on the Numba fallback."""
+    a = np.ones((8, 9, 3), np.uint8)
+    outs = [np.full((4, 4, 3), 7, np.uint8), np.full((4, 4, 3), 7, np.uint8)]
+    outs[1].flags.writeable = False
+    with pytest.raises(ValueError, match="read-only"):
+        fa.resize([a, a], (4, 4), out=outs)
+    assert (outs[0] == 7).all()
+    if backend == "native":
+        native = fa._backend._native
+        dst = [np.zeros((4, 4, 3), np.uint8), np.zeros((5, 0, 3), np.uint8)]
+        with pytest.raises(ValueError, match="size: expected a positive height and width for image 1, got 5x0"):
+            native.resize([a.__dlpack__(), a.__dlpack__()], [d.__dlpack__() for d in dst], 1, 0)
+        with pytest.raises(ValueError, match="out: expected a list of output images"):
+            native.resize([a.__dlpack__()], dst[0].__dlpack__(), 1, 0)
+        assert (dst[0] == 0).all()
+
+
 RAGGED_BAD = [
     (lambda im: fa.warp_affine([], np.eye(2, 3), (5, 5)), ValueError, "img: expected a non-empty list of images"),
     (

@@ -113,6 +113,19 @@ def test_numba_cuda_fallback_equals_native_cuda(name, dtype, channels):
     assert torch.equal(native, fallback), name
 
 
+@pytest.mark.parametrize("dtype, channels", [("uint8", 3), ("float32", 1), ("uint8", 4)])
+def test_ragged_resize_equals_cpu(dtype, channels):
+    """A list of views of different sizes to a list of their own sizes, one call: the CPU's bits."""
+    x = batch(channels, dtype)
+    g = on_gpu(x)
+    sizes = [(50, 61), (120, 33), (20, 20)]
+    for interp in (*INTERPS, "area"):
+        expected = cpu(lambda a: fa.resize([a[0], a[1, :50, 7:70], a[2, ::2, 1:]], sizes, interp), x)
+        got = fa.resize([g[0], g[1, :50, 7:70], g[2, ::2, 1:]], sizes, interp)
+        for i in range(3):
+            assert_same(got[i], expected[i], f"ragged resize {interp} {i}")
+
+
 def test_large_batches_chunk_their_parameters():
     """More samples than one launch's 4 KiB of parameters holds (113 inverse maps, 512 thresholds, 5 RGB
     lut tables, 31 colour matrices)."""

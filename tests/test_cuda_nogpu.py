@@ -156,6 +156,15 @@ def test_native_refuses_cuda_images_of_the_other_ops():
         ("tiles", lambda: native.tiles(cuda_capsule(S), cuda_capsule((8, 4, 4, 3)), 4, 4, 0)),
         ("channel_mean", lambda: native.channel_mean(cuda_capsule(S), np.zeros((2, 3)), 0)),
         (
+            "resize",
+            lambda: native.resize(
+                [cuda_capsule((8, 8, 3)), cuda_capsule((5, 7, 3))],
+                [cuda_capsule((4, 4, 3)), cuda_capsule((9, 2, 3))],
+                1,
+                0,
+            ),
+        ),
+        (
             "warp_affine",
             lambda: native.warp_affine(
                 [cuda_capsule((8, 8, 3)), cuda_capsule((5, 7, 3))],

@@ -122,6 +122,18 @@ def test_resize(interp: int, size: tuple[int, int]) -> None:
     check("resize", src, (N, *size, src.shape[3]), src.dtype, interp)
 
 
+@pytest.mark.parametrize("interp", range(4))
+def test_ragged_resize(interp: int) -> None:
+    images = [image(interp, 9, 11)[:1], image(interp, 7, 13, seed=3)[1:], image(interp, 12, 6, seed=5)[:1]]
+    sizes = [(5, 7), (13, 17), (12, 3)]
+    expected = [np.full((1, *size, images[0].shape[3]), 7, images[0].dtype) for size in sizes]
+    cpu.resize(images, expected, interp)
+    got = [cuda.to_device(np.full(e.shape, 7, e.dtype)) for e in expected]
+    gpu.resize([device_view(x) for x in images], got, interp)
+    for g, e in zip(got, expected, strict=True):
+        assert np.array_equal(g.copy_to_host(), e), interp
+
+
 @pytest.mark.parametrize("kind", range(2))
 def test_copies(kind: int) -> None:
     src = image(kind)

@@ -61,12 +61,21 @@ inline void check_pair(const ImageView& src, const ImageView& dst) {
   FASTAUG_CHECK(src.device == dst.device && src.device_id == dst.device_id, "dst: must be on the same device as src");
 }
 
-// A ragged batch and its dense destination: every image checked (named src[i]), on dst's device.
+// Every image of a ragged batch, named name[i].
+inline void check_images(const RaggedView& v, const char* name) {
+  FASTAUG_CHECK(v.n >= 0 && (v.n == 0 || v.images != nullptr), name, ": expected ", v.n, " images, got a null list");
+  for (int64_t i = 0; i < v.n; ++i) check_image(v.image(i), cat(name, "[", i, "]").c_str());
+}
+
+// A ragged batch and its destination: one dense batch, or a ragged batch (one image per source image).
 inline void check_pair(const RaggedView& src, const ImageView& dst) {
-  FASTAUG_CHECK(src.n >= 0 && (src.n == 0 || src.images != nullptr), "src: expected ", src.n,
-                " images, got a null list");
-  for (int64_t i = 0; i < src.n; ++i) check_image(src.image(i), cat("src[", i, "]").c_str());
+  check_images(src, "src");
   check_image(dst, "dst");
+  FASTAUG_CHECK(src.device == dst.device && src.device_id == dst.device_id, "dst: must be on the same device as src");
+}
+inline void check_pair(const RaggedView& src, const RaggedView& dst) {
+  check_images(src, "src");
+  check_images(dst, "dst");
   FASTAUG_CHECK(src.device == dst.device && src.device_id == dst.device_id, "dst: must be on the same device as src");
 }
 

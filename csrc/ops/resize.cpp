@@ -299,4 +299,21 @@ void resize(const ImageView& src, const ImageView& dst, Interp interp, Stream st
                 cuda::resize(src, dst, m, stream));
 }
 
+void resize(const RaggedView& src, const RaggedView& dst, Interp interp, Stream stream) {
+  using namespace detail;
+  check_pair(src, dst);
+  FASTAUG_CHECK(dst.n == src.n && dst.c == src.c && dst.dtype == src.dtype, "dst: expected ", src.n, " images of ",
+                src.c, " channels and dtype ", dtype_name(src.dtype), ", got ", dst.n, " images of ", dst.c,
+                " channels and dtype ", dtype_name(dst.dtype));
+  FASTAUG_CHECK(static_cast<int>(interp) >= 0 && static_cast<int>(interp) <= 3,
+                "interp: expected nearest, linear, cubic or area, got code ", static_cast<int>(interp));
+  for (int64_t n = 0; n < src.n; ++n) {
+    FASTAUG_CHECK(dst.images[n].h > 0 && dst.images[n].w > 0, "size: expected a positive height and width for image ",
+                  n, ", got ", dst.images[n].h, "x", dst.images[n].w);
+    FASTAUG_CHECK(src.images[n].h > 0 && src.images[n].w > 0, "src[", n, "]: cannot resize an empty image of shape ",
+                  shape_str(src.image(n)));
+  }
+  for (int64_t n = 0; n < src.n; ++n) resize(src.image(n), dst.image(n), interp, stream);
+}
+
 }  // namespace fastaug

@@ -83,13 +83,13 @@ Consumed::Consumed(pybind11::handle capsule, const char* name, bool writable) {
   }
 }
 
-ConsumedList::ConsumedList(pybind11::handle list, const char* name) {
+ConsumedList::ConsumedList(pybind11::handle list, const char* name, bool writable) {
   const pybind11::sequence items = pybind11::reinterpret_borrow<pybind11::sequence>(list);
   const size_t n = items.size();
   FASTAUG_CHECK(n > 0, name, ": expected a non-empty list of images");
   for (size_t i = 0; i < n; ++i) {
     const std::string item = detail::cat(name, "[", i, "]");
-    items_.push_back(std::make_unique<Consumed>(items[i], item.c_str(), false));
+    items_.push_back(std::make_unique<Consumed>(items[i], item.c_str(), writable));
     const ImageView& v = items_.back()->view();
     const ImageView& first = items_.front()->view();
     FASTAUG_CHECK(v.n == 1, item, ": expected one image, (H, W) or (H, W, C), got ", v.n, " images");

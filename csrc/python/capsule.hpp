@@ -28,7 +28,7 @@ class Consumed {
 // images must share dtype, channel count and device with the first; errors name them name[i].
 class ConsumedList {
  public:
-  ConsumedList(pybind11::handle list, const char* name);
+  ConsumedList(pybind11::handle list, const char* name, bool writable);
   const RaggedView& view() const { return view_; }
 
  private:

@@ -37,14 +37,23 @@ void run(py::handle src, py::handle dst, std::uintptr_t stream, Fn&& fn) {
 }
 
 // run() for the operators that also take a ragged batch: src a list of capsules (one image each) gives fn a
-// RaggedView instead of an ImageView.
-template <class Fn>
+// RaggedView instead of an ImageView; with RaggedOut, dst is then a list too (one output image per input).
+template <bool RaggedOut = false, class Fn>
 void run_ragged(py::handle src, py::handle dst, std::uintptr_t stream, Fn&& fn) {
-  if (!py::isinstance<py::list>(src) && !py::isinstance<py::tuple>(src)) return run(src, dst, stream, fn);
-  fastaug::python::ConsumedList s(src, "img");
-  Consumed d(dst, "out", true);
-  py::gil_scoped_release release;
-  fn(s.view(), d.view(), fastaug::Stream{reinterpret_cast<void*>(stream)});
+  const auto is_list = [](py::handle h) { return py::isinstance<py::list>(h) || py::isinstance<py::tuple>(h); };
+  if (!is_list(src)) return run(src, dst, stream, fn);
+  fastaug::python::ConsumedList s(src, "img", false);
+  const fastaug::Stream st{reinterpret_cast<void*>(stream)};
+  if constexpr (RaggedOut) {
+    FASTAUG_CHECK(is_list(dst), "out: expected a list of output images for a list of images");
+    fastaug::python::ConsumedList d(dst, "out", true);
+    py::gil_scoped_release release;
+    fn(s.view(), d.view(), st);
+  } else {
+    Consumed d(dst, "out", true);
+    py::gil_scoped_release release;
+    fn(s.view(), d.view(), st);
+  }
 }
 
 }  // namespace
@@ -82,8 +91,9 @@ PYBIND11_MODULE(_C, m) {
             warp_perspective(a, b, params(H, a.n * 9, "H"), Interp(interp), Border(border), fill.data(), st);
           });
         });
+  // img and out: two capsules (batches), or two lists of capsules (ragged batches, one output per image)
   m.def("resize", [](py::handle s, py::handle d, int interp, std::uintptr_t stream) {
-    run(s, d, stream, [&](const ImageView& a, const ImageView& b, Stream st) { resize(a, b, Interp(interp), st); });
+    run_ragged<true>(s, d, stream, [&](const auto& a, const auto& b, Stream st) { resize(a, b, Interp(interp), st); });
   });
   m.def("flip", [](py::handle s, py::handle d, Params<int32_t> codes, std::uintptr_t stream) {
     run(s, d, stream,

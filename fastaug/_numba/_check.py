@@ -40,10 +40,12 @@ def check_pair(src: np.ndarray, dst: np.ndarray) -> None:
 
 
 def check_ragged(src: list[Any], dst: Any) -> None:
-    """check.hpp's check_pair for a ragged batch: every image (named src[i]) and dst."""
+    """check.hpp's check_pair for a ragged batch: every image (named src[i]), and dst (a batch, or a list of
+    images named dst[i])."""
     for i, image in enumerate(src):
         check_image(image, f"src[{i}]")
-    check_image(dst, "dst")
+    for i, image in enumerate(dst) if isinstance(dst, list) else [(-1, dst)]:
+        check_image(image, "dst" if i < 0 else f"dst[{i}]")
 
 
 def check_list(images: list[Any], name: str, device: str) -> list[Any]:

@@ -5,14 +5,14 @@ formula of each method (separable float sums, fixed-point linear, integer-factor
 from __future__ import annotations
 
 import math
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numba
 import numpy as np
 from numba import types
 from numba.extending import overload
 
-from ._check import check_pair, fail, shape_str
+from ._check import check_list, check_pair, check_ragged, fail, shape_str
 from ._common import AREA, CUBIC, LINEAR, NEAREST, cubic_weights, f32, saturate, saturate_u8
 from ._parallel import BLOCK_ROWS, block_at, launch, workers
 from ._view import Layout, as_batch, as_view, dense_row, index, rows_dense, store_values
@@ -614,8 +614,50 @@ def resize_plan(src: np.ndarray, dst: np.ndarray, interp: int) -> tuple[ResizeMe
     return m, (*make_table(sh, dh, m, False), *make_table(sw, dw, m, True))
 
 
-def resize(src: np.ndarray, dst: np.ndarray, interp: int) -> None:
-    """cv2.resize to dst's H x W: nearest, linear, cubic or area."""
+def ragged_resize_plan(src: list[Any], dst: list[Any], interp: int) -> None:
+    """The checks of a resize of a list of (1, H, W, C) images into a list of outputs (resize.cpp's
+    RaggedView overload; device arrays too), all made before any image is touched."""
+    check_ragged(src, dst)
+    n, c, dtype = len(src), src[0].shape[3], src[0].dtype
+    if len(dst) != n or dst[0].shape[3] != c or dst[0].dtype != dtype:
+        fail(
+            "dst: expected ",
+            n,
+            " images of ",
+            c,
+            " channels and dtype ",
+            dtype,
+            ", got ",
+            len(dst),
+            " images of ",
+            dst[0].shape[3],
+            " channels and dtype ",
+            dst[0].dtype,
+        )
+    if not 0 <= interp <= 3:
+        fail("interp: expected nearest, linear, cubic or area, got code ", interp)
+    for i, (a, b) in enumerate(zip(src, dst, strict=True)):
+        if b.shape[1] <= 0 or b.shape[2] <= 0:
+            fail("size: expected a positive height and width for image ", i, ", got ", b.shape[1], "x", b.shape[2])
+        if a.shape[1] <= 0 or a.shape[2] <= 0:
+            fail("src[", i, "]: cannot resize an empty image of shape ", shape_str(a))
+
+
+def resize(src: np.ndarray | list[np.ndarray], dst: np.ndarray | list[np.ndarray], interp: int) -> None:
+    """cv2.resize to dst's H x W: nearest, linear, cubic or area. src and dst may be lists of images (ragged
+    batches, one output per image): every image is checked, then each resized in turn."""
+    if isinstance(src, (list, tuple)):
+        images = check_list([as_batch(x, f"img[{i}]") for i, x in enumerate(src)], "img", "cpu")
+        if not isinstance(dst, (list, tuple)):
+            fail("out: expected a list of output images for a list of images")
+        outs = check_list([as_batch(x, f"out[{i}]") for i, x in enumerate(dst)], "out", "cpu")
+        for i, b in enumerate(outs):
+            if not b.flags.writeable:
+                fail("out[", i, "]: the output array is read-only")
+        ragged_resize_plan(images, outs, interp)
+        for a, b in zip(images, outs, strict=True):
+            resize(a, b, interp)
+        return
     src, dst = as_batch(src, "img"), as_batch(dst, "out")
     sbuf, s = as_view(src, "img")
     dbuf, d = as_view(dst, "out", writable=True)

@@ -8,9 +8,10 @@ from typing import Any
 import numpy as np
 from numba import cuda, float32
 
+from .._numba._check import check_list, fail
+from .._numba.resize import ragged_resize_plan, resize_plan
 from .._numba.resize import resize_output_pixel as _resize_output_pixel
-from .._numba.resize import resize_plan
-from ._device import device, kernel, launch_pixels, pair, thread_pixel, upload
+from ._device import as_batch, device, kernel, launch_pixels, pair, thread_pixel, upload
 
 resize_output_pixel = device(_resize_output_pixel)
 
@@ -27,7 +28,18 @@ def resize_kernel(src, s, dst, d, kind, u8, fy, fx, iy, wy, qy, ix, wx, qx):  # 
 
 
 def resize(src: Any, dst: Any, interp: int, *, stream: Any = 0) -> None:
-    """cv2.resize to dst's H x W on device arrays: nearest, linear, cubic or area."""
+    """cv2.resize to dst's H x W on device arrays: nearest, linear, cubic or area. src and dst may be lists of
+    images (ragged batches, one output per image): every image is checked, then each resized in turn (one
+    launch each)."""
+    if isinstance(src, (list, tuple)):
+        images = check_list([as_batch(x, f"img[{i}]") for i, x in enumerate(src)], "img", "cuda")
+        if not isinstance(dst, (list, tuple)):
+            fail("out: expected a list of output images for a list of images")
+        outs = check_list([as_batch(x, f"out[{i}]", writable=True) for i, x in enumerate(dst)], "out", "cuda")
+        ragged_resize_plan(images, outs, interp)
+        for a, b in zip(src, dst, strict=True):
+            resize(a, b, interp, stream=stream)
+        return
     s, d = pair(src, dst)
     plan = resize_plan(s, d, interp)
     if plan is None:

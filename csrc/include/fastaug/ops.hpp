@@ -38,6 +38,11 @@ void warp_perspective(const RaggedView& src, const ImageView& dst, const double*
 // cv2.resize to dst's H x W: Nearest, Linear, Cubic, Area.
 void resize(const ImageView& src, const ImageView& dst, Interp interp, Stream stream = {});
 
+// The same over a ragged batch, in one call: image n of src to image n of dst, each pair its own sizes. Every
+// image is validated (errors name src[n] / dst[n]) before any is touched; then the images are resized one
+// after another (each in parallel over its rows on the CPU, one launch each on CUDA).
+void resize(const RaggedView& src, const RaggedView& dst, Interp interp, Stream stream = {});
+
 // cv2.flip: code per sample, 0 = around the x axis (rows reversed), 1 = around the y axis, -1 = both.
 void flip(const ImageView& src, const ImageView& dst, const int32_t* codes, Stream stream = {});
 
