@@ -316,6 +316,29 @@ def test_boxes_outside_are_dropped_or_kept():
 # --- ragged batches ---------------------------------------------------------------------------------------------
 
 
+def test_a_ragged_batch_is_one_warp_call_also_with_antialiasing(photos, monkeypatch):
+    """Photographs of four sizes: one warp over the list; the samples that shrink 2x or more are area-reduced
+    first (one ragged resize per factor) and join the same warp; each result equals that image through the
+    pipeline alone."""
+    calls = []
+    for name in ("warp_affine", "warp_perspective", "resize"):
+        real = getattr(functional, name)
+        monkeypatch.setattr(functional, name, lambda *a, _r=real, _n=name, **k: calls.append(_n) or _r(*a, **k))
+    pipe = T.Compose([T.RandomResizedCrop(112, scale=(0.9, 1)), T.Affine(degrees=10, border="reflect101")], seed=1)
+    out, prm = pipe(photos, return_params=True)
+    # photos of 300-640 px -> 112: all shrink 2x or more, one resize per distinct factor, then the one warp
+    assert calls[-1] == "warp_affine" and calls.count("warp_affine") == 1 and 1 <= calls.count("resize") <= 4
+    for s, img in enumerate(photos):
+        mine = [{k: v[s : s + 1] for k, v in p.items()} for p in prm]
+        np.testing.assert_array_equal(out[s], T.Compose(pipe.transforms)(img, params=mine))
+    masks = [(p[..., 0] > 128).astype(np.uint8) for p in photos]
+    res = pipe(image=photos, mask=masks, params=prm)
+    assert res["mask"].shape == (4, 112, 112) and set(np.unique(res["mask"])) <= {0, 1}
+    for s, m in enumerate(masks):
+        mine = [{k: v[s : s + 1] for k, v in p.items()} for p in prm]
+        np.testing.assert_array_equal(res["mask"][s], pipe(image=photos[s], mask=m, params=mine)["mask"])
+
+
 def test_ragged_batch_equals_per_image_calls(photos):
     pipe = T.Compose([T.Resize(128), T.CenterCrop(112), T.HorizontalFlip(), T.GaussianBlur(3, p=0.5)], seed=0)
     out, prm = pipe(photos, return_params=True)

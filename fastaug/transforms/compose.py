@@ -14,7 +14,7 @@ import numpy as np
 
 from .. import functional as F
 from .._errors import ArgumentError, ArgumentTypeError
-from .._interop import Image, asarray_like, empty_like
+from .._interop import Image, asarray_like
 from .base import Params, Transform
 from .geometric import Geometric, Tiles
 from .pixel import Normalize, Pixel, copy_of
@@ -245,7 +245,9 @@ class _Batch:
         else:
             self.images = self.images[asarray_like(index, self.images)]
         self.owned = False
-        if self.mask is not None:
+        if isinstance(self.mask, list):
+            self.mask = [self.mask[int(i)] for i in index]
+        elif self.mask is not None:
             self.mask = self.mask[asarray_like(index, self.mask)]
         if self.boxes is not None:
             self.boxes = [self.boxes[int(i)] for i in index]
@@ -275,15 +277,7 @@ class _Batch:
         self.owned = self.owned or self.images is not before
 
     def warp(self, mats: np.ndarray, size: tuple[int, int], run: _Run, pipe: Compose) -> None:
-        if self.ragged:  # one call per sample (TODO(issue 10): one native call over a ragged view)
-            first = _warp_groups([self.images[0][None]], mats[:1], size, run, pipe.antialias)
-            out = _empty_batch(first, self.n)
-            out[0:1] = first
-            for i in range(1, self.n):
-                out[i : i + 1] = _warp_groups([self.images[i][None]], mats[i : i + 1], size, run, pipe.antialias)
-            self.images = out
-        else:
-            self.images = _warp_groups([self.images], mats, size, run, pipe.antialias)
+        self.images = _warp_run(self.images, self.sizes, mats, size, run, pipe.antialias)
         self.owned = True
         if self.mask is not None:
             self.mask = _warp_mask(self.mask, mats, size, run, pipe.mask_fill)
@@ -310,11 +304,6 @@ class _Batch:
         return out
 
 
-def _empty_batch(like: Any, n: int) -> Any:
-    """A new (n, *like.shape[1:]) batch of like's framework, dtype and device."""
-    return empty_like(Image(like), (n, *like.shape[1:]), str(like.dtype).replace("torch.", ""))
-
-
 def _warp(images: Any, mats: np.ndarray, size: tuple[int, int], interp: str, border: str, fill: Any) -> Any:
     if np.allclose(mats[:, 2], [0.0, 0.0, 1.0], rtol=0, atol=1e-12):
         return F.warp_affine(images, mats[:, :2], size, interp, border, fill)
@@ -333,34 +322,35 @@ def reduction_factors(mats: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return np.maximum(np.floor(step[:, ::-1] + 1e-6), 1).astype(np.int64)
 
 
-def _warp_groups(images: list[Any], mats: np.ndarray, size: tuple[int, int], run: _Run, antialias: bool) -> Any:
-    """The run's one warp; where antialiasing applies, the samples are grouped by their reduction factors
-    (one area resize and one warp per group: one of each when the batch shares its factors)."""
-    batch = images[0]
-    factors = (
-        reduction_factors(mats, size) if antialias and run.interp != "nearest" else np.ones((len(mats), 2), np.int64)
-    )
-    h, w = int(batch.shape[1]), int(batch.shape[2])
-    factors = np.minimum(factors, [[h, w]])
+def _warp_run(
+    images: Any, sizes: np.ndarray, mats: np.ndarray, size: tuple[int, int], run: _Run, antialias: bool
+) -> Any:
+    """The run's one warp over the batch (dense, or a list of images of their own sizes: one call either
+    way). Where antialiasing applies, the samples that shrink 2x or more are first area-reduced by their
+    integer factors (one resize per factor: a dense sub-batch, or a list of images of their own sizes) and
+    join the others in the one warp (a list of the reduced and untouched samples, each matrix adjusted)."""
+    factors = np.ones((len(mats), 2), np.int64)
+    if antialias and run.interp != "nearest":
+        factors = np.minimum(reduction_factors(mats, size), sizes)
+    shrink = (factors > 1).any(axis=1)
+    if not shrink.any():
+        return _warp(images, mats, size, run.interp, run.border, run.fill)
+    sources, mats = list(images), mats.copy()
     keys = factors[:, 0] * (1 << 20) + factors[:, 1]
-    groups = np.unique(keys)
-    out = None
-    for key in groups:
+    for key in np.unique(keys[shrink]):
         index = np.flatnonzero(keys == key)
         ky, kx = int(key >> 20), int(key & ((1 << 20) - 1))
-        src = batch if len(groups) == 1 else batch[index]
-        m = mats[index]
-        if ky > 1 or kx > 1:
-            rh, rw = h // ky, w // kx
-            src = F.resize(src, (rh, rw), "area")
-            m = m @ _scale_back(h / rh, w / rw)
-        warped = _warp(src, m, size, run.interp, run.border, run.fill)
-        if len(groups) == 1:
-            return warped
-        if out is None:
-            out = _empty_batch(warped, len(mats))
-        out[index] = warped
-    return out
+        if isinstance(images, list):
+            reduced = F.resize(
+                [images[i] for i in index], [(sizes[i, 0] // ky, sizes[i, 1] // kx) for i in index], "area"
+            )
+        else:
+            h, w = int(sizes[0, 0]), int(sizes[0, 1])
+            reduced = list(F.resize(images[asarray_like(index, images)], (h // ky, w // kx), "area"))
+        for i, small in zip(index, reduced, strict=True):
+            sources[i] = small
+            mats[i] = mats[i] @ _scale_back(sizes[i, 0] / small.shape[0], sizes[i, 1] / small.shape[1])
+    return _warp(sources, mats, size, run.interp, run.border, run.fill)
 
 
 def _scale_back(sy: float, sx: float) -> np.ndarray:
@@ -369,6 +359,11 @@ def _scale_back(sy: float, sx: float) -> np.ndarray:
 
 
 def _warp_mask(mask: Any, mats: np.ndarray, size: tuple[int, int], run: _Run, fill: float) -> Any:
+    if isinstance(mask, list):  # one label map per sample of a list of images, each (H, W) or (H, W, C)
+        if len(mask) != len(mats):
+            raise ArgumentError(f"Compose: mask: expected {len(mats)} label maps (one per image), got {len(mask)}")
+        warped = _warp(mask, mats, size, "nearest", run.border, fill)
+        return warped if np.ndim(mask[0]) == 3 else warped[..., 0]
     shape = tuple(mask.shape)
     if len(shape) not in (3, 4) or shape[0] != len(mats):
         raise ArgumentError(f"Compose: mask: expected (N, H, W) or (N, H, W, C) with N = {len(mats)}, got {shape}")
