@@ -65,6 +65,18 @@ __attribute__((target("avx2"))) inline __m256i map_lanes(__m256i i, int n, Borde
   }
 }
 
+// Whether all 8 lanes' 2x2 taps lie inside the image (0 <= x0 <= w - 2, 0 <= y0 <= h - 2, finite, and the
+// 4-byte gathers in bounds): the taps every border reads as they are.
+__attribute__((target("avx2"))) inline bool all_interior(__m256i x0, __m256i y0, __m256i off, __m256i wmax,
+                                                         __m256i hmax, __m256i last, __m256i finite) {
+  const __m256i neg1 = _mm256_set1_epi32(-1);
+  __m256i ok = _mm256_and_si256(_mm256_cmpgt_epi32(x0, neg1), _mm256_cmpgt_epi32(y0, neg1));
+  ok = _mm256_andnot_si256(_mm256_cmpgt_epi32(x0, wmax), ok);
+  ok = _mm256_andnot_si256(_mm256_cmpgt_epi32(y0, hmax), ok);
+  ok = _mm256_andnot_si256(_mm256_cmpgt_epi32(off, last), ok);
+  return _mm256_movemask_ps(_mm256_castsi256_ps(_mm256_and_si256(ok, finite))) == 0xff;
+}
+
 // Processes pixels [0, w) of output row y; dst row is dense (C bytes a pixel). I: Nearest or Linear.
 template <Interp I, int C, bool Perspective>
 __attribute__((target("avx2"))) void warp_u8_row_avx2(const SrcImage<uint8_t, C, true>& s, const float* m, int64_t y,
@@ -150,8 +162,9 @@ __attribute__((target("avx2"))) void warp_u8_row_avx2(const SrcImage<uint8_t, C,
         continue;
       }
       for (int k = 0; k < taps; ++k) t[k] = _mm256_mask_i32gather_epi32(fillv, base, at[k], in[k], 1);
-    } else if (border != Border::Constant) {
-      // each tap's row and column mapped into the image, as sample's map_border
+    } else if (border != Border::Constant && !all_interior(x0, y0, off, wmax, hmax, last, finite)) {
+      // each tap's row and column mapped into the image, as sample's map_border (groups whose taps are all
+      // inside take the interior path below: mapping would leave them where they are)
       __m256i ok = finite;
       __m256i xs[2], ys[2];
       xs[0] = map_lanes(x0, static_cast<int>(s.w), border, ok);
@@ -171,12 +184,7 @@ __attribute__((target("avx2"))) void warp_u8_row_avx2(const SrcImage<uint8_t, C,
       for (int k = 0; k < taps; ++k) t[k] = _mm256_i32gather_epi32(base, at[k], 1);
     } else {
       // interior only: 0 <= x0 <= w - 2, 0 <= y0 <= h - 2, gathers in bounds; anything else is scalar
-      __m256i ok = _mm256_and_si256(_mm256_cmpgt_epi32(x0, neg1), _mm256_cmpgt_epi32(y0, neg1));
-      ok = _mm256_andnot_si256(_mm256_cmpgt_epi32(x0, wmax), ok);
-      ok = _mm256_andnot_si256(_mm256_cmpgt_epi32(y0, hmax), ok);
-      ok = _mm256_andnot_si256(_mm256_cmpgt_epi32(off, last), ok);
-      ok = _mm256_and_si256(ok, finite);
-      if (_mm256_movemask_ps(_mm256_castsi256_ps(ok)) != 0xff) {
+      if (!all_interior(x0, y0, off, wmax, hmax, last, finite)) {
         for (int64_t k = x; k < x + 8; ++k) warp_pixel<I, Perspective>(s, m, k, y, border, fill, row + k * C, 1);
         continue;
       }
