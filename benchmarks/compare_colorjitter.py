@@ -1,4 +1,4 @@
-"""fastaug's ColorJitter (one colour matrix per sample, hue as a rotation about the grey axis) against
+"""fastaug's ColorJitter (colour matrices per sample; hue as torchvision's HSV shift or a grey-axis rotation) against
 torchvision's own ColorJitter steps with the same factors in the same order, on scikit-image's photographs.
 
 Needs torchvision, so it runs outside CI, in a side environment with a matching torch (see README, Speed):
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from typing import Any
 
 import numpy as np
 import torch
@@ -28,15 +29,16 @@ def torchvision_jitter(img: np.ndarray, factors: np.ndarray, order: np.ndarray) 
     return x.permute(1, 2, 0).numpy()
 
 
-def compare(hue: float, n: int = 64) -> dict[str, float]:
+def compare(hue: float, hue_mode: str = "hsv", n: int = 64) -> dict[str, Any]:
     photos = [data.astronaut(), data.coffee(), data.chelsea(), data.rocket()]
     batch = np.stack([p[:256, :256] for p in photos] * (n // 4))
-    pipe = T.Compose([T.ColorJitter(0.4, 0.4, 0.4, hue, p=1.0)], seed=0)
+    pipe = T.Compose([T.ColorJitter(0.4, 0.4, 0.4, hue, p=1.0, hue_mode=hue_mode)], seed=0)
     out, (prm,) = pipe(batch, return_params=True)
     ref = np.stack([torchvision_jitter(batch[i], prm["factors"][i], prm["order"][i]) for i in range(n)])
     d = np.abs(out.astype(np.int16) - ref.astype(np.int16))
     return {
         "hue": hue,
+        "hue_mode": hue_mode,
         "mean_abs": round(float(d.mean()), 3),
         "p99_abs": float(np.percentile(d, 99)),
         "max_abs": int(d.max()),
@@ -48,7 +50,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", help="write the figures as JSON here")
     args = parser.parse_args()
-    rows = [compare(0.0), compare(0.1)]
+    rows = [compare(0.0), compare(0.1), compare(0.1, "rotation")]
     report = {"torchvision": torchvision.__version__, "torch": torch.__version__, "rows": rows}
     print(json.dumps(report, indent=1))
     if args.out:

@@ -46,8 +46,21 @@ def jitter_reference(img, factors, order):
     return np.clip(np.rint(x), 0, 255).astype(np.uint8)
 
 
+def hsv_hue(x, h):
+    """HSV hue shift of float RGB in [0, 255] by h turns (the hexcone model torchvision uses), float64."""
+    v = x.max(-1)
+    c = v - x.min(-1)
+    safe = np.where(c == 0, 1, c)
+    r, g, b = (x[..., k] for k in range(3))
+    hue = np.where(v == r, (g - b) / safe, np.where(v == g, 2 + (b - r) / safe, 4 + (r - g) / safe)) / 6
+    hue = np.where(c == 0, 0, hue % 1.0)
+    hue = (hue + h) % 1.0
+    k = (np.array([5, 3, 1]) + hue[..., None] * 6) % 6
+    return v[..., None] - c[..., None] * np.clip(np.minimum(k, 4 - k), 0, 1)
+
+
 def test_color_jitter_is_torchvisions_definitions_in_the_drawn_order(batch):
-    t = T.ColorJitter(0.4, 0.4, 0.4, 0.1, p=0.8)
+    t = T.ColorJitter(0.4, 0.4, 0.4, 0.1, p=0.8, hue_mode="rotation")
     out, prm = run(t, batch, seed=3)
     assert 0 < prm["apply"].sum() < len(batch)
     for i in range(len(batch)):
@@ -57,6 +70,24 @@ def test_color_jitter_is_torchvisions_definitions_in_the_drawn_order(batch):
         ref = jitter_reference(batch[i], prm["factors"][i], prm["order"][i])
         diff = np.abs(out[i].astype(int) - ref)  # color_transform's fixed point (cv2.transform's) vs float64
         assert diff.max() <= 1 and (diff > 0).mean() < 0.1, (i, diff.max(), (diff > 0).mean())
+
+
+def test_color_jitter_hue_in_hsv_splits_each_samples_steps_around_the_hue_shift(batch):
+    """hue_mode 'hsv' (the default): the steps before a sample's hue step, torchvision's HSV hue shift, then
+    the steps after it; against float64 maths with an HSV reference rounded where the passes round."""
+    out, prm = run(T.ColorJitter(0.3, 0.3, 0.3, 0.2, p=1), batch, seed=5)
+    positions = np.argmax(prm["order"] == 3, axis=1)
+    assert len(set(positions)) >= 3  # hue at different places of the order
+    for i in range(len(batch)):
+        order, f = prm["order"][i], prm["factors"][i]
+        k = positions[i]
+        x = jitter_reference(batch[i], f, order[:k]).astype(np.float64)
+        x = np.floor(hsv_hue(x, f[3]) / 255 * 255.999)  # torchvision's float -> uint8: scaled and truncated
+        ref = jitter_reference(x, f, order[k + 1 :])
+        d = np.abs(out[i].astype(int) - ref)  # a level of rounding in a pass, amplified by the steps after it
+        assert d.max() <= 3 and (d > 1).mean() < 0.02, (i, d.max(), (d > 1).mean())
+    rotation = T.Compose([T.ColorJitter(0.3, 0.3, 0.3, 0.2, hue_mode="rotation")])(batch, params=[prm])
+    assert not np.array_equal(rotation, out)
 
 
 def test_color_jitter_draws_follow_torchvision():

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from .. import functional as F
-from .base import Params, probability, uniform, value_range
+from .base import Params, choice, probability, uniform, value_range
 from .pixel import Pixel, on_drawn, per_sample_like
 
 #: luma weights of the saturation and contrast greys (cv2.COLOR_RGB2GRAY; torchvision's are 0.2989, 0.587,
@@ -72,27 +72,36 @@ def jitter_matrices(factors: np.ndarray, order: np.ndarray, means: np.ndarray, c
 
 
 class ColorJitter(Pixel):
-    """torchvision's ColorJitter(brightness, contrast, saturation, hue), per sample, as ONE colour matrix per
-    sample applied in one pass (fastaug.color_transform; StyleGAN2-ADA's colour-matrix approach).
+    """torchvision's ColorJitter(brightness, contrast, saturation, hue), per sample, with the colour steps
+    folded into colour matrices (fastaug.color_transform; StyleGAN2-ADA's colour-matrix approach).
 
     Each sample draws its factors uniformly (a number v means [max(0, 1 - v), 1 + v]; hue: [-v, v], v <= 0.5)
     and, as torchvision, a random order of the four operations. Definitions (torchvision's): brightness
-    x * b; contrast c * x + (1 - c) * mean luma of the image; saturation s * x + (1 - s) * luma of the pixel.
-    Differences to torchvision, by design: values are rounded and clamped once at the end (torchvision clamps
-    after each step and, for uint8, truncates), and hue is a rotation about the grey axis (linear, so it folds
-    into the matrix) where torchvision shifts the HSV hue; see the README for the measured difference. Float32
-    images are clamped to [0, 1] afterwards, as torchvision does."""
+    x * b; contrast c * x + (1 - c) * mean luma of the image; saturation s * x + (1 - s) * luma of the pixel;
+    hue (hue_mode "hsv", the default): torchvision's HSV hue shift (fastaug.hue_shift). Brightness, contrast
+    and saturation are affine in RGB, so the steps before and after a sample's hue step each fold into ONE
+    matrix: one pass without hue, up to three with it (matrix, hue shift, matrix). hue_mode "rotation" turns
+    hue into a rotation about the grey axis (linear: one pass for all four steps; not HSV's hue). Values are
+    rounded and clamped once per pass (torchvision clamps after each step and, for uint8, truncates); see the
+    README for the measured difference. Float32 images are clamped to [0, 1], as torchvision does."""
 
-    fields = ("brightness", "contrast", "saturation", "hue", "p")
+    fields = ("brightness", "contrast", "saturation", "hue", "hue_mode", "p")
     writes = "never"
 
     def __init__(
-        self, brightness: Any = 0.0, contrast: Any = 0.0, saturation: Any = 0.0, hue: Any = 0.0, p: float = 1.0
+        self,
+        brightness: Any = 0.0,
+        contrast: Any = 0.0,
+        saturation: Any = 0.0,
+        hue: Any = 0.0,
+        p: float = 1.0,
+        hue_mode: str = "hsv",
     ) -> None:
         self.brightness = _factor_range(self, "brightness", brightness)
         self.contrast = _factor_range(self, "contrast", contrast)
         self.saturation = _factor_range(self, "saturation", saturation)
         self.hue = value_range(self, "hue", hue, -0.5, 0.5, around=0.0)
+        self.hue_mode = choice(self, "hue_mode", hue_mode, ("hsv", "rotation"))
         self.p = probability(self, p)
 
     def draw(self, rng: np.random.Generator, n: int) -> Params:
@@ -100,21 +109,41 @@ class ColorJitter(Pixel):
         factors = np.stack(
             [uniform(rng, r, n) for r in (self.brightness, self.contrast, self.saturation, self.hue)], axis=1
         )
-        factors[~apply] = (1.0, 1.0, 1.0, 0.0)
+        factors[~apply] = IDENTITY
         order = rng.permuted(np.tile(np.arange(4), (n, 1)), axis=1)
         return {"apply": apply, "factors": factors, "order": order}
 
     def run(self, images: Any, params: Params) -> Any:
-        apply, factors = params["apply"], params["factors"]
+        apply, factors, order = params["apply"], params["factors"], params["order"]
         if not apply.any():
             return images
-        c = images.shape[-1]
-        needs_mean = (factors[:, CONTRAST] != 1).any()
-        means = F.channel_mean(images) if needs_mean else np.zeros((len(factors), c))
-        out = F.color_transform(images, jitter_matrices(factors, params["order"], means, c).astype(np.float32))
-        if str(getattr(out, "dtype", "")).endswith("float32"):
-            out = out.clip(0, 1)
-        return out
+        hue = factors[:, HUE]
+        if self.hue_mode == "rotation" or not hue.any() or images.shape[-1] == 1:
+            return _jitter_pass(images, factors, order)
+        # hue in HSV: the steps before each sample's hue step, the hue shift, then the steps after it
+        position = np.argmax(order == HUE, axis=1)[:, None]
+        before = np.arange(4)[None, :] < position
+        steps_before = np.where(np.take_along_axis(before, np.argsort(order, axis=1), axis=1), factors, IDENTITY)
+        steps_after = np.where(np.take_along_axis(~before, np.argsort(order, axis=1), axis=1), factors, IDENTITY)
+        steps_before[:, HUE] = steps_after[:, HUE] = 0.0
+        x = _jitter_pass(images, steps_before, order)
+        x = F.hue_shift(x, hue)
+        return _jitter_pass(x, steps_after, order)
+
+
+#: the factors of a colour step left out: brightness, contrast and saturation 1, hue 0
+IDENTITY = (1.0, 1.0, 1.0, 0.0)
+
+
+def _jitter_pass(images: Any, factors: np.ndarray, order: np.ndarray) -> Any:
+    """One color_transform pass applying the steps of `factors` (identity factors: steps left out) in each
+    sample's order; hue as the grey-axis rotation. Float32 results are clamped to [0, 1]."""
+    if (factors == IDENTITY).all():
+        return images
+    c = images.shape[-1]
+    means = F.channel_mean(images) if (factors[:, CONTRAST] != 1).any() else np.zeros((len(factors), c))
+    out = F.color_transform(images, jitter_matrices(factors, order, means, c).astype(np.float32))
+    return out.clip(0, 1) if str(out.dtype).endswith("float32") else out
 
 
 def _apply_lut(images: Any, tables: np.ndarray, apply: np.ndarray, value: Any) -> Any:
