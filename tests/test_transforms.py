@@ -408,6 +408,10 @@ def test_saved_pipelines_give_identical_results(batch, tmp_path):
         (lambda: T.Normalize(std=(1, 0, 1)), "Normalize: std: expected non-zero"),
         (lambda: T.Compose([T.Normalize(), T.HorizontalFlip()]), "Normalize must be the last"),
         (lambda: T.Compose([T.HorizontalFlip(), "flip"]), r"transforms\[1\]: expected a fastaug transform"),
+        (lambda: T.Compose([], mask_fill=float("nan")), r"Compose: mask_fill: expected a finite number, got nan"),
+        (lambda: T.Compose([], min_box_area=-1), r"Compose: min_box_area: expected a finite number >= 0, got -1"),
+        (lambda: T.Compose([], min_box_area="big"), "Compose: min_box_area: expected a number, got 'big'"),
+        (lambda: T.Compose([], antialias="yes"), "Compose: antialias: expected True or False"),
         (
             lambda: T.Compose([T.Pad(4, border="reflect"), T.Affine(degrees=5, border="constant")]),
             "need one border; got transform 0: 'reflect', transform 1: 'constant'",
