@@ -45,25 +45,29 @@ def jitter_matrices(factors: np.ndarray, order: np.ndarray, means: np.ndarray, c
     means of the input (N, C). Contrast blends with the mean luma of the image as it is at that step, which
     is affine in the input's means, so any order composes exactly (before rounding and clamping)."""
     n, colours = len(factors), min(channels, 3)
+    rows = np.arange(n)
+    weights = LUMA if colours == 3 else np.ones(1)
+    # each op as x -> ops[:, op] @ x (+ the contrast offset), for every sample
+    ops = np.tile(np.eye(colours), (n, 4, 1, 1))
+    ops[:, BRIGHTNESS] *= factors[:, BRIGHTNESS, None, None]
+    ops[:, CONTRAST] *= factors[:, CONTRAST, None, None]
+    if colours == 3:
+        s = factors[:, SATURATION, None, None]
+        ops[:, SATURATION] = s * np.eye(3) + (1 - s) * np.outer(np.ones(3), weights)
+        ops[:, HUE] = hue_rotation(factors[:, HUE])
     a = np.tile(np.eye(colours), (n, 1, 1))
     t = np.zeros((n, colours))
-    weights = LUMA if colours == 3 else np.ones(1)
-    grey = np.tile(np.outer(np.ones(colours), weights), (n, 1, 1))
-    m = means[:, :colours]
+    m = means[:, :colours, None]
     for step in range(4):
         op = order[:, step]
-        f = factors[np.arange(n), op]
-        scale = np.where((op == BRIGHTNESS) | (op == CONTRAST), f, 1.0)[:, None, None]
-        mix = np.tile(np.eye(colours), (n, 1, 1))
-        if colours == 3:
-            sat = f[:, None, None] * np.eye(3) + (1 - f[:, None, None]) * grey
-            mix = np.where((op == SATURATION)[:, None, None], sat, mix)
-            mix = np.where((op == HUE)[:, None, None], hue_rotation(np.where(op == HUE, f, 0.0)), mix)
         contrast = op == CONTRAST
-        mean_luma = np.einsum("c,nc->n", weights, np.einsum("nij,nj->ni", a, m) + t)
-        a = scale * np.einsum("nij,njk->nik", mix, a)
-        t = scale[:, :, 0] * np.einsum("nij,nj->ni", mix, t)
-        t += np.where(contrast, (1 - f) * mean_luma, 0.0)[:, None]
+        offset = np.zeros(n)
+        if contrast.any():  # (1 - c) x the mean luma of the image as the steps so far made it
+            luma = ((a[contrast] @ m[contrast])[..., 0] + t[contrast]) @ weights
+            offset[contrast] = (1 - factors[contrast, CONTRAST]) * luma
+        mix = ops[rows, op]
+        a = mix @ a
+        t = (mix @ t[..., None])[..., 0] + offset[:, None]
     out = np.zeros((n, channels, channels + 1))
     out[:, :colours, :colours], out[:, :colours, channels] = a, t
     for c in range(colours, channels):  # alpha passes through
