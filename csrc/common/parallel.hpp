@@ -9,11 +9,15 @@ namespace fastaug::detail {
 
 int num_threads();  // runtime.cpp
 
-// Calls f(n, y) for every row of every image, rows spread over the threads.
+// Calls f(n, y) for every row of every image, rows spread over the threads in runs of consecutive rows
+// taken on demand (about 8 runs a thread): a thread that the OS preempts (another process on its core)
+// leaves its remaining runs to the others instead of holding up the whole call, as a static split would.
 template <class F>
 void parallel_rows(int64_t n, int64_t h, F&& f) {
   const int64_t total = n * h;
-#pragma omp parallel for schedule(static) num_threads(num_threads())
+  const int threads = num_threads();
+  const int64_t run = total / (8 * int64_t(threads)) > 1 ? total / (8 * int64_t(threads)) : 1;
+#pragma omp parallel for schedule(dynamic, run) num_threads(threads)
   for (int64_t i = 0; i < total; ++i) f(i / h, i % h);
 }
 
