@@ -8,9 +8,11 @@ import json
 
 import numpy as np
 import pytest
+from pipeline_cases import EVERY
 
 import fastaug as fa
 import fastaug.transforms as T
+from fastaug import _bench_augment as augment
 from fastaug import functional
 
 cv2 = pytest.importorskip("cv2")
@@ -467,3 +469,14 @@ def test_copies_give_each_image_k_samples_with_their_own_draws(batch):
     assert T.from_dict(pipe.to_dict()).copies == 3
     with pytest.raises(fa.ArgumentError, match="copies: expected a positive int, got 0"):
         T.Compose([], copies=0)
+
+
+@pytest.mark.parametrize("steps", EVERY, ids=lambda s: "+".join(type(t).__name__ for t in s))
+def test_every_transform_on_torch_tensors_equals_numpy(steps):
+    """torch tensors in, torch tensors out, the same bits as NumPy (the code path CUDA tensors take)."""
+    torch = pytest.importorskip("torch")
+    dense = np.stack([p[:256, :256] for p in augment.make_ragged(8, 1)[0]])
+    expected = T.Compose(steps, seed=3)(dense)
+    got = T.Compose(steps, seed=3)(torch.from_numpy(dense))
+    assert isinstance(got, torch.Tensor)
+    np.testing.assert_array_equal(got.numpy(), expected)
