@@ -20,6 +20,7 @@ from .functional import (
     filter2d,
     flip,
     gaussian_blur,
+    hue_shift,
     invert,
     lut,
     median_blur,
@@ -61,6 +62,7 @@ OPERATORS = (
     "lut",
     "color_transform",
     "channel_mean",
+    "hue_shift",
 )
 
 __all__ = [
@@ -86,6 +88,7 @@ __all__ = [
     "flip",
     "gaussian_blur",
     "get_num_threads",
+    "hue_shift",
     "invert",
     "lut",
     "median_blur",

@@ -64,6 +64,7 @@ OPS: dict[str, Op] = {
     "normalize": lambda x, **k: fa.normalize(x, 0.5, 0.25, layout="NHWC", **k),
     "normalize_nchw": lambda x, **k: fa.normalize(x, 0.4, 0.3, **k),
     "color_transform": lambda x, **k: fa.color_transform(x, COLOR[x.shape[-1]], **k),
+    "hue_shift": lambda x, **k: fa.hue_shift(x, [-0.5, 0.21, 1 / 3], **k),
     # a ragged batch (views of different sizes) in one call: a dense (3, 60, 80, C) result
     "warp_affine_ragged": lambda x, **k: fa.warp_affine(
         [x[0], x[1, :50, :70], x[2, 1:, 2:]], M, (60, 80), "linear", "reflect101", **k

@@ -75,6 +75,22 @@ def test_per_sample_tables_matrices_and_means(backend):
     assert not np.array_equal(colored[1], colored[2])
 
 
+def test_per_sample_hue_shift(backend):
+    """One shift per sample equals each sample on its own; RGBA and grey images, contiguous or not."""
+    rng = np.random.default_rng(2)
+    hues = np.array([-0.5, -0.21, 0.0, 0.37])
+    for c, dtype in ((3, "uint8"), (4, "float32"), (1, "uint8")):
+        photo, noise = make_image("astronaut", c, dtype)[:60, :70], make_image("random", c, dtype, rng)[:60, :70]
+        imgs = np.stack([photo, noise, photo[::-1], noise])
+        for x in (imgs, imgs[:, ::-1, 1::2]):
+            got = fa.hue_shift(x, hues)
+            assert got.dtype == x.dtype and got.shape == x.shape
+            for i in range(4):
+                assert_close(got[i], fa.hue_shift(x[i], hues[i]), what=f"hue_shift sample {i}")
+            if c == 1:
+                assert np.array_equal(got, x)
+
+
 def test_per_sample_crop_and_kernels(backend):
     imgs = batch()
     boxes = np.array([[0, 0, 30, 40], [5, 7, 30, 40], [60, 30, 30, 40], [66, 40, 30, 40]])
@@ -423,6 +439,7 @@ def test_ranks_are_kept(backend):
         "lut",
         "color_transform",
         "channel_mean",
+        "hue_shift",
     ],
 )
 def test_empty_batch(backend, op):
@@ -441,6 +458,7 @@ def test_empty_batch(backend, op):
         "lut": lambda: fa.lut(empty, np.arange(256)),
         "color_transform": lambda: fa.color_transform(empty, np.eye(3)),
         "channel_mean": lambda: fa.channel_mean(empty),
+        "hue_shift": lambda: fa.hue_shift(empty, 0.2),
     }
     out = calls[op]()
     assert out.shape[0] == 0
@@ -526,6 +544,12 @@ BAD = [
     (lambda: fa.color_transform(np.zeros((8, 8, 3), np.uint8), "eye"), TypeError, "matrix: expected numbers"),
     (lambda: fa.channel_mean(np.zeros((8, 8, 2), np.uint8)), ValueError, "img: expected shape"),
     (lambda: fa.channel_mean(np.zeros((8, 8), np.int32)), TypeError, "img: expected dtype uint8 or float32"),
+    (lambda: fa.hue_shift(np.zeros((8, 8, 3), np.uint8), 0.6), ValueError, "hue: expected values in [-0.5, 0.5]"),
+    (lambda: fa.hue_shift(np.zeros((2, 8, 8, 3), np.uint8), [0.1, -0.51]), ValueError, "got [-0.51]"),
+    (lambda: fa.hue_shift(np.zeros((8, 8, 3), np.uint8), np.nan), ValueError, "hue: expected finite values"),
+    (lambda: fa.hue_shift(np.zeros((3, 8, 8, 3), np.uint8), [0.1, 0.2]), ValueError, "hue: expected a scalar or one"),
+    (lambda: fa.hue_shift(np.zeros((8, 8, 3), np.uint8), "red"), TypeError, "hue: expected numbers"),
+    (lambda: fa.hue_shift(np.zeros((8, 8, 2), np.uint8), 0.1), ValueError, "img: expected shape"),
 ]
 
 
@@ -569,6 +593,10 @@ def test_native_validates_before_touching_memory():
         native.color_transform(src.__dlpack__(), dst.__dlpack__(), np.r_[np.zeros(18), np.inf, np.zeros(5)], 0)
     with pytest.raises(ValueError, match="out: expected a writable array of 6 float64 values"):
         native.channel_mean(src.__dlpack__(), np.zeros(5), 0)
+    with pytest.raises(ValueError, match="hue: expected 2 values"):
+        native.hue_shift(src.__dlpack__(), dst.__dlpack__(), np.zeros(3), 0)
+    with pytest.raises(ValueError, match=r"hue: expected values in \[-0.5, 0.5\] .*, got 0.7 for sample 1"):
+        native.hue_shift(src.__dlpack__(), dst.__dlpack__(), np.array([0.1, 0.7]), 0)
     with pytest.raises(ValueError, match="consumed"):
         cap = src.__dlpack__()
         native.invert(cap, dst.__dlpack__(), 0)
@@ -880,7 +908,7 @@ def test_warp_writes_only_its_own_pixels(backend, interp, c):
 
 
 def test_backends_bit_identical_pointwise():
-    """threshold, invert, to_gray, equalize, flip, normalize, color_transform, lut and channel_mean: dense
+    """threshold, invert, to_gray, equalize, flip, normalize, color_transform, lut, hue_shift and channel_mean: dense
     rows take flat vectorised loops on both backends (uint8 threshold compares in 8-bit lanes), other layouts
     the strided ones; every path gives the same bits, and a dense output row inside a wider buffer leaves the
     bytes beside it alone."""
@@ -909,6 +937,7 @@ def test_backends_bit_identical_pointwise():
             mats = np.array([0.3, 1.0, 40.0])[:, None, None] * rng.normal(1, 0.5, (3, c, c + 1))
             mats[0, :, :c] = np.diag(np.diag(mats[0, :, :c]))  # diagonal, random (fixed point for C=3), large
             calls.append(lambda out, mats=mats: fa.color_transform(x, mats, out=out))
+            calls.append(lambda out: fa.hue_shift(x, [-0.5, 0.13, 1 / 3], out=out))
             if dtype == np.uint8:
                 calls.append(lambda out: fa.equalize(x, out=out))
                 tables = rng.integers(0, 256, (3, c, 256))

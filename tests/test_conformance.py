@@ -1,4 +1,5 @@
-"""Every operator against OpenCV (the reference), on photographs and random data, every backend.
+"""Every operator against OpenCV (the reference), on photographs and random data, every backend; hue_shift
+against a NumPy float32 transliteration of torchvision's adjust_hue (torchvision is no test dependency).
 
 Tolerances are the measured differences, stated in the README: exact where OpenCV's integer maths is
 exact; otherwise the float32 accumulation here vs OpenCV's fixed point gives at most one grey level."""
@@ -483,3 +484,83 @@ def test_channel_mean(backend, image_spec, dtype):
                 assert_close(got[i], x[i].astype(np.float64).mean(axis=(0, 1)), atol=1e-15, what="vs numpy")
                 assert_close(got[i], ref, atol=1e-9, what="vs cv2.mean")
     assert fa.channel_mean(img).shape == (1, img.shape[2])
+
+
+# ---- hue_shift: torchvision's adjust_hue --------------------------------------------------------------
+
+
+def tv_adjust_hue(img: np.ndarray, hue: float) -> np.ndarray:
+    """torchvision 0.29's transforms.v2.functional.adjust_hue_image of one (H, W, 3) image, transliterated to
+    NumPy float32 operation for operation (to_dtype, _rgb_to_hsv, add_ + remainder_, _hsv_to_rgb, to_dtype):
+    bit-exact with torchvision on its CPU (measured on photographs, random data and all 2^24 uint8 colours)."""
+    f = np.float32
+    x = img.astype(f) * f(1.0 / 255) if img.dtype == np.uint8 else img  # to_dtype: .to(float32).mul_(1 / 255)
+    r, g, b = x[..., 0], x[..., 1], x[..., 2]
+    maxc, minc = x.max(axis=-1), x.min(axis=-1)
+    eqc = maxc == minc
+    span = maxc - minc
+    ones = np.ones_like(maxc)
+    s = span / np.where(eqc, ones, maxc)
+    div = np.where(eqc, ones, span)
+    rc, gc, bc = (maxc - r) / div, (maxc - g) / div, (maxc - b) / div
+    neq_r, eq_g = maxc != r, maxc == g
+    hg = ((rc + f(2.0)) - bc) * (eq_g & neq_r).astype(f)
+    hr = (bc - gc) * (~neq_r).astype(f)
+    hb = ((gc + f(4.0)) - rc) * (neq_r & ~eq_g).astype(f)
+    h = np.fmod(((hr + hg) + hb) * f(1.0 / 6.0) + f(1.0), f(1.0))
+    h = h + f(hue)  # h.add_(hue_factor).remainder_(1.0)
+    h = np.fmod(h, f(1.0))
+    h = np.where((h != 0) & (h < 0), h + f(1.0), h).astype(f)
+    h6 = h * f(6.0)
+    i = np.floor(h6)
+    frac = h6 - i
+    sxf = s * frac
+    one_minus_s = f(1.0) - s
+    q = np.clip((f(1.0) - sxf) * maxc, 0, 1).astype(f)
+    t = np.clip((sxf + one_minus_s) * maxc, 0, 1).astype(f)
+    p = np.clip(one_minus_s * maxc, 0, 1).astype(f)
+    sector = i.astype(np.int32) % 6
+    vpqt = np.stack([maxc, p, q, t])
+    select = np.array([[0, 2, 1, 1, 3, 0], [3, 0, 0, 2, 1, 1], [1, 1, 3, 0, 0, 2]])
+    rgb = np.stack([np.take_along_axis(vpqt, select[c][sector][None], 0)[0] for c in range(3)], axis=-1)
+    if img.dtype == np.uint8:  # to_dtype(uint8, scale=True): .mul(255 + 1 - 1e-3).to(uint8), a truncation
+        return (rgb * f(255.0 + 1.0 - 1e-3)).astype(np.uint8)
+    return rgb
+
+
+HUES = (-0.5, -0.37, -0.05, 0.0, 0.1, 1 / 3, 0.5)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_hue_shift(backend, image_spec, dtype):
+    """Bit-exact with torchvision's adjust_hue (its float32 maths transliterated) for every shift, one per
+    sample, contiguous and strided (NCHW memory) input; alpha passes through, a grey image is unchanged."""
+    img = images(image_spec, dtype)
+    c = img.shape[2]
+    batch = np.stack([img] * len(HUES))
+    planar = np.ascontiguousarray(batch.transpose(0, 3, 1, 2)).transpose(0, 2, 3, 1)
+    for x in (batch, planar[:, ::-1]):
+        got = fa.hue_shift(x, HUES)
+        assert got.dtype == img.dtype and got.shape == x.shape
+        if c == 1:
+            np.testing.assert_array_equal(got, x)
+            continue
+        for i, hue in enumerate(HUES):
+            np.testing.assert_array_equal(got[i, ..., :3], tv_adjust_hue(x[i, ..., :3], hue), err_msg=f"hue {hue}")
+        if c == 4:
+            np.testing.assert_array_equal(got[..., 3], x[..., 3])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_hue_shift_colour_cube(backend, dtype):
+    """Bit-exact on a 64^3 sampling of the colour cube (every combination of 64 levels, greys, the six pure
+    hues and both ends) and, for float32, on uniform random values in [0, 1], for random shifts."""
+    levels = np.r_[np.arange(0, 252, 4), 255].astype(np.uint8)
+    cube = np.stack(np.meshgrid(levels, levels, levels, indexing="ij"), -1).reshape(512, 512, 3)
+    rng = np.random.default_rng(4)
+    hues = np.r_[rng.uniform(-0.5, 0.5, 3), -0.5, 0.5]
+    images_ = [cube] if dtype == "uint8" else [cube / np.float32(255), rng.random((128, 128, 3), dtype=np.float32)]
+    for img in images_:
+        got = fa.hue_shift(np.stack([img] * len(hues)), hues)
+        for i, hue in enumerate(hues):
+            np.testing.assert_array_equal(got[i], tv_adjust_hue(img, hue), err_msg=f"hue {hue}")

@@ -128,7 +128,7 @@ def test_ragged_resize_equals_cpu(dtype, channels):
 
 def test_large_batches_chunk_their_parameters():
     """More samples than one launch's 4 KiB of parameters holds (113 inverse maps, 512 thresholds, 5 RGB
-    lut tables, 31 colour matrices)."""
+    lut tables, 31 colour matrices, 1024 hue shifts)."""
     rng = np.random.default_rng(3)
     x = rng.integers(0, 256, (700, 12, 14, 3), dtype=np.uint8)
     Ms = fa.affine_matrix(rng.uniform(-90, 90, 700), scale=rng.uniform(0.5, 1.5, 700), center=(7, 6))
@@ -143,6 +143,9 @@ def test_large_batches_chunk_their_parameters():
     assert_same(fa.lut(on_gpu(x), tables), cpu(lambda a: fa.lut(a, tables), x), "lut, 700 tables")
     mats = np.concatenate([COLOR[3]] * 234)[:700] * rng.uniform(0.9, 1.1, (700, 1, 1))  # 31 matrices a launch
     assert_same(fa.color_transform(on_gpu(x), mats), cpu(lambda a: fa.color_transform(a, mats), x), "color, 700")
+    many = rng.integers(0, 256, (1100, 6, 5, 3), dtype=np.uint8)  # 1024 hue shifts a launch
+    hues = rng.uniform(-0.5, 0.5, 1100)
+    assert_same(fa.hue_shift(on_gpu(many), hues), cpu(lambda a: fa.hue_shift(a, hues), many), "hue_shift, 1100")
     sig = rng.uniform(0.3, 3, 700)
     assert_same(fa.gaussian_blur(on_gpu(x), 7, sig), cpu(lambda a: fa.gaussian_blur(a, 7, sig), x), "gaussian, 700")
 

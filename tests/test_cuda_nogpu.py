@@ -126,6 +126,7 @@ NATIVE_CALLS = {
     "invert": lambda s, d: native.invert(s, d, 0),
     "lut": lambda s, d: native.lut(s, d, np.zeros(2 * 3 * 256, np.uint8), 0),
     "color_transform": lambda s, d: native.color_transform(s, d, np.tile(np.eye(3, 4).ravel(), 2), 0),
+    "hue_shift": lambda s, d: native.hue_shift(s, d, np.array([0.1, -0.2]), 0),
 }
 
 
@@ -215,6 +216,8 @@ def test_validation_comes_before_the_device():
         native.color_transform(cuda_capsule(S), cuda_capsule(S), np.full(24, np.nan), 0)
     with pytest.raises(ValueError, match="img: expected dtype uint8"):
         native.lut(cuda_capsule(S, "float32"), cuda_capsule(S, "float32"), np.zeros(2 * 3 * 256, np.uint8), 0)
+    with pytest.raises(ValueError, match=r"hue: expected values in \[-0.5, 0.5\]"):
+        native.hue_shift(cuda_capsule(S), cuda_capsule(S), np.array([0.1, 2.0]), 0)
 
 
 def test_public_api_names_the_missing_cuda_backend():

@@ -28,6 +28,7 @@ CALLS = {
     "normalize_nchw": lambda x, **k: fa.normalize(x, (0.4, 0.5, 0.6), (0.2, 0.25, 0.3), **k),
     "lut": lambda x, **k: fa.lut(x, np.arange(256)[::-1], **k),
     "color_transform": lambda x, **k: fa.color_transform(x, [[0.5, 0.3, 0.2, 9], [0, 1, 0, -4], [40, -20, 1, 0]], **k),
+    "hue_shift": lambda x, **k: fa.hue_shift(x, [0.3, -0.45], **k),
 }
 
 

@@ -226,6 +226,14 @@ def test_lut_color_transform_channel_mean(kind: int) -> None:
     assert got.tobytes() == expected.tobytes(), (got, expected)
 
 
+@pytest.mark.parametrize("kind", range(len(KINDS)))
+def test_hue_shift(kind: int) -> None:
+    """Every channel count and dtype (float32 beyond [0, 1] too), two shifts per batch and both ends."""
+    src = image(kind)
+    for hue in ([0.3, -0.2], [-0.5, 0.5]):
+        check("hue_shift", src, src.shape, src.dtype, np.array(hue))
+
+
 def test_fma32_rounds_once() -> None:
     """The simulator's fma32 (exact, in Python) and the compiled one (LLVM's fma) give the same bits, where
     rounding a * b + c in double and then to float32 would not: a * b lies exactly halfway between two

@@ -110,6 +110,38 @@ def test_tiles_are_the_windows(backend, img, th, tw, sy, sx):
 
 
 @SETTINGS
+@given(image_batches(), st.floats(-0.5, 0.5), st.sampled_from(["red", "green", "blue", "grey"]))
+def test_hue_shift_properties(backend, img, hue, colour):
+    """Hue 0 returns the image (uint8 exactly: torchvision's conversions round-trip; float32 within a few
+    ulp), +h then -h returns it (uint8 within one grey level), alpha passes through, and on pure colours a
+    third of a turn moves red to green to blue (float32 within float32(1/3)'s rounding) while greys (any
+    shift) stay as they are."""
+    u8 = img.dtype == np.uint8
+    zero = fa.hue_shift(img, 0.0)
+    if u8:
+        assert np.array_equal(zero, img)
+    else:
+        np.testing.assert_allclose(zero, img, atol=2e-6)
+    back = fa.hue_shift(fa.hue_shift(img, hue), -hue).astype(np.float64)
+    assert np.abs(back - img).max() <= (1 if u8 else 4e-6)
+    if img.shape[3] == 4:
+        assert np.array_equal(fa.hue_shift(img, hue)[..., 3], img[..., 3])
+    top = 255 if u8 else 1.0
+    k = ["red", "green", "blue"].index(colour) if colour != "grey" else 0
+    pure = np.zeros((1, 2, 3, img.shape[3]), img.dtype)
+    if colour == "grey":
+        pure[...] = img.flat[0]
+        assert np.array_equal(fa.hue_shift(pure, hue), pure)
+    elif img.shape[3] >= 3:
+        pure[..., k] = top
+        turned = fa.hue_shift(pure, 1 / 3)
+        expected = np.zeros_like(pure)
+        expected[..., (k + 1) % 3] = top
+        expected[..., 3:] = pure[..., 3:]
+        np.testing.assert_allclose(turned, expected, atol=0 if u8 else 1e-6, err_msg=colour)  # float32: 1/3 rounds
+
+
+@SETTINGS
 @given(image_batches(), st.integers(0, 2**32 - 1))
 def test_tables_matrices_and_means(backend, img, seed):
     """lut with the identity table and color_transform with the identity matrix return the image; lut is a

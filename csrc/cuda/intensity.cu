@@ -1,5 +1,5 @@
-// equalize, to_gray, threshold, invert, normalize, lut, color_transform and channel_mean on CUDA, with the
-// per-pixel maths of intensity_pixel.hpp (shared with the CPU loops).
+// equalize, to_gray, threshold, invert, normalize, lut, color_transform, channel_mean and hue_shift on CUDA,
+// with the per-pixel maths of intensity_pixel.hpp (shared with the CPU loops).
 #include "../common/dispatch.hpp"
 #include "../ops/backend.hpp"
 #include "../ops/intensity_pixel.hpp"
@@ -238,6 +238,14 @@ void channel_mean_cuda(const ImageView& src, double* out, cudaStream_t s) {
   if (cudaStreamSynchronize(s) != cudaSuccess) check_launch("channel_mean");
 }
 
+template <class T, int C>
+__global__ void hue_kernel(ImageView src, ImageView dst, int64_t first, int64_t count, Params<float> hue) {
+  FASTAUG_PIXEL_LOOP(k, y, x, count, dst.h, dst.w) {
+    detail::hue_pixel<T, C>(pixel_ptr<const T>(src, first + k, y, x), src.sc, pixel_ptr<T>(dst, first + k, y, x),
+                            dst.sc, hue.v[k]);
+  }
+}
+
 }  // namespace
 
 void equalize(const ImageView& src, const ImageView& dst, Stream stream) {
@@ -350,6 +358,19 @@ void channel_mean(const ImageView& src, double* out, Stream stream) {
       channel_mean_cuda<uint8_t, C, detail::kMeanLanesU8, uint32_t, uint64_t>(src, out, stream_of(stream));
     else
       channel_mean_cuda<float, C, detail::kMeanLanesF32, double, double>(src, out, stream_of(stream));
+  });
+}
+
+void hue_shift(const ImageView& src, const ImageView& dst, const float* hue, Stream stream) {
+  DeviceScope scope(src, "hue_shift");
+  detail::dispatch_dtype(src.dtype, [&](auto t) {
+    detail::dispatch_channels(src.c, [&](auto ch) {
+      for_chunks(hue, src.n, 1, "hue_shift", "hues", [&](int64_t first, int64_t count, const Params<float>& p) {
+        const Grid g = pixel_grid(dst.w, dst.h, count);
+        hue_kernel<decltype(t), decltype(ch)::value>
+            <<<g.blocks, g.threads, 0, stream_of(stream)>>>(src, dst, first, count, p);
+      });
+    });
   });
 }
 

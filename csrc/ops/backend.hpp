@@ -72,6 +72,8 @@ void lut(const ImageView& src, const ImageView& dst, const uint8_t* table, Strea
 void color_transform(const ImageView& src, const ImageView& dst, const detail::ColorMatrix* matrices, Stream stream);
 // The one operator that synchronises: the N * C means are copied to the host array out.
 void channel_mean(const ImageView& src, double* out, Stream stream);
+// hue_shift's shift per sample, as float32.
+void hue_shift(const ImageView& src, const ImageView& dst, const float* hue, Stream stream);
 
 // Whether a CUDA device can be used, and if not, the runtime's reason.
 bool device_available(std::string* reason);

@@ -1,4 +1,4 @@
-// equalize, to_gray, threshold, invert, normalize, lut, color_transform, channel_mean (CPU loops).
+// equalize, to_gray, threshold, invert, normalize, lut, color_transform, channel_mean, hue_shift (CPU loops).
 #include <algorithm>
 #include <cfloat>
 #include <cmath>
@@ -259,6 +259,27 @@ void channel_mean_cpu(const ImageView& src, double* out) {
     }
 }
 
+// One row of hue_shift; dense rows with literal strides.
+template <class T, int C, bool Dense>
+FASTAUG_CPU_CLONES void hue_row(const T* s, int64_t ssw, int64_t ssc, T* d, int64_t dsw, int64_t dsc, int64_t w,
+                                float hue) {
+  if constexpr (Dense) ssw = C, ssc = 1, dsw = C, dsc = 1;
+  for (int64_t x = 0; x < w; ++x) hue_pixel<T, C>(s + x * ssw, ssc, d + x * dsw, dsc, hue);
+}
+
+template <class T, int C>
+void hue_rows(const ImageView& src, const ImageView& dst, const float* hue) {
+  const bool dense = src.rows_dense() && dst.rows_dense();
+  parallel_rows(src.n, src.h, [&](int64_t n, int64_t y) {
+    const T* s = static_cast<const T*>(src.data) + n * src.sn + y * src.sh;
+    T* d = static_cast<T*>(dst.data) + n * dst.sn + y * dst.sh;
+    if (dense)
+      hue_row<T, C, true>(s, C, 1, d, C, 1, src.w, hue[n]);
+    else
+      hue_row<T, C, false>(s, src.sw, src.sc, d, dst.sw, dst.sc, src.w, hue[n]);
+  });
+}
+
 }  // namespace
 }  // namespace detail
 
@@ -441,6 +462,27 @@ void channel_mean(const ImageView& src, double* out, Stream stream) {
                                       channel_mean_cpu<float, C, kMeanLanesF32, double, double>(src, out);
                                   }),
                 cuda::channel_mean(src, out, stream));
+}
+
+void hue_shift(const ImageView& src, const ImageView& dst, const double* hue, Stream stream) {
+  using namespace detail;
+  check_same(src, dst);
+  FASTAUG_CHECK(src.n == 0 || hue != nullptr, "hue: is null");
+  std::vector<float> h(static_cast<size_t>(src.n));
+  for (int64_t n = 0; n < src.n; ++n) {
+    FASTAUG_CHECK(hue[n] >= -0.5 && hue[n] <= 0.5, "hue: expected values in [-0.5, 0.5] (a fraction of a turn), got ",
+                  hue[n], " for sample ", n);
+    h[static_cast<size_t>(n)] = static_cast<float>(hue[n]);
+  }
+  if (dst.empty()) return;
+  FASTAUG_ROUTE(src, "hue_shift",
+                dispatch_dtype(src.dtype,
+                               [&](auto t) {
+                                 dispatch_channels(src.c, [&](auto ch) {
+                                   hue_rows<decltype(t), decltype(ch)::value>(src, dst, h.data());
+                                 });
+                               }),
+                cuda::hue_shift(src, dst, h.data(), stream));
 }
 
 }  // namespace fastaug

@@ -1,5 +1,5 @@
-// Per-pixel maths of equalize, to_gray, threshold, invert, normalize, lut, color_transform and channel_mean,
-// shared by every backend.
+// Per-pixel maths of equalize, to_gray, threshold, invert, normalize, lut, color_transform, channel_mean and
+// hue_shift, shared by every backend.
 #pragma once
 #include <cmath>
 #include <cstdint>
@@ -128,6 +128,68 @@ FASTAUG_HD void mean_row(const T* row, int64_t w, int64_t sw, int64_t sc, Sum* s
     for (int l = 1; l < L; ++l) s += static_cast<Sum>(lanes[l * C + c]);
     sums[c] = s;
   }
+}
+
+// hue_shift: torchvision's adjust_hue (transforms.v2.functional, 0.29) on one RGB pixel, in its float32
+// operations and their order. _rgb_to_hsv: the channels' max and min; s = (max - min) / max; the hue from the
+// channel that holds the max (r first, then g), with true divisions by (max - min) (1 for a grey, where the
+// result is unused); h = fmod(h * (1 / 6) + 1, 1). Then h + hue, as torch.remainder(., 1). _hsv_to_rgb:
+// i = floor(6h) mod 6, f = 6h - i, p = (1 - s) v, q = (1 - s f) v, t = (s f + (1 - s)) v (p, q, t clamped to
+// [0, 1]), and the (v, p, q, t) pick of sector i. Each fmod is written as the exact subtraction it amounts to
+// on its range ([5/6, 11/6) and [-1/2, 3/2)): the same bits without a library call.
+constexpr float kHueSixth = static_cast<float>(1.0 / 6.0);  // torch multiplies by the float32 of Python's 1/6
+
+FASTAUG_HD void hue_rgb(float r, float g, float b, float hue, float& ro, float& go, float& bo) {
+  const float mx = (r > g ? r : g) > b ? (r > g ? r : g) : b;
+  const float mn = (r < g ? r : g) < b ? (r < g ? r : g) : b;
+  const bool grey = mx == mn;
+  const float range = mx - mn;
+  const float s = range / (grey ? 1.f : mx);
+  const float div = grey ? 1.f : range;
+  const float rc = (mx - r) / div, gc = (mx - g) / div, bc = (mx - b) / div;
+  float h = mx == r ? bc - gc : (mx == g ? (rc + 2.f) - bc : (gc + 4.f) - rc);
+  h = h * kHueSixth + 1.f;
+  h = h >= 1.f ? h - 1.f : h;  // fmod(h, 1) of h in [5/6, 11/6)
+  h = h + hue;
+  h = h < 0.f ? h + 1.f : (h >= 1.f ? h - 1.f : h);  // torch.remainder(h, 1) of h in [-1/2, 3/2)
+  const float h6 = h * 6.f;
+  const float fi = floorf(h6);
+  const float f = h6 - fi;
+  int i = static_cast<int>(fi);
+  i = i >= 6 ? i - 6 : i;  // h may round to 1: sector 6 is sector 0
+  const float sf = s * f, one_s = 1.f - s;
+  const auto unit = [](float x) { return x < 0.f ? 0.f : (x > 1.f ? 1.f : x); };
+  const float v = mx, p = unit(one_s * v), q = unit((1.f - sf) * v), t = unit((sf + one_s) * v);
+  // torchvision's (v, p, q, t) pick per sector: r = v q p p t v, g = t v v q p p, b = p p t v v q
+  ro = (i == 0 || i == 5) ? v : (i == 1 ? q : (i == 4 ? t : p));
+  go = (i == 1 || i == 2) ? v : (i == 0 ? t : (i == 3 ? q : p));
+  bo = (i == 3 || i == 4) ? v : (i == 2 ? t : (i == 5 ? q : p));
+}
+
+// torchvision's to_dtype(scale=True) around adjust_hue: uint8 -> float32 as x * float32(1 / 255), float32 ->
+// uint8 as trunc(x * float32(255 + 1 - 1e-3)) (its values lie in [0, 1] there); float32 images as they are.
+FASTAUG_HD float hue_load(uint8_t v) { return static_cast<float>(v) * static_cast<float>(1.0 / 255.0); }
+FASTAUG_HD float hue_load(float v) { return v; }
+template <class T>
+FASTAUG_HD T hue_store(float v) {
+  if constexpr (std::is_same_v<T, uint8_t>)
+    return static_cast<uint8_t>(static_cast<int>(v * static_cast<float>(255.0 + 1.0 - 1e-3)));
+  else
+    return v;
+}
+
+// One pixel of hue_shift at p (channel stride sc) into out (osc): RGB through hue_rgb, alpha copied; one
+// channel is copied (torchvision returns a grey image as it is).
+template <class T, int C>
+FASTAUG_HD void hue_pixel(const T* p, int64_t sc, T* out, int64_t osc, float hue) {
+  if constexpr (C == 1) {
+    out[0] = p[0];
+    return;
+  }
+  float r, g, b;
+  hue_rgb(hue_load(p[0]), hue_load(p[sc]), hue_load(p[2 * sc]), hue, r, g, b);
+  out[0] = hue_store<T>(r), out[osc] = hue_store<T>(g), out[2 * osc] = hue_store<T>(b);
+  if constexpr (C == 4) out[3 * osc] = p[3 * sc];
 }
 
 }  // namespace fastaug::detail

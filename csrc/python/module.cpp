@@ -176,6 +176,10 @@ PYBIND11_MODULE(_C, m) {
       color_transform(a, b, params(matrix, a.n * a.c * (a.c + 1), "matrix"), st);
     });
   });
+  m.def("hue_shift", [](py::handle s, py::handle d, Params<double> hue, std::uintptr_t stream) {
+    run(s, d, stream,
+        [&](const ImageView& a, const ImageView& b, Stream st) { hue_shift(a, b, params(hue, a.n, "hue"), st); });
+  });
   // A reduction: the N x C means go into `out`, a C-contiguous float64 NumPy array (not a DLPack capsule).
   m.def("channel_mean", [](py::handle s, py::handle out, std::uintptr_t stream) {
     using Out = py::array_t<double, py::array::c_style>;

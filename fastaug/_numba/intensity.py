@@ -1,5 +1,5 @@
-"""equalize, to_gray, threshold, invert, normalize, lut, color_transform and channel_mean: the Numba twin of
-csrc/ops/intensity.cpp and intensity_pixel.hpp."""
+"""equalize, to_gray, threshold, invert, normalize, lut, color_transform, channel_mean and hue_shift: the Numba
+twin of csrc/ops/intensity.cpp and intensity_pixel.hpp."""
 
 from __future__ import annotations
 
@@ -217,6 +217,73 @@ def mean_row(
         sums[c] = lanes[c]
         for k in range(1, L):
             sums[c] += lanes[k * C + c]
+
+
+@numba.njit(cache=True, inline="always")
+def hue_rgb(r, g, b, hue):  # type: ignore[no-untyped-def]
+    """intensity_pixel.hpp's hue_rgb: torchvision's adjust_hue of one pixel of float32 values, in its float32
+    operations and order (see there), returned as (r, g, b)."""
+    rg_max = r if r > g else g
+    mx = rg_max if rg_max > b else b
+    rg_min = r if r < g else g
+    mn = rg_min if rg_min < b else b
+    grey = mx == mn
+    span = mx - mn
+    s = span / (f32(1.0) if grey else mx)
+    div = f32(1.0) if grey else span
+    rc, gc, bc = (mx - r) / div, (mx - g) / div, (mx - b) / div
+    h = bc - gc if mx == r else ((rc + f32(2.0)) - bc if mx == g else (gc + f32(4.0)) - rc)
+    h = h * f32(1.0 / 6.0) + f32(1.0)
+    h = h - f32(1.0) if h >= f32(1.0) else h  # fmod(h, 1) of h in [5/6, 11/6)
+    h = h + hue
+    h = h + f32(1.0) if h < f32(0.0) else (h - f32(1.0) if h >= f32(1.0) else h)  # torch.remainder(h, 1)
+    h6 = h * f32(6.0)
+    fi = np.floor(h6)
+    f = h6 - fi
+    i = int(fi)
+    i = i - 6 if i >= 6 else i
+    sf = s * f
+    one_s = f32(1.0) - s
+    v = mx
+    p = unit(one_s * v)
+    q = unit((f32(1.0) - sf) * v)
+    t = unit((sf + one_s) * v)
+    ro = v if (i == 0 or i == 5) else (q if i == 1 else (t if i == 4 else p))
+    go = v if (i == 1 or i == 2) else (t if i == 0 else (q if i == 3 else p))
+    bo = v if (i == 3 or i == 4) else (t if i == 2 else (q if i == 5 else p))
+    return ro, go, bo
+
+
+@numba.njit(cache=True, inline="always")
+def unit(x):  # type: ignore[no-untyped-def]
+    """x clamped to [0, 1]."""
+    return f32(0.0) if x < f32(0.0) else (f32(1.0) if x > f32(1.0) else x)
+
+
+def hue_scales(dtype: np.dtype) -> tuple[np.float32, np.float32]:
+    """intensity_pixel.hpp's hue_load and hue_store as two factors: uint8 in as v * float32(1 / 255), out as
+    v * float32(255 + 1 - 1e-3) stored into the uint8 array (the conversion truncates, as torchvision's
+    .to(uint8)); float32 as is (v * 1 is v)."""
+    if dtype == np.uint8:
+        return f32(1.0 / 255.0), f32(255.0 + 1.0 - 1e-3)
+    return f32(1.0), f32(1.0)
+
+
+@numba.njit(cache=True, inline="always")
+def hue_pixel(
+    src: np.ndarray, a: int, sc: int, dst: np.ndarray, o: int, osc: int, C: int, hue: float, load: float, store: float
+) -> None:
+    """intensity_pixel.hpp's hue_pixel: the pixel at buffer index a of src (channel stride sc) into o of dst
+    (osc); RGB through hue_rgb, alpha copied, one channel copied; load and store from hue_scales."""
+    if C == 1:
+        dst[o] = src[a]
+        return
+    r, g, b = hue_rgb(f32(src[a]) * load, f32(src[a + sc]) * load, f32(src[a + 2 * sc]) * load, hue)
+    dst[o] = r * store
+    dst[o + osc] = g * store
+    dst[o + 2 * osc] = b * store
+    if C == 4:
+        dst[o + 3 * osc] = src[a + 3 * sc]
 
 
 # ---- kernels ------------------------------------------------------------------------------------------
@@ -462,6 +529,30 @@ def color_rows(
             color_row(src, p, s.sw, s.sc, dst, o, d.sw, d.sc, s.w, m[n], q[n], kind[n], 1)
         else:
             color_row(src, p, s.sw, s.sc, dst, o, d.sw, d.sc, s.w, m[n], q[n], kind[n], 4)
+
+
+@numba.njit(cache=True, inline="always")
+def hue_row(
+    src: np.ndarray, s: Layout, dst: np.ndarray, d: Layout, n: int, y: int, hue: float, scales: tuple, C: int
+) -> None:
+    """Row y of image n of hue_shift; C is a constant at each call (hue_rows branches on it)."""
+    p, o = index(s, n, y, 0, 0), index(d, n, y, 0, 0)
+    for x in range(s.w):
+        hue_pixel(src, p + x * s.sw, s.sc, dst, o + x * d.sw, d.sc, C, hue, scales[0], scales[1])
+
+
+@numba.njit(parallel=True, cache=True)
+def hue_rows(
+    src: np.ndarray, s: Layout, dst: np.ndarray, d: Layout, hue: np.ndarray, load: float, store: float
+) -> None:
+    for r in numba.prange(s.n * s.h):
+        n, y = r // s.h, r % s.h
+        if s.c == 3:
+            hue_row(src, s, dst, d, n, y, hue[n], (load, store), 3)
+        elif s.c == 1:
+            hue_row(src, s, dst, d, n, y, hue[n], (load, store), 1)
+        else:
+            hue_row(src, s, dst, d, n, y, hue[n], (load, store), 4)
 
 
 @numba.njit(parallel=True, cache=True)
@@ -728,3 +819,25 @@ def channel_mean(src: np.ndarray, out: np.ndarray) -> None:
     rows = np.empty((s.n * s.h, s.c), np.int64 if u8 else np.float64)
     launch(mean_rows, sbuf, s, L, lanes, rows)
     out.reshape(s.n, s.c)[...] = mean_fold(rows, s.n, s.h, s.w)
+
+
+def hue_shift_plan(src: np.ndarray, dst: np.ndarray, hue: np.ndarray) -> np.ndarray | None:
+    """The checks of hue_shift (device arrays too) and its per-sample float32 shifts; None when nothing to
+    write."""
+    n = src.shape[0]
+    hue = params(hue, n, "hue", np.float64)
+    check_same(src, dst)
+    for k in range(n):
+        if not -0.5 <= hue[k] <= 0.5:
+            fail("hue: expected values in [-0.5, 0.5] (a fraction of a turn), got ", float(hue[k]), " for sample ", k)
+    if dst.size == 0:
+        return None
+    return hue.astype(np.float32)
+
+
+def hue_shift(src: np.ndarray, dst: np.ndarray, hue: np.ndarray) -> None:
+    """torchvision's adjust_hue with one shift per sample (N doubles in [-0.5, 0.5]); alpha and C = 1 copied."""
+    src, dst, sbuf, s, dbuf, d = _views(src, dst)
+    shifts = hue_shift_plan(src, dst, hue)
+    if shifts is not None:
+        launch(hue_rows, sbuf, s, dbuf, d, shifts, *hue_scales(src.dtype))

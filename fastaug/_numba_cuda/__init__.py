@@ -9,7 +9,17 @@ numba.cuda; kernels compile on first use."""
 
 from .copy import crop, flip, rotate90, tiles
 from .filter import box_blur, filter2d, gaussian_blur, median_blur, sep_filter2d
-from .intensity import channel_mean, color_transform, equalize, invert, lut, normalize, threshold, to_gray
+from .intensity import (
+    channel_mean,
+    color_transform,
+    equalize,
+    hue_shift,
+    invert,
+    lut,
+    normalize,
+    threshold,
+    to_gray,
+)
 from .resize import resize
 from .sobel import edges, sobel
 from .warp import warp_affine, warp_perspective
@@ -24,6 +34,7 @@ __all__ = [
     "filter2d",
     "flip",
     "gaussian_blur",
+    "hue_shift",
     "invert",
     "lut",
     "median_blur",

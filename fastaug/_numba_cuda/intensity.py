@@ -1,6 +1,6 @@
-"""equalize, to_gray, threshold, invert, normalize, lut, color_transform and channel_mean on CUDA: the twin of
-fastaug._numba.intensity (checks and per-sample values by its check_* / *_plan; the per-pixel functions run
-as device functions).
+"""equalize, to_gray, threshold, invert, normalize, lut, color_transform, channel_mean and hue_shift on CUDA:
+the twin of fastaug._numba.intensity (checks and per-sample values by its check_* / *_plan; the per-pixel
+functions run as device functions).
 
 equalize runs one block of 256 threads per (image, channel) plane: a shared-memory histogram filled with
 atomics, the LUT built by one thread with the CPU's equalize_lut, then every thread maps its pixels.
@@ -27,6 +27,8 @@ from .._numba.intensity import (
     check_same,
     check_to_gray,
     color_transform_plan,
+    hue_scales,
+    hue_shift_plan,
     lut_plan,
     normalize_plan,
     threshold_plan,
@@ -34,6 +36,7 @@ from .._numba.intensity import (
 from .._numba.intensity import color_channel as _color_channel
 from .._numba.intensity import equalize_lut as _equalize_lut
 from .._numba.intensity import gray_pixel as _gray_pixel
+from .._numba.intensity import hue_pixel as _hue_pixel
 from .._numba.intensity import invert_pixel as _invert_pixel
 from .._numba.intensity import lut_pixel as _lut_pixel
 from .._numba.intensity import mean_row as _mean_row
@@ -53,6 +56,7 @@ color_channel = device(_color_channel)
 pixel_values = device(_pixel_values)
 saturate = device(_saturate)
 mean_row = device(_mean_row)
+hue_pixel = device(_hue_pixel)
 
 BINS = 256  # also the block size of equalize
 
@@ -163,6 +167,14 @@ def mean_fold_kernel(rows, h, C, scale, means):  # type: ignore[no-untyped-def]
     means[img, i % C] = acc * scale
 
 
+@kernel
+def hue_kernel(src, s, dst, d, hue, load, store):  # type: ignore[no-untyped-def]
+    n, y, x = thread_pixel(d)
+    if n < 0:
+        return
+    hue_pixel(src, index(s, n, y, x, 0), s.sc, dst, index(d, n, y, x, 0), d.sc, d.c, hue[n], load, store)
+
+
 def _pixels(d: Any) -> int:
     return d.size // d.shape[3]
 
@@ -241,3 +253,12 @@ def channel_mean(src: Any, out: np.ndarray, *, stream: Any = 0) -> None:
     out.reshape(n, c)[...] = means.copy_to_host(stream=stream)
     if stream:
         stream.synchronize()
+
+
+def hue_shift(src: Any, dst: Any, hue: Any, *, stream: Any = 0) -> None:
+    """torchvision's adjust_hue with one shift per sample, on device arrays."""
+    s, d = pair(src, dst)
+    shifts = hue_shift_plan(s, d, hue)
+    if shifts is not None:
+        args = (s.buf, s.layout, d.buf, d.layout, *upload(stream, shifts), *hue_scales(s.dtype))
+        launch_pixels(hue_kernel, _pixels(d), stream, *args)

@@ -1,4 +1,4 @@
-"""equalize, to_gray, threshold, invert, normalize, lut, color_transform, channel_mean."""
+"""equalize, to_gray, threshold, invert, normalize, lut, color_transform, channel_mean, hue_shift."""
 
 from __future__ import annotations
 
@@ -179,6 +179,26 @@ def channel_mean(img: Any, *, stream: Any = None) -> np.ndarray:
     result = np.empty((src.n, src.c), np.float64)
     _backend.reduce("channel_mean", src, result, stream=stream)
     return result
+
+
+def hue_shift(img: Any, hue: Any, *, out: Any = None, stream: Any = None) -> Any:
+    """Hue rotation of each image, like torchvision's ``adjust_hue(img, hue)`` (transforms.v2.functional,
+    0.29) per sample: RGB -> HSV, H + hue modulo 1, HSV -> RGB, in torchvision's float32 operations and
+    their order (bit-exact with torchvision on its CPU).
+
+    hue: a fraction of a turn in [-0.5, 0.5], a scalar or one per sample (1/3 takes red to green). RGB and
+    RGBA (alpha passes through); a one-channel image is returned unchanged (copied), as torchvision returns
+    a grey image. float32 images in [0, 1]; uint8 images go through torchvision's conversions, x / 255 in
+    (as x * float32(1 / 255)) and trunc(x * 255.999) out, so hue 0 returns the image. The hue step of
+    ColorJitter."""
+    src = Image(img)
+    shifts = per_sample(hue, src.n, "hue")
+    outside = ~((shifts >= -0.5) & (shifts <= 0.5))
+    if outside.any():
+        raise ArgumentError(f"hue: expected values in [-0.5, 0.5] (a fraction of a turn), got {shifts[outside][:3]}")
+    dst = output(src, (src.n, src.h, src.w, src.c), src.dtype, out)
+    _backend.run("hue_shift", src, dst, shifts, stream=stream)
+    return dst.result
 
 
 def _to_channels_last(arr: Any) -> Any:

@@ -122,6 +122,13 @@ void color_transform(const ImageView& src, const ImageView& dst, const double* m
 // for the stream (the means are copied to the host).
 void channel_mean(const ImageView& src, double* out, Stream stream = {});
 
+// torchvision's adjust_hue (transforms.v2, 0.29) per image: hue is one double per sample, a fraction of a turn
+// in [-0.5, 0.5]. RGB (C = 3) and RGBA (C = 4, alpha copied); C = 1 is copied, as torchvision returns a grey
+// image. float32 images hold values in [0, 1]; uint8 goes through torchvision's conversions (x / 255 as
+// x * float32(1 / 255), back as trunc(x * 255.999)). The float32 maths is torchvision's, operation for
+// operation (RGB -> HSV, shift, HSV -> RGB): bit-exact with torchvision on its CPU.
+void hue_shift(const ImageView& src, const ImageView& dst, const double* hue, Stream stream = {});
+
 // ---- runtime ---------------------------------------------------------------------------------------
 
 void set_num_threads(int n);
