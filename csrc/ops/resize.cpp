@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <exception>
 #include <type_traits>
 #include <vector>
 
@@ -313,7 +314,23 @@ void resize(const RaggedView& src, const RaggedView& dst, Interp interp, Stream 
     FASTAUG_CHECK(src.images[n].h > 0 && src.images[n].w > 0, "src[", n, "]: cannot resize an empty image of shape ",
                   shape_str(src.image(n)));
   }
-  for (int64_t n = 0; n < src.n; ++n) resize(src.image(n), dst.image(n), interp, stream);
+  if (src.device != Device::CPU) {
+    for (int64_t n = 0; n < src.n; ++n) resize(src.image(n), dst.image(n), interp, stream);
+    return;
+  }
+  // One parallel region over the images, each resized by one thread (regions inside it run as a team of one,
+  // see num_threads): images of different sizes balance over the threads, and a thread that the OS preempts
+  // holds up one image rather than every image's region.
+  std::exception_ptr error;
+  parallel_for(src.n, [&](int64_t n) {
+    try {
+      resize(src.image(n), dst.image(n), interp, stream);
+    } catch (...) {
+#pragma omp critical(fastaug_ragged_resize)
+      if (!error) error = std::current_exception();
+    }
+  });
+  if (error) std::rethrow_exception(error);
 }
 
 }  // namespace fastaug

@@ -12,6 +12,7 @@ namespace detail {
 static std::atomic<int> g_threads{0};  // 0: OpenMP's default (OMP_NUM_THREADS or the core count)
 
 int num_threads() {
+  if (omp_in_parallel()) return 1;  // a region inside another (e.g. per image of a ragged batch): no nesting
   const int n = g_threads.load(std::memory_order_relaxed);
   return n > 0 ? n : omp_get_max_threads();
 }
