@@ -260,6 +260,21 @@ def test_normalize_writes_the_training_tensor(batch):
     np.testing.assert_allclose(out, ((batch / 255.0 - 0.5) / 0.25).transpose(0, 3, 1, 2), atol=1e-5)
 
 
+def test_normalize_in_half_precision(batch):
+    ref = T.Compose([T.Normalize()])(batch)
+    half = T.Compose([T.Normalize(dtype="float16")])(batch)
+    assert half.dtype == np.float16
+    np.testing.assert_array_equal(half, ref.astype(np.float16))
+    torch = pytest.importorskip("torch")
+    bf16 = T.Compose([T.Normalize(dtype="bfloat16", layout="NHWC")])(torch.from_numpy(batch))
+    assert bf16.dtype == torch.bfloat16 and bf16.shape == batch.shape
+    assert torch.equal(bf16, torch.from_numpy(ref.transpose(0, 2, 3, 1).copy()).to(torch.bfloat16))
+    with pytest.raises(fa.ArgumentError, match="bfloat16"):
+        T.Compose([T.Normalize(dtype="bfloat16")])(batch)  # NumPy has no bfloat16
+    with pytest.raises(fa.ArgumentError, match="Normalize: dtype: expected one of 'float32'"):
+        T.Normalize(dtype="float64")
+
+
 def test_torch_tensors_in_and_out(batch):
     torch = pytest.importorskip("torch")
     pipe = [T.RandomResizedCrop(64), T.HorizontalFlip(), T.RandomInvert(p=0.5), T.Normalize()]

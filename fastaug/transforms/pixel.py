@@ -192,11 +192,11 @@ class Sharpen(Pixel):
 
 
 class Normalize(Pixel):
-    """The training tensor: (x / max_pixel_value - mean) / std as float32, NCHW (default) or NHWC, in one
-    pass (fastaug.normalize; albumentations' Normalize, torchvision's ToTensor + Normalize). Always the last
-    transform of a pipeline."""
+    """The training tensor: (x / max_pixel_value - mean) / std as float32 (or float16, or bfloat16 for torch
+    tensors), NCHW (default) or NHWC, in one pass (fastaug.normalize; albumentations' Normalize, torchvision's
+    ToTensor + Normalize + ToDtype). Always the last transform of a pipeline."""
 
-    fields = ("mean", "std", "layout", "max_pixel_value")
+    fields = ("mean", "std", "layout", "max_pixel_value", "dtype")
 
     def __init__(
         self,
@@ -204,6 +204,7 @@ class Normalize(Pixel):
         std: Any = (0.229, 0.224, 0.225),
         layout: str = "NCHW",
         max_pixel_value: float | None = None,
+        dtype: str = "float32",
     ) -> None:
         self.mean = tuple(float(v) for v in np.ravel(mean))
         self.std = tuple(float(v) for v in np.ravel(std))
@@ -211,12 +212,13 @@ class Normalize(Pixel):
             raise self.error("std", std, "non-zero finite values")
         self.layout = choice(self, "layout", layout, ("NCHW", "NHWC"))
         self.max_pixel_value = None if max_pixel_value is None else number(self, "max_pixel_value", max_pixel_value)
+        self.dtype = choice(self, "dtype", dtype, ("float32", "float16", "bfloat16"))
 
     def run(self, images: Any, params: Params, out: Any = None) -> Any:
         c = images.shape[-1]
         mean = self.mean if len(self.mean) != 1 else self.mean * c
         std = self.std if len(self.std) != 1 else self.std * c
-        return F.normalize(images, mean, std, self.layout, max_pixel_value=self.max_pixel_value, out=out)
+        return F.normalize(images, mean, std, self.layout, self.dtype, max_pixel_value=self.max_pixel_value, out=out)
 
 
 def _as_dtype(y: Any, like: Any) -> Any:
