@@ -11,7 +11,8 @@ import numpy as np
 
 from ._errors import ArgumentError, ArgumentTypeError
 
-DTYPES = ("uint8", "float32")
+DTYPES = ("uint8", "float32")  # images
+OUT_DTYPES = (*DTYPES, "float16", "bfloat16")  # outputs too (normalize's half-precision training tensors)
 _RANKS = "(H, W), (H, W, C) or (N, H, W, C) with C in {1, 3, 4}"
 
 
@@ -45,7 +46,7 @@ def _dtype_name(dtype: Any) -> str:
 class Image:
     """A batch of images seen as (N, H, W, C), whatever the rank of the caller's array."""
 
-    def __init__(self, obj: Any, name: str = "img") -> None:
+    def __init__(self, obj: Any, name: str = "img", dtypes: tuple[str, ...] = DTYPES) -> None:
         self.framework = _framework(obj)
         if not self.framework:
             raise ArgumentTypeError(
@@ -69,8 +70,8 @@ class Image:
             self.shape = tuple(int(s) for s in obj.shape)
             self.dtype = _dtype_name(obj.dtype)
             self.device = "cpu" if self.framework == "numpy" else _device_of(obj)
-        if self.dtype not in DTYPES:
-            raise ArgumentTypeError(f"{name}: expected dtype uint8 or float32, got {self.dtype}")
+        if self.dtype not in dtypes:
+            raise ArgumentTypeError(f"{name}: expected dtype {' or '.join(dtypes)}, got {self.dtype}")
         nd = len(self.shape)
         if nd not in (2, 3, 4) or (nd > 2 and self.shape[-1] not in (1, 3, 4)):
             raise ArgumentError(f"{name}: expected shape {_RANKS}, got shape {self.shape}")
@@ -108,6 +109,8 @@ class Image:
         obj = self.obj
         if self.ndim != 4:  # leading / trailing axes of length 1: a view in every framework
             obj = obj.reshape(self.n, self.h, self.w, self.c)
+        if self.dtype == "bfloat16":  # a torch tensor: numba has no bfloat16, its bits go as uint16
+            return cuda.as_cuda_array(obj.view(_torch().int16)).view(np.uint16)
         return obj if self.framework == "numba" else cuda.as_cuda_array(obj)
 
     def device_index(self) -> int:
@@ -118,8 +121,18 @@ class Image:
 
     def array4(self) -> np.ndarray:
         """A zero-copy numpy view of shape (N, H, W, C) for the Numba backend (CPU only)."""
-        arr = self.obj if self.framework == "numpy" else np.from_dlpack(self.obj)
+        arr: np.ndarray
+        if self.dtype == "bfloat16":  # a torch tensor: NumPy has no bfloat16, its bits go as uint16
+            arr = np.from_dlpack(self.obj.view(_torch().int16)).view(np.uint16)
+        else:
+            arr = self.obj if self.framework == "numpy" else np.from_dlpack(self.obj)
         return arr.reshape(self.n, self.h, self.w, self.c) if arr.ndim != 4 else arr
+
+
+def _torch() -> Any:
+    import torch
+
+    return torch
 
 
 def ragged(images: Any, name: str = "img") -> list[Image]:
@@ -226,6 +239,6 @@ def output(
             raise ArgumentError(f"out: expected an array on {img.device} like img, got one on {out_device}")
         if isinstance(out, np.ndarray) and not out.flags.writeable:
             raise ArgumentError("out: the array is read-only")
-    dst = Image(view(result) if view is not None else result, "out")
+    dst = Image(view(result) if view is not None else result, "out", OUT_DTYPES)
     dst.result = result
     return dst

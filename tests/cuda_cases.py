@@ -28,6 +28,7 @@ def _color_matrices(c: int) -> np.ndarray:
 
 
 COLOR = {c: _color_matrices(c) for c in (1, 3, 4)}
+MEANS = (0.4, 0.5, 0.6, 0.7)  # per channel
 BORDERS = ("constant", "replicate", "reflect", "reflect101", "wrap")
 INTERPS = ("nearest", "linear", "cubic")
 
@@ -63,6 +64,8 @@ OPS: dict[str, Op] = {
     "invert": lambda x, **k: fa.invert(x, **k),
     "normalize": lambda x, **k: fa.normalize(x, 0.5, 0.25, layout="NHWC", **k),
     "normalize_nchw": lambda x, **k: fa.normalize(x, 0.4, 0.3, **k),
+    "normalize_f16": lambda x, **k: fa.normalize(x, 0.5, 0.25, layout="NHWC", dtype="float16", **k),
+    "normalize_f16_nchw": lambda x, **k: fa.normalize(x, MEANS[: x.shape[-1]], 0.2, dtype="float16", **k),
     "color_transform": lambda x, **k: fa.color_transform(x, COLOR[x.shape[-1]], **k),
     "hue_shift": lambda x, **k: fa.hue_shift(x, [-0.5, 0.21, 1 / 3], **k),
     # a ragged batch (views of different sizes) in one call: a dense (3, 60, 80, C) result

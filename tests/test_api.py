@@ -528,6 +528,14 @@ BAD = [
     (lambda: fa.sobel(np.zeros((8, 8), np.uint8), ksize=4), ValueError, "ksize"),
     (lambda: fa.normalize(np.zeros((8, 8, 3), np.uint8), (0.5, 0.5), 0.5), ValueError, "mean"),
     (lambda: fa.normalize(np.zeros((8, 8, 3), np.uint8), 0.5, 0.0), ValueError, "std"),
+    (lambda: fa.normalize(np.zeros((8, 8), np.uint8), 0.5, 0.5, dtype="float64"), ValueError, "or 'bfloat16'"),
+    (lambda: fa.normalize(np.zeros((8, 8), np.uint8), 0.5, 0.5, dtype="bfloat16"), ValueError, "needs a torch"),
+    (
+        lambda: fa.normalize(np.zeros((8, 8), np.uint8), 0.5, 0.5, dtype="float16", out=np.zeros((1, 8, 8))),
+        ValueError,
+        "out: expected shape (1, 8, 8) and dtype float16, got shape (1, 8, 8) and dtype float64",
+    ),
+    (lambda: fa.normalize(np.zeros((8, 8), np.float16), 0.5, 0.5), TypeError, "img: expected dtype uint8 or float32"),
     (lambda: fa.invert(np.zeros((8, 8), np.uint8), out=np.zeros((8, 9), np.uint8)), ValueError, "out: expected"),
     (lambda: fa.filter2d(np.zeros((8, 8), np.uint8), np.ones((2, 2, 2, 2))), ValueError, "kernel"),
     (lambda: fa.set_num_threads(0), ValueError, "n: expected a positive int"),
@@ -593,6 +601,13 @@ def test_native_validates_before_touching_memory():
         native.color_transform(src.__dlpack__(), dst.__dlpack__(), np.r_[np.zeros(18), np.inf, np.zeros(5)], 0)
     with pytest.raises(ValueError, match="out: expected a writable array of 6 float64 values"):
         native.channel_mean(src.__dlpack__(), np.zeros(5), 0)
+    half = np.zeros((2, 8, 8, 3), np.float16)
+    with pytest.raises(ValueError, match="dst: expected dtype float32, float16 or bfloat16, got uint8"):
+        native.normalize(src.__dlpack__(), dst.__dlpack__(), np.zeros(3), np.ones(3), 1.0, 0)
+    with pytest.raises(ValueError, match="dst: expected dtype uint8 or float32, got float16"):
+        native.invert(src.__dlpack__(), half.__dlpack__(), 0)
+    with pytest.raises(ValueError, match="img: expected dtype uint8 or float32, got DLPack type code 2 with 16 bits"):
+        native.normalize(half.__dlpack__(), half.copy().__dlpack__(), np.zeros(3), np.ones(3), 1.0, 0)
     with pytest.raises(ValueError, match="hue: expected 2 values"):
         native.hue_shift(src.__dlpack__(), dst.__dlpack__(), np.zeros(3), 0)
     with pytest.raises(ValueError, match=r"hue: expected values in \[-0.5, 0.5\] .*, got 0.7 for sample 1"):
@@ -649,6 +664,62 @@ def test_normalize_to_nchw_tensor(backend):
     assert isinstance(out, torch.Tensor) and out.shape == (2, 3, 96, 80) and out.is_contiguous()
     ref = (t.numpy() / 255.0 - (0.5, 0.4, 0.3)) / (0.2, 0.25, 0.3)
     assert_close(out.numpy(), ref.transpose(0, 3, 1, 2), atol=2e-6, what="normalize torch")
+
+
+def _half_bits(result: np.ndarray, dtype: str) -> np.ndarray:
+    """The bits NumPy (float16) or torch (bfloat16) gives the float32 result, as uint16."""
+    if dtype == "float16":
+        with np.errstate(over="ignore"):
+            return result.astype(np.float16).view(np.uint16)
+    return torch.from_numpy(np.ascontiguousarray(result)).to(torch.bfloat16).view(torch.int16).numpy().view(np.uint16)
+
+
+def _bits(out) -> np.ndarray:  # type: ignore[no-untyped-def]
+    if isinstance(out, np.ndarray):
+        return out.view(np.uint16)
+    return out.contiguous().view(torch.int16).numpy().view(np.uint16)
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+@pytest.mark.parametrize("layout", ["NCHW", "NHWC"])
+def test_normalize_half_precision(backend, layout, dtype):
+    """float16 (numpy and torch) and bfloat16 (torch): the bits of the float32 result converted by NumPy /
+    torch, for uint8 and float32 images, contiguous and strided, every rank, into a new array or out=."""
+    if dtype == "bfloat16" and torch is None:
+        pytest.skip("torch is not installed")
+    mean, std = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
+    for img in (batch(3), batch(3, "float32")[:, 5:, 1::3], batch(1)[0], batch(1)[0, ..., 0]):
+        c = img.shape[-1] if img.ndim > 2 else 1
+        m, s = mean[:c], std[:c]
+        ref = fa.normalize(img, m, s, layout)
+        for wrap in ([np.asarray] if dtype == "float16" else []) + ([torch.from_numpy] if torch is not None else []):
+            x = wrap(img)
+            got = fa.normalize(x, m, s, layout, dtype)
+            assert type(got) is type(x) and got.shape == ref.shape and str(got.dtype).endswith(dtype)
+            assert np.array_equal(_bits(got), _half_bits(ref, dtype)), (layout, dtype, img.shape)
+            out = got * 0 if isinstance(got, np.ndarray) else torch.zeros_like(got)
+            assert fa.normalize(x, m, s, layout, dtype, out=out) is out
+            assert np.array_equal(_bits(out), _bits(got))
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+def test_normalize_half_precision_rounding(backend, dtype):
+    """The conversion on the values where rounding is delicate: ties (to even), the float16 subnormals and
+    their boundary, the largest finite values and overflow to inf, signed zeros, infinities; and 20000 random
+    bit patterns (identity normalize: mean 0, std 1, max_pixel_value 1)."""
+    if dtype == "bfloat16" and torch is None:
+        pytest.skip("torch is not installed")
+    special = [0.0, -0.0, 2.0**-25, 2.0**-25 * 1.0000001, 3 * 2.0**-25, 2.0**-24, 2.0**-14, 2.0**-14 * (1 - 2**-11)]
+    special += [65504.0, 65519.99, 65520.0, 65536.0, 1e38, np.inf, 1 + 2**-11, 1 + 3 * 2**-11, 1 + 2**-8, 1 + 3 * 2**-8]
+    bits = np.random.default_rng(3).integers(0, 2**32, 20000, dtype=np.uint64).astype(np.uint32)
+    values = np.r_[np.array(special, np.float32), -np.array(special, np.float32), bits.view(np.float32)]
+    values = values[~np.isnan(values)]
+    img = np.resize(values, (8, len(values) // 8))
+    if dtype == "bfloat16":
+        got = fa.normalize(torch.from_numpy(img), 0.0, 1.0, "NHWC", dtype, max_pixel_value=1.0)
+    else:
+        got = fa.normalize(img, 0.0, 1.0, "NHWC", dtype, max_pixel_value=1.0)
+    assert np.array_equal(_bits(got), _half_bits(img, dtype))
 
 
 @needs_torch
@@ -928,6 +999,8 @@ def test_backends_bit_identical_pointwise():
                 lambda out: fa.flip(x, 1, out=out),
                 lambda out: fa.normalize(x, [0.4] * c, [0.3] * c, out=out),
                 lambda out: fa.normalize(x, [0.4] * c, [0.3] * c, "NHWC", out=out),
+                lambda out: fa.normalize(x, [0.4] * c, [0.3] * c, dtype="float16", out=out),
+                lambda out: fa.normalize(x, [0.4] * c, [0.3] * c, "NHWC", "float16", out=out),
             ]
             calls += [
                 lambda out, m=m, t=t: fa.threshold(x, t, [200.4, 0, 300], m, out=out)

@@ -224,6 +224,35 @@ def test_no_device_synchronisation(name):
     np.testing.assert_array_equal(out.cpu().numpy(), cpu(op, x.cpu().numpy()))
 
 
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+@pytest.mark.parametrize("layout", ["NCHW", "NHWC"])
+def test_normalize_half_precision(layout, dtype):
+    """The half-precision training tensor written in the same pass (__float2half_rn / __float2bfloat16_rn):
+    the bits torch gives the CPU's float32 result, from contiguous and strided inputs, into a new tensor and
+    out=, from the Numba CUDA fallback too; and the rounding of special values (identity normalize)."""
+    x = batch(3, "uint8", 104, 136)
+    mean, std, half = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225), getattr(torch, dtype)
+    g = on_gpu(x)
+    window = g.permute(0, 3, 1, 2).contiguous().permute(0, 2, 3, 1)[:, 3:99, 5:133]
+    for src, host in ((g, x), (window, np.ascontiguousarray(x[:, 3:99, 5:133]))):
+        expected = torch.from_numpy(cpu(lambda a: fa.normalize(a, mean, std, layout), host)).to(half)
+        got = fa.normalize(src, mean, std, layout, dtype)
+        out = torch.zeros_like(got)
+        assert fa.normalize(src, mean, std, layout, dtype, out=out) is out
+        with fa.backend("numba"):
+            fallback = fa.normalize(src, mean, std, layout, dtype)
+        torch.cuda.synchronize()
+        assert got.dtype == half and got.is_cuda
+        for result in (got, out, fallback):
+            assert torch.equal(result.cpu().view(torch.int16), expected.view(torch.int16)), (layout, dtype)
+    values = [0.0, -0.0, 2.0**-25, 3 * 2.0**-25, 2.0**-14, 65504.0, 65520.0, 1e38, float("inf"), 1 + 2**-11]
+    special = torch.tensor(values + [-v for v in values] + list(np.random.default_rng(0).normal(0, 30, 60)))
+    special = special.float().reshape(1, 8, 10, 1)
+    got = fa.normalize(special.cuda(), 0.0, 1.0, "NHWC", dtype, max_pixel_value=1.0)
+    torch.cuda.synchronize()
+    assert torch.equal(got.cpu().view(torch.int16), special.to(half).view(torch.int16)), dtype
+
+
 def test_output_written_in_place_on_the_device():
     x = on_gpu(batch(3, "uint8"))
     out = torch.empty_like(x)

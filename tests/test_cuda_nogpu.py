@@ -60,7 +60,7 @@ _KEEP: list = []  # the ctypes structures outlive the capsules (their deleter is
 def cuda_capsule(shape: tuple[int, ...], dtype: str = "uint8") -> object:
     """A legacy 'dltensor' capsule with device type kDLCUDA and an address no one may read."""
     shp = (ctypes.c_int64 * len(shape))(*shape)
-    code, bits = (1, 8) if dtype == "uint8" else (2, 32)
+    code, bits = {"uint8": (1, 8), "float32": (2, 32), "float16": (2, 16), "bfloat16": (4, 16)}[dtype]
     managed = _DLManagedTensor()
     managed.dl_tensor = _DLTensor(
         ctypes.c_void_p(0xDEAD0000), _DLDevice(2, 0), len(shape), _DLDataType(code, bits, 1), shp, None, 0
@@ -154,6 +154,10 @@ def test_native_refuses_cuda_images_of_the_other_ops():
             "normalize",
             lambda: native.normalize(cuda_capsule(S), cuda_capsule(S, "float32"), np.zeros(3), np.ones(3), 1.0, 0),
         ),
+        (
+            "normalize",
+            lambda: native.normalize(cuda_capsule(S), cuda_capsule(S, "bfloat16"), np.zeros(3), np.ones(3), 1.0, 0),
+        ),
         ("tiles", lambda: native.tiles(cuda_capsule(S), cuda_capsule((8, 4, 4, 3)), 4, 4, 0)),
         ("channel_mean", lambda: native.channel_mean(cuda_capsule(S), np.zeros((2, 3)), 0)),
         (
@@ -216,6 +220,10 @@ def test_validation_comes_before_the_device():
         native.color_transform(cuda_capsule(S), cuda_capsule(S), np.full(24, np.nan), 0)
     with pytest.raises(ValueError, match="img: expected dtype uint8"):
         native.lut(cuda_capsule(S, "float32"), cuda_capsule(S, "float32"), np.zeros(2 * 3 * 256, np.uint8), 0)
+    with pytest.raises(ValueError, match="dst: expected dtype float32, float16 or bfloat16, got uint8"):
+        native.normalize(cuda_capsule(S), cuda_capsule(S), np.zeros(3), np.ones(3), 1.0, 0)
+    with pytest.raises(ValueError, match="img: expected dtype uint8 or float32, got DLPack type code 2 with 16"):
+        native.invert(cuda_capsule(S, "float16"), cuda_capsule(S, "float16"), 0)
     with pytest.raises(ValueError, match=r"hue: expected values in \[-0.5, 0.5\]"):
         native.hue_shift(cuda_capsule(S), cuda_capsule(S), np.array([0.1, 2.0]), 0)
 

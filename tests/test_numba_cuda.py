@@ -249,10 +249,16 @@ def test_fma32_rounds_once() -> None:
     assert fma32(a, a, np.float32(2.0**-80)) != np.float32(float(a) * float(a) + 2.0**-80)
 
 
+@pytest.mark.parametrize("out", [np.float32, np.float16, np.uint16])  # uint16: the bits of bfloat16
 @pytest.mark.parametrize("kind", [0, 3])
-def test_normalize(kind: int) -> None:
+def test_normalize(kind: int, out: type) -> None:
     src = image(kind)
-    check("normalize", src, src.shape, np.float32, [0.485, 0.456, 0.406], [0.229, 0.224, 0.225], 1 / 255)
+    check("normalize", src, src.shape, out, [0.485, 0.456, 0.406], [0.229, 0.224, 0.225], 1 / 255)
+    # the float16 / bfloat16 rounding on special values (identity normalize), strided and contiguous
+    values = np.array([0, -0.0, 2**-25, 3 * 2**-25, 2**-14, 65504, 65520, 1e38, np.inf, 1 + 2**-11, 1 + 3 * 2**-8])
+    special = np.resize(np.r_[values, -values], (N, 3, 4, 1)).astype(np.float32)
+    check("normalize", special, special.shape, out, [0.0], [1.0], 1.0)
+    check("normalize", special, special.shape, out, [0.0], [1.0], 1.0, strided=False)
 
 
 def test_stream_and_contiguous() -> None:

@@ -46,18 +46,23 @@ template <class... Parts>
 
 inline std::string shape_str(const ImageView& v) { return cat("(", v.n, ", ", v.h, ", ", v.w, ", ", v.c, ")"); }
 
-// The checks every operator makes on its images. Returns false when there is nothing to do.
-inline void check_image(const ImageView& v, const char* name) {
+// The checks every operator makes on its images: shape, channels, data, and a dtype of uint8 or float32
+// (float16 or bfloat16 too with float_out, for the outputs of normalize).
+inline void check_image(const ImageView& v, const char* name, bool float_out = false) {
   FASTAUG_CHECK(v.n >= 0 && v.h >= 0 && v.w >= 0, name, ": negative extent in shape ", shape_str(v));
   FASTAUG_CHECK(v.c == 1 || v.c == 3 || v.c == 4, name, ": expected 1, 3 or 4 channels, got ", v.c);
-  FASTAUG_CHECK(v.dtype == DType::UInt8 || v.dtype == DType::Float32, name,
-                ": expected dtype uint8 or float32, got code ", static_cast<int>(v.dtype));
+  if (float_out)
+    FASTAUG_CHECK(v.dtype == DType::Float32 || v.dtype == DType::Float16 || v.dtype == DType::BFloat16, name,
+                  ": expected dtype float32, float16 or bfloat16, got ", dtype_name(v.dtype));
+  else
+    FASTAUG_CHECK(v.dtype == DType::UInt8 || v.dtype == DType::Float32, name, ": expected dtype uint8 or float32, got ",
+                  dtype_name(v.dtype));
   FASTAUG_CHECK(v.numel() == 0 || v.data != nullptr, name, ": data is null");
 }
 
-inline void check_pair(const ImageView& src, const ImageView& dst) {
+inline void check_pair(const ImageView& src, const ImageView& dst, bool float_out = false) {
   check_image(src, "src");
-  check_image(dst, "dst");
+  check_image(dst, "dst", float_out);
   FASTAUG_CHECK(src.device == dst.device && src.device_id == dst.device_id, "dst: must be on the same device as src");
 }
 

@@ -5,6 +5,7 @@
 
 #include "check.hpp"
 #include "fastaug/types.hpp"
+#include "saturate.hpp"
 
 namespace fastaug::detail {
 
@@ -17,6 +18,22 @@ void dispatch_dtype(DType t, F&& f) {
       return f(float{});
   }
   fail("dtype: expected uint8 or float32, got code ", static_cast<int>(t));
+}
+
+// The float output types of normalize: float32, float16 (Half) or bfloat16 (BFloat16), see saturate.hpp.
+template <class F>
+void dispatch_float_out(DType t, F&& f) {
+  switch (t) {
+    case DType::Float32:
+      return f(float{});
+    case DType::Float16:
+      return f(Half{});
+    case DType::BFloat16:
+      return f(BFloat16{});
+    default:
+      break;
+  }
+  fail("dst: expected dtype float32, float16 or bfloat16, got ", dtype_name(t));
 }
 
 template <class F>

@@ -142,13 +142,15 @@ void launch_elementwise(const ImageView& src, const ImageView& dst, int64_t firs
   });
 }
 
-template <class T, int C>
+// normalize into U: float, or the bits of Half / BFloat16 (rounded to nearest even by the CUDA intrinsics).
+template <class T, class U, int C>
 __global__ void normalize_kernel(ImageView src, ImageView dst, Coeffs k) {
   FASTAUG_PIXEL_LOOP(n, y, x, dst.n, dst.h, dst.w) {
     const T* p = pixel_ptr<const T>(src, n, y, x);
-    float* out = pixel_ptr<float>(dst, n, y, x);
+    U* out = pixel_ptr<U>(dst, n, y, x);
     for (int c = 0; c < C; ++c)
-      out[c * dst.sc] = detail::normalize_pixel(static_cast<float>(p[c * src.sc]), k.a[c], k.b[c]);
+      out[c * dst.sc] =
+          detail::saturate_cast<U>(detail::normalize_pixel(static_cast<float>(p[c * src.sc]), k.a[c], k.b[c]));
   }
 }
 
@@ -317,10 +319,13 @@ void normalize(const ImageView& src, const ImageView& dst, const float a[4], con
   Coeffs k{};
   for (int c = 0; c < 4; ++c) k.a[c] = a[c], k.b[c] = b[c];
   detail::dispatch_dtype(src.dtype, [&](auto t) {
-    detail::dispatch_channels(src.c, [&](auto ch) {
-      const Grid g = pixel_grid(dst.w, dst.h, dst.n);
-      normalize_kernel<decltype(t), decltype(ch)::value><<<g.blocks, g.threads, 0, stream_of(stream)>>>(src, dst, k);
-      check_launch("normalize");
+    detail::dispatch_float_out(dst.dtype, [&](auto u) {
+      detail::dispatch_channels(src.c, [&](auto ch) {
+        const Grid g = pixel_grid(dst.w, dst.h, dst.n);
+        normalize_kernel<decltype(t), decltype(u), decltype(ch)::value>
+            <<<g.blocks, g.threads, 0, stream_of(stream)>>>(src, dst, k);
+        check_launch("normalize");
+      });
     });
   });
 }

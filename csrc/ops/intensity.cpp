@@ -77,10 +77,10 @@ FASTAUG_CPU_CLONES void gray_row(const T* s, int64_t sw, int64_t sc, T* d, int64
   }
 }
 
-// One channel of a dense row (values C apart) into a contiguous row of its plane.
-template <class T, int C>
-FASTAUG_CPU_CLONES void normalize_plane_row(const T* __restrict s, float* __restrict d, int64_t w, float a, float b) {
-  for (int64_t x = 0; x < w; ++x) d[x] = normalize_pixel(static_cast<float>(s[x * C]), a, b);
+// One channel of a dense row (values C apart) into a contiguous row of its plane, as U (float, Half, BFloat16).
+template <class T, int C, class U>
+FASTAUG_CPU_CLONES void normalize_plane_row(const T* __restrict s, U* __restrict d, int64_t w, float a, float b) {
+  for (int64_t x = 0; x < w; ++x) d[x] = saturate_cast<U>(normalize_pixel(static_cast<float>(s[x * C]), a, b));
 }
 
 // One image: the C histograms in one pass over its pixels, then the C LUTs applied in one pass.
@@ -259,6 +259,24 @@ void channel_mean_cpu(const ImageView& src, double* out) {
     }
 }
 
+// normalize into U (float, Half or BFloat16): an NCHW output (the usual last step) one plane row at a time, any
+// other layout pixel by pixel.
+template <class T, class U, int C>
+void normalize_cpu(const ImageView& src, const ImageView& dst, const float* a, const float* b) {
+  if (src.rows_dense() && dst.sw == 1) {
+    parallel_rows(src.n, src.h, [&](int64_t n, int64_t y) {
+      const T* s = static_cast<const T*>(src.data) + n * src.sn + y * src.sh;
+      U* d = static_cast<U*>(dst.data) + n * dst.sn + y * dst.sh;
+      for (int c = 0; c < C; ++c) normalize_plane_row<T, C, U>(s + c, d + c * dst.sc, src.w, a[c], b[c]);
+    });
+    return;
+  }
+  pointwise<T, U, C, C>(src, dst, [&](int64_t, const T* in, int64_t isc, U* out, int64_t osc) {
+    for (int c = 0; c < C; ++c)
+      out[c * osc] = saturate_cast<U>(normalize_pixel(static_cast<float>(in[c * isc]), a[c], b[c]));
+  });
+}
+
 // One row of hue_shift; dense rows with literal strides.
 template <class T, int C, bool Dense>
 FASTAUG_CPU_CLONES void hue_row(const T* s, int64_t ssw, int64_t ssc, T* d, int64_t dsw, int64_t dsc, int64_t w,
@@ -374,9 +392,8 @@ void invert(const ImageView& src, const ImageView& dst, Stream stream) {
 void normalize(const ImageView& src, const ImageView& dst, const double* mean, const double* std, double scale,
                Stream stream) {
   using namespace detail;
-  check_pair(src, dst);
+  check_pair(src, dst, true);
   check_shape(dst, "dst", src.n, src.h, src.w, src.c);
-  check_dtype(dst, "dst", DType::Float32);
   float a[4] = {}, b[4] = {};
   for (int64_t c = 0; c < src.c; ++c) {
     FASTAUG_CHECK(std::isfinite(mean[c]) && std::isfinite(std[c]) && std[c] != 0.0,
@@ -390,24 +407,10 @@ void normalize(const ImageView& src, const ImageView& dst, const double* mean, c
   FASTAUG_ROUTE(src, "normalize",
                 dispatch_dtype(src.dtype,
                                [&](auto t) {
-                                 using T = decltype(t);
-                                 dispatch_channels(src.c, [&](auto ch) {
-                                   constexpr int C = decltype(ch)::value;
-                                   if (src.rows_dense() &&
-                                       dst.sw == 1) {  // NCHW output (the usual last step): one plane row at a time
-                                     parallel_rows(src.n, src.h, [&](int64_t n, int64_t y) {
-                                       const T* s = static_cast<const T*>(src.data) + n * src.sn + y * src.sh;
-                                       float* d = static_cast<float*>(dst.data) + n * dst.sn + y * dst.sh;
-                                       for (int c = 0; c < C; ++c)
-                                         normalize_plane_row<T, C>(s + c, d + c * dst.sc, src.w, a[c], b[c]);
-                                     });
-                                     return;
-                                   }
-                                   pointwise<T, float, C, C>(
-                                       src, dst, [&](int64_t, const T* in, int64_t isc, float* out, int64_t osc) {
-                                         for (int c = 0; c < C; ++c)
-                                           out[c * osc] = normalize_pixel(static_cast<float>(in[c * isc]), a[c], b[c]);
-                                       });
+                                 dispatch_float_out(dst.dtype, [&](auto u) {
+                                   dispatch_channels(src.c, [&](auto ch) {
+                                     normalize_cpu<decltype(t), decltype(u), decltype(ch)::value>(src, dst, a, b);
+                                   });
                                  });
                                }),
                 cuda::normalize(src, dst, a, b, stream));

@@ -13,8 +13,9 @@ constexpr const char* kUsedName = "used_dltensor";
 constexpr const char* kVersionedName = "dltensor_versioned";
 constexpr const char* kUsedVersionedName = "used_dltensor_versioned";
 
-// DLPack tensor of rank 2 (H, W), 3 (H, W, C) or 4 (N, H, W, C) -> N x H x W x C view.
-ImageView to_view(const dlpack::Tensor& t, const char* name) {
+// DLPack tensor of rank 2 (H, W), 3 (H, W, C) or 4 (N, H, W, C) -> N x H x W x C view. An output (writable)
+// may also be float16 or bfloat16 (the operators check which dtypes they write).
+ImageView to_view(const dlpack::Tensor& t, const char* name, bool writable) {
   using detail::fail;
   ImageView v;
   if (t.dtype.lanes != 1) fail(name, ": vector dtypes (lanes > 1) are not supported");
@@ -22,9 +23,15 @@ ImageView to_view(const dlpack::Tensor& t, const char* name) {
     v.dtype = DType::UInt8;
   } else if (t.dtype.code == dlpack::kFloat && t.dtype.bits == 32) {
     v.dtype = DType::Float32;
+  } else if (writable && t.dtype.code == dlpack::kFloat && t.dtype.bits == 16) {
+    v.dtype = DType::Float16;
+  } else if (writable && t.dtype.code == dlpack::kBfloat && t.dtype.bits == 16) {
+    v.dtype = DType::BFloat16;
   } else {
-    fail(name, ": expected dtype uint8 or float32, got DLPack type code ", int(t.dtype.code), " with ",
-         int(t.dtype.bits), " bits");
+    fail(name,
+         writable ? ": expected dtype uint8, float32, float16 or bfloat16, got DLPack type code "
+                  : ": expected dtype uint8 or float32, got DLPack type code ",
+         int(t.dtype.code), " with ", int(t.dtype.bits), " bits");
   }
   switch (t.device.device_type) {
     case dlpack::kCPU:
@@ -53,7 +60,7 @@ ImageView to_view(const dlpack::Tensor& t, const char* name) {
   }
   v.n = shape[0], v.h = shape[1], v.w = shape[2], v.c = shape[3];
   v.sn = strides[0], v.sh = strides[1], v.sw = strides[2], v.sc = strides[3];
-  const size_t elem = v.dtype == DType::UInt8 ? 1 : 4;
+  const size_t elem = static_cast<size_t>(dtype_size(v.dtype));
   v.data = static_cast<char*>(t.data) + t.byte_offset;
   if (v.numel() > 0 && reinterpret_cast<uintptr_t>(v.data) % elem != 0)
     fail(name, ": data is not aligned to its element size");
@@ -69,13 +76,13 @@ Consumed::Consumed(pybind11::handle capsule, const char* name, bool writable) {
     auto* m = static_cast<dlpack::ManagedTensorVersioned*>(PyCapsule_GetPointer(obj, kVersionedName));
     if (m->version.major != 1) detail::fail(name, ": DLPack major version ", m->version.major, " is not supported");
     if (writable && (m->flags & dlpack::kFlagReadOnly)) detail::fail(name, ": the output array is read-only");
-    view_ = to_view(m->dl_tensor, name);  // may throw before we take ownership
+    view_ = to_view(m->dl_tensor, name, writable);  // may throw before we take ownership
     PyCapsule_SetName(obj, kUsedVersionedName);
     managed_ = m;
     versioned_ = true;
   } else if (PyCapsule_IsValid(obj, kName)) {
     auto* m = static_cast<dlpack::ManagedTensor*>(PyCapsule_GetPointer(obj, kName));
-    view_ = to_view(m->dl_tensor, name);
+    view_ = to_view(m->dl_tensor, name, writable);
     PyCapsule_SetName(obj, kUsedName);
     managed_ = m;
   } else {

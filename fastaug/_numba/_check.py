@@ -11,6 +11,8 @@ import numpy as np
 from .._errors import ArgumentError
 
 DTYPES = (np.dtype(np.uint8), np.dtype(np.float32))
+# normalize's outputs: float32, float16, or bfloat16 as its uint16 bit patterns (see _common.F16, BF16).
+FLOAT_OUT = {np.dtype(np.float32): 0, np.dtype(np.float16): 1, np.dtype(np.uint16): 2}
 
 
 def _part(p: Any) -> str:
@@ -26,17 +28,20 @@ def shape_str(a: np.ndarray) -> str:
     return "(" + ", ".join(str(int(s)) for s in a.shape) + ")"
 
 
-def check_image(a: np.ndarray, name: str) -> None:
+def check_image(a: np.ndarray, name: str, float_out: bool = False) -> None:
+    """check.hpp's check_image; float_out: a float32, float16 or bfloat16 (uint16 bits) output."""
     c = a.shape[3]
     if c not in (1, 3, 4):
         fail(name, ": expected 1, 3 or 4 channels, got ", c)
-    if a.dtype not in DTYPES:
+    if float_out and a.dtype not in FLOAT_OUT:
+        fail(name, ": expected dtype float32, float16 or bfloat16, got ", a.dtype)
+    if not float_out and a.dtype not in DTYPES:
         fail(name, ": expected dtype uint8 or float32, got ", a.dtype)
 
 
-def check_pair(src: np.ndarray, dst: np.ndarray) -> None:
+def check_pair(src: np.ndarray, dst: np.ndarray, float_out: bool = False) -> None:
     check_image(src, "src")
-    check_image(dst, "dst")
+    check_image(dst, "dst", float_out)
 
 
 def check_ragged(src: list[Any], dst: Any) -> None:

@@ -1,5 +1,6 @@
 """Per-pixel maths shared by the Numba kernels, mirroring csrc/common/border.hpp (map_border),
-interp.hpp (cubic_weights, clamp_coord, accumulate_taps, sample) and saturate.hpp (saturate).
+interp.hpp (cubic_weights, clamp_coord, accumulate_taps, sample) and saturate.hpp (saturate, half_bits,
+bfloat16_bits).
 
 All arithmetic is float32 as in C++: Numba promotes float32 op int64 (and float literals) to float64,
 so every constant is an f32(...) and every integer is cast with f32() before it meets a float.
@@ -11,8 +12,9 @@ from __future__ import annotations
 
 import numba
 import numpy as np
+from llvmlite import ir
 from numba import types
-from numba.extending import overload
+from numba.extending import intrinsic, overload
 
 from ._view import Layout
 
@@ -205,3 +207,67 @@ def _saturate(v, out):  # type: ignore[no-untyped-def]
     if out.dtype == types.uint8:
         return lambda v, out: saturate_u8(v)
     return lambda v, out: v
+
+
+# ---- saturate.hpp: float16 and bfloat16 outputs -------------------------------------------------------
+
+# normalize's output formats: float32, float16, bfloat16. Numba has neither 16-bit float, so those outputs
+# are written as their bit patterns through a uint16 view (fastaug._interop passes a bfloat16 array, which
+# NumPy cannot hold, as its uint16 bits).
+F32, F16, BF16 = 0, 1, 2
+
+
+@intrinsic
+def _bitcast_f32(typingctx, v):  # type: ignore[no-untyped-def]
+    """The bits of a float32 as a uint32 (an LLVM bitcast, on the CPU and on CUDA)."""
+    if v != types.float32:
+        return None
+
+    def codegen(context, builder, signature, args):  # type: ignore[no-untyped-def]
+        return builder.bitcast(args[0], ir.IntType(32))
+
+    return types.uint32(types.float32), codegen
+
+
+def float_bits(v):  # type: ignore[no-untyped-def]
+    """saturate.hpp's float_bits: v's float32 bits as an integer (Python body for the CUDA simulator)."""
+    return int(np.float32(v).view(np.uint32))
+
+
+@overload(float_bits, jit_options={"cache": True})
+def _float_bits(v):  # type: ignore[no-untyped-def]
+    return lambda v: _bitcast_f32(f32(v))
+
+
+@numba.njit(cache=True, inline="always")
+def half_bits(v):  # type: ignore[no-untyped-def]
+    """saturate.hpp's half_bits: float32 -> IEEE binary16 bits, round to nearest even (NaN -> quiet NaN)."""
+    x = float_bits(v)
+    sign = (x >> 16) & 0x8000
+    a = x & 0x7FFFFFFF
+    if a >= 0x47800000:  # inf, NaN, or a value that rounds to inf
+        return sign | (0x7E00 if a > 0x7F800000 else 0x7C00)
+    if a >= 0x38800000:  # a normal float16: rebias, round the 13 dropped bits to even
+        return sign | ((a - 0x38000000 + 0xFFF + ((a >> 13) & 1)) >> 13)
+    return sign | (float_bits(abs(f32(v)) + f32(0.5)) - 0x3F000000)  # a subnormal: units of 2^-24
+
+
+@numba.njit(cache=True, inline="always")
+def bfloat16_bits(v):  # type: ignore[no-untyped-def]
+    """saturate.hpp's bfloat16_bits: float32 -> bfloat16 bits, round to nearest even (NaN -> 0x7FC0)."""
+    x = float_bits(v)
+    if (x & 0x7FFFFFFF) > 0x7F800000:
+        return 0x7FC0
+    return (x + 0x7FFF + ((x >> 16) & 1)) >> 16
+
+
+@numba.njit(cache=True, inline="always")
+def store_float(out: np.ndarray, i: int, v: float, fmt: int) -> None:
+    """out[i] = saturate_cast<float / Half / BFloat16>(v): v into a float32 array, or its float16 or bfloat16
+    bits into a uint16 array (fmt F16 or BF16)."""
+    if fmt == F32:
+        out[i] = v
+    elif fmt == F16:
+        out[i] = half_bits(v)
+    else:
+        out[i] = bfloat16_bits(v)

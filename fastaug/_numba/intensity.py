@@ -13,8 +13,8 @@ from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic, overload
 
-from ._check import check_dtype, check_image, check_pair, check_shape, fail, params
-from ._common import f32, saturate
+from ._check import FLOAT_OUT, check_dtype, check_image, check_pair, check_shape, fail, params
+from ._common import f32, saturate, store_float
 from ._parallel import launch, workers
 from ._view import Layout, as_batch, as_view, dense_row, index, rows_dense
 
@@ -418,35 +418,46 @@ def invert_rows(src: np.ndarray, s: Layout, dst: np.ndarray, d: Layout) -> None:
 
 @numba.njit(cache=True, inline="always")
 def normalize_row(
-    inp: np.ndarray, dst: np.ndarray, d: Layout, n: int, y: int, a: np.ndarray, b: np.ndarray, C: int, planar: bool
+    inp: np.ndarray,
+    dst: np.ndarray,
+    d: Layout,
+    n: int,
+    y: int,
+    a: np.ndarray,
+    b: np.ndarray,
+    fmt: int,
+    C: int,
+    planar: bool,
 ) -> None:
     """Row y of image n from a dense source row, one channel at a time: channel c's values go to dst from
-    pixel (n, y, 0, c) every value (planar rows, d.sw == 1: NCHW) or every C values (dense rows). C and
-    planar are constants at each call (normalize_channels) and the indices unsigned (see
-    _view.dense_row), so that the loops vectorise."""
+    pixel (n, y, 0, c) every value (planar rows, d.sw == 1: NCHW) or every C values (dense rows), as fmt
+    (store_float). C and planar are constants at each call (normalize_channels) and the indices unsigned
+    (see _view.dense_row), so that the loops vectorise."""
     step = 1 if planar else C
     for c in range(C):
         start = index(d, n, y, 0, c)
         out = dst[start : start + (d.w - 1) * step + 1]
         ac, bc = a[c], b[c]
         for x in range(d.w):
-            out[np.uint64(x * step)] = normalize_pixel(f32(inp[np.uint64(x * C + c)]), ac, bc)
+            store_float(out, np.uint64(x * step), normalize_pixel(f32(inp[np.uint64(x * C + c)]), ac, bc), fmt)
 
 
 @numba.njit(cache=True, inline="always")
 def normalize_channels(
-    inp: np.ndarray, dst: np.ndarray, d: Layout, n: int, y: int, a: np.ndarray, b: np.ndarray, planar: bool
+    inp: np.ndarray, dst: np.ndarray, d: Layout, n: int, y: int, a: np.ndarray, b: np.ndarray, fmt: int, planar: bool
 ) -> None:
     if d.c == 1:
-        normalize_row(inp, dst, d, n, y, a, b, 1, planar)
+        normalize_row(inp, dst, d, n, y, a, b, fmt, 1, planar)
     elif d.c == 3:
-        normalize_row(inp, dst, d, n, y, a, b, 3, planar)
+        normalize_row(inp, dst, d, n, y, a, b, fmt, 3, planar)
     else:
-        normalize_row(inp, dst, d, n, y, a, b, 4, planar)
+        normalize_row(inp, dst, d, n, y, a, b, fmt, 4, planar)
 
 
 @numba.njit(parallel=True, cache=True)
-def normalize_rows(src: np.ndarray, s: Layout, dst: np.ndarray, d: Layout, a: np.ndarray, b: np.ndarray) -> None:
+def normalize_rows(
+    src: np.ndarray, s: Layout, dst: np.ndarray, d: Layout, a: np.ndarray, b: np.ndarray, fmt: int
+) -> None:
     dense = rows_dense(s) and (rows_dense(d) or d.sw == 1)
     planar = not rows_dense(d)
     for r in numba.prange(s.n * s.h):
@@ -454,13 +465,13 @@ def normalize_rows(src: np.ndarray, s: Layout, dst: np.ndarray, d: Layout, a: np
         y = r % s.h
         if dense:
             if planar:
-                normalize_channels(dense_row(src, s, n, y), dst, d, n, y, a, b, True)
+                normalize_channels(dense_row(src, s, n, y), dst, d, n, y, a, b, fmt, True)
             else:
-                normalize_channels(dense_row(src, s, n, y), dst, d, n, y, a, b, False)
+                normalize_channels(dense_row(src, s, n, y), dst, d, n, y, a, b, fmt, False)
             continue
         for x in range(s.w):
             for c in range(s.c):
-                dst[index(d, n, y, x, c)] = normalize_pixel(f32(src[index(s, n, y, x, c)]), a[c], b[c])
+                store_float(dst, index(d, n, y, x, c), normalize_pixel(f32(src[index(s, n, y, x, c)]), a[c], b[c]), fmt)
 
 
 @numba.njit(parallel=True, cache=True)
@@ -676,15 +687,15 @@ def invert(src: np.ndarray, dst: np.ndarray) -> None:
 
 def normalize_plan(
     src: np.ndarray, dst: np.ndarray, mean: np.ndarray, std: np.ndarray, scale: float
-) -> tuple[np.ndarray, np.ndarray] | None:
-    """The checks of normalize (device arrays too) and its per-channel float32 a = scale / std and
-    b = -mean / std; None when nothing to write."""
+) -> tuple[np.ndarray, np.ndarray, int] | None:
+    """The checks of normalize (device arrays too), its per-channel float32 a = scale / std and
+    b = -mean / std, and dst's format (_common.F32, F16 or BF16: float32, float16, or bfloat16 as uint16 bit
+    patterns); None when nothing to write."""
     n, h, w, c = src.shape
     mean = params(mean, c, "mean", np.float64)
     std = params(std, c, "std", np.float64)
-    check_pair(src, dst)
+    check_pair(src, dst, float_out=True)
     check_shape(dst, "dst", n, h, w, c)
-    check_dtype(dst, "dst", np.float32)
     a, b = np.empty(c, np.float32), np.empty(c, np.float32)
     for k in range(c):
         m, sd = float(mean[k]), float(std[k])
@@ -701,14 +712,17 @@ def normalize_plan(
         b[k] = np.float32(-m / sd)
     if dst.size == 0:
         return None
-    return a, b
+    return a, b, FLOAT_OUT[np.dtype(dst.dtype)]
 
 
 def normalize(src: np.ndarray, dst: np.ndarray, mean: np.ndarray, std: np.ndarray, scale: float) -> None:
-    """dst = (src * scale - mean[c]) / std[c] into a float32 dst of any layout; mean and std per channel."""
-    src, dst, sbuf, s, dbuf, d = _views(src, dst)
+    """dst = (src * scale - mean[c]) / std[c] into a dst of any layout; mean and std per channel. dst is
+    float32, float16, or uint16: the bit patterns of bfloat16 (NumPy has no bfloat16)."""
+    src, dst = as_batch(src, "img"), as_batch(dst, "out")
     plan = normalize_plan(src, dst, mean, std, scale)
     if plan is not None:
+        sbuf, s = as_view(src, "img")
+        dbuf, d = as_view(dst.view(np.uint16) if dst.dtype == np.float16 else dst, "out", writable=True)
         launch(normalize_rows, sbuf, s, dbuf, d, *plan)
 
 

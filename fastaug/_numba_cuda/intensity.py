@@ -18,6 +18,7 @@ from numba import cuda, float64, int32, uint8
 
 from .._numba._common import f32
 from .._numba._common import saturate as _saturate
+from .._numba._common import store_float as _store_float
 from .._numba._view import index as _index
 from .._numba.intensity import (
     MEAN_LANES_F32,
@@ -49,6 +50,7 @@ equalize_lut = device(_equalize_lut)
 gray_pixel = device(_gray_pixel)
 invert_pixel = device(_invert_pixel)
 normalize_pixel = device(_normalize_pixel)
+store_float = device(_store_float)
 threshold_value = device(_threshold_value)
 index = device(_index)
 lut_pixel = device(_lut_pixel)
@@ -117,12 +119,12 @@ def invert_kernel(src, s, dst, d):  # type: ignore[no-untyped-def]
 
 
 @kernel
-def normalize_kernel(src, s, dst, d, a, b):  # type: ignore[no-untyped-def]
+def normalize_kernel(src, s, dst, d, a, b, fmt):  # type: ignore[no-untyped-def]
     n, y, x = thread_pixel(d)
     if n < 0:
         return
     for c in range(d.c):
-        dst[index(d, n, y, x, c)] = normalize_pixel(f32(src[index(s, n, y, x, c)]), a[c], b[c])
+        store_float(dst, index(d, n, y, x, c), normalize_pixel(f32(src[index(s, n, y, x, c)]), a[c], b[c]), fmt)
 
 
 @kernel
@@ -213,11 +215,14 @@ def invert(src: Any, dst: Any, *, stream: Any = 0) -> None:
 
 
 def normalize(src: Any, dst: Any, mean: Any, std: Any, scale: float, *, stream: Any = 0) -> None:
-    """dst = (src * scale - mean[c]) / std[c] into a float32 device array of any layout."""
+    """dst = (src * scale - mean[c]) / std[c] into a device array of any layout: float32, float16, or uint16
+    (the bit patterns of bfloat16), as fastaug._numba.normalize."""
     s, d = pair(src, dst)
     plan = normalize_plan(s, d, mean, std, scale)
     if plan is not None:
-        launch_pixels(normalize_kernel, _pixels(d), stream, s.buf, s.layout, d.buf, d.layout, *upload(stream, *plan))
+        a, b, fmt = plan
+        out = d.buf.view(np.uint16) if d.dtype == np.float16 else d.buf
+        launch_pixels(normalize_kernel, _pixels(d), stream, s.buf, s.layout, out, d.layout, *upload(stream, a, b), fmt)
 
 
 def lut(src: Any, dst: Any, table: Any, *, stream: Any = 0) -> None:

@@ -73,14 +73,23 @@ def normalize(
     out: Any = None,
     stream: Any = None,
 ) -> Any:
-    """The fused last step: (img / max_pixel_value - mean) / std as float32, NCHW (default) or NHWC.
+    """The fused last step: (img / max_pixel_value - mean) / std, NCHW (default) or NHWC.
 
     mean and std are per channel (or scalars) in [0, 1] units, as albumentations.Normalize and
     torchvision's Normalize after ToTensor; max_pixel_value defaults to 255 for uint8 and 1 for float32.
-    A 2-D or 3-D input gives a (C, H, W) / (H, W, C) output (a 2-D input is treated as C = 1)."""
+    A 2-D or 3-D input gives a (C, H, W) / (H, W, C) output (a 2-D input is treated as C = 1).
+
+    dtype: "float32", or the training tensor in half precision written in the same pass, "float16" (numpy,
+    torch, CuPy) or "bfloat16" (torch only: NumPy and CuPy have no bfloat16): the float32 result rounded to
+    nearest even, the bits of ``result.astype(np.float16)`` and ``result.to(torch.bfloat16)``."""
     src = Image(img)
-    if dtype != "float32":
-        raise ArgumentError(f"dtype: expected 'float32', got {dtype!r}")
+    if dtype not in ("float32", "float16", "bfloat16"):
+        raise ArgumentError(f"dtype: expected 'float32', 'float16' or 'bfloat16', got {dtype!r}")
+    if dtype == "bfloat16" and src.framework != "torch" and out is None:
+        raise ArgumentError(
+            f"dtype: bfloat16 needs a torch tensor ({src.framework} has no bfloat16 dtype): pass img as a torch "
+            "tensor, or use dtype='float16'"
+        )
     if layout not in ("NCHW", "NHWC"):
         raise ArgumentError(f"layout: expected 'NCHW' or 'NHWC', got {layout!r}")
     mean_c = per_sample(mean, src.c, "mean") if np.ndim(mean) == 0 else np.asarray(mean, np.float64).ravel()
@@ -93,10 +102,10 @@ def normalize(
     scale = 1.0 / (max_pixel_value if max_pixel_value else (255.0 if src.dtype == "uint8" else 1.0))
     nhwc = src.user_shape(src.n, src.h, src.w, src.c)
     if layout == "NHWC":
-        dst = output(src, (src.n, src.h, src.w, src.c), "float32", out, shape=nhwc)
+        dst = output(src, (src.n, src.h, src.w, src.c), dtype, out, shape=nhwc)
     else:
         chw = (src.c, src.h, src.w) if len(nhwc) < 4 else (src.n, src.c, src.h, src.w)
-        dst = output(src, (src.n, src.h, src.w, src.c), "float32", out, shape=chw, view=_to_channels_last)
+        dst = output(src, (src.n, src.h, src.w, src.c), dtype, out, shape=chw, view=_to_channels_last)
     _backend.run("normalize", src, dst, mean_c, std_c, scale, stream=stream)
     return dst.result
 

@@ -101,7 +101,9 @@ void threshold(const ImageView& src, const ImageView& dst, const double* thresh,
 // 255 - x for uint8 (cv2.bitwise_not), 1 - x for float32.
 void invert(const ImageView& src, const ImageView& dst, Stream stream = {});
 
-// dst = (src * scale - mean[c]) / std[c] into a float32 dst of any layout (e.g. an NCHW tensor viewed as NHWC).
+// dst = (src * scale - mean[c]) / std[c] into a dst of any layout (e.g. an NCHW tensor viewed as NHWC), of
+// dtype float32, or float16 / bfloat16: the float32 result rounded to nearest even in the same pass (the bits
+// of NumPy's astype(float16) and torch's .to(float16 / bfloat16) of the float32 result).
 void normalize(const ImageView& src, const ImageView& dst, const double* mean, const double* std, double scale,
                Stream stream = {});
 

@@ -6,7 +6,9 @@
 
 namespace fastaug {
 
-enum class DType : int { UInt8 = 0, Float32 = 1 };
+// Images are uint8 or float32. Float16 (IEEE binary16) and BFloat16 (float32's upper 16 bits) are output
+// types only, of the operators that say so (normalize).
+enum class DType : int { UInt8 = 0, Float32 = 1, Float16 = 2, BFloat16 = 3 };
 enum class Device : int { CPU = 0, CUDA = 1 };
 
 // Values equal OpenCV's INTER_* so that users can pass cv2 constants.
@@ -28,6 +30,21 @@ struct Stream {
   void* handle = nullptr;
 };
 
-inline const char* dtype_name(DType t) { return t == DType::UInt8 ? "uint8" : "float32"; }
+inline const char* dtype_name(DType t) {
+  switch (t) {
+    case DType::UInt8:
+      return "uint8";
+    case DType::Float32:
+      return "float32";
+    case DType::Float16:
+      return "float16";
+    case DType::BFloat16:
+      return "bfloat16";
+  }
+  return "unknown";
+}
+
+// Bytes per element.
+inline int dtype_size(DType t) { return t == DType::UInt8 ? 1 : (t == DType::Float32 ? 4 : 2); }
 
 }  // namespace fastaug
