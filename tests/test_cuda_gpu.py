@@ -127,8 +127,8 @@ def test_ragged_resize_equals_cpu(dtype, channels):
 
 
 def test_large_batches_chunk_their_parameters():
-    """More samples than one launch's 4 KiB of parameters holds (113 inverse maps, 512 thresholds, 5 RGB
-    lut tables, 31 colour matrices, 1024 hue shifts)."""
+    """More samples than one launch's 4 KiB of parameters holds (113 inverse maps, 512 thresholds, 31 colour
+    matrices, 1024 hue shifts), and 700 RGB lut tables (a device copy, one launch)."""
     rng = np.random.default_rng(3)
     x = rng.integers(0, 256, (700, 12, 14, 3), dtype=np.uint8)
     Ms = fa.affine_matrix(rng.uniform(-90, 90, 700), scale=rng.uniform(0.5, 1.5, 700), center=(7, 6))
@@ -139,7 +139,7 @@ def test_large_batches_chunk_their_parameters():
     )
     t = rng.uniform(0, 255, 700)
     assert_same(fa.threshold(on_gpu(x), t, 200), cpu(lambda a: fa.threshold(a, t, 200), x), "threshold, 700 values")
-    tables = rng.integers(0, 256, (700, 3, 256)).astype(np.uint8)  # 5 samples' tables a launch
+    tables = rng.integers(0, 256, (700, 3, 256)).astype(np.uint8)  # 525 KiB of tables: a larger staging block
     assert_same(fa.lut(on_gpu(x), tables), cpu(lambda a: fa.lut(a, tables), x), "lut, 700 tables")
     mats = np.concatenate([COLOR[3]] * 234)[:700] * rng.uniform(0.9, 1.1, (700, 1, 1))  # 31 matrices a launch
     assert_same(fa.color_transform(on_gpu(x), mats), cpu(lambda a: fa.color_transform(a, mats), x), "color, 700")
@@ -251,6 +251,24 @@ def test_normalize_half_precision(layout, dtype):
     got = fa.normalize(special.cuda(), 0.0, 1.0, "NHWC", dtype, max_pixel_value=1.0)
     torch.cuda.synchronize()
     assert torch.equal(got.cpu().view(torch.int16), special.to(half).view(torch.int16)), dtype
+
+
+def test_lut_tables_in_flight_are_not_overwritten():
+    """lut copies a batch's tables to the device through a reused pinned block: calls queued behind a busy
+    stream each keep their own tables (a block is reused only once its copy has run), and a batch of any
+    size is one launch (700 RGB tables, once five a launch)."""
+    rng = np.random.default_rng(8)
+    x = on_gpu(batch(3, "uint8"))
+    tables = [rng.integers(0, 256, (3, 3, 256)).astype(np.uint8) for _ in range(6)]
+    side = torch.cuda.Stream()
+    side.wait_stream(torch.cuda.current_stream())
+    with torch.cuda.stream(side):
+        torch.cuda._sleep(100_000_000)
+        outs = [fa.lut(x, t) for t in tables]
+    side.synchronize()
+    host = x.cpu().numpy()
+    for t, out in zip(tables, outs, strict=True):
+        np.testing.assert_array_equal(out.cpu().numpy(), cpu(lambda a, t=t: fa.lut(a, t), host))
 
 
 def test_output_written_in_place_on_the_device():

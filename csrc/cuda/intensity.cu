@@ -154,22 +154,22 @@ __global__ void normalize_kernel(ImageView src, ImageView dst, Coeffs k) {
   }
 }
 
-// lut: each block copies its sample's tables (from the kernel's arguments) into shared memory, then maps its
-// pixels.
+// lut: one launch for the batch; each block copies its sample's tables (a device copy of the batch's, N * C *
+// 256 bytes) into shared memory, then maps its pixels.
 template <int C>
-__global__ void lut_kernel(ImageView src, ImageView dst, int64_t first, int64_t count, Params<uint8_t> tables) {
+__global__ void lut_kernel(ImageView src, ImageView dst, const uint8_t* tables) {
   __shared__ uint8_t table[C * 256];
   const int t = threadIdx.y * blockDim.x + threadIdx.x, threads = blockDim.x * blockDim.y;
-  for (int64_t k = blockIdx.z; k < count; k += gridDim.z) {
+  for (int64_t k = blockIdx.z; k < dst.n; k += gridDim.z) {
     __syncthreads();  // every thread is done with the previous sample's tables
-    for (int i = t; i < C * 256; i += threads) table[i] = tables.v[k * C * 256 + i];
+    for (int i = t; i < C * 256; i += threads) table[i] = tables[k * C * 256 + i];
     __syncthreads();
     for (int64_t y = static_cast<int64_t>(blockIdx.y) * blockDim.y + threadIdx.y; y < dst.h;
          y += static_cast<int64_t>(gridDim.y) * blockDim.y)
       for (int64_t x = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; x < dst.w;
            x += static_cast<int64_t>(gridDim.x) * blockDim.x) {
-        const uint8_t* p = pixel_ptr<const uint8_t>(src, first + k, y, x);
-        uint8_t* out = pixel_ptr<uint8_t>(dst, first + k, y, x);
+        const uint8_t* p = pixel_ptr<const uint8_t>(src, k, y, x);
+        uint8_t* out = pixel_ptr<uint8_t>(dst, k, y, x);
         for (int c = 0; c < C; ++c) out[c * dst.sc] = detail::lut_pixel(table, c, p[c * src.sc]);
       }
   }
@@ -332,12 +332,13 @@ void normalize(const ImageView& src, const ImageView& dst, const float a[4], con
 
 void lut(const ImageView& src, const ImageView& dst, const uint8_t* table, Stream stream) {
   DeviceScope scope(src, "lut");
+  const cudaStream_t s = stream_of(stream);
   detail::dispatch_channels(src.c, [&](auto ch) {
     constexpr int C = decltype(ch)::value;
-    for_chunks(table, src.n, C * 256, "lut", "tables", [&](int64_t first, int64_t count, const Params<uint8_t>& p) {
-      const Grid g = pixel_grid(dst.w, dst.h, count);
-      lut_kernel<C><<<g.blocks, g.threads, 0, stream_of(stream)>>>(src, dst, first, count, p);
-    });
+    const DeviceCopy tables(table, static_cast<size_t>(src.n) * C * 256, s, "lut");
+    const Grid g = pixel_grid(dst.w, dst.h, dst.n);
+    lut_kernel<C><<<g.blocks, g.threads, 0, s>>>(src, dst, tables.data<uint8_t>());
+    check_launch("lut");
   });
 }
 

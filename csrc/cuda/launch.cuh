@@ -1,6 +1,7 @@
 // What every CUDA operator needs around its kernel: the caller's stream, the image's device made
 // current, per-sample parameters passed by value in the kernel's arguments (no host-to-device copy, so
-// nothing blocks), grid sizing, and launch errors reported with the operator's name.
+// nothing blocks) or, when a batch's do not fit there, copied to the device without blocking (DeviceCopy),
+// grid sizing, and launch errors reported with the operator's name.
 #pragma once
 #include <cuda_runtime.h>
 
@@ -84,6 +85,28 @@ void for_chunks(const T* host, int64_t n, int64_t per_sample, const char* op, co
     check_launch(op);
   }
 }
+
+// Per-call host data too large for a kernel's arguments (lut's tables of a whole batch), as a stream-ordered
+// device copy that lets one launch serve the batch. The bytes go through a pinned staging block (copied
+// there on the host, then cudaMemcpyAsync: from pinned memory it never waits for the stream) into
+// cudaMallocAsync memory, freed with cudaFreeAsync when this object dies (after the launches made meanwhile,
+// in stream order). A staging block is reused once the event recorded after its copy has completed (queried,
+// never waited for), so nothing synchronises; blocks are kept for the process (pinning memory is slow).
+class DeviceCopy {
+ public:
+  DeviceCopy(const void* host, size_t bytes, cudaStream_t stream, const char* op);  // runtime.cu
+  ~DeviceCopy();
+  DeviceCopy(const DeviceCopy&) = delete;
+  DeviceCopy& operator=(const DeviceCopy&) = delete;
+  template <class T>
+  const T* data() const {
+    return static_cast<const T*>(data_);
+  }
+
+ private:
+  void* data_ = nullptr;
+  cudaStream_t stream_;
+};
 
 // Element pointer of (n, y, x, channel 0) in a view.
 template <class T>
