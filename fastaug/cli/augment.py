@@ -19,6 +19,7 @@ import hashlib
 import os
 import re
 import sys
+import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -245,8 +246,19 @@ def _remove_temporaries(dst: Path) -> int:
 def _run_jobs(jobs: list[_Job], pipeline: T.Compose, seed: int, workers: int) -> Iterator[tuple[str, int, str]]:
     """(status, copies written, message) of each job, in the jobs' order. A _WriteError stops the run."""
     pool = ThreadPoolExecutor(workers, thread_name_prefix="fastaug-augment")
+    stop = threading.Event()  # set by the first write error: the jobs not yet started then do nothing
+
+    def process(job: _Job) -> tuple[str, int, str]:
+        if stop.is_set():
+            return "cancelled", 0, ""
+        try:
+            return _process(job, pipeline, seed)
+        except _WriteError:
+            stop.set()
+            raise
+
     try:
-        futures = [pool.submit(_process, job, pipeline, seed) for job in jobs]
+        futures = [pool.submit(process, job) for job in jobs]
         for future in futures:
             yield future.result()
     finally:

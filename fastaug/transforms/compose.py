@@ -115,9 +115,9 @@ class Compose:
                 self.runs[i] = _Run(list(range(i, j)), transforms[i:j])  # type: ignore[arg-type]
             i = max(j, i + 1)
         self.rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
-        for name, value in (("antialias", antialias), ("drop_empty_boxes", drop_empty_boxes)):
-            if not isinstance(value, (bool, np.bool_)):
-                raise ArgumentTypeError(f"Compose: {name}: expected True or False, got {value!r}")
+        for name, flag in (("antialias", antialias), ("drop_empty_boxes", drop_empty_boxes)):
+            if not isinstance(flag, (bool, np.bool_)):
+                raise ArgumentTypeError(f"Compose: {name}: expected True or False, got {flag!r}")
         for name, value in (("mask_fill", mask_fill), ("min_box_area", min_box_area)):
             if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
                 raise ArgumentTypeError(f"Compose: {name}: expected a number, got {value!r}")
