@@ -2,6 +2,7 @@
 benchmarks/guards.toml), so that neither is edited by hand.
 
     fastaug bench --json benchmarks/results/cpu.json                 # on the CPU machine
+    fastaug bench --workloads augment --json benchmarks/results/cpu-augment-torchvision.json  # with torchvision
     bash benchmarks/gpu_check.sh  # on a GPU machine; its cuda-224.json / cuda-1024.json go to benchmarks/results/
     python benchmarks/make_results.py [--write-guards --margin 0.5]"""
 
@@ -95,7 +96,12 @@ def section(report: dict[str, Any]) -> list[str]:
     return lines
 
 
-def results_md(cpu: dict[str, Any] | None, gpus: dict[str, dict[str, Any]]) -> str:
+def results_md(
+    cpu: dict[str, Any] | None,
+    gpus: dict[str, dict[str, Any]],
+    extra_cpu: dict[str, dict[str, Any]] | None = None,
+    stages: dict[str, Any] | None = None,
+) -> str:
     lines = [
         "# Benchmark results",
         "",
@@ -116,6 +122,20 @@ def results_md(cpu: dict[str, Any] | None, gpus: dict[str, dict[str, Any]]) -> s
         if cpu
         else ["No CPU run recorded yet: `fastaug bench --json benchmarks/results/cpu.json`."]
     )
+    if stages:
+        lines += [
+            "",
+            f"### Where the augment workload's time goes (fastaug native, {stages['threads']} threads; "
+            "benchmarks/augment_stages.py)",
+            "",
+            f"Mean {stages['total_ms']} ms a batch (median {stages['median_total_ms']} ms), {stages['rounds']} rounds:",
+            "",
+            "| stage | ms | share |",
+            "|---|---|---|",
+            *(f"| {k} | {v} | {v / stages['total_ms']:.0%} |" for k, v in stages["stages_ms"].items()),
+        ]
+    for name, report in (extra_cpu or {}).items():  # cpu-<what>.json: runs with other peers installed
+        lines += ["", f"### Also on the CPU: {name}.json", "", *section(report)]
     lines += ["", "## GPU", ""]
     for name, report in gpus.items():
         meta = report["meta"]
@@ -162,7 +182,10 @@ def main() -> None:
     cpu = json.loads((folder / "cpu.json").read_text()) if (folder / "cpu.json").exists() else None
     runs = [(path.stem, json.loads(path.read_text())) for path in folder.glob("cuda*.json")]
     gpus = dict(sorted(runs, key=lambda kv: (kv[1]["meta"]["device_name"], kv[1]["meta"]["batch"][1])))
-    Path(args.out).write_text(results_md(cpu, gpus))
+    extra_cpu = {path.stem: json.loads(path.read_text()) for path in sorted(folder.glob("cpu-*.json"))}
+    stages_path = folder / "augment-stages.json"
+    stages = json.loads(stages_path.read_text()) if stages_path.exists() else None
+    Path(args.out).write_text(results_md(cpu, gpus, extra_cpu, stages))
     print(f"wrote {args.out}")
     if cpu:
         why_not = _bench.write_png(cpu, folder / "cpu.png")
