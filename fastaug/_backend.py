@@ -18,6 +18,11 @@ from typing import Any
 
 import numpy as np
 
+try:
+    from numpy.lib.array_utils import byte_bounds
+except ImportError:  # numpy < 2
+    from numpy import byte_bounds  # type: ignore[attr-defined,no-redef]
+
 from ._errors import ArgumentError, ArgumentTypeError
 from ._interop import Image
 
@@ -236,6 +241,19 @@ def _each(images: Image | list[Image], f: Callable[[Image], Any]) -> Any:
     return [f(i) for i in images] if isinstance(images, list) else f(images)
 
 
+def _all(images: Image | list[Image]) -> list[Image]:
+    return images if isinstance(images, list) else [images]
+
+
+def _overlap(inputs: list[np.ndarray], outputs: list[np.ndarray]) -> bool:
+    """Whether the memory span of an input overlaps that of an output (np.may_share_memory's bounds test,
+    for all pairs at once: a ragged batch has an input and an output per image)."""
+    if not inputs or not outputs:
+        return False
+    ins, outs = np.array([byte_bounds(a) for a in inputs]), np.array([byte_bounds(a) for a in outputs])
+    return bool(((ins[:, None, 0] < outs[None, :, 1]) & (outs[None, :, 0] < ins[:, None, 1])).any())
+
+
 def _first(images: Image | list[Image]) -> Image:
     return images[0] if isinstance(images, list) else images
 
@@ -266,10 +284,10 @@ def run(op: str, src: Image | list[Image], dst: Image | list[Image], *args: Any,
     if first.device == "cuda":
         _run_cuda(op, src, dst, args, stream)
         return
-    for s in src if isinstance(src, list) else [src]:
-        for d in dst if isinstance(dst, list) else [dst]:
-            if s.framework == "numpy" and d.framework == "numpy" and np.may_share_memory(s.obj, d.obj):
-                raise ArgumentError("out: must not overlap the input image")
+    if _overlap(
+        [i.obj for i in _all(src) if i.framework == "numpy"], [o.obj for o in _all(dst) if o.framework == "numpy"]
+    ):
+        raise ArgumentError("out: must not overlap the input image")
     module = _cpu_backend()
     if module is _native:
         getattr(_native, op)(_each(src, lambda i: i.capsule()), _each(dst, lambda i: i.capsule()), *args, 0)
