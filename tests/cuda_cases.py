@@ -67,6 +67,10 @@ OPS: dict[str, Op] = {
     "normalize_f16": lambda x, **k: fa.normalize(x, 0.5, 0.25, layout="NHWC", dtype="float16", **k),
     "normalize_f16_nchw": lambda x, **k: fa.normalize(x, MEANS[: x.shape[-1]], 0.2, dtype="float16", **k),
     "color_transform": lambda x, **k: fa.color_transform(x, COLOR[x.shape[-1]], **k),
+    "normalize_color": lambda x, **k: fa.normalize(x, MEANS[: x.shape[-1]], 0.2, matrix=COLOR[x.shape[-1]], **k),
+    "normalize_color_f16": lambda x, **k: fa.normalize(
+        x, 0.5, 0.25, layout="NHWC", dtype="float16", matrix=COLOR[x.shape[-1]][1], **k
+    ),
     "hue_shift": lambda x, **k: fa.hue_shift(x, [-0.5, 0.21, 1 / 3], **k),
     # a ragged batch (views of different sizes) in one call: a dense (3, 60, 80, C) result
     "warp_affine_ragged": lambda x, **k: fa.warp_affine(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import subprocess
 import sys
@@ -550,6 +551,23 @@ BAD = [
     (lambda: fa.color_transform(np.zeros((8, 8, 3), np.uint8), np.full((3, 4), np.nan)), ValueError, "finite"),
     (lambda: fa.color_transform(np.zeros((8, 8), np.uint8), [[1e39, 0]]), ValueError, "within the float32 range"),
     (lambda: fa.color_transform(np.zeros((8, 8, 3), np.uint8), "eye"), TypeError, "matrix: expected numbers"),
+    (lambda: fa.normalize(np.zeros((8, 8, 3), np.uint8), 0.5, 0.5, matrix=np.eye(4)), ValueError, "(3, 4)"),
+    (
+        lambda: fa.normalize(np.zeros((2, 8, 8, 3), np.uint8), 0.5, 0.5, matrix=np.zeros((3, 3, 4))),
+        ValueError,
+        "(2, 3, 4)",
+    ),
+    (
+        lambda: fa.normalize(np.zeros((8, 8, 3), np.uint8), 0.5, 0.5, matrix=np.full((3, 4), np.nan)),
+        ValueError,
+        "finite",
+    ),
+    (lambda: fa.normalize(np.zeros((8, 8), np.uint8), 0.5, 0.5, matrix=[[1e39, 0]]), ValueError, "float32 range"),
+    (
+        lambda: fa.normalize(np.zeros((8, 8, 3), np.uint8), 0.5, 0.5, matrix="eye"),
+        TypeError,
+        "matrix: expected numbers",
+    ),
     (lambda: fa.channel_mean(np.zeros((8, 8, 2), np.uint8)), ValueError, "img: expected shape"),
     (lambda: fa.channel_mean(np.zeros((8, 8), np.int32)), TypeError, "img: expected dtype uint8 or float32"),
     (lambda: fa.hue_shift(np.zeros((8, 8, 3), np.uint8), 0.6), ValueError, "hue: expected values in [-0.5, 0.5]"),
@@ -566,6 +584,28 @@ def test_bad_input_raises_clearly(backend, call, exc, message):
     with pytest.raises(exc) as info:
         call()
     assert message in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "shape, matrix",
+    [
+        ((8, 8, 3), np.eye(4)),
+        ((2, 8, 8, 3), np.zeros((3, 3, 4))),
+        ((2, 8, 8, 4), np.zeros((2, 3, 4))),
+        ((8, 8, 3), np.full((3, 4), np.nan)),
+        ((2, 8, 8, 1), np.array([[[1.0, 0.0]], [[np.inf, 0.0]]])),
+        ((8, 8), [[1e39, 0]]),
+        ((8, 8, 3), "eye"),
+    ],
+)
+def test_normalize_matrix_errors_are_color_transforms(backend, shape, matrix):
+    """A bad matrix fails normalize with color_transform's exception and message, before any output."""
+    img = np.zeros(shape, np.uint8)
+    with pytest.raises(Exception) as expected:
+        fa.color_transform(img, matrix)
+    with pytest.raises(type(expected.value)) as got:
+        fa.normalize(img, 0.5, 0.25, matrix=matrix)
+    assert str(got.value) == str(expected.value)
 
 
 def test_read_only_out_and_overlap_rejected(backend):
@@ -599,15 +639,28 @@ def test_native_validates_before_touching_memory():
         native.lut(src.__dlpack__(), dst.__dlpack__(), np.zeros(256, np.uint8), 0)
     with pytest.raises(ValueError, match=r"matrix: entry \[1, 2\] of sample 1 is inf"):
         native.color_transform(src.__dlpack__(), dst.__dlpack__(), np.r_[np.zeros(18), np.inf, np.zeros(5)], 0)
+    f32 = np.zeros((2, 8, 8, 3), np.float32)
+    with pytest.raises(ValueError, match="matrix: expected 24 values, got 12"):
+        native.normalize(src.__dlpack__(), f32.__dlpack__(), np.zeros(3), np.ones(3), 1.0, np.zeros(12), 0)
+    with pytest.raises(ValueError, match=r"matrix: entry \[1, 2\] of sample 1 is inf"):
+        native.normalize(
+            src.__dlpack__(),
+            f32.__dlpack__(),
+            np.zeros(3),
+            np.ones(3),
+            1.0,
+            np.r_[np.zeros(18), np.inf, np.zeros(5)],
+            0,
+        )
     with pytest.raises(ValueError, match="out: expected a writable array of 6 float64 values"):
         native.channel_mean(src.__dlpack__(), np.zeros(5), 0)
     half = np.zeros((2, 8, 8, 3), np.float16)
     with pytest.raises(ValueError, match="dst: expected dtype float32, float16 or bfloat16, got uint8"):
-        native.normalize(src.__dlpack__(), dst.__dlpack__(), np.zeros(3), np.ones(3), 1.0, 0)
+        native.normalize(src.__dlpack__(), dst.__dlpack__(), np.zeros(3), np.ones(3), 1.0, None, 0)
     with pytest.raises(ValueError, match="dst: expected dtype uint8 or float32, got float16"):
         native.invert(src.__dlpack__(), half.__dlpack__(), 0)
     with pytest.raises(ValueError, match="img: expected dtype uint8 or float32, got DLPack type code 2 with 16 bits"):
-        native.normalize(half.__dlpack__(), half.copy().__dlpack__(), np.zeros(3), np.ones(3), 1.0, 0)
+        native.normalize(half.__dlpack__(), half.copy().__dlpack__(), np.zeros(3), np.ones(3), 1.0, None, 0)
     with pytest.raises(ValueError, match="hue: expected 2 values"):
         native.hue_shift(src.__dlpack__(), dst.__dlpack__(), np.zeros(3), 0)
     with pytest.raises(ValueError, match=r"hue: expected values in \[-0.5, 0.5\] .*, got 0.7 for sample 1"):
@@ -1010,6 +1063,12 @@ def test_backends_bit_identical_pointwise():
             mats = np.array([0.3, 1.0, 40.0])[:, None, None] * rng.normal(1, 0.5, (3, c, c + 1))
             mats[0, :, :c] = np.diag(np.diag(mats[0, :, :c]))  # diagonal, random (fixed point for C=3), large
             calls.append(lambda out, mats=mats: fa.color_transform(x, mats, out=out))
+            for layout, half in itertools.product(("NCHW", "NHWC"), ("float32", "float16")):
+                calls.append(
+                    lambda out, mats=mats, layout=layout, half=half: fa.normalize(
+                        x, [0.4] * c, [0.3] * c, layout, half, matrix=mats, out=out
+                    )
+                )
             calls.append(lambda out: fa.hue_shift(x, [-0.5, 0.13, 1 / 3], out=out))
             if dtype == np.uint8:
                 calls.append(lambda out: fa.equalize(x, out=out))

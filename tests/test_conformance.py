@@ -467,6 +467,61 @@ def test_color_transform_photo_and_shapes(backend):
             np.testing.assert_array_equal(got[i], cv2.transform(img, m if m.ndim == 2 else m[i]))
 
 
+MEANS, STDS = (0.485, 0.456, 0.406, 0.5), (0.229, 0.224, 0.225, 0.25)
+
+
+def _bits(a: np.ndarray) -> np.ndarray:
+    """The bit patterns of a float32 / float16 array (NaN, -0 and inf compared exactly)."""
+    return a.view(np.uint32 if a.dtype == np.float32 else np.uint16)
+
+
+def assert_fused_normalize(x: np.ndarray, m: np.ndarray, what: str) -> None:
+    """normalize(x, matrix=m) is normalize(color_transform(x, m)) bit for bit: NCHW and NHWC, float32 and
+    float16, a new array and out=."""
+    c = x.shape[-1]
+    mean, std = MEANS[:c], STDS[:c]
+    colour = fa.color_transform(x, m)
+    for layout in ("NCHW", "NHWC"):
+        for dtype in ("float32", "float16"):
+            want = fa.normalize(colour, mean, std, layout, dtype)
+            got = fa.normalize(x, mean, std, layout, dtype, matrix=m)
+            assert got.dtype == want.dtype and got.shape == want.shape
+            np.testing.assert_array_equal(_bits(got), _bits(want), err_msg=f"{what} {layout} {dtype}")
+            out = np.full_like(want, 7)
+            assert fa.normalize(x, mean, std, layout, dtype, matrix=m, out=out) is out
+            np.testing.assert_array_equal(_bits(out), _bits(want), err_msg=f"{what} {layout} {dtype} out=")
+
+
+@pytest.mark.parametrize("kind", ["diagonal", "jitter", "small", "large", "limits"])
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_normalize_matrix(backend, image_spec, dtype, kind):
+    """normalize with a colour matrix fused in front gives color_transform then normalize bit for bit, on every
+    path of color_transform (diagonal, C = 1, fixed point, float chain), per-sample and shared matrices,
+    contiguous and planar (NCHW memory) input."""
+    img = images(image_spec, dtype)
+    c = img.shape[2]
+    m = _color_matrices(kind, c, np.random.default_rng(len(kind) + c))
+    batch = np.stack([img, img[::-1], img[:, ::-1]])[:, :96, :128]
+    planar = np.ascontiguousarray(batch.transpose(0, 3, 1, 2)).transpose(0, 2, 3, 1)
+    for x in (batch, planar):
+        assert_fused_normalize(x, m, f"{kind} per sample")
+        assert_fused_normalize(x, m[1], f"{kind} shared")
+        assert_fused_normalize(x, m[2, :, :c], f"{kind} square")
+
+
+def test_normalize_matrix_random(backend):
+    """Random data and 60 random matrices of every magnitude (every branch), uint8 and float32."""
+    rng = np.random.default_rng(12)
+    for trial in range(60):
+        c = (1, 3, 4)[trial % 3]
+        img = rng.integers(0, 256, (2, 13, 17, c), dtype=np.uint8)
+        if trial % 2:
+            img = (img / 255.0 * 1.4 - 0.2).astype(np.float32)
+        m = rng.normal(0, (0.2, 1.0, 8.0, 50.0)[trial % 4], (2, c, c + 1)) * rng.uniform(0.5, 2, (1, 1, c + 1))
+        m[..., c] *= 40
+        assert_fused_normalize(img, m, f"trial {trial}")
+
+
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_channel_mean(backend, image_spec, dtype):
     """uint8: cv2.mean's bits (exact integer sums); float32: within 1e-15 of NumPy's float64 mean (and of

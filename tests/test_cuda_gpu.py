@@ -253,6 +253,31 @@ def test_normalize_half_precision(layout, dtype):
     assert torch.equal(got.cpu().view(torch.int16), special.to(half).view(torch.int16)), dtype
 
 
+@pytest.mark.parametrize("dtype", ["uint8", "float32"])
+@pytest.mark.parametrize("channels", [1, 3, 4])
+def test_normalize_matrix_fused(dtype, channels):
+    """normalize(matrix=) on the GPU is color_transform then normalize on the GPU, bit for bit, every branch
+    (COLOR's diagonal, fixed point, float chain), NCHW and NHWC, float32 / float16 / bfloat16, contiguous and
+    strided input, out=, and the Numba CUDA fallback."""
+    x = batch(channels, dtype, 104, 136)
+    mats = COLOR[channels]
+    g = on_gpu(x)
+    window = g.permute(0, 3, 1, 2).contiguous().permute(0, 2, 3, 1)[:, 3:99, 5:133]
+    for src in (g, window):
+        for layout in ("NCHW", "NHWC"):
+            for half in ("float32", "float16", "bfloat16"):
+                expected = fa.normalize(fa.color_transform(src, mats), 0.4, 0.3, layout, half)
+                got = fa.normalize(src, 0.4, 0.3, layout, half, matrix=mats)
+                out = torch.zeros_like(got)
+                assert fa.normalize(src, 0.4, 0.3, layout, half, matrix=mats, out=out) is out
+                with fa.backend("numba"):
+                    fallback = fa.normalize(src, 0.4, 0.3, layout, half, matrix=mats)
+                torch.cuda.synchronize()
+                bits = torch.int32 if half == "float32" else torch.int16
+                for result in (got, out, fallback):
+                    assert torch.equal(result.view(bits), expected.view(bits)), (layout, half)
+
+
 def test_lut_tables_in_flight_are_not_overwritten():
     """lut copies a batch's tables to the device through a reused pinned block: calls queued behind a busy
     stream each keep their own tables (a block is reused only once its copy has run), and a batch of any

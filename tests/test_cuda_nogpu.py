@@ -152,11 +152,15 @@ def test_native_refuses_cuda_images_of_the_other_ops():
         ("sobel", lambda: native.sobel(cuda_capsule(S), cuda_capsule(S, "float32"), 1, 0, 3, 1.0, 0.0, 4, 0)),
         (
             "normalize",
-            lambda: native.normalize(cuda_capsule(S), cuda_capsule(S, "float32"), np.zeros(3), np.ones(3), 1.0, 0),
+            lambda: native.normalize(
+                cuda_capsule(S), cuda_capsule(S, "float32"), np.zeros(3), np.ones(3), 1.0, None, 0
+            ),
         ),
         (
             "normalize",
-            lambda: native.normalize(cuda_capsule(S), cuda_capsule(S, "bfloat16"), np.zeros(3), np.ones(3), 1.0, 0),
+            lambda: native.normalize(
+                cuda_capsule(S), cuda_capsule(S, "bfloat16"), np.zeros(3), np.ones(3), 1.0, None, 0
+            ),
         ),
         ("tiles", lambda: native.tiles(cuda_capsule(S), cuda_capsule((8, 4, 4, 3)), 4, 4, 0)),
         ("channel_mean", lambda: native.channel_mean(cuda_capsule(S), np.zeros((2, 3)), 0)),
@@ -221,7 +225,7 @@ def test_validation_comes_before_the_device():
     with pytest.raises(ValueError, match="img: expected dtype uint8"):
         native.lut(cuda_capsule(S, "float32"), cuda_capsule(S, "float32"), np.zeros(2 * 3 * 256, np.uint8), 0)
     with pytest.raises(ValueError, match="dst: expected dtype float32, float16 or bfloat16, got uint8"):
-        native.normalize(cuda_capsule(S), cuda_capsule(S), np.zeros(3), np.ones(3), 1.0, 0)
+        native.normalize(cuda_capsule(S), cuda_capsule(S), np.zeros(3), np.ones(3), 1.0, None, 0)
     with pytest.raises(ValueError, match="img: expected dtype uint8 or float32, got DLPack type code 2 with 16"):
         native.invert(cuda_capsule(S, "float16"), cuda_capsule(S, "float16"), 0)
     with pytest.raises(ValueError, match=r"hue: expected values in \[-0.5, 0.5\]"):

@@ -29,6 +29,9 @@ CALLS = {
     "lut": lambda x, **k: fa.lut(x, np.arange(256)[::-1], **k),
     "color_transform": lambda x, **k: fa.color_transform(x, [[0.5, 0.3, 0.2, 9], [0, 1, 0, -4], [40, -20, 1, 0]], **k),
     "hue_shift": lambda x, **k: fa.hue_shift(x, [0.3, -0.45], **k),
+    "normalize_color": lambda x, **k: fa.normalize(
+        x, 0.5, 0.25, "NHWC", "float16", matrix=[[0.5, 0.3, 0.2, 9], [0, 1, 0, -4], [40, -20, 1, 0]], **k
+    ),
 }
 
 

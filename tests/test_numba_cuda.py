@@ -217,6 +217,9 @@ def test_lut_color_transform_channel_mean(kind: int) -> None:
         m = rng.normal(0, scale, (N, c, c + 1))
         m[0, :, :c] = np.diag(np.diag(m[0, :, :c]))
         check("color_transform", src, src.shape, src.dtype, m.ravel())
+        mean, std = [0.485, 0.456, 0.406, 0.5][:c], [0.229, 0.224, 0.225, 0.25][:c]
+        for out in (np.float32, np.float16, np.uint16):  # normalize with the matrix fused (uint16: bfloat16)
+            check("normalize", src, src.shape, out, mean, std, 1 / 255, m.ravel())
     if src.dtype == np.uint8:
         check("lut", src, src.shape, np.uint8, rng.integers(0, 256, N * c * 256).astype(np.uint8))
     expected = np.empty((N, c))

@@ -149,6 +149,10 @@ def test_tables_matrices_and_means(backend, img, seed):
     n, _, _, c = img.shape
     rng = np.random.default_rng(seed)
     assert np.array_equal(fa.color_transform(img, np.eye(c, c + 1)), img)
+    m = rng.normal(0, (0.5, 40.0)[seed % 2], (n, c, c + 1))
+    for layout in ("NCHW", "NHWC"):  # normalize with the matrix fused: color_transform's values, normalized
+        fused = fa.normalize(img, 0.4, 0.3, layout, matrix=m)
+        assert fused.tobytes() == fa.normalize(fa.color_transform(img, m), 0.4, 0.3, layout).tobytes()
     if img.dtype == np.uint8:
         assert np.array_equal(fa.lut(img, np.arange(256)), img)
         t = rng.integers(0, 256, (n, c, 256)).astype(np.uint8)

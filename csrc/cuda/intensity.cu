@@ -175,27 +175,39 @@ __global__ void lut_kernel(ImageView src, ImageView dst, const uint8_t* tables) 
   }
 }
 
-template <detail::ColorKind K, class T, int C>
-__device__ __forceinline__ void color_pixel(const detail::ColorMatrix& m, const T* v, T* out, int64_t sc) {
-  for (int c = 0; c < C; ++c) out[c * sc] = detail::color_channel<K, C>(m, v, c);
+// store(c, value) for each of color_transform's C output values (as T) of the pixel at p under matrix m.
+template <class T, int C, class Store>
+__device__ __forceinline__ void color_pixel(const detail::ColorMatrix& m, const T* p, int64_t sc, Store&& store) {
+  using detail::ColorKind;
+  T v[C];
+  for (int c = 0; c < C; ++c) v[c] = p[c * sc];
+  if (m.kind == static_cast<int32_t>(ColorKind::Fixed))
+    for (int c = 0; c < C; ++c) store(c, detail::color_channel<ColorKind::Fixed, C>(m, v, c));
+  else if (m.kind == static_cast<int32_t>(ColorKind::Diag))
+    for (int c = 0; c < C; ++c) store(c, detail::color_channel<ColorKind::Diag, C>(m, v, c));
+  else
+    for (int c = 0; c < C; ++c) store(c, detail::color_channel<ColorKind::Full, C>(m, v, c));
 }
 
 template <class T, int C>
 __global__ void color_kernel(ImageView src, ImageView dst, int64_t first, int64_t count,
                              Params<detail::ColorMatrix> matrices) {
-  using detail::ColorKind;
   FASTAUG_PIXEL_LOOP(k, y, x, count, dst.h, dst.w) {
-    const detail::ColorMatrix& m = matrices.v[k];
-    const T* p = pixel_ptr<const T>(src, first + k, y, x);
-    T v[C];
-    for (int c = 0; c < C; ++c) v[c] = p[c * src.sc];
     T* out = pixel_ptr<T>(dst, first + k, y, x);
-    if (m.kind == static_cast<int32_t>(ColorKind::Fixed))
-      color_pixel<ColorKind::Fixed, T, C>(m, v, out, dst.sc);
-    else if (m.kind == static_cast<int32_t>(ColorKind::Diag))
-      color_pixel<ColorKind::Diag, T, C>(m, v, out, dst.sc);
-    else
-      color_pixel<ColorKind::Full, T, C>(m, v, out, dst.sc);
+    color_pixel<T, C>(matrices.v[k], pixel_ptr<const T>(src, first + k, y, x), src.sc,
+                      [&](int c, T v) { out[c * dst.sc] = v; });
+  }
+}
+
+// normalize with color_transform in front: color_pixel's values, as T, through normalize_pixel into U.
+template <class T, class U, int C>
+__global__ void color_normalize_kernel(ImageView src, ImageView dst, int64_t first, int64_t count,
+                                       Params<detail::ColorMatrix> matrices, Coeffs k) {
+  FASTAUG_PIXEL_LOOP(i, y, x, count, dst.h, dst.w) {
+    U* out = pixel_ptr<U>(dst, first + i, y, x);
+    color_pixel<T, C>(matrices.v[i], pixel_ptr<const T>(src, first + i, y, x), src.sc, [&](int c, T v) {
+      out[c * dst.sc] = detail::saturate_cast<U>(detail::normalize_pixel(static_cast<float>(v), k.a[c], k.b[c]));
+    });
   }
 }
 
@@ -314,13 +326,23 @@ void invert(const ImageView& src, const ImageView& dst, Stream stream) {
   });
 }
 
-void normalize(const ImageView& src, const ImageView& dst, const float a[4], const float b[4], Stream stream) {
+void normalize(const ImageView& src, const ImageView& dst, const float a[4], const float b[4],
+               const detail::ColorMatrix* matrices, Stream stream) {
   DeviceScope scope(src, "normalize");
   Coeffs k{};
   for (int c = 0; c < 4; ++c) k.a[c] = a[c], k.b[c] = b[c];
   detail::dispatch_dtype(src.dtype, [&](auto t) {
     detail::dispatch_float_out(dst.dtype, [&](auto u) {
       detail::dispatch_channels(src.c, [&](auto ch) {
+        if (matrices != nullptr) {
+          for_chunks(matrices, src.n, 1, "normalize", "matrices",
+                     [&](int64_t first, int64_t count, const Params<detail::ColorMatrix>& p) {
+                       const Grid g = pixel_grid(dst.w, dst.h, count);
+                       color_normalize_kernel<decltype(t), decltype(u), decltype(ch)::value>
+                           <<<g.blocks, g.threads, 0, stream_of(stream)>>>(src, dst, first, count, p, k);
+                     });
+          return;
+        }
         const Grid g = pixel_grid(dst.w, dst.h, dst.n);
         normalize_kernel<decltype(t), decltype(u), decltype(ch)::value>
             <<<g.blocks, g.threads, 0, stream_of(stream)>>>(src, dst, k);

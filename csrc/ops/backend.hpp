@@ -66,7 +66,9 @@ void to_gray(const ImageView& src, const ImageView& dst, Stream stream);
 void threshold(const ImageView& src, const ImageView& dst, const float* thresh, const float* maxval, ThresholdMode mode,
                Stream stream);
 void invert(const ImageView& src, const ImageView& dst, Stream stream);
-void normalize(const ImageView& src, const ImageView& dst, const float a[4], const float b[4], Stream stream);
+// normalize; matrices (one per sample, or null) puts color_transform in front of it.
+void normalize(const ImageView& src, const ImageView& dst, const float a[4], const float b[4],
+               const detail::ColorMatrix* matrices, Stream stream);
 // lut's tables (N * C * 256 bytes), color_transform's prepared matrices (one per sample).
 void lut(const ImageView& src, const ImageView& dst, const uint8_t* table, Stream stream);
 void color_transform(const ImageView& src, const ImageView& dst, const detail::ColorMatrix* matrices, Stream stream);

@@ -180,22 +180,64 @@ FASTAUG_CPU_CLONES_FMA void color_row(const T* s, int64_t ssw, int64_t ssc, T* d
   }
 }
 
+// Calls f(std::integral_constant<ColorKind, K>) for sample matrix m's kind (the fixed point only exists for
+// uint8 with 3 channels: color_matrix chooses it nowhere else).
+template <class T, int C, class F>
+void with_color_kind(const ColorMatrix& m, F&& f) {
+  if constexpr (std::is_same_v<T, uint8_t> && C == 3) {
+    if (m.kind == static_cast<int32_t>(ColorKind::Fixed))
+      return f(std::integral_constant<ColorKind, ColorKind::Fixed>{});
+  }
+  if (m.kind == static_cast<int32_t>(ColorKind::Diag)) return f(std::integral_constant<ColorKind, ColorKind::Diag>{});
+  f(std::integral_constant<ColorKind, ColorKind::Full>{});
+}
+
 template <class T, int C, bool Dense>
 void color_rows(const ImageView& src, const ImageView& dst, const ColorMatrix* matrices) {
   parallel_rows(src.n, src.h, [&](int64_t n, int64_t y) {
     const T* s = static_cast<const T*>(src.data) + n * src.sn + y * src.sh;
     T* d = static_cast<T*>(dst.data) + n * dst.sn + y * dst.sh;
     const ColorMatrix& m = matrices[n];
-    const auto row = [&](auto kind) {
+    with_color_kind<T, C>(m, [&](auto kind) {
       color_row<T, C, decltype(kind)::value, Dense>(s, src.sw, src.sc, d, dst.sw, dst.sc, src.w, m);
-    };
-    if constexpr (std::is_same_v<T, uint8_t> && C == 3) {
-      if (m.kind == static_cast<int32_t>(ColorKind::Fixed))
-        return row(std::integral_constant<ColorKind, ColorKind::Fixed>{});
-    }
-    if (m.kind == static_cast<int32_t>(ColorKind::Diag))
-      return row(std::integral_constant<ColorKind, ColorKind::Diag>{});
-    row(std::integral_constant<ColorKind, ColorKind::Full>{});
+    });
+  });
+}
+
+// One row of normalize with color_transform in front: each pixel's color_channel values, as the T that
+// color_transform stores, through normalize_pixel into U. Dense: a dense source row into planar (NCHW) rows.
+template <class T, int C, class U, ColorKind K, bool Dense>
+FASTAUG_CPU_CLONES_FMA void color_normalize_row(const T* __restrict s, int64_t ssw, int64_t ssc, U* __restrict d,
+                                                int64_t dsw, int64_t dsc, int64_t w, const ColorMatrix& matrix,
+                                                const float* a, const float* b) {
+  if constexpr (Dense) ssw = C, ssc = 1, dsw = 1;
+  const ColorMatrix m = matrix;
+  float ac[C], bc[C];
+  for (int c = 0; c < C; ++c) ac[c] = a[c], bc[c] = b[c];
+  for (int64_t x = 0; x < w; ++x) {
+    T v[C];
+    for (int c = 0; c < C; ++c) v[c] = s[x * ssw + c * ssc];
+    for (int c = 0; c < C; ++c)
+      d[x * dsw + c * dsc] =
+          saturate_cast<U>(normalize_pixel(static_cast<float>(color_channel<K, C>(m, v, c)), ac[c], bc[c]));
+  }
+}
+
+template <class T, class U, int C>
+void color_normalize_cpu(const ImageView& src, const ImageView& dst, const float* a, const float* b,
+                         const ColorMatrix* matrices) {
+  const bool dense = src.rows_dense() && dst.sw == 1;
+  parallel_rows(src.n, src.h, [&](int64_t n, int64_t y) {
+    const T* s = static_cast<const T*>(src.data) + n * src.sn + y * src.sh;
+    U* d = static_cast<U*>(dst.data) + n * dst.sn + y * dst.sh;
+    const ColorMatrix& m = matrices[n];
+    with_color_kind<T, C>(m, [&](auto kind) {
+      constexpr ColorKind K = decltype(kind)::value;
+      if (dense)
+        color_normalize_row<T, C, U, K, true>(s, C, 1, d, 1, dst.sc, src.w, m, a, b);
+      else
+        color_normalize_row<T, C, U, K, false>(s, src.sw, src.sc, d, dst.sw, dst.sc, src.w, m, a, b);
+    });
   });
 }
 
@@ -232,6 +274,16 @@ ColorMatrix color_matrix(const double* matrix, int C, bool u8, int64_t n) {
   return cm;
 }
 
+// color_matrix of every sample of src from N * C * (C + 1) doubles.
+std::vector<ColorMatrix> color_matrices(const ImageView& src, const double* matrix) {
+  FASTAUG_CHECK(src.n == 0 || matrix != nullptr, "matrix: is null");
+  const int C = static_cast<int>(src.c);
+  std::vector<ColorMatrix> matrices(static_cast<size_t>(src.n));
+  for (int64_t n = 0; n < src.n; ++n)
+    matrices[n] = color_matrix(matrix + n * C * (C + 1), C, src.dtype == DType::UInt8, n);
+  return matrices;
+}
+
 // A dense row of channel_mean (literal strides: the lanes vectorise).
 template <class T, int C, int L, class Acc, class Sum>
 FASTAUG_CPU_CLONES void mean_row_dense(const T* row, int64_t w, Sum* sums) {
@@ -260,9 +312,11 @@ void channel_mean_cpu(const ImageView& src, double* out) {
 }
 
 // normalize into U (float, Half or BFloat16): an NCHW output (the usual last step) one plane row at a time, any
-// other layout pixel by pixel.
+// other layout pixel by pixel; with matrices, color_normalize_cpu.
 template <class T, class U, int C>
-void normalize_cpu(const ImageView& src, const ImageView& dst, const float* a, const float* b) {
+void normalize_cpu(const ImageView& src, const ImageView& dst, const float* a, const float* b,
+                   const ColorMatrix* matrices) {
+  if (matrices != nullptr) return color_normalize_cpu<T, U, C>(src, dst, a, b, matrices);
   if (src.rows_dense() && dst.sw == 1) {
     parallel_rows(src.n, src.h, [&](int64_t n, int64_t y) {
       const T* s = static_cast<const T*>(src.data) + n * src.sn + y * src.sh;
@@ -391,6 +445,11 @@ void invert(const ImageView& src, const ImageView& dst, Stream stream) {
 
 void normalize(const ImageView& src, const ImageView& dst, const double* mean, const double* std, double scale,
                Stream stream) {
+  normalize(src, dst, mean, std, scale, nullptr, stream);
+}
+
+void normalize(const ImageView& src, const ImageView& dst, const double* mean, const double* std, double scale,
+               const double* matrix, Stream stream) {
   using namespace detail;
   check_pair(src, dst, true);
   check_shape(dst, "dst", src.n, src.h, src.w, src.c);
@@ -403,17 +462,20 @@ void normalize(const ImageView& src, const ImageView& dst, const double* mean, c
     a[c] = static_cast<float>(scale / std[c]);
     b[c] = static_cast<float>(-mean[c] / std[c]);
   }
+  const std::vector<ColorMatrix> matrices =
+      matrix != nullptr ? color_matrices(src, matrix) : std::vector<ColorMatrix>{};
+  const ColorMatrix* cm = matrices.empty() ? nullptr : matrices.data();
   if (dst.empty()) return;
   FASTAUG_ROUTE(src, "normalize",
                 dispatch_dtype(src.dtype,
                                [&](auto t) {
                                  dispatch_float_out(dst.dtype, [&](auto u) {
                                    dispatch_channels(src.c, [&](auto ch) {
-                                     normalize_cpu<decltype(t), decltype(u), decltype(ch)::value>(src, dst, a, b);
+                                     normalize_cpu<decltype(t), decltype(u), decltype(ch)::value>(src, dst, a, b, cm);
                                    });
                                  });
                                }),
-                cuda::normalize(src, dst, a, b, stream));
+                cuda::normalize(src, dst, a, b, cm, stream));
 }
 
 void lut(const ImageView& src, const ImageView& dst, const uint8_t* table, Stream stream) {
@@ -429,11 +491,7 @@ void lut(const ImageView& src, const ImageView& dst, const uint8_t* table, Strea
 void color_transform(const ImageView& src, const ImageView& dst, const double* matrix, Stream stream) {
   using namespace detail;
   check_same(src, dst);
-  FASTAUG_CHECK(src.n == 0 || matrix != nullptr, "matrix: is null");
-  const int C = static_cast<int>(src.c);
-  std::vector<ColorMatrix> matrices(static_cast<size_t>(src.n));
-  for (int64_t n = 0; n < src.n; ++n)
-    matrices[n] = color_matrix(matrix + n * C * (C + 1), C, src.dtype == DType::UInt8, n);
+  const std::vector<ColorMatrix> matrices = color_matrices(src, matrix);
   if (dst.empty()) return;
   FASTAUG_ROUTE(src, "color_transform",
                 dispatch_dtype(src.dtype,

@@ -5,6 +5,7 @@
 #include <pybind11/stl.h>
 
 #include <array>
+#include <optional>
 
 #include "../common/check.hpp"
 #include "capsule.hpp"
@@ -160,12 +161,14 @@ PYBIND11_MODULE(_C, m) {
   m.def("invert", [](py::handle s, py::handle d, std::uintptr_t stream) {
     run(s, d, stream, [&](const ImageView& a, const ImageView& b, Stream st) { invert(a, b, st); });
   });
-  m.def("normalize",
-        [](py::handle s, py::handle d, Params<double> mean, Params<double> std, double scale, std::uintptr_t stream) {
-          run(s, d, stream, [&](const ImageView& a, const ImageView& b, Stream st) {
-            normalize(a, b, params(mean, a.c, "mean"), params(std, a.c, "std"), scale, st);
-          });
-        });
+  // matrix: None, or color_transform's N * C * (C + 1) doubles fused in front.
+  m.def("normalize", [](py::handle s, py::handle d, Params<double> mean, Params<double> std, double scale,
+                        std::optional<Params<double>> matrix, std::uintptr_t stream) {
+    run(s, d, stream, [&](const ImageView& a, const ImageView& b, Stream st) {
+      normalize(a, b, params(mean, a.c, "mean"), params(std, a.c, "std"), scale,
+                matrix ? params(*matrix, a.n * a.c * (a.c + 1), "matrix") : nullptr, st);
+    });
+  });
   m.def("lut", [](py::handle s, py::handle d, Params<uint8_t> table, std::uintptr_t stream) {
     run(s, d, stream, [&](const ImageView& a, const ImageView& b, Stream st) {
       lut(a, b, params(table, a.n * a.c * 256, "table"), st);

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import struct
+from typing import Any
 
 import numba
 import numpy as np
@@ -543,6 +544,58 @@ def color_rows(
 
 
 @numba.njit(cache=True, inline="always")
+def color_normalize_row(
+    src: np.ndarray,
+    p: int,
+    ssw: int,
+    ssc: int,
+    dst: np.ndarray,
+    d: Layout,
+    n: int,
+    y: int,
+    m: np.ndarray,
+    q: np.ndarray,
+    kind: int,
+    a: np.ndarray,
+    b: np.ndarray,
+    fmt: int,
+    C: int,
+) -> None:
+    """Row y of image n of normalize with color_transform in front: color_row's values, saturated to the
+    source's dtype as color_transform stores them, through normalize_pixel into dst as fmt (store_float)."""
+    for x in range(d.w):
+        v0, v1, v2, v3 = pixel_values(src, p + x * ssw, ssc, C)
+        for c in range(C):
+            v = saturate(color_channel(m, q, kind, v0, v1, v2, v3, c, C), src)
+            store_float(dst, index(d, n, y, x, c), normalize_pixel(f32(v), a[c], b[c]), fmt)
+
+
+@numba.njit(parallel=True, cache=True)
+def color_normalize_rows(
+    src: np.ndarray,
+    s: Layout,
+    dst: np.ndarray,
+    d: Layout,
+    a: np.ndarray,
+    b: np.ndarray,
+    fmt: int,
+    m: np.ndarray,
+    q: np.ndarray,
+    kind: np.ndarray,
+) -> None:
+    for r in numba.prange(s.n * s.h):
+        n = r // s.h
+        y = r % s.h
+        p = index(s, n, y, 0, 0)
+        if s.c == 3:
+            color_normalize_row(src, p, s.sw, s.sc, dst, d, n, y, m[n], q[n], kind[n], a, b, fmt, 3)
+        elif s.c == 1:
+            color_normalize_row(src, p, s.sw, s.sc, dst, d, n, y, m[n], q[n], kind[n], a, b, fmt, 1)
+        else:
+            color_normalize_row(src, p, s.sw, s.sc, dst, d, n, y, m[n], q[n], kind[n], a, b, fmt, 4)
+
+
+@numba.njit(cache=True, inline="always")
 def hue_row(
     src: np.ndarray, s: Layout, dst: np.ndarray, d: Layout, n: int, y: int, hue: float, scales: tuple, C: int
 ) -> None:
@@ -686,11 +739,11 @@ def invert(src: np.ndarray, dst: np.ndarray) -> None:
 
 
 def normalize_plan(
-    src: np.ndarray, dst: np.ndarray, mean: np.ndarray, std: np.ndarray, scale: float
-) -> tuple[np.ndarray, np.ndarray, int] | None:
+    src: np.ndarray, dst: np.ndarray, mean: np.ndarray, std: np.ndarray, scale: float, matrix: np.ndarray | None = None
+) -> tuple[Any, ...] | None:
     """The checks of normalize (device arrays too), its per-channel float32 a = scale / std and
     b = -mean / std, and dst's format (_common.F32, F16 or BF16: float32, float16, or bfloat16 as uint16 bit
-    patterns); None when nothing to write."""
+    patterns), then with a matrix color_transform's prepared matrices (m, q, kind); None when nothing to write."""
     n, h, w, c = src.shape
     mean = params(mean, c, "mean", np.float64)
     std = params(std, c, "std", np.float64)
@@ -710,20 +763,27 @@ def normalize_plan(
             )
         a[k] = np.float32(scale / sd)
         b[k] = np.float32(-m / sd)
+    colour: tuple[np.ndarray, ...] = ()
+    if matrix is not None:
+        matrix = params(matrix, n * c * (c + 1), "matrix", np.float64)
+        colour = color_matrices(matrix, n, c, src.dtype == np.uint8)
     if dst.size == 0:
         return None
-    return a, b, FLOAT_OUT[np.dtype(dst.dtype)]
+    return (a, b, FLOAT_OUT[np.dtype(dst.dtype)], *colour)
 
 
-def normalize(src: np.ndarray, dst: np.ndarray, mean: np.ndarray, std: np.ndarray, scale: float) -> None:
+def normalize(
+    src: np.ndarray, dst: np.ndarray, mean: np.ndarray, std: np.ndarray, scale: float, matrix: np.ndarray | None = None
+) -> None:
     """dst = (src * scale - mean[c]) / std[c] into a dst of any layout; mean and std per channel. dst is
-    float32, float16, or uint16: the bit patterns of bfloat16 (NumPy has no bfloat16)."""
+    float32, float16, or uint16: the bit patterns of bfloat16 (NumPy has no bfloat16). A matrix (N * C * (C + 1)
+    doubles) puts color_transform in front, in the same pass."""
     src, dst = as_batch(src, "img"), as_batch(dst, "out")
-    plan = normalize_plan(src, dst, mean, std, scale)
+    plan = normalize_plan(src, dst, mean, std, scale, matrix)
     if plan is not None:
         sbuf, s = as_view(src, "img")
         dbuf, d = as_view(dst.view(np.uint16) if dst.dtype == np.float16 else dst, "out", writable=True)
-        launch(normalize_rows, sbuf, s, dbuf, d, *plan)
+        launch(color_normalize_rows if matrix is not None else normalize_rows, sbuf, s, dbuf, d, *plan)
 
 
 def lut(src: np.ndarray, dst: np.ndarray, table: np.ndarray) -> None:

@@ -128,6 +128,17 @@ def normalize_kernel(src, s, dst, d, a, b, fmt):  # type: ignore[no-untyped-def]
 
 
 @kernel
+def color_normalize_kernel(src, s, dst, d, a, b, fmt, m, q, kind):  # type: ignore[no-untyped-def]
+    n, y, x = thread_pixel(d)
+    if n < 0:
+        return
+    v0, v1, v2, v3 = pixel_values(src, index(s, n, y, x, 0), s.sc, s.c)
+    for c in range(d.c):
+        v = saturate(color_channel(m[n], q[n], kind[n], v0, v1, v2, v3, c, d.c), src)
+        store_float(dst, index(d, n, y, x, c), normalize_pixel(f32(v), a[c], b[c]), fmt)
+
+
+@kernel
 def lut_kernel(src, s, dst, d, table):  # type: ignore[no-untyped-def]
     n, y, x = thread_pixel(d)
     if n < 0:
@@ -214,15 +225,19 @@ def invert(src: Any, dst: Any, *, stream: Any = 0) -> None:
         launch_pixels(invert_kernel, _pixels(d), stream, s.buf, s.layout, d.buf, d.layout)
 
 
-def normalize(src: Any, dst: Any, mean: Any, std: Any, scale: float, *, stream: Any = 0) -> None:
+def normalize(src: Any, dst: Any, mean: Any, std: Any, scale: float, matrix: Any = None, *, stream: Any = 0) -> None:
     """dst = (src * scale - mean[c]) / std[c] into a device array of any layout: float32, float16, or uint16
-    (the bit patterns of bfloat16), as fastaug._numba.normalize."""
+    (the bit patterns of bfloat16), as fastaug._numba.normalize; a matrix puts color_transform in front."""
     s, d = pair(src, dst)
-    plan = normalize_plan(s, d, mean, std, scale)
+    plan = normalize_plan(s, d, mean, std, scale, matrix)
     if plan is not None:
-        a, b, fmt = plan
+        a, b, fmt, *colour = plan
         out = d.buf.view(np.uint16) if d.dtype == np.float16 else d.buf
-        launch_pixels(normalize_kernel, _pixels(d), stream, s.buf, s.layout, out, d.layout, *upload(stream, a, b), fmt)
+        args = (s.buf, s.layout, out, d.layout, *upload(stream, a, b), fmt)
+        if colour:
+            launch_pixels(color_normalize_kernel, _pixels(d), stream, *args, *upload(stream, *colour))
+        else:
+            launch_pixels(normalize_kernel, _pixels(d), stream, *args)
 
 
 def lut(src: Any, dst: Any, table: Any, *, stream: Any = 0) -> None:

@@ -70,6 +70,7 @@ def normalize(
     dtype: str = "float32",
     max_pixel_value: float | None = None,
     *,
+    matrix: Any = None,
     out: Any = None,
     stream: Any = None,
 ) -> Any:
@@ -81,7 +82,12 @@ def normalize(
 
     dtype: "float32", or the training tensor in half precision written in the same pass, "float16" (numpy,
     torch, CuPy) or "bfloat16" (torch only: NumPy and CuPy have no bfloat16): the float32 result rounded to
-    nearest even, the bits of ``result.astype(np.float16)`` and ``result.to(torch.bfloat16)``."""
+    nearest even, the bits of ``result.astype(np.float16)`` and ``result.to(torch.bfloat16)``.
+
+    matrix: a colour matrix applied first in the same pass, as color_transform takes it ((C, C + 1), (C, C),
+    or (N, C, C + 1) / (N, C, C) one per image): the bits of ``normalize(color_transform(img, matrix), ...)``
+    (for uint8 the colour values rounded and saturated to uint8 as color_transform stores them), without the
+    intermediate image. ColorJitter's matrix and Normalize in one pass."""
     src = Image(img)
     if dtype not in ("float32", "float16", "bfloat16"):
         raise ArgumentError(f"dtype: expected 'float32', 'float16' or 'bfloat16', got {dtype!r}")
@@ -99,6 +105,7 @@ def normalize(
             raise ArgumentError(f"{name}: expected a scalar or {src.c} finite values (one per channel), got {v}")
     if (std_c == 0).any():
         raise ArgumentError(f"std: expected non-zero values, got {std_c}")
+    matrices = None if matrix is None else _color_matrices(matrix, src.n, src.c)
     scale = 1.0 / (max_pixel_value if max_pixel_value else (255.0 if src.dtype == "uint8" else 1.0))
     nhwc = src.user_shape(src.n, src.h, src.w, src.c)
     if layout == "NHWC":
@@ -106,7 +113,7 @@ def normalize(
     else:
         chw = (src.c, src.h, src.w) if len(nhwc) < 4 else (src.n, src.c, src.h, src.w)
         dst = output(src, (src.n, src.h, src.w, src.c), dtype, out, shape=chw, view=_to_channels_last)
-    _backend.run("normalize", src, dst, mean_c, std_c, scale, stream=stream)
+    _backend.run("normalize", src, dst, mean_c, std_c, scale, matrices, stream=stream)
     return dst.result
 
 

@@ -106,6 +106,12 @@ void invert(const ImageView& src, const ImageView& dst, Stream stream = {});
 // of NumPy's astype(float16) and torch's .to(float16 / bfloat16) of the float32 result).
 void normalize(const ImageView& src, const ImageView& dst, const double* mean, const double* std, double scale,
                Stream stream = {});
+// normalize with color_transform fused in front: each pixel first goes through the per-sample colour matrix
+// (N * C * (C + 1) doubles, as color_transform takes it, with its arithmetic and, for uint8, its rounding and
+// saturation), then through normalize, in one pass: the bits of normalize(color_transform(src, matrix), ...).
+// A null matrix is plain normalize.
+void normalize(const ImageView& src, const ImageView& dst, const double* mean, const double* std, double scale,
+               const double* matrix, Stream stream = {});
 
 // cv2.LUT per image and channel; uint8 only. table is N * C * 256 bytes: the table of sample n and channel c
 // starts at (n * C + c) * 256.
