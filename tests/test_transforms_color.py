@@ -250,3 +250,21 @@ def test_uint8_only_transforms_say_so(batch):
     for t in (T.Posterize(p=1), T.EdgeDetect(p=1)):
         with pytest.raises(fa.ArgumentError, match=f"{type(t).__name__}: images: expected uint8 images"):
             T.Compose([t])(x)
+
+
+def test_color_jitter_right_before_normalize_runs_in_normalizes_pass(batch, monkeypatch):
+    """Compose hands the ColorJitter's matrices to Normalize (fastaug.normalize(matrix=...)): one pass instead
+    of two, the same bits as the two steps one after the other."""
+    steps = [T.ColorJitter(0.4, 0.4, 0.4, p=0.8), T.Normalize(dtype="float16")]
+    fused, prm = T.Compose(steps, seed=1)(batch, return_params=True)
+    two_steps = T.Compose(steps[1:])(T.Compose(steps[:1])(batch, params=prm[:1]), params=prm[1:])
+    np.testing.assert_array_equal(fused, two_steps)
+    calls = []
+    monkeypatch.setattr(fa.functional, "color_transform", lambda *a, **k: calls.append(1))
+    T.Compose(steps, seed=1)(batch)
+    assert calls == []
+    with_hue = T.Compose([T.ColorJitter(hue=0.1), T.Normalize()], seed=1)
+    monkeypatch.undo()
+    hue_fused, hue_prm = with_hue(batch, return_params=True)  # HSV hue: not one matrix, not fused
+    expected = T.Compose([T.Normalize()])(T.Compose([T.ColorJitter(hue=0.1)])(batch, params=hue_prm[:1]))
+    np.testing.assert_array_equal(hue_fused, expected)

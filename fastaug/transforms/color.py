@@ -117,6 +117,15 @@ class ColorJitter(Pixel):
         order = rng.permuted(np.tile(np.arange(4), (n, 1)), axis=1)
         return {"apply": apply, "factors": factors, "order": order}
 
+    def one_matrix(self, images: Any, params: Params) -> np.ndarray | None:
+        """The (N, C, C + 1) colour matrices of this draw when they are the whole transform (no HSV hue step)
+        on uint8 images, for Compose to hand to a Normalize right after it (one pass for both); else None."""
+        factors = params["factors"]
+        one_pass = self.hue_mode == "rotation" or not factors[:, HUE].any() or images.shape[-1] == 1
+        if not (one_pass and params["apply"].any() and str(images.dtype).endswith("uint8")):
+            return None
+        return _matrices(images, factors, params["order"])
+
     def run(self, images: Any, params: Params) -> Any:
         apply, factors, order = params["apply"], params["factors"], params["order"]
         if not apply.any():
@@ -144,10 +153,15 @@ def _jitter_pass(images: Any, factors: np.ndarray, order: np.ndarray) -> Any:
     sample's order; hue as the grey-axis rotation. Float32 results are clamped to [0, 1]."""
     if (factors == IDENTITY).all():
         return images
+    out = F.color_transform(images, _matrices(images, factors, order))
+    return out.clip(0, 1) if str(out.dtype).endswith("float32") else out
+
+
+def _matrices(images: Any, factors: np.ndarray, order: np.ndarray) -> np.ndarray:
+    """jitter_matrices for this batch, with its channel means when a contrast step needs them."""
     c = images.shape[-1]
     means = F.channel_mean(images) if (factors[:, CONTRAST] != 1).any() else np.zeros((len(factors), c))
-    out = F.color_transform(images, jitter_matrices(factors, order, means, c).astype(np.float32))
-    return out.clip(0, 1) if str(out.dtype).endswith("float32") else out
+    return jitter_matrices(factors, order, means, c).astype(np.float32)
 
 
 def _apply_lut(images: Any, tables: np.ndarray, apply: np.ndarray, value: Any) -> Any:

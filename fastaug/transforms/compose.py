@@ -16,6 +16,7 @@ from .. import functional as F
 from .._errors import ArgumentError, ArgumentTypeError
 from .._interop import Image, asarray_like
 from .base import Params, Transform
+from .color import ColorJitter
 from .geometric import Geometric, Tiles
 from .pixel import Normalize, Pixel, copy_of
 
@@ -177,10 +178,26 @@ class Compose:
             assert isinstance(t, Pixel)
             prm = t.draw(self.rng, batch.n) if params is None else params[i]
             drawn.append(prm)
-            batch.pixel(t, prm, out if i == len(self.transforms) - 1 else None)
+            last = i == len(self.transforms) - 1
+            if self._fuses_into_normalize(i) and not batch.ragged:
+                assert isinstance(t, ColorJitter)
+                batch.matrix = t.one_matrix(batch.images, prm)
+                if batch.matrix is not None:  # Normalize applies it in its pass
+                    i += 1
+                    continue
+            batch.pixel(t, prm, out if last else None)
             i += 1
         result = batch.result((images is None and image is not None) or batch.has_targets)
         return (result, drawn) if return_params else result
+
+    def _fuses_into_normalize(self, i: int) -> bool:
+        """Whether transform i is a ColorJitter right before the closing Normalize: its colour matrices then
+        go into Normalize's pass (fastaug.normalize(matrix=...)), the same bits in one pass instead of two."""
+        return (
+            i == len(self.transforms) - 2
+            and isinstance(self.transforms[i], ColorJitter)
+            and isinstance(self.transforms[-1], Normalize)
+        )
 
     def _geometric(self, run: _Run, batch: _Batch, given: list[Params] | None) -> list[Params]:
         mats = np.tile(np.eye(3), (batch.n, 1, 1))
@@ -231,6 +248,7 @@ class _Batch:
             self.n = img.n
             self.sizes = np.tile(np.array([img.h, img.w], np.int64), (self.n, 1))
         self.owned = False  # whether self.images is the pipeline's own buffer (safe to write into)
+        self.matrix: Any = None  # colour matrices a fused ColorJitter left for Normalize
         self.mask = None if mask is None else (mask[None] if self.single else mask)
         self.boxes = None if boxes is None else self._per_sample(boxes, 4, "boxes")
         self.keypoints = None if keypoints is None else self._per_sample(keypoints, 2, "keypoints")
@@ -275,7 +293,7 @@ class _Batch:
                 "pipeline must start with geometric transforms that end at a fixed size"
             )
         if isinstance(t, Normalize):
-            self.images, self.owned = t.run(self.images, prm, out), True
+            self.images, self.owned = t.run(self.images, prm, out, self.matrix), True
             return
         drawn = prm["apply"]
         writes = drawn.any() and (t.writes == "always" or (t.writes == "partial" and not drawn.all()))

@@ -214,11 +214,16 @@ class Normalize(Pixel):
         self.max_pixel_value = None if max_pixel_value is None else number(self, "max_pixel_value", max_pixel_value)
         self.dtype = choice(self, "dtype", dtype, ("float32", "float16", "bfloat16"))
 
-    def run(self, images: Any, params: Params, out: Any = None) -> Any:
+    def run(self, images: Any, params: Params, out: Any = None, matrix: Any = None) -> Any:
+        """matrix: per-sample colour matrices applied first in the same pass (Compose's fusion of a ColorJitter
+        right before this transform)."""
         c = images.shape[-1]
         mean = self.mean if len(self.mean) != 1 else self.mean * c
         std = self.std if len(self.std) != 1 else self.std * c
-        return F.normalize(images, mean, std, self.layout, self.dtype, max_pixel_value=self.max_pixel_value, out=out)
+        kw = {} if matrix is None else {"matrix": matrix}
+        return F.normalize(
+            images, mean, std, self.layout, self.dtype, max_pixel_value=self.max_pixel_value, out=out, **kw
+        )
 
 
 def _as_dtype(y: Any, like: Any) -> Any:
