@@ -134,10 +134,10 @@ class ColorJitter(Pixel):
         if self.hue_mode == "rotation" or not hue.any() or images.shape[-1] == 1:
             return _jitter_pass(images, factors, order)
         # hue in HSV: the steps before each sample's hue step, the hue shift, then the steps after it
-        position = np.argmax(order == HUE, axis=1)[:, None]
-        before = np.arange(4)[None, :] < position
-        steps_before = np.where(np.take_along_axis(before, np.argsort(order, axis=1), axis=1), factors, IDENTITY)
-        steps_after = np.where(np.take_along_axis(~before, np.argsort(order, axis=1), axis=1), factors, IDENTITY)
+        step_of = np.argsort(order, axis=1)  # step_of[n, op]: when sample n takes op (order is a permutation)
+        before = step_of < step_of[:, HUE, None]
+        steps_before = np.where(before, factors, IDENTITY)
+        steps_after = np.where(~before, factors, IDENTITY)
         steps_before[:, HUE] = steps_after[:, HUE] = 0.0
         x = _jitter_pass(images, steps_before, order)
         x = F.hue_shift(x, hue)
