@@ -19,6 +19,7 @@ from .geometric import (
     Tiles,
     VerticalFlip,
 )
+from .keyed import SampleRandom, sample_keys
 from .pixel import (
     BoxBlur,
     Cutout,
@@ -68,6 +69,7 @@ __all__ = [
     "RandomRotate90",
     "RandomThreshold",
     "Resize",
+    "SampleRandom",
     "Sharpen",
     "Solarize",
     "Tiles",
@@ -77,6 +79,7 @@ __all__ = [
     "load",
     "preset",
     "reduction_factors",
+    "sample_keys",
     "save",
     "to_dict",
 ]

@@ -18,6 +18,7 @@ from .._interop import Image, asarray_like
 from .base import Params, Transform
 from .color import ColorJitter
 from .geometric import Geometric, Tiles
+from .keyed import SampleRandom
 from .pixel import Normalize, Pixel, copy_of
 
 
@@ -70,6 +71,15 @@ class Compose:
       dropped (drop_empty_boxes=False keeps them). Returned as a list of arrays, one per sample.
     - keypoints: per sample a (K, 2 + extra) array of (x, y) pixel positions (OpenCV's: x is the column
       of the pixel centre). Never dropped, so indices stay aligned; points may end outside the image.
+
+    ``rng=`` draws this call from another generator: a numpy Generator, or a ``SampleRandom`` with one key
+    per input sample (``sample_keys(seed, epoch, index)``), so that each sample's parameters depend only on
+    its key, not on the batch it came in (fastaug.torch.Collate: the same draws for any num_workers).
+    ``source_sizes=`` (N, 2): the images were decoded at a reduced scale from originals of these sizes
+    (fastaug.io's crop-aware decode); the first geometric run draws for the originals (a crop is the same
+    region at any decode scale; boxes and keypoints are in the originals' pixels, a mask at the decoded
+    size) and its one warp reads the reduced pixels. ``geometry(sizes, rng)`` gives that run's matrices
+    without pixels.
 
     ``return_params=True`` also returns the drawn parameters (a list, one dict of (N, ...) arrays per
     transform); ``params=`` re-applies given ones (a second view, a mask later, debugging one sample).
@@ -156,12 +166,19 @@ class Compose:
         params: list[Params] | None = None,
         return_params: bool = False,
         out: Any = None,
+        rng: np.random.Generator | SampleRandom | None = None,
+        source_sizes: Any = None,
     ) -> Any:
         if (images is None) == (image is None):
             raise ArgumentError("Compose: pass the images either positionally or as image=, once")
         batch = _Batch(images if images is not None else image, mask, boxes, keypoints)
+        rng = self._call_rng(rng, batch.n)
+        if source_sizes is not None:
+            batch.from_reduced_decode(source_sizes, 0 in self.runs)
         if self.copies > 1:
-            batch.expand(np.repeat(np.arange(batch.n), self.copies), views=0 in self.runs)
+            index = np.repeat(np.arange(batch.n), self.copies)
+            batch.expand(index, views=0 in self.runs)
+            rng = rng.expanded(index) if isinstance(rng, SampleRandom) else rng
         if params is not None and len(params) != len(self.transforms):
             raise ArgumentError(
                 f"Compose: params: expected {len(self.transforms)} dicts (one per transform), got {len(params)}"
@@ -171,12 +188,14 @@ class Compose:
         while i < len(self.transforms):
             if i in self.runs:
                 run = self.runs[i]
-                drawn += self._geometric(run, batch, None if params is None else params[i : i + len(run.index)])
+                given = None if params is None else params[i : i + len(run.index)]
+                run_drawn, rng = self._geometric(run, batch, given, rng)
+                drawn += run_drawn
                 i += len(run.index)
                 continue
             t = self.transforms[i]
             assert isinstance(t, Pixel)
-            prm = t.draw(self.rng, batch.n) if params is None else params[i]
+            prm = t.draw(rng, batch.n) if params is None else params[i]
             drawn.append(prm)
             last = i == len(self.transforms) - 1
             if self._fuses_into_normalize(i) and not batch.ragged:
@@ -199,20 +218,62 @@ class Compose:
             and isinstance(self.transforms[-1], Normalize)
         )
 
-    def _geometric(self, run: _Run, batch: _Batch, given: list[Params] | None) -> list[Params]:
-        mats = np.tile(np.eye(3), (batch.n, 1, 1))
-        sizes = batch.sizes.copy()
+    def _call_rng(self, rng: Any, n: int) -> Any:
+        """The generator of one call: the pipeline's own, or the caller's (a Generator, or a SampleRandom
+        with one key per input sample)."""
+        if rng is None:
+            return self.rng
+        if isinstance(rng, SampleRandom):
+            if len(rng) != n:
+                raise ArgumentError(
+                    f"Compose: rng: expected a SampleRandom with {n} keys (one per sample), got {len(rng)}"
+                )
+            return rng
+        if not isinstance(rng, np.random.Generator):
+            raise ArgumentTypeError(f"Compose: rng: expected a numpy Generator or a SampleRandom, got {rng!r}")
+        return rng
+
+    def geometry(
+        self, sizes: Any, rng: np.random.Generator | SampleRandom | None = None
+    ) -> tuple[np.ndarray, tuple[int, int]]:
+        """The leading geometric run's matrices (N * copies, 3, 3) and output (height, width) for images of
+        `sizes` (N, 2), drawn as a call with the same rng would draw them, without touching pixels: what a
+        crop-aware decoder reads to choose its scale (fastaug.io). The pipeline must start with a geometric
+        transform other than Tiles."""
+        sizes = np.array(sizes, np.int64).reshape(-1, 2)
+        if 0 not in self.runs or isinstance(self.transforms[0], Tiles):
+            raise ArgumentError("Compose.geometry: the pipeline must start with a geometric transform other than Tiles")
+        rng = self._call_rng(rng, len(sizes))
+        if self.copies > 1:
+            index = np.repeat(np.arange(len(sizes)), self.copies)
+            sizes = sizes[index]
+            rng = rng.expanded(index) if isinstance(rng, SampleRandom) else rng
+        mats, out_sizes, _, _ = self._draw_run(self.runs[0], sizes, rng, None)
+        return mats, (int(out_sizes[0, 0]), int(out_sizes[0, 1]))
+
+    def _draw_run(
+        self, run: _Run, sizes: np.ndarray, rng: Any, given: list[Params] | None, batch: _Batch | None = None
+    ) -> tuple[np.ndarray, np.ndarray, list[Params], Any]:
+        """The run's per-sample matrices, output sizes, draws and generator (a Tiles first expands `batch`,
+        and a SampleRandom with it: each tile draws on its own stream)."""
+        mats = np.tile(np.eye(3), (len(sizes), 1, 1))
+        sizes = sizes.copy()
         drawn = []
         for k, i in enumerate(run.index):
             t = self.transforms[i]
             assert isinstance(t, Geometric)
-            prm = t.draw(self.rng, sizes) if given is None else given[k]
+            prm = t.draw(rng, sizes) if given is None else given[k]
             drawn.append(prm)
-            if isinstance(t, Tiles):  # the first transform: the batch becomes the tiles
+            if isinstance(t, Tiles) and batch is not None:  # the first transform: the batch becomes the tiles
                 batch.expand(prm["source"], views=True)
                 mats, sizes = np.tile(np.eye(3), (batch.n, 1, 1)), batch.sizes.copy()
+                rng = rng.expanded(prm["source"]) if isinstance(rng, SampleRandom) else rng
             m, sizes = t.matrices(prm, sizes)
             mats = m @ mats
+        return mats, sizes, drawn, rng
+
+    def _geometric(self, run: _Run, batch: _Batch, given: list[Params] | None, rng: Any) -> tuple[list[Params], Any]:
+        mats, sizes, drawn, rng = self._draw_run(run, batch.sizes, rng, given, batch)
         if (sizes != sizes[:1]).any():
             raise ArgumentError(
                 f"Compose: transforms {run.index[0]}..{run.index[-1]} leave samples of different sizes "
@@ -220,7 +281,7 @@ class Compose:
                 "a transform of fixed size (Resize((h, w)), CenterCrop, RandomCrop, RandomResizedCrop)"
             )
         batch.warp(mats, (int(sizes[0, 0]), int(sizes[0, 1])), run, self)
-        return drawn
+        return drawn, rng
 
 
 class _Batch:
@@ -248,6 +309,8 @@ class _Batch:
             self.n = img.n
             self.sizes = np.tile(np.array([img.h, img.w], np.int64), (self.n, 1))
         self.owned = False  # whether self.images is the pipeline's own buffer (safe to write into)
+        self.pre: np.ndarray | None = None  # per sample: reduced-decode pixels -> full-image pixels (first warp)
+        self.decoded = self.sizes  # the images' own sizes (smaller than self.sizes after a reduced decode)
         self.matrix: Any = None  # colour matrices a fused ColorJitter left for Normalize
         self.mask = None if mask is None else (mask[None] if self.single else mask)
         self.boxes = None if boxes is None else self._per_sample(boxes, 4, "boxes")
@@ -263,6 +326,22 @@ class _Batch:
             if a.shape[1] < width:
                 raise ArgumentError(f"Compose: {name}[{i}]: expected (K, {width} or more) values, got {a.shape}")
         return arrays
+
+    def from_reduced_decode(self, source_sizes: Any, leading_run: bool) -> None:
+        """The images are decodes of larger originals at a reduced scale (fastaug.io's crop-aware decode): the
+        first geometric run draws for the originals' sizes (so a crop means the same region at any decode
+        scale), and its warp reads the reduced pixels through each sample's scale-back matrix."""
+        full = np.asarray(source_sizes)
+        if full.shape != (self.n, 2) or not np.issubdtype(full.dtype, np.integer) or (full < self.sizes).any():
+            raise ArgumentError(
+                f"Compose: source_sizes: expected ({self.n}, 2) integer (height, width) sizes of the originals, "
+                f"each at least its image's size, got {np.array2string(full, threshold=8)}"
+            )
+        if not leading_run:
+            raise ArgumentError("Compose: source_sizes: the pipeline must start with a geometric transform")
+        ratio = full / self.sizes
+        self.pre = np.stack([_scale_back(sy, sx) for sy, sx in ratio])
+        self.decoded, self.sizes = self.sizes, full.astype(np.int64)
 
     def expand(self, index: np.ndarray, views: bool) -> None:
         """Sample i becomes the samples of source index[i]: a list of views of the inputs (no copy; the next
@@ -281,6 +360,8 @@ class _Batch:
         if self.keypoints is not None:
             self.keypoints = [self.keypoints[int(i)] for i in index]
         self.sizes, self.n, self.single = self.sizes[index], len(index), False
+        if self.pre is not None:
+            self.pre, self.decoded = self.pre[index], self.decoded[index]
 
     @property
     def ragged(self) -> bool:
@@ -304,10 +385,12 @@ class _Batch:
         self.owned = self.owned or self.images is not before
 
     def warp(self, mats: np.ndarray, size: tuple[int, int], run: _Run, pipe: Compose) -> None:
-        self.images = _warp_run(self.images, self.sizes, mats, size, run, pipe.antialias)
-        self.owned = True
+        pixel_mats = mats if self.pre is None else mats @ self.pre
+        actual = self.sizes if self.pre is None else self.decoded
+        self.images = _warp_run(self.images, actual, pixel_mats, size, run, pipe.antialias)
+        self.owned, self.pre = True, None
         if self.mask is not None:
-            self.mask = _warp_mask(self.mask, mats, size, run, pipe.mask_fill)
+            self.mask = _warp_mask(self.mask, pixel_mats, size, run, pipe.mask_fill)
         if self.boxes is not None:
             self.boxes = [
                 _map_box(b, m, size, pipe.min_box_area, pipe.drop_empty_boxes)
