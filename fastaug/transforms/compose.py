@@ -172,13 +172,13 @@ class Compose:
         if (images is None) == (image is None):
             raise ArgumentError("Compose: pass the images either positionally or as image=, once")
         batch = _Batch(images if images is not None else image, mask, boxes, keypoints)
-        rng = self._call_rng(rng, batch.n)
+        draws: Any = self._call_rng(rng, batch.n)
         if source_sizes is not None:
             batch.from_reduced_decode(source_sizes, 0 in self.runs)
         if self.copies > 1:
             index = np.repeat(np.arange(batch.n), self.copies)
             batch.expand(index, views=0 in self.runs)
-            rng = rng.expanded(index) if isinstance(rng, SampleRandom) else rng
+            draws = draws.expanded(index) if isinstance(draws, SampleRandom) else draws
         if params is not None and len(params) != len(self.transforms):
             raise ArgumentError(
                 f"Compose: params: expected {len(self.transforms)} dicts (one per transform), got {len(params)}"
@@ -189,13 +189,13 @@ class Compose:
             if i in self.runs:
                 run = self.runs[i]
                 given = None if params is None else params[i : i + len(run.index)]
-                run_drawn, rng = self._geometric(run, batch, given, rng)
+                run_drawn, draws = self._geometric(run, batch, given, draws)
                 drawn += run_drawn
                 i += len(run.index)
                 continue
             t = self.transforms[i]
             assert isinstance(t, Pixel)
-            prm = t.draw(rng, batch.n) if params is None else params[i]
+            prm = t.draw(draws, batch.n) if params is None else params[i]
             drawn.append(prm)
             last = i == len(self.transforms) - 1
             if self._fuses_into_normalize(i) and not batch.ragged:
