@@ -54,7 +54,9 @@ class Image:
                 f"got {type(obj).__name__}"
             )
         if self.framework == "torch" and obj.requires_grad:
-            obj = obj.detach()  # DLPack refuses tensors that need grad; the kernels do not record gradients
+            if _torch().is_grad_enabled():
+                raise ArgumentError(_requires_grad_message(name))
+            obj = obj.detach()  # under torch.no_grad(): DLPack refuses tensors that need grad
         self.obj = obj
         self.result = obj  # what an output returns to the caller (see output())
         self.name = name
@@ -133,6 +135,42 @@ def _torch() -> Any:
     import torch
 
     return torch
+
+
+def _calling_op() -> str:
+    """The public fastaug operator (or transform class) whose call reached here: the outermost frame of
+    fastaug.functional / fastaug.transforms before the caller's own code (only asked on an error path)."""
+    op = ""
+    frame: Any = sys._getframe(2)
+    while frame is not None:
+        module = str(frame.f_globals.get("__name__", ""))
+        if module != "fastaug" and not module.startswith("fastaug."):
+            break
+        if module.startswith(("fastaug.functional", "fastaug.transforms")):
+            code = frame.f_code
+            qualname = getattr(code, "co_qualname", code.co_name)
+            if code.co_name == "__call__" and "self" in frame.f_locals:
+                op = type(frame.f_locals["self"]).__name__
+            elif "<" not in qualname and not code.co_name.startswith("_"):
+                op = code.co_name
+        frame = frame.f_back
+    return op
+
+
+def _requires_grad_message(name: str) -> str:
+    """The error for a torch tensor that requires grad reaching a kernel that records no gradient."""
+    op = _calling_op()
+    where = f"fastaug.{op}" if op else "fastaug's operators"
+    hint = ""
+    if op:
+        import importlib
+
+        if callable(getattr(importlib.import_module("fastaug.torch"), op, None)):
+            hint = f"use fastaug.torch.{op} (differentiable, a torch custom operator), "
+    return (
+        f"{name}: got a tensor that requires grad, but {where} does not record gradients: {hint}"
+        f"pass {name.split('[')[0]}.detach(), or call it under torch.no_grad()"
+    )
 
 
 def ragged(images: Any, name: str = "img") -> list[Image]:

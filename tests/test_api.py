@@ -776,9 +776,14 @@ def test_normalize_half_precision_rounding(backend, dtype):
 
 
 @needs_torch
-def test_requires_grad_tensor_is_accepted(backend):
+def test_requires_grad_tensor_needs_no_grad(backend):
+    """A tensor that requires grad is refused while autograd records (the kernels record no gradient: see
+    fastaug.torch) and read as before under torch.no_grad()."""
     t = torch.rand(1, 16, 16, 3, requires_grad=True)
-    assert_close(fa.invert(t).numpy(), 1 - t.detach().numpy(), what="requires_grad")
+    with pytest.raises(fa.ArgumentError, match="img: got a tensor that requires grad"):
+        fa.invert(t)
+    with torch.no_grad():
+        assert_close(fa.invert(t).numpy(), 1 - t.detach().numpy(), what="requires_grad under no_grad")
 
 
 def test_generic_dlpack_producer(backend):

@@ -1,0 +1,42 @@
+"""fastaug for PyTorch: differentiable operators registered as torch custom operators (torch.ops.fastaug.*,
+traced by torch.compile). Importing this package needs torch; ``import fastaug`` never does."""
+
+from __future__ import annotations
+
+from . import ops
+from .functional import (
+    box_blur,
+    brightness,
+    contrast,
+    erase,
+    filter2d,
+    gamma,
+    gaussian_blur,
+    hue,
+    normalize,
+    resize,
+    saturation,
+    sep_filter2d,
+    sobel,
+    warp_affine,
+    warp_perspective,
+)
+
+__all__ = [
+    "box_blur",
+    "brightness",
+    "contrast",
+    "erase",
+    "filter2d",
+    "gamma",
+    "gaussian_blur",
+    "hue",
+    "normalize",
+    "ops",
+    "resize",
+    "saturation",
+    "sep_filter2d",
+    "sobel",
+    "warp_affine",
+    "warp_perspective",
+]
