@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import multiprocessing
+from typing import Any
+
 import numpy as np
 import pytest
 
@@ -13,6 +16,7 @@ from fastaug.transforms import (
     Normalize,
     RandomAffine,
     RandomResizedCrop,
+    SampleKeys,
     SampleRandom,
     Tiles,
     sample_keys,
@@ -124,3 +128,27 @@ def test_source_sizes_draws_for_the_originals() -> None:
         pipe(half, source_sizes=sizes // 4)
     with pytest.raises(fa.ArgumentError, match="source_sizes"):
         Compose([Normalize()])(np.zeros((1, 8, 8, 3), np.uint8), source_sizes=np.array([[16, 16]]))
+
+
+def _fetch(keys: SampleKeys, queue: Any) -> None:
+    queue.put(keys.key(2))
+
+
+@pytest.mark.parametrize("method", ["fork", "spawn"])
+def test_sample_keys_count_fetches_across_processes(method: str) -> None:
+    keys = SampleKeys(10, seed=3)
+    first = keys.key(2)
+    ctx = multiprocessing.get_context(method)
+    queue = ctx.Queue()
+    proc = ctx.Process(target=_fetch, args=(keys, queue))
+    proc.start()
+    second = queue.get(timeout=60)
+    proc.join(timeout=60)
+    assert first == int(sample_keys(3, 0, [2])[0]) and second == int(sample_keys(3, 1, [2])[0])
+    assert keys.key(2) == int(sample_keys(3, 2, [2])[0])  # the child's fetch counted in the parent too
+    keys.set_epoch(7)
+    assert keys.key(5) == int(sample_keys(3, 7, [5])[0])
+    with pytest.raises(fa.ArgumentError, match="index"):
+        keys.key(10)
+    with pytest.raises(fa.ArgumentError, match="epoch"):
+        keys.set_epoch(-1)

@@ -19,7 +19,7 @@ from .geometric import (
     Tiles,
     VerticalFlip,
 )
-from .keyed import SampleRandom, sample_keys
+from .keyed import Keyed, SampleKeys, SampleRandom, sample_keys
 from .pixel import (
     BoxBlur,
     Cutout,
@@ -52,6 +52,7 @@ __all__ = [
     "GaussianNoise",
     "Geometric",
     "HorizontalFlip",
+    "Keyed",
     "MedianBlur",
     "Normalize",
     "Pad",
@@ -69,6 +70,7 @@ __all__ = [
     "RandomRotate90",
     "RandomThreshold",
     "Resize",
+    "SampleKeys",
     "SampleRandom",
     "Sharpen",
     "Solarize",

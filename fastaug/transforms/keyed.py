@@ -9,7 +9,9 @@ batch."""
 
 from __future__ import annotations
 
-from typing import Any
+import multiprocessing
+import secrets
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -112,3 +114,48 @@ class SampleRandom:
         out = SampleRandom(mix(self.keys[index] + (rank + np.uint64(1)) * _M2))
         out.draws = self.draws
         return out
+
+
+class Keyed(NamedTuple):
+    """A dataset sample with its draw key (fastaug.torch.Collate draws its parameters from the key alone).
+    source_size: the original (height, width) when the image was decoded at a reduced scale (fastaug.io)."""
+
+    item: Any
+    key: int
+    source_size: tuple[int, int] | None = None
+
+
+class SampleKeys:
+    """Keys for a map-style dataset of n samples: the k-th fetch of index i gets sample_keys(seed, k, i), so
+    each sample draws new parameters every epoch, and the same ones for the same (seed, epoch, index)
+    whatever the batch size, num_workers or worker the fetch lands in.
+
+    The fetch counts live in shared memory (a multiprocessing RawArray): DataLoader workers, forked or
+    spawned (the dataset is pickled into them at start), persistent or not, all count on the same array.
+    Each index is fetched by one worker per epoch, so no two processes write one count at once (a sampler
+    that repeats an index within an epoch may give the repeats one key). set_epoch(e) sets every count to
+    e: call it when resuming at epoch e."""
+
+    def __init__(self, n: int, seed: int | None = None) -> None:
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
+            raise ArgumentError(f"n: expected a non-negative int (the dataset's length), got {n!r}")
+        self.seed = secrets.randbits(64) if seed is None else int(seed) & _MASK
+        self.counts = multiprocessing.RawArray("q", max(int(n), 1))
+        self.n = int(n)
+
+    def _array(self) -> np.ndarray:
+        return np.frombuffer(self.counts, np.int64)
+
+    def key(self, index: int) -> int:
+        """The next key of sample `index` (and counts the fetch)."""
+        if not 0 <= index < self.n:
+            raise ArgumentError(f"index: expected 0 <= index < {self.n}, got {index}")
+        counts = self._array()
+        epoch = int(counts[index])
+        counts[index] = epoch + 1
+        return int(sample_keys(self.seed, epoch, [index])[0])
+
+    def set_epoch(self, epoch: int) -> None:
+        if isinstance(epoch, bool) or not isinstance(epoch, (int, np.integer)) or epoch < 0:
+            raise ArgumentError(f"epoch: expected a non-negative int, got {epoch!r}")
+        self._array()[:] = int(epoch)
