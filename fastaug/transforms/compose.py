@@ -340,6 +340,9 @@ class _Batch:
         if not leading_run:
             raise ArgumentError("Compose: source_sizes: the pipeline must start with a geometric transform")
         ratio = full / self.sizes
+        # a JPEG decoded at 1/k (DCT scaling) is ceil(size / k) pixels: the scale is exactly k, not the ratio
+        k = np.maximum(np.round(ratio), 1)
+        ratio = np.where(-(-full // k) == self.sizes, k, ratio)
         self.pre = np.stack([_scale_back(sy, sx) for sy, sx in ratio])
         self.decoded, self.sizes = self.sizes, full.astype(np.int64)
 
