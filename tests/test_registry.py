@@ -12,6 +12,10 @@ import fastaug
 
 ROOT = Path(__file__).resolve().parents[1]
 
+# Operators without a public function of their own: the warps' backward (fastaug.functional.warp.warp_backward,
+# for autograd). Each is in the C++ API, the binding and both Numba fallbacks, and tested.
+PRIVATE_OPERATORS = ("warp_affine_backward", "warp_perspective_backward")
+
 
 @pytest.mark.parametrize("op", fastaug.OPERATORS)
 def test_operator_in_every_layer(op):
@@ -36,6 +40,19 @@ def test_operator_in_every_layer(op):
         assert callable(getattr(nbc, op)), "Numba CUDA fallback"
 
 
+@pytest.mark.parametrize("op", PRIVATE_OPERATORS)
+def test_private_operator_in_every_layer(op):
+    assert f" {op}(" in (ROOT / "csrc/include/fastaug/ops.hpp").read_text(), "C++ declaration"
+    assert f'm.def("{op}"' in (ROOT / "csrc/python/module.cpp").read_text(), "pybind11 binding"
+    assert (ROOT / f"tests/test_{op.replace('_affine', '').replace('_perspective', '')}.py").exists(), "tests"
+    if importlib.util.find_spec("numba"):
+        import fastaug._numba as nb
+        import fastaug._numba_cuda as nbc
+
+        assert callable(getattr(nb, op)), "Numba fallback"
+        assert callable(getattr(nbc, op)), "Numba CUDA fallback"
+
+
 def test_native_module_matches_operator_list():
     native = pytest.importorskip("fastaug._C")
     exported = {n for n in dir(native) if not n.startswith("_")} - {
@@ -48,4 +65,4 @@ def test_native_module_matches_operator_list():
         "set_buffer_cache",
         "buffer_cache_bytes",
     }
-    assert exported == set(fastaug.OPERATORS)
+    assert exported == set(fastaug.OPERATORS) | set(PRIVATE_OPERATORS)

@@ -83,29 +83,48 @@ FASTAUG_HD void accumulate_taps(const SrcImage<T, C, Dense>& s, int64_t y0, int6
   }
 }
 
+// The K x K window of source taps that interpolation I reads at (fy, fx): its first tap (y0, x0) and the
+// weights of its rows (wy) and columns (wx), from the clamped coordinates. The one place these are computed:
+// the forward sampler and the warps' backward (warp_backward_pixel) both take them from here.
+template <Interp I>
+struct Window {
+  static constexpr int K = I == Interp::Nearest ? 1 : (I == Interp::Linear ? 2 : 4);
+  int y0, x0;
+  float wy[K], wx[K];
+};
+
+template <Interp I>
+FASTAUG_HD Window<I> window(float fy, float fx) {
+  fy = clamp_coord(fy);
+  fx = clamp_coord(fx);
+  Window<I> win;
+  if constexpr (I == Interp::Nearest) {
+    const float magic = 12582912.f;  // nearest rounds half to even, as cvRound
+    win.y0 = static_cast<int>((fy + magic) - magic);
+    win.x0 = static_cast<int>((fx + magic) - magic);
+    win.wy[0] = win.wx[0] = 1.f;
+  } else if constexpr (I == Interp::Linear) {
+    win.y0 = fast_floor(fy);
+    win.x0 = fast_floor(fx);
+    const float ty = fy - static_cast<float>(win.y0), tx = fx - static_cast<float>(win.x0);
+    win.wy[0] = 1.f - ty, win.wy[1] = ty;
+    win.wx[0] = 1.f - tx, win.wx[1] = tx;
+  } else {
+    const int y0 = fast_floor(fy), x0 = fast_floor(fx);
+    cubic_weights(fy - static_cast<float>(y0), win.wy);
+    cubic_weights(fx - static_cast<float>(x0), win.wx);
+    win.y0 = y0 - 1;
+    win.x0 = x0 - 1;
+  }
+  return win;
+}
+
 // Samples s at (fy, fx) with interpolation I into out[C].
 template <Interp I, class T, int C, bool Dense>
 FASTAUG_HD void sample(const SrcImage<T, C, Dense>& s, float fy, float fx, Border border, const float* fill,
                        float out[C]) {
-  fy = clamp_coord(fy);
-  fx = clamp_coord(fx);
-  if constexpr (I == Interp::Nearest) {
-    const float one = 1.f;  // nearest rounds half to even, as cvRound
-    const float magic = 12582912.f;
-    accumulate_taps<T, C, 1, Dense>(s, static_cast<int>((fy + magic) - magic), static_cast<int>((fx + magic) - magic),
-                                    &one, &one, border, fill, out);
-  } else if constexpr (I == Interp::Linear) {
-    const int y0 = fast_floor(fy), x0 = fast_floor(fx);
-    const float ty = fy - static_cast<float>(y0), tx = fx - static_cast<float>(x0);
-    const float wy[2] = {1.f - ty, ty}, wx[2] = {1.f - tx, tx};
-    accumulate_taps<T, C, 2, Dense>(s, y0, x0, wy, wx, border, fill, out);
-  } else {
-    const int y0 = fast_floor(fy), x0 = fast_floor(fx);
-    float wy[4], wx[4];
-    cubic_weights(fy - static_cast<float>(y0), wy);
-    cubic_weights(fx - static_cast<float>(x0), wx);
-    accumulate_taps<T, C, 4, Dense>(s, y0 - 1, x0 - 1, wy, wx, border, fill, out);
-  }
+  const Window<I> win = window<I>(fy, fx);
+  accumulate_taps<T, C, Window<I>::K, Dense>(s, win.y0, win.x0, win.wy, win.wx, border, fill, out);
 }
 
 }  // namespace fastaug::detail

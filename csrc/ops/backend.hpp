@@ -48,6 +48,11 @@ void warp(const ImageView& src, const ImageView& dst, const float* minv, bool pe
           const float fill[4], Stream stream);
 void warp(const RaggedView& src, const ImageView& dst, const float* minv, bool perspective, Interp interp,
           Border border, const float fill[4], Stream stream);
+// The warps' backward: grad_src and src may be null (not asked for / not needed); grad_inv (host, 9 per sample)
+// null when not asked for; the call waits for the stream when it is not.
+void warp_backward(const ImageView& grad, const ImageView* src, const ImageView* grad_src, const float* minv,
+                   bool perspective, Interp interp, Border border, const float fill[4], double* grad_inv,
+                   Stream stream);
 void resize(const ImageView& src, const ImageView& dst, const detail::ResizeMethod& method, Stream stream);
 void copy(const ImageView& src, const ImageView& dst, const detail::IndexMap* maps, const char* op, Stream stream);
 void sep_filter(const ImageView& src, const ImageView& dst, const float* kx, int kw, const float* ky, int kh,

@@ -1,5 +1,7 @@
 // warp_affine and warp_perspective: validation, inversion of the matrices, and the CPU loop.
+#include <algorithm>
 #include <cmath>
+#include <memory>
 #include <type_traits>
 #include <vector>
 
@@ -135,6 +137,138 @@ void warp(const Src& src, const ImageView& dst, const double* M, Interp interp, 
                 cuda::warp(src, dst, minv.data(), Perspective, interp, border, fillf, stream));
 }
 
+// ---- backward --------------------------------------------------------------------------------------------
+
+// Tasks per sample of the CPU backward: chunks of output rows, from the shapes alone (never the thread count), so
+// that the results are the same bits with any number of threads. A batch of many samples is one task per sample;
+// a few samples are cut into up to 64 tasks in all (rows of 16 at least), each chunk after the first scattering
+// into a private image (at most 64 MiB of them in all).
+int64_t backward_chunks(int64_t n, int64_t rows, int64_t image_values) {
+  if (n <= 0 || n >= 64 || rows < 32) return 1;
+  const int64_t budget = (int64_t(64) << 20) / int64_t(sizeof(float)) / std::max<int64_t>(1, n * image_values);
+  return std::max<int64_t>(1, std::min({(64 + n - 1) / n, rows / 16, 1 + budget}));
+}
+
+// The backward on the CPU. Race-free and deterministic: task (n, k) takes chunk k of sample n's output rows and
+// walks them in order, scattering into grad_src's image n (k = 0, which zeroes it first) or into its own private
+// image (k > 0), and summing its matrix gradient in double; no two tasks write the same memory. Then the private
+// images are added to grad_src in chunk order (row-parallel: each value's sum has one fixed order) and the
+// chunks' matrix gradients are summed in chunk order.
+template <Interp I, bool Perspective, int C, bool Dense>
+void warp_backward_cpu(const ImageView& grad, const ImageView* src, const ImageView* grad_src, const float* minv,
+                       Border border, const float* fill, double* grad_inv) {
+  const ImageView& ref = src ? *src : *grad_src;
+  const int64_t H = ref.h, W = ref.w, N = grad.n, image_values = H * W * C;
+  const int64_t chunks = backward_chunks(N, grad.h, image_values), rows = (grad.h + chunks - 1) / chunks;
+  std::unique_ptr<float[]> priv;
+  if (grad_src && chunks > 1) priv = scratch<float>(static_cast<size_t>(N * (chunks - 1) * image_values));
+  std::vector<double> partial(grad_inv ? static_cast<size_t>(N * chunks * 9) : 0);
+  parallel_for(N * chunks, [&](int64_t t) {
+    const int64_t n = t / chunks, k = t % chunks, y0 = k * rows, y1 = std::min(grad.h, y0 + rows);
+    GradImage gi{nullptr, 0, 0, 0};
+    if (grad_src && k == 0) {
+      gi = {static_cast<float*>(grad_src->data) + n * grad_src->sn, grad_src->sh, grad_src->sw, grad_src->sc};
+      for (int64_t y = 0; y < H; ++y)
+        for (int64_t x = 0; x < W; ++x)
+          for (int c = 0; c < C; ++c) gi.data[y * gi.sh + x * gi.sw + c * gi.sc] = 0.f;
+    } else if (grad_src) {
+      gi = {priv.get() + (n * (chunks - 1) + k - 1) * image_values, W * C, C, 1};
+      std::fill(gi.data, gi.data + image_values, 0.f);
+    }
+    SrcImage<float, C, Dense> s{nullptr, H, W, 0, 0, 0};
+    if (src) s = {static_cast<const float*>(src->data) + n * src->sn, H, W, src->sh, src->sw, src->sc};
+    const SrcImage<float, C, Dense>* sp = src && grad_inv ? &s : nullptr;
+    float m[9], f[4];
+    for (int j = 0; j < 9; ++j) m[j] = minv[n * 9 + j];
+    for (int c = 0; c < 4; ++c) f[c] = fill[c];
+    double dm[9] = {0, 0, 0, 0, 0, 0, 0, 0, 0};
+    const auto add = [](float* q, float v) { *q += v; };
+    for (int64_t y = y0; y < y1; ++y) {
+      const float* row = static_cast<const float*>(grad.data) + n * grad.sn + y * grad.sh;
+      for (int64_t x = 0; x < grad.w; ++x) {
+        float g[C];
+        for (int c = 0; c < C; ++c) g[c] = row[x * grad.sw + c * grad.sc];
+        warp_backward_pixel<I, Perspective, C, Dense>(sp, H, W, m, x, y, border, f, g, gi, add, dm);
+      }
+    }
+    if (grad_inv)
+      for (int j = 0; j < 9; ++j) partial[t * 9 + j] = dm[j];
+  });
+  if (grad_src && chunks > 1) {
+    parallel_rows(N, H, [&](int64_t n, int64_t y) {
+      float* out = static_cast<float*>(grad_src->data) + n * grad_src->sn + y * grad_src->sh;
+      for (int64_t k = 1; k < chunks; ++k) {
+        const float* p = priv.get() + (n * (chunks - 1) + k - 1) * image_values + y * W * C;
+        for (int64_t x = 0; x < W; ++x)
+          for (int c = 0; c < C; ++c) out[x * grad_src->sw + c * grad_src->sc] += p[x * C + c];
+      }
+    });
+  }
+  if (grad_inv) {
+    for (int64_t n = 0; n < N; ++n)
+      for (int j = 0; j < 9; ++j) {
+        double sum = 0.0;
+        for (int64_t k = 0; k < chunks; ++k) sum += partial[(n * chunks + k) * 9 + j];
+        grad_inv[n * 9 + j] = sum;
+      }
+  }
+}
+
+template <bool Perspective>
+void warp_backward_cpu(const ImageView& grad, const ImageView* src, const ImageView* grad_src, const float* minv,
+                       Interp interp, Border border, const float* fill, double* grad_inv) {
+  const auto run = [&](auto ip) {
+    constexpr Interp I = decltype(ip)::value;
+    dispatch_channels(grad.c, [&](auto ch) {
+      constexpr int C = decltype(ch)::value;
+      if (src && src->rows_dense())
+        warp_backward_cpu<I, Perspective, C, true>(grad, src, grad_src, minv, border, fill, grad_inv);
+      else
+        warp_backward_cpu<I, Perspective, C, false>(grad, src, grad_src, minv, border, fill, grad_inv);
+    });
+  };
+  if (interp == Interp::Nearest)
+    run(std::integral_constant<Interp, Interp::Nearest>{});
+  else
+    run(std::integral_constant<Interp, Interp::Linear>{});
+}
+
+// Validation of the backward (every argument, before any memory is touched), inversion of the matrices, routing.
+template <bool Perspective>
+void warp_backward(const ImageView& grad, const ImageView* src, const ImageView* grad_src, const double* M,
+                   Interp interp, Border border, const double fill[4], double* grad_inv, const char* op,
+                   Stream stream) {
+  check_image(grad, "grad");
+  check_dtype(grad, "grad", DType::Float32);
+  FASTAUG_CHECK(grad_src || grad_inv, op, ": nothing to compute: neither grad_src nor grad_inv was given");
+  FASTAUG_CHECK(src || !grad_inv, "src: the forward's input is needed for the matrix gradient (grad_inv), got null");
+  const auto check_like = [&](const ImageView& v, const char* name) {
+    check_image(v, name);
+    check_dtype(v, name, DType::Float32);
+    FASTAUG_CHECK(v.device == grad.device && v.device_id == grad.device_id, name,
+                  ": must be on the same device as grad");
+    FASTAUG_CHECK(v.n == grad.n && v.c == grad.c, name, ": expected ", grad.n, " images of ", grad.c,
+                  " channels like grad, got shape ", shape_str(v));
+  };
+  if (src) check_like(*src, "src");
+  if (grad_src) check_like(*grad_src, "grad_src");
+  if (src && grad_src) check_shape(*grad_src, "grad_src", src->n, src->h, src->w, src->c);
+  check_border(border);
+  FASTAUG_CHECK(interp == Interp::Nearest || interp == Interp::Linear,
+                "interp: expected nearest or linear (the backward of a warp has no cubic), got code ",
+                static_cast<int>(interp));
+  const std::vector<float> minv = inverse_maps(M, grad.n, Perspective, Perspective ? "H" : "M");
+  float fillf[4];
+  for (int c = 0; c < 4; ++c) fillf[c] = fill ? static_cast<float>(fill[c]) : 0.f;
+  const ImageView& ref = src ? *src : *grad_src;
+  if (grad.n == 0) return;
+  FASTAUG_CHECK(ref.h > 0 && ref.w > 0, src ? "src" : "grad_src", ": cannot be an empty image, got shape ",
+                shape_str(ref));
+  FASTAUG_ROUTE(
+      grad, op, warp_backward_cpu<Perspective>(grad, src, grad_src, minv.data(), interp, border, fillf, grad_inv),
+      cuda::warp_backward(grad, src, grad_src, minv.data(), Perspective, interp, border, fillf, grad_inv, stream));
+}
+
 }  // namespace
 }  // namespace detail
 
@@ -152,5 +286,15 @@ void warp(const Src& src, const ImageView& dst, const double* M, Interp interp, 
 FASTAUG_WARP_FRONT_DOORS(ImageView)
 FASTAUG_WARP_FRONT_DOORS(RaggedView)
 #undef FASTAUG_WARP_FRONT_DOORS
+
+void warp_affine_backward(const ImageView& grad, const ImageView* src, const ImageView* grad_src, const double* M,
+                          Interp interp, Border border, const double fill[4], double* grad_inv, Stream stream) {
+  detail::warp_backward<false>(grad, src, grad_src, M, interp, border, fill, grad_inv, "warp_affine_backward", stream);
+}
+void warp_perspective_backward(const ImageView& grad, const ImageView* src, const ImageView* grad_src, const double* H,
+                               Interp interp, Border border, const double fill[4], double* grad_inv, Stream stream) {
+  detail::warp_backward<true>(grad, src, grad_src, H, interp, border, fill, grad_inv, "warp_perspective_backward",
+                              stream);
+}
 
 }  // namespace fastaug

@@ -92,6 +92,37 @@ PYBIND11_MODULE(_C, m) {
             warp_perspective(a, b, params(H, a.n * 9, "H"), Interp(interp), Border(border), fill.data(), st);
           });
         });
+  // The warps' backward (private: fastaug.functional.warp.warp_backward). img: a list of capsules, [grad] or
+  // [grad, the forward's input]; out: the image gradient, read only with need_img; grad_inv: None or a writable
+  // C-contiguous float64 array of 9 values per sample.
+  const auto warp_backward = [](bool perspective) {
+    return [perspective](py::handle srcs, py::handle d, Params<double> M, int interp, int border, Fill fill,
+                         py::handle grad_inv, bool need_img, std::uintptr_t stream) {
+      FASTAUG_CHECK(py::isinstance<py::list>(srcs) && (py::len(srcs) == 1 || py::len(srcs) == 2),
+                    "img: expected a list [grad] or [grad, img] of capsules");
+      const py::list list = py::reinterpret_borrow<py::list>(srcs);
+      Consumed g(list[0], "grad", false);
+      std::optional<Consumed> s, o;
+      if (py::len(list) == 2) s.emplace(list[1], "img", false);
+      if (need_img) o.emplace(d, "out", true);
+      double* inv = nullptr;
+      if (!grad_inv.is_none()) {
+        using Out = py::array_t<double, py::array::c_style>;
+        FASTAUG_CHECK(Out::check_(grad_inv), "grad_inv: expected a C-contiguous float64 NumPy array");
+        auto a = py::reinterpret_borrow<Out>(grad_inv);
+        FASTAUG_CHECK(a.size() == g.view().n * 9 && a.writeable(), "grad_inv: expected a writable array of ",
+                      g.view().n * 9, " float64 values, got ", a.size());
+        inv = a.mutable_data();
+      }
+      const double* m = params(M, g.view().n * (perspective ? 9 : 6), perspective ? "H" : "M");
+      py::gil_scoped_release release;
+      (perspective ? warp_perspective_backward : warp_affine_backward)(
+          g.view(), s ? &s->view() : nullptr, o ? &o->view() : nullptr, m, Interp(interp), Border(border), fill.data(),
+          inv, Stream{reinterpret_cast<void*>(stream)});
+    };
+  };
+  m.def("warp_affine_backward", warp_backward(false));
+  m.def("warp_perspective_backward", warp_backward(true));
   // img and out: two capsules (batches), or two lists of capsules (ragged batches, one output per image)
   m.def("resize", [](py::handle s, py::handle d, int interp, std::uintptr_t stream) {
     run_ragged<true>(s, d, stream, [&](const auto& a, const auto& b, Stream st) { resize(a, b, Interp(interp), st); });

@@ -21,7 +21,7 @@ from .intensity import (
 )
 from .resize import resize
 from .sobel import edges, sobel
-from .warp import warp_affine, warp_perspective
+from .warp import warp_affine, warp_affine_backward, warp_perspective, warp_perspective_backward
 
 __all__ = [
     "box_blur",
@@ -46,5 +46,7 @@ __all__ = [
     "tiles",
     "to_gray",
     "warp_affine",
+    "warp_affine_backward",
     "warp_perspective",
+    "warp_perspective_backward",
 ]

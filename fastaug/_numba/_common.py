@@ -137,6 +137,33 @@ def round_half_even(v: float) -> int:
 
 
 @numba.njit(cache=True, inline="always")
+def window(fy: float, fx: float, interp: int, wy: np.ndarray, wx: np.ndarray) -> tuple[int, int, int]:
+    """interp.hpp's window<I>: the k x k window of taps that interp reads at (fy, fx) (clamped here), as its
+    first tap (y0, x0) and k, with its row and column weights in wy[0:k] and wx[0:k]. The one place these are
+    computed: sample and the warps' backward both take them from here."""
+    fy = clamp_coord(fy)
+    fx = clamp_coord(fx)
+    if interp == NEAREST:
+        wy[0] = wx[0] = f32(1.0)
+        return round_half_even(fy), round_half_even(fx), 1
+    if interp == LINEAR:
+        y0 = fast_floor(fy)
+        x0 = fast_floor(fx)
+        ty = fy - f32(y0)
+        tx = fx - f32(x0)
+        wy[0] = f32(1.0) - ty
+        wy[1] = ty
+        wx[0] = f32(1.0) - tx
+        wx[1] = tx
+        return y0, x0, 2
+    y0 = fast_floor(fy)
+    x0 = fast_floor(fx)
+    cubic_weights(fy - f32(y0), wy)
+    cubic_weights(fx - f32(x0), wx)
+    return y0 - 1, x0 - 1, 4
+
+
+@numba.njit(cache=True, inline="always")
 def sample(
     src: np.ndarray,
     s: Layout,
@@ -150,34 +177,9 @@ def sample(
     wx: np.ndarray,
     out: np.ndarray,
 ) -> None:
-    """Samples the image at (fy, fx) into out[0:C]; wy and wx are 4-float scratch arrays. Each
-    interpolation only sets the k x k window and its weights: one accumulate_taps call site keeps the
-    inlined code (and the compile time) small."""
-    fy = clamp_coord(fy)
-    fx = clamp_coord(fx)
-    if interp == NEAREST:
-        k = 1
-        y0 = round_half_even(fy)
-        x0 = round_half_even(fx)
-        wy[0] = wx[0] = f32(1.0)
-    elif interp == LINEAR:
-        k = 2
-        y0 = fast_floor(fy)
-        x0 = fast_floor(fx)
-        ty = fy - f32(y0)
-        tx = fx - f32(x0)
-        wy[0] = f32(1.0) - ty
-        wy[1] = ty
-        wx[0] = f32(1.0) - tx
-        wx[1] = tx
-    else:
-        k = 4
-        y0 = fast_floor(fy)
-        x0 = fast_floor(fx)
-        cubic_weights(fy - f32(y0), wy)
-        cubic_weights(fx - f32(x0), wx)
-        y0 -= 1
-        x0 -= 1
+    """Samples the image at (fy, fx) into out[0:C]; wy and wx are 4-float scratch arrays. One
+    accumulate_taps call site for every interpolation keeps the inlined code (and the compile time) small."""
+    y0, x0, k = window(fy, fx, interp, wy, wx)
     accumulate_taps(src, s, base, y0, x0, k, wy, wx, border, fill, out)
 
 

@@ -6,12 +6,25 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import Any
 
 import numba
 import numpy as np
 
-from ._check import check_border, check_list, check_pair, check_ragged, fail, fill_f32, params, shape_str
-from ._common import CONSTANT, LINEAR, REFLECT, REPLICATE, WRAP, clamp_coord, f32, sample, saturate
+from ._check import (
+    check_border,
+    check_dtype,
+    check_image,
+    check_list,
+    check_pair,
+    check_ragged,
+    check_shape,
+    fail,
+    fill_f32,
+    params,
+    shape_str,
+)
+from ._common import CONSTANT, LINEAR, REFLECT, REPLICATE, WRAP, clamp_coord, f32, map_border, sample, saturate, window
 from ._parallel import launch, workers
 from ._view import Layout, as_batch, as_ragged, as_view, dense_row, index, rows_dense, sample_layout, store_values
 
@@ -63,6 +76,23 @@ def inverse_maps(M: np.ndarray, n: int, perspective: bool, name: str) -> np.ndar
 
 
 @numba.njit(cache=True, inline="always")
+def warp_coord(m: np.ndarray, x: int, y: int, perspective: bool) -> tuple[float, float, float]:
+    """warp_pixel.hpp's warp_coord: where dst pixel (x, y) samples the source under the inverse map m, (sx, sy),
+    and the map's perspective denominator w (1 for an affine map)."""
+    fx = f32(x)
+    fy = f32(y)
+    sx = m[0] * fx + m[1] * fy + m[2]
+    sy = m[3] * fx + m[4] * fy + m[5]
+    w = f32(1.0)
+    if perspective:
+        w = m[6] * fx + m[7] * fy + m[8]
+        r = f32(1.0) / w if w != f32(0.0) else f32(0.0)  # as OpenCV: a point at infinity samples (0, 0)
+        sx *= r
+        sy *= r
+    return sx, sy, w
+
+
+@numba.njit(cache=True, inline="always")
 def warp_pixel(
     src: np.ndarray,
     s: Layout,
@@ -79,15 +109,7 @@ def warp_pixel(
     acc: np.ndarray,
 ) -> None:
     """Samples the source point of dst pixel (y, x) under the inverse map m into acc[0:C]."""
-    fx = f32(x)
-    fy = f32(y)
-    sx = m[0] * fx + m[1] * fy + m[2]
-    sy = m[3] * fx + m[4] * fy + m[5]
-    if perspective:
-        wz = m[6] * fx + m[7] * fy + m[8]
-        wz = f32(1.0) / wz if wz != f32(0.0) else f32(0.0)  # as OpenCV: a point at infinity samples (0, 0)
-        sx *= wz
-        sy *= wz
+    sx, sy, _ = warp_coord(m, x, y, perspective)
     sample(src, s, base, sy, sx, interp, border, fill, wy, wx, acc)
 
 
@@ -457,3 +479,325 @@ def warp_perspective(
     """cv2.warpPerspective: H is 9 doubles per sample (forward, src -> dst), inverted here. src: a batch, or a
     list of images of different sizes."""
     _warp(src, dst, H, interp, border, fill, perspective=True)
+
+
+# ---- backward -----------------------------------------------------------------------------------------
+# The twin of warp.cpp's warp_backward and warp_pixel.hpp's warp_backward_pixel (see their comments): the same
+# tasks (sample n, chunk k of its output rows), the same order of every sum, so the same bits whatever the
+# thread count.
+
+
+@numba.njit(cache=True, inline="always")
+def backward_taps(
+    m: np.ndarray,
+    x: int,
+    y: int,
+    interp: int,
+    border: int,
+    perspective: bool,
+    h: int,
+    w: int,
+    wy: np.ndarray,
+    wx: np.ndarray,
+    yy: np.ndarray,
+    xx: np.ndarray,
+) -> tuple[int, float, float, float]:
+    """warp_backward_pixel's window of dst pixel (x, y): its weights into wy, wx, its border-mapped tap rows and
+    columns into yy, xx (-1: the constant border's fill); returns (k, sx, sy, w), k = 0 for NaN coordinates."""
+    sx, sy, wz = warp_coord(m, x, y, perspective)
+    if not (sx == sx and sy == sy):
+        return 0, sx, sy, wz
+    y0, x0, k = window(sy, sx, interp, wy, wx)
+    for i in range(k):
+        yy[i] = map_border(y0 + i, h, border)
+        xx[i] = map_border(x0 + i, w, border)
+    return k, sx, sy, wz
+
+
+@numba.njit(cache=True, inline="always")
+def tap_value(src: np.ndarray, s: Layout, base: int, yy: int, xx: int, c: int, fill: np.ndarray) -> float:
+    if yy < 0 or xx < 0:
+        return np.float64(fill[c])
+    return np.float64(src[base + yy * s.sh + xx * s.sw + c * s.sc])
+
+
+@numba.njit(cache=True, inline="always")
+def backward_matrix(
+    src: np.ndarray,
+    s: Layout,
+    base: int,
+    g: np.ndarray,
+    wy: np.ndarray,
+    wx: np.ndarray,
+    yy: np.ndarray,
+    xx: np.ndarray,
+    fill: np.ndarray,
+    sx: float,
+    sy: float,
+    wz: float,
+    x: int,
+    y: int,
+    perspective: bool,
+    dm: np.ndarray,
+) -> None:
+    """warp_backward_pixel's matrix gradient (bilinear windows): dL/dm of dst pixel (x, y) added to dm[0:9]."""
+    if perspective and wz == f32(0.0):
+        return
+    gx = 0.0
+    gy = 0.0
+    for c in range(s.c):
+        v00 = tap_value(src, s, base, yy[0], xx[0], c, fill)
+        v01 = tap_value(src, s, base, yy[0], xx[1], c, fill)
+        v10 = tap_value(src, s, base, yy[1], xx[0], c, fill)
+        v11 = tap_value(src, s, base, yy[1], xx[1], c, fill)
+        gx += np.float64(g[c]) * (np.float64(wy[0]) * (v01 - v00) + np.float64(wy[1]) * (v11 - v10))
+        gy += np.float64(g[c]) * (np.float64(wx[0]) * (v10 - v00) + np.float64(wx[1]) * (v11 - v01))
+    if clamp_coord(sx) != sx:
+        gx = 0.0
+    if clamp_coord(sy) != sy:
+        gy = 0.0
+    r = 1.0 / np.float64(wz) if perspective else 1.0
+    ax = gx * r
+    ay = gy * r
+    fx = np.float64(x)
+    fy = np.float64(y)
+    dm[0] += ax * fx
+    dm[1] += ax * fy
+    dm[2] += ax
+    dm[3] += ay * fx
+    dm[4] += ay * fy
+    dm[5] += ay
+    if perspective:
+        t = -(ax * np.float64(sx) + ay * np.float64(sy))
+        dm[6] += t * fx
+        dm[7] += t * fy
+        dm[8] += t
+
+
+@numba.njit(cache=True)
+def backward_rows(
+    grad: np.ndarray,
+    gl: Layout,
+    src: np.ndarray,
+    s: Layout,
+    out: np.ndarray,
+    obase: int,
+    osh: int,
+    osw: int,
+    osc: int,
+    scatter: bool,
+    n: int,
+    y0: int,
+    y1: int,
+    m: np.ndarray,
+    interp: int,
+    border: int,
+    perspective: bool,
+    fill: np.ndarray,
+    matrix: bool,
+    dm: np.ndarray,
+) -> None:
+    """Rows [y0, y1) of sample n's output gradient, in order: the image gradient scattered into out (from its
+    pixel (0, 0) at obase, strides osh, osw, osc) when scatter, the matrix gradient summed into dm when matrix.
+    A function of its own (not inlined into the parallel loop: compile time)."""
+    wy = np.empty(4, np.float32)
+    wx = np.empty(4, np.float32)
+    yy = np.empty(4, np.int64)
+    xx = np.empty(4, np.int64)
+    g = np.empty(4, np.float32)
+    base = s.off + n * s.sn
+    for y in range(y0, y1):
+        for x in range(gl.w):
+            p = gl.off + n * gl.sn + y * gl.sh + x * gl.sw
+            for c in range(gl.c):
+                g[c] = grad[p + c * gl.sc]
+            k, sx, sy, wz = backward_taps(m, x, y, interp, border, perspective, s.h, s.w, wy, wx, yy, xx)
+            if scatter:
+                for i in range(k):
+                    if yy[i] < 0:
+                        continue
+                    for j in range(k):
+                        if xx[j] < 0:
+                            continue
+                        wgt = wy[i] * wx[j]
+                        q = obase + yy[i] * osh + xx[j] * osw
+                        for c in range(gl.c):
+                            out[q + c * osc] += wgt * g[c]
+            if matrix and k == 2:
+                backward_matrix(src, s, base, g, wy, wx, yy, xx, fill, sx, sy, wz, x, y, perspective, dm)
+
+
+@numba.njit(parallel=True, cache=True)
+def warp_backward_tasks(
+    grad: np.ndarray,
+    gl: Layout,
+    src: np.ndarray,
+    s: Layout,
+    dst: np.ndarray,
+    d: Layout,
+    scatter: bool,
+    priv: np.ndarray,
+    partial: np.ndarray,
+    minv: np.ndarray,
+    interp: int,
+    border: int,
+    perspective: bool,
+    fill: np.ndarray,
+    chunks: int,
+    matrix: bool,
+) -> None:
+    """Task t = (sample n, chunk k): chunk k of n's output rows into dst's image n (k = 0, zeroed first) or into
+    its private image in priv (k > 0), its matrix gradient into partial[t]. s carries the source's size (H, W)."""
+    rows = (gl.h + chunks - 1) // chunks
+    values = s.h * s.w * s.c
+    for t in numba.prange(gl.n * chunks):
+        n = t // chunks
+        k = t % chunks
+        y0 = k * rows
+        y1 = min(gl.h, y0 + rows)
+        dm = np.zeros(9)
+        first = scatter and k == 0  # chunk 0 scatters into dst itself, the others into their private image
+        if first:
+            for y in range(d.h):
+                for x in range(d.w):
+                    for c in range(d.c):
+                        dst[d.off + n * d.sn + y * d.sh + x * d.sw + c * d.sc] = f32(0.0)
+        pbase = (n * (chunks - 1) + k - 1) * values if scatter and not first else 0
+        if scatter and not first:
+            priv[pbase : pbase + values] = f32(0.0)
+        out = dst if first else priv
+        obase, osh, osw, osc = (d.off + n * d.sn, d.sh, d.sw, d.sc) if first else (pbase, s.w * s.c, s.c, 1)
+        backward_rows(
+            grad, gl, src, s, out, obase, osh, osw, osc, scatter, n, y0, y1, minv[n], interp, border, perspective,
+            fill, matrix, dm,
+        )  # fmt: skip
+        for j in range(9):
+            partial[t, j] = dm[j]
+
+
+@numba.njit(parallel=True, cache=True)
+def add_private(dst: np.ndarray, d: Layout, priv: np.ndarray, chunks: int) -> None:
+    """The private images of chunks 1.. added to dst in chunk order (row-parallel: one fixed order a value)."""
+    values = d.h * d.w * d.c
+    for r in numba.prange(d.n * d.h):
+        n = r // d.h
+        y = r % d.h
+        o = d.off + n * d.sn + y * d.sh
+        for k in range(1, chunks):
+            p = (n * (chunks - 1) + k - 1) * values + y * d.w * d.c
+            for x in range(d.w):
+                for c in range(d.c):
+                    dst[o + x * d.sw + c * d.sc] += priv[p + x * d.c + c]
+
+
+def backward_chunks(n: int, rows: int, image_values: int) -> int:
+    """warp.cpp's backward_chunks: tasks per sample, from the shapes alone (never the thread count)."""
+    if n <= 0 or n >= 64 or rows < 32:
+        return 1
+    budget = (64 << 20) // 4 // max(1, n * image_values)
+    return max(1, min((64 + n - 1) // n, rows // 16, 1 + budget))
+
+
+def backward_plan(
+    srcs: list[Any],
+    dst: Any,
+    M: Any,
+    interp: int,
+    border: int,
+    fill: Sequence[float],
+    grad_inv: Any,
+    need_img: bool,
+    perspective: bool,
+) -> tuple[np.ndarray, np.ndarray]:
+    """warp.cpp's warp_backward checks (the same order and messages) of srcs = [grad] or [grad, src], dst (the
+    image gradient, with need_img) and grad_inv (None, or 9 float64 values per sample), on anything with .shape,
+    .dtype and .size (the CUDA fallback passes device batches); returns the (N, 9) float32 inverse maps and the 4
+    float32 fill values."""
+    op = "warp_perspective_backward" if perspective else "warp_affine_backward"
+    if not isinstance(srcs, list) or len(srcs) not in (1, 2):
+        fail("img: expected a list [grad] or [grad, img] of capsules")
+    grad = srcs[0]
+    src = srcs[1] if len(srcs) == 2 else None
+    n = grad.shape[0]
+    if grad_inv is not None and (grad_inv.dtype != np.float64 or not grad_inv.flags.c_contiguous):
+        fail("grad_inv: expected a C-contiguous float64 NumPy array")
+    if grad_inv is not None and (grad_inv.size != n * 9 or not grad_inv.flags.writeable):
+        fail("grad_inv: expected a writable array of ", n * 9, " float64 values, got ", grad_inv.size)
+    name = "H" if perspective else "M"
+    M = params(M, n * (9 if perspective else 6), name, np.float64)
+    check_image(grad, "grad")
+    check_dtype(grad, "grad", np.float32)
+    if not need_img and grad_inv is None:
+        fail(op, ": nothing to compute: neither grad_src nor grad_inv was given")
+    if src is None and grad_inv is not None:
+        fail("src: the forward's input is needed for the matrix gradient (grad_inv), got null")
+    for v, what in ((src, "src"), (dst if need_img else None, "grad_src")):
+        if v is None:
+            continue
+        check_image(v, what)
+        check_dtype(v, what, np.float32)
+        if v.shape[0] != n or v.shape[3] != grad.shape[3]:
+            fail(what, ": expected ", n, " images of ", grad.shape[3], " channels like grad, got shape ", shape_str(v))
+    if src is not None and need_img:
+        check_shape(dst, "grad_src", *src.shape)
+    check_border(border)
+    if interp not in (0, 1):
+        fail("interp: expected nearest or linear (the backward of a warp has no cubic), got code ", interp)
+    minv = inverse_maps(M, n, perspective, name)
+    ref = src if src is not None else dst
+    if n and (ref.shape[1] <= 0 or ref.shape[2] <= 0):
+        fail("src" if src is not None else "grad_src", ": cannot be an empty image, got shape ", shape_str(ref))
+    return minv, fill_f32(fill)
+
+
+def _warp_backward(
+    srcs: list[np.ndarray],
+    dst: np.ndarray,
+    M: np.ndarray,
+    interp: int,
+    border: int,
+    fill: Sequence[float],
+    grad_inv: np.ndarray | None,
+    need_img: bool,
+    *,
+    perspective: bool,
+) -> None:
+    srcs = [as_batch(a, "grad" if i == 0 else "img") for i, a in enumerate(srcs)] if isinstance(srcs, list) else srcs
+    dst = as_batch(dst, "out")
+    minv, fillf = backward_plan(srcs, dst, M, interp, border, fill, grad_inv, need_img, perspective)
+    grad = srcs[0]
+    if grad.shape[0] == 0:
+        return
+    gbuf, gl = as_view(grad, "grad")
+    if len(srcs) == 2:
+        sbuf, s = as_view(srcs[1], "img")
+    else:  # only the image gradient: the source's size comes from it, its values are never read
+        sbuf, _ = as_view(np.zeros((1, 1, 1, 1), np.float32), "img")
+        s = Layout(0, *dst.shape, 0, 0, 0, 0)
+    dbuf, d = as_view(dst, "out", writable=True)
+    chunks = backward_chunks(grad.shape[0], grad.shape[1], s.h * s.w * s.c)
+    priv = np.empty((grad.shape[0] * (chunks - 1) * s.h * s.w * s.c) if need_img else 0, np.float32)
+    partial = np.empty((grad.shape[0] * chunks, 9))
+    args = (minv, int(interp), int(border), perspective, fillf, chunks, grad_inv is not None)
+    launch(warp_backward_tasks, gbuf, gl, sbuf, s, dbuf, d, need_img, priv, partial, *args)
+    if need_img and chunks > 1:
+        launch(add_private, dbuf, d, priv, chunks)
+    if grad_inv is not None:
+        flat = grad_inv.reshape(-1, 9)
+        for k in range(grad.shape[0]):  # each sample's chunks in chunk order
+            total = np.zeros(9)
+            for j in range(chunks):
+                total += partial[k * chunks + j]
+            flat[k] = total
+
+
+def warp_affine_backward(*args: Any) -> None:
+    """warp_affine's backward (fastaug.functional.warp.warp_backward), arguments (srcs, dst, M, interp, border,
+    fill, grad_inv, need_img): srcs = [grad] or [grad, the forward's input]; dst the image gradient (written with
+    need_img); grad_inv None or 9 float64 values per sample (M as the forward's)."""
+    _warp_backward(*args, perspective=False)
+
+
+def warp_perspective_backward(*args: Any) -> None:
+    """warp_perspective's backward; arguments as warp_affine_backward's (H for M)."""
+    _warp_backward(*args, perspective=True)

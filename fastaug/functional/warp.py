@@ -92,6 +92,98 @@ def warp_perspective(
     return _warp("warp_perspective", img, H, (3, 3), "H", size, interp, border, fill, out, stream)
 
 
+_BACKWARD_INTERPS = (Interp.NEAREST, Interp.LINEAR)
+_BACKWARD_OPS = {"warp_affine": ((2, 3), "M"), "warp_perspective": ((3, 3), "H")}
+
+
+def warp_backward(
+    op: str,
+    grad: Any,
+    img: Any,
+    M: Any,
+    interp: str = "linear",
+    border: str = "constant",
+    fill: Any = 0,
+    *,
+    need_img: bool = True,
+    need_matrix: bool = True,
+    out: Any = None,
+    stream: Any = None,
+) -> tuple[Any, Any]:
+    """The backward (adjoint) of ``warp_affine`` / ``warp_perspective`` on float32 images, for autograd (private).
+
+    op: 'warp_affine' or 'warp_perspective'; M: the forward's matrix ((2, 3) / (N, 2, 3), or (3, 3) / (N, 3, 3)),
+    forward, as the forward got it; img: the forward's input, (N, H, W, C) float32 (needed for the matrix
+    gradient; with need_matrix=False it may be None when out= gives the image gradient's shape); grad: dL/d(output),
+    (N, h, w, C) float32 of img's framework and device, any strides (an NCHW tensor permuted to NHWC is read in
+    place). interp: 'nearest' or 'linear'; border and fill as the forward's.
+
+    Returns (grad_img, grad_inv):
+    - grad_img: dL/d(img), (N, H, W, C) float32 of the caller's framework (into out= if given), or None with
+      need_img=False: the exact adjoint (transpose) of the forward warp's linear map in the image, for the float32
+      coordinates and weights the forward computes (a constant border's taps outside take nothing; the other
+      borders add to the border-mapped source pixel).
+    - grad_inv: dL/dMinv, an (N, 3, 3) float64 NumPy array, or None with need_matrix=False. Minv is the inverse
+      (dst -> src) map the kernels sample with: source point (sx, sy) = (u / w, v / w) with (u, v, w) = Minv @
+      (x, y, 1) (w = 1 for affine maps, whose last row of grad_inv is 0). Bilinear: the interpolant's derivative
+      (constant-border taps count as fill); nearest: 0. dL/dM of the forward matrix is -Minv^T @ grad_inv @
+      Minv^T (warp_backward_matrix; its first two rows for an affine M).
+
+    On the CPU the results are the same bits on every run and with any thread count; on CUDA the image gradient is
+    scattered with atomic adds (float sums in no fixed order) and the call waits for the stream (grad_inv is copied
+    to the host)."""
+    if op not in _BACKWARD_OPS:
+        raise ArgumentError(f"op: expected 'warp_affine' or 'warp_perspective', got {op!r}")
+    shape, name = _BACKWARD_OPS[op]
+    g = Image(grad, "grad", ("float32",))
+    src = Image(img, "img", ("float32",)) if img is not None else None
+    if src is None and need_matrix:
+        raise ArgumentError("img: the forward's input is needed for the matrix gradient (need_matrix=True), got None")
+    if src is None and need_img and out is None:
+        raise ArgumentError("img: expected the forward's input (or out=, for the image gradient's shape), got None")
+    ref = src or Image(out, "out", ("float32",))
+    if (ref.framework, ref.device) != (g.framework, g.device):
+        raise ArgumentError(
+            f"grad: expected a {ref.framework} array on {ref.device} like img, got a {g.framework} array on {g.device}"
+        )
+    if (ref.n, ref.c) != (g.n, g.c):
+        raise ArgumentError(
+            f"grad: expected the forward's output shape (N, h, w, C) with N = {ref.n}, C = {ref.c} like img, "
+            f"got shape {g.shape}"
+        )
+    mats = per_sample(M, g.n, name, shape)
+    codes = (parse_enum(interp, Interp, "interp", _BACKWARD_INTERPS), parse_enum(border, Border, "border"))
+    fills = fill4(fill, g.c)
+    if not need_img and not need_matrix:
+        return None, None
+    shape4 = (g.n, ref.h, ref.w, g.c)
+    dst = output(ref, shape4, "float32", out) if need_img else output(g, (0, 1, 1, g.c), "float32")
+    grad_inv = np.zeros((g.n, 3, 3)) if need_matrix else None
+    _backend.run(
+        f"{op}_backward", [g, src] if src else [g], dst, mats, *codes, fills, grad_inv, need_img, stream=stream
+    )
+    return (dst.result if need_img else None), grad_inv
+
+
+def warp_backward_matrix(op: str, M: Any, grad_inv: np.ndarray) -> np.ndarray:
+    """dL/dM of the forward matrix M from warp_backward's grad_inv = dL/dMinv (Minv = M^-1, with M's last row
+    (0, 0, 1) for an affine map): -Minv^T @ grad_inv @ Minv^T, in M's shape ((2, 3) / (N, 2, 3) or (3, 3) /
+    (N, 3, 3); a single M shared by the batch gets the sum over the samples)."""
+    if op not in _BACKWARD_OPS:
+        raise ArgumentError(f"op: expected 'warp_affine' or 'warp_perspective', got {op!r}")
+    shape, name = _BACKWARD_OPS[op]
+    grad_inv = np.asarray(grad_inv, dtype=np.float64)
+    if grad_inv.ndim != 3 or grad_inv.shape[1:] != (3, 3):
+        raise ArgumentError(f"grad_inv: expected shape (N, 3, 3), got shape {grad_inv.shape}")
+    mats = per_sample(M, grad_inv.shape[0], name, shape)
+    full = (
+        np.concatenate([mats, np.broadcast_to([[[0.0, 0.0, 1.0]]], (len(mats), 1, 3))], 1) if shape == (2, 3) else mats
+    )
+    inv_t = np.swapaxes(np.linalg.inv(full), 1, 2)
+    grad = -(inv_t @ grad_inv @ inv_t)[:, : shape[0]]
+    return grad.sum(0) if np.ndim(M) == 2 else grad
+
+
 def _shears(shear: Any, count: int) -> np.ndarray:
     """(count, 2) shear angles (x, y) from a scalar x-shear, an (x, y) pair, or one of either per sample.
     A length-2 sequence is always the (x, y) pair (as for translate and center)."""

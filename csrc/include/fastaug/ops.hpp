@@ -35,6 +35,26 @@ void warp_affine(const RaggedView& src, const ImageView& dst, const double* M, I
 void warp_perspective(const RaggedView& src, const ImageView& dst, const double* H, Interp interp, Border border,
                       const double fill[4], Stream stream = {});
 
+// The backward (adjoint) of warp_affine / warp_perspective on float32 images, for autograd. M / H are the
+// forward's matrices (6 or 9 doubles per sample, forward, inverted here exactly as the forward inverts them into
+// the float32 maps Minv it samples with); grad is dL/d(output), N x h x w x C float32, any strides. Interp:
+// Nearest or Linear. Either output may be skipped (null), not both:
+// - grad_src (N x H x W x C float32, overwritten): the exact adjoint (transpose) of the forward's linear map in
+//   the source for the forward's float32 coordinates and weights. A constant border's taps outside the image
+//   take nothing; the other borders add each tap's share to the source pixel it reads (border-mapped).
+// - grad_inv (9 doubles per sample, host memory, overwritten): dL/dMinv, the gradient with respect to the
+//   inverse (dst -> src) map that the forward samples with, row-major 3 x 3 (for an affine map the last row is
+//   0). Needs src (N x H x W x C float32, the forward's input). Linear: the bilinear interpolant's derivative,
+//   constant-border taps reading fill; Nearest: 0. Summed per sample in double. To get dL/dM of the forward
+//   matrix: dL/dM = -Minv^T . grad_inv . Minv^T (its first two rows for an affine M).
+// On the CPU the results are the same bits whatever the thread count; on CUDA the image is scattered with atomic
+// adds (its float sums in no fixed order) and the call waits for the stream (grad_inv is copied to the host).
+void warp_affine_backward(const ImageView& grad, const ImageView* src, const ImageView* grad_src, const double* M,
+                          Interp interp, Border border, const double fill[4], double* grad_inv, Stream stream = {});
+void warp_perspective_backward(const ImageView& grad, const ImageView* src, const ImageView* grad_src, const double* H,
+                               Interp interp, Border border, const double fill[4], double* grad_inv,
+                               Stream stream = {});
+
 // cv2.resize to dst's H x W: Nearest, Linear, Cubic, Area.
 void resize(const ImageView& src, const ImageView& dst, Interp interp, Stream stream = {});
 
