@@ -21,8 +21,12 @@ from .functional import (
     warp_affine,
     warp_perspective,
 )
+from .loader import DeviceLoader, Pack, PackedBatch
 
 __all__ = [
+    "DeviceLoader",
+    "Pack",
+    "PackedBatch",
     "box_blur",
     "brightness",
     "contrast",
