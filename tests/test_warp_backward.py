@@ -360,3 +360,64 @@ def test_backends_check_before_touching_memory():
                     a["need_img"], *stream,
                 )  # fmt: skip
             assert not dst.any()
+
+
+# ---- native CUDA ---------------------------------------------------------------------------------------
+
+
+def test_native_cuda_checks_without_a_gpu():
+    """On CUDA capsules (fake ones: no GPU here), arguments are checked first, then the device is refused by
+    name; nothing is touched."""
+    from test_cuda_nogpu import _gpu_present, cuda_capsule, native
+
+    if native is None or _gpu_present():
+        pytest.skip("needs the native module and no GPU (test_native_cuda_matches_cpu covers a GPU)")
+    shapes = dict(grad=(2, *DST, 3), img=(2, *SRC, 3))
+    fill, gi = (0.0, 0.0, 0.0, 0.0), np.zeros((2, 9))
+
+    def call(op: str, interp: int = 1, img: tuple[int, ...] = shapes["img"]) -> None:
+        caps = [cuda_capsule(shapes["grad"], "float32"), cuda_capsule(img, "float32")]
+        getattr(native, op)(
+            caps, cuda_capsule(img, "float32"), MATRICES[op[: op.rindex("_")]], interp, 0, fill, gi, True, 0
+        )
+
+    for op in ("warp_affine_backward", "warp_perspective_backward"):
+        with pytest.raises(
+            ValueError, match=rf"{op}: got a CUDA image, but (no CUDA device can be used|fastaug was built)"
+        ):
+            call(op)
+        with pytest.raises(ValueError, match="interp: expected nearest or linear"):
+            call(op, interp=2)
+        with pytest.raises(
+            ValueError, match=r"src: expected 2 images of 3 channels like grad, got shape \(2, 6, 7, 1\)"
+        ):
+            call(op, img=(2, *SRC, 1))
+
+
+@pytest.mark.parametrize("op", sorted(MATRICES))
+def test_native_cuda_matches_cpu(op):
+    """On a GPU: the native CUDA backward against the CPU's (atomic float sums in any order: a tolerance), torch
+    CUDA tensors with an NCHW gradient viewed as NHWC, and 300 samples (more than one launch's inverse maps)."""
+    if not fa.backends()["cuda"]["available"]:
+        pytest.skip("the native CUDA kernels cannot run here")
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(5)
+    for n, c, interp, border in (
+        (3, 3, "linear", "constant"),
+        (300, 1, "linear", "reflect101"),
+        (4, 4, "nearest", "wrap"),
+    ):
+        img = rng.random((n, 30, 34, c), dtype=np.float32)
+        grad = rng.normal(size=(n, 27, 31, c)).astype(np.float32)
+        H = np.tile(PERSPECTIVE[0], (n, 1, 1))
+        H[:, :2, 2] += rng.normal(0, 2, (n, 2))
+        M = H if op == "warp_perspective" else H[:, :2]
+        expected = warp_backward(op, grad, img, M, interp, border, fill=0.3)
+        g = torch.from_numpy(np.ascontiguousarray(grad.transpose(0, 3, 1, 2))).cuda().permute(0, 2, 3, 1)
+        gi, ginv = warp_backward(op, g, torch.from_numpy(img).cuda(), M, interp, border, fill=0.3)
+        assert gi.is_cuda and tuple(gi.shape) == img.shape
+        np.testing.assert_allclose(gi.cpu().numpy(), expected[0], rtol=1e-5, atol=1e-5)
+        np.testing.assert_allclose(ginv, expected[1], rtol=1e-9, atol=1e-9 * np.abs(expected[1]).max())
+        only_img, none = warp_backward(op, g, None, M, interp, border, need_matrix=False, out=torch.empty_like(gi))
+        assert none is None
+        np.testing.assert_allclose(only_img.cpu().numpy(), expected[0], rtol=1e-5, atol=1e-5)
