@@ -29,21 +29,29 @@ def _cases() -> list[tuple[object, tuple[object, ...]]]:
     M = torch.tensor([[[0.95, 0.1, 1.2], [-0.1, 1.02, -0.5]]] * 2, dtype=torch.float64, requires_grad=True)
     H = torch.tensor([[[1.0, 0.05, 0.3], [0.02, 0.97, -0.2], [1e-3, 2e-3, 1.0]]] * 2, dtype=torch.float64)
     sigma = torch.tensor([[1.0, 1.5], [0.7, 0.0]], dtype=torch.float64)
-    grad = torch.rand(2, 3, 7, 10, generator=g)
+    grad = torch.rand(2, 3, 7, 10, generator=g, requires_grad=True)  # the backward operators' own gradients
     return [
         (ops.warp_affine, (img, M, 7, 10, "linear", "reflect101", [0.0], True)),
         (ops.warp_perspective, (nhwc, H.requires_grad_(), 8, 9, "nearest", "replicate", [0.5], False)),
         (
             ops.warp_backward,
-            (grad, img.detach(), M.detach(), "warp_affine", "linear", "constant", [0.0], True, True, True),
+            (grad, img.detach(), M.detach(), "warp_affine", "linear", "constant", [0.0], True, True, False),
+        ),
+        (
+            ops.warp_backward,
+            (grad.detach(), img, M.detach(), "warp_affine", "linear", "reflect", [0.0], True, True, False),
+        ),
+        (
+            ops.warp_backward,
+            (grad.detach(), img.detach(), M.detach(), "warp_affine", "nearest", "wrap", [0.0], True, False, True),
         ),
         (ops.filter2d, (img, torch.rand(2, 3, 4, generator=g), "reflect", [0.0], True)),
-        (ops.filter2d_backward, (img.detach(), torch.rand(2, 3, 4, generator=g), "wrap", True)),
+        (ops.filter2d_backward, (img, torch.rand(2, 3, 4, generator=g), "wrap", True)),
         (
             ops.sep_filter2d,
             (nhwc, torch.rand(2, 3, generator=g), torch.rand(2, 5, generator=g), "wrap", [0.0], 0.0, False),
         ),
-        (ops.sep_filter2d_backward, (img.detach(), torch.rand(2, 3), torch.rand(2, 4), "reflect", True)),
+        (ops.sep_filter2d_backward, (img, torch.rand(2, 3), torch.rand(2, 4), "reflect", True)),
         (ops.gaussian_blur, (img, 3, 5, sigma, "reflect101", True)),
         (ops.gaussian_kernels, (3, 5, sigma)),
         (ops.box_blur, (img, 2, 3, "replicate", True)),

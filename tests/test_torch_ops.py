@@ -445,6 +445,42 @@ def test_gradient_reaches_a_generator_through_warp_colour_and_cutout():
     _close(grads[0][1], grads[1][1], 1e-5, "generator bias gradient")
 
 
+def test_second_order_for_r1_penalties():
+    """An R1-style penalty |d D(aug(x)) / dx|^2 differentiated with respect to D's parameters (the image
+    path twice: the backward operators are differentiable in turn) equals the pure-torch pipeline's; a warp
+    whose matrix requires grad refuses the second order clearly."""
+    img = torch.rand(2, 3, 10, 11, generator=_gen(60))
+    M = _random_affine(2, 61)
+    kernel = torch.randn(3, 3, generator=_gen(62))
+    fastaug_aug = (
+        lambda x: ft.warp_affine(x, M, border="reflect101"),
+        lambda x: ft.filter2d(x, kernel, "reflect"),
+        lambda x: ft.gaussian_blur(x, 5, 1.2, "wrap"),
+        lambda x: ft.hue(ft.contrast(x, 0.6, clamp=False), 0.2, clamp=False),
+    )
+    torch_aug = (
+        lambda x: ref_warp(x.double(), M, (10, 11), "linear", "reflect101").float(),
+        lambda x: ref_filter(x, kernel[None].expand(2, 3, 3), "reflect"),
+        lambda x: ref_filter(x, torch.outer(_gaussian(5, 1.2), _gaussian(5, 1.2)).float().expand(2, 5, 5), "wrap"),
+        lambda x: ft.hue(0.6 * x + 0.4 * _gray(x).mean((1, 2, 3), keepdim=True), 0.2, clamp=False),
+    )
+    for k, (aug, ref) in enumerate(zip(fastaug_aug, torch_aug, strict=True)):
+        grads = []
+        for f in (aug, ref):
+            w = torch.randn(3, 10, 11, generator=_gen(63), requires_grad=True)
+            x = img.clone().requires_grad_()
+            d = (torch.tanh(f(x)) * w).sum()  # a "discriminator" with a parameter
+            (g,) = torch.autograd.grad(d, x, create_graph=True)
+            (g.square().sum()).backward()
+            grads.append(w.grad)
+        assert grads[0].abs().max() > 0
+        _close(grads[0], grads[1], 1e-4, f"R1 gradient, augmentation {k}", 1e-5)
+    x = img.clone().requires_grad_()
+    (g,) = torch.autograd.grad(ft.warp_affine(x, M.clone().requires_grad_()).square().sum(), x, create_graph=True)
+    with pytest.raises(NotImplementedError, match="second-order gradients through a warp whose matrix"):
+        g.sum().backward()
+
+
 # ----------------------------------------------------------------------------------------------- zero copy
 def test_nchw_read_in_place_and_output_allocated_once(monkeypatch):
     """The kernel reads the caller's NCHW tensor (here a view of NHWC storage shared with another tensor)

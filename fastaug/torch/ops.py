@@ -5,13 +5,16 @@ Each operator has a real implementation (a fastaug core call on detached tensors
 the caller's tensors through their strides and write a tensor allocated once here), a fake implementation
 (the output's shape from the arguments, no data access) and, where it is differentiable, an autograd formula
 whose backward pass is itself made of custom operators (native kernels) and vectorised torch operations.
+Those are differentiable in turn along the image path (the adjoint of an adjoint is the forward map), so
+penalties on input gradients (R1) work through them; second derivatives with respect to a warp matrix are
+not implemented (a clear error).
 
 Images are 4-D, (N, C, H, W) when ``nchw`` is true, else (N, H, W, C). The native kernels are channels-last
 and accept any strides: an NCHW tensor goes to them as its permuted view, never copied, and an NCHW output
 is allocated as NCHW and written through its permuted view.
 
 Matrices, kernels and per-sample parameters are tensors read on the host (a CUDA tensor is copied to the
-host, which waits for its stream: draw parameters on the CPU). Nothing here is differentiable twice.
+host, which waits for its stream: draw parameters on the CPU).
 """
 
 from __future__ import annotations
@@ -176,6 +179,32 @@ def _register_warp(op: Any, name: str) -> None:
 
 _register_warp(warp_affine, "warp_affine")
 _register_warp(warp_perspective, "warp_perspective")
+
+
+def _warp_backward_setup(ctx: Any, inputs: tuple[Any, ...], output: tuple[Tensor, Tensor]) -> None:
+    grad, _, M, op, interp, border, _, nchw, _, need_matrix = inputs
+    ctx.save_for_backward(M)
+    ctx.args = (op, interp, border, nchw, need_matrix, *_dims(grad, nchw)[1:3])
+
+
+def _warp_backward_backward(ctx: Any, gg_img: Tensor, gg_m: Tensor) -> tuple[Tensor | None, ...]:
+    """Second order along the image path (R1-style penalties on augmented images): the image gradient is
+    linear in the output gradient, and the adjoint of that map is the forward warp itself (fill 0, the
+    linear part). Derivatives of the warp's gradients with respect to its matrix are not implemented."""
+    (M,) = ctx.saved_tensors
+    op, interp, border, nchw, need_matrix, height, width = ctx.args
+    if need_matrix or ctx.needs_input_grad[2]:
+        raise NotImplementedError(
+            "fastaug.torch: second-order gradients through a warp whose matrix requires grad are not implemented; "
+            "pass the matrix detached for a pass that differentiates twice (e.g. an R1 penalty)"
+        )
+    grad_grad = None
+    if ctx.needs_input_grad[0]:
+        grad_grad = getattr(torch.ops.fastaug, op)(gg_img, M, height, width, interp, border, [0.0], nchw)
+    return (grad_grad, *([None] * 9))
+
+
+warp_backward.register_autograd(_warp_backward_backward, setup_context=_warp_backward_setup)
 
 
 # --------------------------------------------------------------------------------------------- filters
@@ -381,6 +410,24 @@ def _register_filters() -> None:
     for op in (filter2d_backward, sep_filter2d_backward):
         op.register_fake(lambda grad, *args: torch.empty_like(grad))
 
+    # Second order (R1-style penalties): the backward maps are linear in the gradient, and their adjoints are
+    # the forward correlations (fill and delta 0: the linear part).
+    def keep_args(ctx: Any, inputs: tuple[Any, ...], output: Tensor) -> None:
+        ctx.args = inputs[1:]
+        ctx.save_for_backward(*[x for x in inputs[1:] if isinstance(x, Tensor)])
+
+    def filter2d_backward_backward(ctx: Any, gg: Tensor) -> tuple[Tensor | None, ...]:
+        kernel, border, nchw = ctx.saved_tensors[0], ctx.args[1], ctx.args[2]
+        return torch.ops.fastaug.filter2d(gg, kernel, border, [0.0], nchw), None, None, None
+
+    def sep_backward_backward(ctx: Any, gg: Tensor) -> tuple[Tensor | None, ...]:
+        kx, ky = ctx.saved_tensors
+        border, nchw = ctx.args[2], ctx.args[3]
+        return torch.ops.fastaug.sep_filter2d(gg, kx, ky, border, [0.0], 0.0, nchw), None, None, None, None
+
+    filter2d_backward.register_autograd(filter2d_backward_backward, setup_context=keep_args)
+    sep_filter2d_backward.register_autograd(sep_backward_backward, setup_context=keep_args)
+
     def image_only(n_args: int, grad_of: Any) -> tuple[Any, Any]:
         def setup_context(ctx: Any, inputs: tuple[Any, ...], output: Tensor) -> None:
             ctx.inputs = inputs[1:]
@@ -462,7 +509,7 @@ def _color_backward(ctx: Any, grad: Tensor) -> tuple[Tensor | None, ...]:
     grad_img = grad_lin = grad_offset = None
     if ctx.needs_input_grad[0]:
         zero = lin.new_zeros(lin.shape[:2])
-        grad_img = torch.ops.fastaug.color_transform(grad, lin.detach().transpose(1, 2), zero, nchw)
+        grad_img = torch.ops.fastaug.color_transform(grad, lin.transpose(1, 2), zero, nchw)
     if ctx.needs_input_grad[1]:
         g, x = (grad.flatten(2), img.flatten(2)) if nchw else (grad.flatten(1, 2), img.flatten(1, 2))
         grad_lin = (g @ x.transpose(1, 2) if nchw else g.transpose(1, 2) @ x).to(lin.dtype)
