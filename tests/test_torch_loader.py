@@ -136,10 +136,11 @@ def test_pack_structures_keys_and_layouts() -> None:
     assert keyed.keys.tolist() == [2**64 - 1, 2**64 - 2, 2**64 - 3]
     assert keyed.source_sizes is not None
     np.testing.assert_array_equal(keyed.source_sizes, [images[0].shape[:2], (99, 98), (99, 98)])
-    # a small (3, 4, 4) tensor is ambiguous: "auto" reads torch tensors as CHW, layout= decides
+    # a (3, 4, 4) tensor is ambiguous: "auto" reads it as Collate does, (H, W, C); layout= decides
     t = torch.arange(48, dtype=torch.uint8).reshape(3, 4, 4)
-    assert Pack()([t]).index[0].tolist() == [0, 4, 4] and Pack()([t]).channels == 3
-    assert Pack(layout="HWC")([t]).index[0].tolist() == [0, 3, 4] and Pack(layout="HWC")([t]).channels == 4
+    assert Pack()([t]).index[0].tolist() == [0, 3, 4] and Pack()([t]).channels == 4
+    assert Pack(layout="CHW")([t]).index[0].tolist() == [0, 4, 4] and Pack(layout="CHW")([t]).channels == 3
+    assert Pack()([t[:, :, :2]]).channels == 3  # (3, 4, 2): (C, H, W)
     np.testing.assert_array_equal(Pack(layout="CHW")([t.numpy()]).images()[0].numpy(), t.permute(1, 2, 0).numpy())
 
 

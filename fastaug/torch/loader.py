@@ -157,10 +157,11 @@ class Pack:
 
     A sample is an image, a tuple/list/namedtuple (the image at position `image`, default 0), a dict (the
     image under key `image`, default "image"), or a fastaug Keyed wrapping any of these (its key and
-    source_size go along). Images: numpy (H, W, C) or (H, W) uint8, PIL images (L, LA, RGB, RGBA), torch
-    uint8 CPU tensors (H, W, C), (C, H, W) or (H, W). `layout` says how a 3-D torch tensor is laid out:
-    "auto" reads it as (C, H, W) (torchvision's convention) unless its first dimension is above 4 and its
-    last at most 4; "HWC" / "CHW" decide for every 3-D image, numpy arrays included. Every image of a batch
+    source_size go along). Images: numpy (H, W, C) or (H, W) uint8, PIL images (L, RGB, RGBA), torch
+    uint8 CPU tensors (H, W, C), (C, H, W) or (H, W). `layout` says how a 3-D image is laid out: "auto"
+    reads numpy arrays as (H, W, C) and a torch tensor as (C, H, W) (torchvision's decode layout) when its
+    first dimension is 1, 3 or 4 and its last is not, else (H, W, C) (as fastaug.torch.Collate reads
+    them); "HWC" / "CHW" decide for every 3-D image, numpy arrays included. Every image of a batch
     must have the same channel count. The other parts of the samples are collated with torch's
     default_collate. In a worker the buffer is allocated in shared memory (as default_collate does), so it
     reaches the main process without another copy."""
@@ -249,9 +250,9 @@ class Pack:
     def _hwc(self, img: Any, name: str) -> Any:
         """img as an (H, W, C) uint8 numpy array or CPU torch tensor (a view where possible)."""
         if _is_pil(img):
-            if img.mode not in ("L", "LA", "RGB", "RGBA"):
+            if img.mode not in ("L", "RGB", "RGBA"):
                 raise ArgumentTypeError(
-                    f"Pack: {name}: expected a PIL image of mode L, LA, RGB or RGBA, got mode {img.mode!r} "
+                    f"Pack: {name}: expected a PIL image of mode L, RGB or RGBA, got mode {img.mode!r} "
                     "(convert it first, e.g. img.convert('RGB'))"
                 )
             img = np.asarray(img)
@@ -263,7 +264,9 @@ class Pack:
             if img.ndim == 2:
                 return img[:, :, None]
             if img.ndim == 3:
-                chw = self.layout == "CHW" or (self.layout == "auto" and not (img.shape[0] > 4 and img.shape[2] <= 4))
+                chw = self.layout == "CHW" or (
+                    self.layout == "auto" and img.shape[0] in (1, 3, 4) and img.shape[2] not in (1, 3, 4)
+                )
                 return img.permute(1, 2, 0) if chw else img
         elif isinstance(img, np.ndarray):
             if img.dtype != np.uint8:
