@@ -155,6 +155,26 @@ def test_pack_pickles_and_pins() -> None:
     assert torch.equal(batch.data, a.data) and batch.structure("x")["y"].tolist() == [1, 1]
 
 
+def test_pin_memory_pins_buffer_and_fields(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What the DataLoader's pin_memory thread calls (torch's pin_memory helper -> PackedBatch.pin_memory);
+    pinning itself needs CUDA, so Tensor.pin_memory is a recorder here."""
+    from torch.utils.data._utils.pin_memory import pin_memory
+
+    pinned: list[int] = []
+
+    def fake_pin(self: Any, *args: Any) -> Any:
+        pinned.append(self.data_ptr())
+        return self.clone()
+
+    packed = Pack()([{"image": x, "label": i, "name": "a"} for i, x in enumerate(_images(3, seed=10))])
+    monkeypatch.setattr(torch.Tensor, "pin_memory", fake_pin)
+    batch = pin_memory(packed)
+    assert isinstance(batch, PackedBatch)
+    assert pinned == [packed.data.data_ptr(), packed.fields["label"].data_ptr()]  # not the host-side index
+    assert torch.equal(batch.data, packed.data) and batch.data.data_ptr() != packed.data.data_ptr()
+    assert batch.index is packed.index and batch.fields["name"] == ["a"] * 3 and batch.kind == "dict"
+
+
 @pytest.mark.parametrize(
     ("samples", "error", "words"),
     [
