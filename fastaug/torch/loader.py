@@ -366,7 +366,7 @@ class DeviceLoader:
       source sizes of a reduced decode: the same parameters as fastaug.torch.Collate or a call by hand.
       Other samples draw from the pipeline's own generator, batch after batch.
     - A pipeline with copies=K gives K outputs per sample: tensor fields (labels) are repeated K times
-      along their first dimension to match.
+      along their first dimension to match (with a leading Tiles, fields stay one per sample).
     - A batch of equal-sized images is a dense (N, H, W, C) view of the buffer (any pipeline works);
       images of different sizes need a pipeline that starts with geometric transforms ending at a fixed
       size (one ragged warp).
@@ -374,8 +374,9 @@ class DeviceLoader:
       which runs it in the workers, in parallel).
 
     len() is the DataLoader's; set_epoch(e) is passed to the sampler, batch sampler and dataset that have
-    one. Iterate it once per epoch; breaking out early drops the prepared batches and the DataLoader's
-    iterator (its workers stop unless persistent)."""
+    one (the main process's objects: workers see it from the next epoch's start, or, persistent, through
+    shared state such as KeyedDataset's). Iterate it once per epoch; breaking out early drops the prepared
+    batches and the DataLoader's iterator (its workers stop unless persistent)."""
 
     def __init__(self, loader: Any, pipeline: Compose, device: Any = "cuda", *, prefetch: int = 1) -> None:
         collate = getattr(loader, "collate_fn", None)
@@ -394,10 +395,10 @@ class DeviceLoader:
         self.device = _device(device)
         self.prefetch = prefetch
         last = pipeline.transforms[-1] if pipeline.transforms else None
-        self._nchw_out = isinstance(last, Normalize)  # Normalize writes the layout it was asked for
+        self._as_given = isinstance(last, Normalize)  # Normalize wrote the layout it was asked for
 
     def __repr__(self) -> str:
-        return f"DeviceLoader(device={str(self.device)!r}, prefetch={self.prefetch}, batches={len(self)})"
+        return f"DeviceLoader(device={str(self.device)!r}, prefetch={self.prefetch}, pipeline={self.pipeline!r})"
 
     def __len__(self) -> int:
         return len(self.loader)
@@ -459,7 +460,7 @@ class DeviceLoader:
                 if packed.source_sizes is not None:
                     kw["source_sizes"] = packed.source_sizes
             out = self.pipeline(images, **kw)
-            if not self._nchw_out:
+            if not self._as_given:
                 out = out.permute(0, 3, 1, 2)
             fields = _map_tensors(packed.fields, lambda t: t.to(self.device, non_blocking=True))
             if self.pipeline.copies > 1:
