@@ -235,6 +235,10 @@ def test_image_folder_crop_aware_keyed_samples(jpegs: list[Path]) -> None:
     assert np.abs(got.astype(int) - want).mean() < 3
     aware.set_epoch(5)
     assert aware[0].key == int(sample_keys(11, 5, [0])[0])
+    # a DataLoader's batch fetch (__getitems__: one geometry draw for the batch) gives the same samples
+    batched = fio.ImageFolder(root, pipe, seed=11).__getitems__(index)
+    assert [s.key for s in batched] == keys and [s.source_size for s in batched] == [s.source_size for s in a]
+    assert all(np.array_equal(s.item[0], q.item[0]) for s, q in zip(batched, a, strict=True))
 
 
 def _fetch(ds: fio.ImageFolder, queue: Any) -> None:

@@ -82,23 +82,40 @@ class ImageFiles:
         resuming a run at that epoch."""
         self.keys.set_epoch(epoch)
 
-    def __getitem__(self, index: int) -> Any:
+    def _index(self, index: Any) -> int:
         if isinstance(index, (bool, np.bool_)) or not isinstance(index, (int, np.integer)):
             raise ArgumentTypeError(f"index: expected an int, got {type(index).__name__}")
-        index = int(index) + (len(self) if index < 0 else 0)
-        if not 0 <= index < len(self):
+        i = int(index) + (len(self) if index < 0 else 0)
+        if not 0 <= i < len(self):
             raise IndexError(f"index: expected -{len(self)} <= index < {len(self)}, got {index}")
-        data = read_source(self.paths[index], "paths")
-        label = self.labels[index]
+        return i
+
+    def __getitem__(self, index: int) -> Any:
+        return self.__getitems__([index])[0]
+
+    def __getitems__(self, indices: Sequence[int]) -> list[Any]:
+        """The samples of `indices` (a DataLoader fetches a batch through this): with crop-aware decoding,
+        one Compose.geometry call draws every sample's crop (the draws are per sample: the same as one call
+        per sample, for a fraction of the Python overhead)."""
+        index = [self._index(i) for i in indices]
+        blobs = [read_source(self.paths[i], "paths") for i in index]
+        labels = [self.labels[i] for i in index]
         if self.pipeline is None:
-            return decode(data, 1, self.mode, self.decoder), label
-        key = self.keys.key(index)
+            return [(decode(b, 1, self.mode, self.decoder), label) for b, label in zip(blobs, labels, strict=True)]
+        keys = [self.keys.key(i) for i in index]
         if not self.crop_aware:
-            return Keyed((decode(data, 1, self.mode, self.decoder), label), key)
-        h, w = image_size(data)
-        mats, size = self.pipeline.geometry([[h, w]], SampleRandom([key]))
-        scale = int(choose_scale(mats, size).min())  # the least of the copies when the pipeline makes several
-        return Keyed((decode(data, scale, self.mode, self.decoder), label), key, (h, w))
+            return [
+                Keyed((decode(b, 1, self.mode, self.decoder), label), key)
+                for b, label, key in zip(blobs, labels, keys, strict=True)
+            ]
+        sizes = [image_size(b) for b in blobs]
+        mats, size = self.pipeline.geometry(sizes, SampleRandom(np.array(keys, np.uint64)))
+        # the least scale of a sample's copies when the pipeline makes several
+        scales = choose_scale(mats, size).reshape(len(index), -1).min(axis=1).tolist()
+        return [
+            Keyed((decode(b, k, self.mode, self.decoder), label), key, hw)
+            for b, k, label, key, hw in zip(blobs, scales, labels, keys, sizes, strict=True)
+        ]
 
 
 def find_classes(root: str | os.PathLike[str]) -> tuple[list[str], dict[str, int]]:
