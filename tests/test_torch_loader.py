@@ -175,6 +175,21 @@ def test_pin_memory_pins_buffer_and_fields(monkeypatch: pytest.MonkeyPatch) -> N
     assert batch.index is packed.index and batch.fields["name"] == ["a"] * 3 and batch.kind == "dict"
 
 
+def test_pack_never_touches_cuda(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pack runs in forked workers: it must not initialise CUDA (nor ask torch.cuda anything)."""
+    from PIL import Image
+
+    def refuse(*args: Any, **kw: Any) -> Any:
+        raise AssertionError("Pack touched torch.cuda")
+
+    for name in ("_lazy_init", "init", "is_available", "device_count", "current_device", "current_stream"):
+        monkeypatch.setattr(torch.cuda, name, refuse)
+    images = _images(3, seed=17)
+    samples = [images[0], Image.fromarray(images[1]), torch.from_numpy(images[2]).permute(2, 0, 1)]
+    packed = Pack()([Keyed((x, i), i) for i, x in enumerate(samples)])
+    assert len(packed) == 3 and packed.data.device.type == "cpu"
+
+
 @pytest.mark.parametrize(
     ("samples", "error", "words"),
     [
@@ -392,7 +407,8 @@ class _LoggedCompose(Compose):
         self.rec = rec
 
     def __call__(self, images: Any = None, **kw: Any) -> Any:
-        self.rec.log.append(("pipeline", self.rec.current.name, len(images)))
+        storages = {x.untyped_storage().data_ptr() for x in images}  # the images' buffers
+        self.rec.log.append(("pipeline", self.rec.current.name, len(images), storages))
         return super().__call__(images, **kw)
 
 
@@ -460,6 +476,7 @@ def test_cuda_stream_ordering(fake_cuda: _Recorder, prefetch: int) -> None:
         start = [i for i, e in enumerate(work) if e[0] == "pipeline"][k] - 1
         copy, run, labels, event = work[start : start + 4]
         assert copy[:3] == ("copy", "side", True) and run[:2] == ("pipeline", "side")
+        assert len(run[3]) == 1  # the images are views into one buffer (the copy's), not copies
         assert labels[:3] == ("copy", "side", True) and event[:2] == ("record", "side")
         # the caller's stream waits for that event (not the whole side stream) before the batch is handed over
         waited = log.index(("wait_event", "default", event[2]))
