@@ -291,6 +291,35 @@ def test_cpu_dict_samples_and_pil() -> None:
     assert torch.equal(batch["image"], _by_hand(_pipeline(), images))
 
 
+@pytest.mark.parametrize("num_workers", [0, 2])
+def test_cpu_crop_aware_io_dataset(tmp_path: Any, num_workers: int) -> None:
+    """fastaug.io's crop-aware JPEG dataset (Keyed samples decoded at a reduced scale, with their source
+    sizes) through Pack and DeviceLoader: the same as its samples run through the pipeline by hand."""
+    from PIL import Image
+
+    from fastaug.io import ImageFiles
+
+    paths = []
+    for i, img in enumerate(_images(7, seed=18)):
+        big = np.kron(img, np.ones((5, 5, 1), np.uint8))  # 85..345 px: small crops decode at 1/2 .. 1/8
+        paths.append(tmp_path / f"{i}.jpg")
+        Image.fromarray(big).save(paths[-1], quality=90)
+    pipeline = Compose([RandomResizedCrop((16, 16), scale=(0.05, 0.2)), HorizontalFlip(), Normalize()])
+    dataset = ImageFiles(paths, list(range(7)), pipeline, seed=5)
+    loader = DataLoader(dataset, batch_size=3, collate_fn=Pack(), num_workers=num_workers)
+    twin = ImageFiles(paths, list(range(7)), pipeline, seed=5)  # the same keys, fetched by hand
+    reduced = 0
+    for k, (x, y) in enumerate(DeviceLoader(loader, pipeline, "cpu")):
+        samples = twin.__getitems__(list(range(3 * k, min(3 * k + 3, 7))))
+        images = [s.item[0] for s in samples]
+        sizes = [s.source_size for s in samples]
+        reduced += sum(img.shape[0] < hw[0] for img, hw in zip(images, sizes, strict=True))
+        keys = np.array([s.key for s in samples], np.uint64)
+        assert torch.equal(x, _by_hand(pipeline, images, keys, sizes))
+        assert y.tolist() == [s.item[1] for s in samples]
+    assert reduced > 0  # some samples were decoded at a reduced scale
+
+
 class _EpochSampler(Sampler[int]):
     def __init__(self, n: int) -> None:
         self.n, self.epochs = n, list[int]()
