@@ -29,6 +29,7 @@ from fastaug.transforms import (  # noqa: E402
     Normalize,
     RandomResizedCrop,
     SampleRandom,
+    Tiles,
     sample_keys,
 )
 
@@ -201,6 +202,7 @@ def test_pack_never_touches_cuda(monkeypatch: pytest.MonkeyPatch) -> None:
         ([(np.zeros((4, 4, 3), np.uint8), 1), np.zeros((4, 4, 3), np.uint8)], fastaug.ArgumentError, "samples[1]"),
         ([{"x": np.zeros((4, 4, 3), np.uint8)}], fastaug.ArgumentError, "under key 'image'"),
         ([], fastaug.ArgumentError, "non-empty list"),
+        ([{"image": np.zeros((4, 4, 3), np.uint8), "boxes": [[0, 0, 2, 2]]}], fastaug.ArgumentError, "'boxes'"),
     ],
 )
 def test_pack_bad_input(samples: list[Any], error: type, words: str) -> None:
@@ -258,26 +260,35 @@ def test_cpu_keyed_draws_from_the_keys(num_workers: int) -> None:
         assert sorted(seen) == list(range(10))
 
 
-def test_cpu_dense_nhwc_copies_and_chw_samples() -> None:
+def test_cpu_dense_copies_tiles_and_chw_samples() -> None:
     images = _images(6, seed=12, same=True)
     chw = [torch.from_numpy(x).permute(2, 0, 1).contiguous() for x in images]  # torchvision's decode layout
-    loader = DataLoader(list(zip(chw, range(6), strict=True)), batch_size=4, collate_fn=Pack())
-    # no Normalize: the (N, H, W, C) uint8 result comes back as an (N, C, H, W) view (channels_last memory)
+    loader = DataLoader(
+        list(zip(chw, range(6), [f"s{i}" for i in range(6)], strict=True)), batch_size=4, collate_fn=Pack()
+    )
+    # equal sizes: a dense view, any pipeline runs; without Normalize, Normalize(0, 1) is appended (as Collate)
     pixel_first = Compose([HorizontalFlip(), ColorJitter(0.3, 0.3)], seed=3)
-    reference = Compose([HorizontalFlip(), ColorJitter(0.3, 0.3)], seed=3)
-    for k, (x, y) in enumerate(DeviceLoader(loader, pixel_first, "cpu", prefetch=0)):
-        assert x.dtype == torch.uint8 and x.shape == (len(y), 3, 40, 40)
-        assert x.is_contiguous(memory_format=torch.channels_last)
-        expected = reference(np.stack(images[4 * k : 4 * k + 4]))  # dense: any pipeline runs
-        assert torch.equal(x, torch.from_numpy(expected).permute(0, 3, 1, 2))
-    # copies=2: two views of each sample, its labels repeated
+    reference = Compose([HorizontalFlip(), ColorJitter(0.3, 0.3), Normalize(mean=0, std=1)], seed=3)
+    for k, (x, y, names) in enumerate(DeviceLoader(loader, pixel_first, "cpu", prefetch=0)):
+        assert x.dtype == torch.float32 and x.shape == (len(y), 3, 40, 40) and names[0] == f"s{4 * k}"
+        expected = reference(np.stack(images[4 * k : 4 * k + 4]))
+        assert torch.equal(x, torch.from_numpy(expected))
+    # copies=2: two views of each sample, each with its sample's fields
     two = DeviceLoader(loader, _pipeline(copies=2), "cpu")
     reference = _pipeline(copies=2)
-    for k, (x, y) in enumerate(two):
+    for k, (x, y, names) in enumerate(two):
         part = images[4 * k : 4 * k + 4]
         assert x.shape[0] == 2 * len(part)
         assert torch.equal(y, torch.arange(4 * k, 4 * k + len(part)).repeat_interleave(2))
+        assert names == [f"s{i}" for i in range(4 * k, 4 * k + len(part)) for _ in range(2)]
         assert torch.equal(x, _by_hand(reference, part))
+    # a first Tiles: every tile carries its image's fields
+    ragged = _images(5, seed=19)
+    loader = DataLoader(list(zip(ragged, range(5), strict=True)), batch_size=5, collate_fn=Pack())
+    (x, y), *_ = DeviceLoader(loader, Compose([Tiles((16, 16)), HorizontalFlip(), Normalize()], seed=4), "cpu")
+    counts = [(h // 16) * (w // 16) for h, w, _ in (img.shape for img in ragged)]
+    assert y.tolist() == [i for i, c in enumerate(counts) for _ in range(c)]
+    assert torch.equal(x, _by_hand(Compose([Tiles((16, 16)), HorizontalFlip(), Normalize()], seed=4), ragged))
 
 
 def test_cpu_dict_samples_and_pil() -> None:

@@ -29,10 +29,12 @@ from torch.utils.data import get_worker_info
 
 from .._errors import ArgumentError, ArgumentTypeError
 from ..transforms.compose import Compose
+from ..transforms.geometric import Tiles
 from ..transforms.keyed import Keyed, SampleRandom
 from ..transforms.pixel import Normalize
 
 _LAYOUTS = ("auto", "HWC", "CHW")
+_TARGETS = ("mask", "boxes", "keypoints")  # dict fields Compose (and Collate) would transform with the image
 
 
 def _map_tensors(obj: Any, fn: Callable[[torch.Tensor], torch.Tensor]) -> Any:
@@ -234,6 +236,13 @@ class Pack:
                 raise ArgumentError(
                     f"Pack: samples: a dict sample needs its image under key {key!r}; got keys {list(sample)}"
                 )
+            targets = [t for t in _TARGETS if t in sample]
+            if targets:
+                raise ArgumentError(
+                    f"Pack: samples: a dict sample with {', '.join(map(repr, targets))}: DeviceLoader does not run "
+                    "masks, boxes or keypoints through the pipeline (fastaug.torch.Collate does); rename the field "
+                    "if it is not such a target"
+                )
             return "dict", key, None
         if isinstance(sample, (tuple, list)):
             at = 0 if self.image is None else self.image
@@ -359,14 +368,14 @@ class DeviceLoader:
       current stream waits on an event, and the tensors handed over are record_stream-ed on it. Give the
       DataLoader pin_memory=True so that the copies are asynchronous (from pageable memory a copy waits
       for the host).
-    - Images come out as the pipeline gives them when it ends with Normalize (its layout: NCHW by
-      default); otherwise the pipeline's (N, H, W, C) result is returned as an (N, C, H, W) view of it
-      (torch's channels_last memory format, no copy).
+    - Images come out as the pipeline's Normalize writes them ((N, C, H, W) float32 by default; its layout
+      and dtype). A pipeline that does not end with Normalize gets Normalize(mean=0, std=1) appended
+      (float32 in [0, 1], NCHW), as fastaug.torch.Collate does: the same batches from the same keys.
     - Keyed samples (fastaug Keyed, e.g. from KeyedDataset) draw from SampleRandom(keys), with the
       source sizes of a reduced decode: the same parameters as fastaug.torch.Collate or a call by hand.
       Other samples draw from the pipeline's own generator, batch after batch.
-    - A pipeline with copies=K gives K outputs per sample: tensor fields (labels) are repeated K times
-      along their first dimension to match (with a leading Tiles, fields stay one per sample).
+    - A pipeline with copies=K or a first Tiles gives several outputs per sample: each carries its source
+      sample's fields (labels), as with Collate.
     - A batch of equal-sized images is a dense (N, H, W, C) view of the buffer (any pipeline works);
       images of different sizes need a pipeline that starts with geometric transforms ending at a fixed
       size (one ragged warp).
@@ -391,11 +400,19 @@ class DeviceLoader:
         if isinstance(prefetch, bool) or not isinstance(prefetch, int) or prefetch < 0:
             raise ArgumentError(f"DeviceLoader: prefetch: expected a non-negative int, got {prefetch!r}")
         self.loader = loader
-        self.pipeline = pipeline
         self.device = _device(device)
         self.prefetch = prefetch
-        last = pipeline.transforms[-1] if pipeline.transforms else None
-        self._as_given = isinstance(last, Normalize)  # Normalize wrote the layout it was asked for
+        if not pipeline.transforms or not isinstance(pipeline.transforms[-1], Normalize):
+            pipeline = Compose(
+                [*pipeline.transforms, Normalize(mean=0.0, std=1.0)],
+                seed=pipeline.rng,
+                antialias=pipeline.antialias,
+                mask_fill=pipeline.mask_fill,
+                min_box_area=pipeline.min_box_area,
+                drop_empty_boxes=pipeline.drop_empty_boxes,
+                copies=pipeline.copies,
+            )
+        self.pipeline = pipeline
 
     def __repr__(self) -> str:
         return f"DeviceLoader(device={str(self.device)!r}, prefetch={self.prefetch}, pipeline={self.pipeline!r})"
@@ -459,18 +476,39 @@ class DeviceLoader:
                 kw["rng"] = SampleRandom(packed.keys)
                 if packed.source_sizes is not None:
                     kw["source_sizes"] = packed.source_sizes
-            out = self.pipeline(images, **kw)
-            if not self._as_given:
-                out = out.permute(0, 3, 1, 2)
-            fields = _map_tensors(packed.fields, lambda t: t.to(self.device, non_blocking=True))
-            if self.pipeline.copies > 1:
-                k, n = self.pipeline.copies, len(packed)
-                fields = _map_tensors(
-                    fields, lambda t: t.repeat_interleave(k, dim=0) if t.ndim and t.shape[0] == n else t
-                )
+            out, drawn = self.pipeline(images, return_params=True, **kw)
+            fields = packed.fields
+            index = _source_index(self.pipeline, len(packed), drawn)
+            if index is not None:  # copies, tiles: each output sample takes its source sample's fields
+                fields = _reindex(fields, index, len(packed))
+            fields = _map_tensors(fields, lambda t: t.to(self.device, non_blocking=True))
             result = packed.structure(out, fields)
             event = sync.record()
         return _Staged(result, event, [data])
+
+
+def _source_index(pipeline: Compose, n: int, drawn: list[Any]) -> np.ndarray | None:
+    """For each output sample its input sample (copies, a first Tiles), or None when they are the same."""
+    first_tiles = isinstance(pipeline.transforms[0], Tiles)
+    if pipeline.copies == 1 and not first_tiles:
+        return None
+    index = np.repeat(np.arange(n), pipeline.copies)
+    return index[np.asarray(drawn[0]["source"], np.int64)] if first_tiles else index
+
+
+def _reindex(fields: Any, index: np.ndarray, n: int) -> Any:
+    """Collated fields of n samples as the fields of samples `index`: a tensor's rows, a list of n values
+    (default_collate's strings), through dicts and the per-position lists default_collate makes of tuples."""
+    if isinstance(fields, torch.Tensor):
+        return fields[torch.from_numpy(index)] if fields.ndim and fields.shape[0] == n else fields
+    if isinstance(fields, Mapping):
+        return {k: _reindex(v, index, n) for k, v in fields.items()}
+    if isinstance(fields, (list, tuple)):
+        if all(isinstance(v, (torch.Tensor, Mapping, list, tuple)) for v in fields):
+            return type(fields)(_reindex(v, index, n) for v in fields)
+        if len(fields) == n:
+            return [fields[int(i)] for i in index]
+    return fields
 
 
 def _device(device: Any) -> torch.device:
