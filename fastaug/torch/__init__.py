@@ -4,6 +4,7 @@ traced by torch.compile). Importing this package needs torch; ``import fastaug``
 from __future__ import annotations
 
 from . import ops
+from .collate import Collate, KeyedDataset
 from .functional import (
     box_blur,
     brightness,
@@ -24,7 +25,9 @@ from .functional import (
 from .loader import DeviceLoader, Pack, PackedBatch
 
 __all__ = [
+    "Collate",
     "DeviceLoader",
+    "KeyedDataset",
     "Pack",
     "PackedBatch",
     "box_blur",

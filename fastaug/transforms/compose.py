@@ -83,6 +83,8 @@ class Compose:
 
     ``return_params=True`` also returns the drawn parameters (a list, one dict of (N, ...) arrays per
     transform); ``params=`` re-applies given ones (a second view, a mask later, debugging one sample).
+    ``out=``: the closing Normalize writes there, or into ``out(batch)`` when out is a function of the
+    (N, H, W, C) batch it reads (the output allocated once its size is known: fastaug.torch.Collate).
 
     Antialiasing: where a run shrinks a sample by 2x or more (RandomResizedCrop of a large photograph, a
     Resize down), the sample is first reduced by the integer part of the factor with INTER_AREA
@@ -377,6 +379,7 @@ class _Batch:
                 "pipeline must start with geometric transforms that end at a fixed size"
             )
         if isinstance(t, Normalize):
+            out = out(self.images) if callable(out) else out
             self.images, self.owned = t.run(self.images, prm, out, self.matrix), True
             return
         drawn = prm["apply"]
