@@ -402,16 +402,7 @@ class DeviceLoader:
         self.loader = loader
         self.device = _device(device)
         self.prefetch = prefetch
-        if not pipeline.transforms or not isinstance(pipeline.transforms[-1], Normalize):
-            pipeline = Compose(
-                [*pipeline.transforms, Normalize(mean=0.0, std=1.0)],
-                seed=pipeline.rng,
-                antialias=pipeline.antialias,
-                mask_fill=pipeline.mask_fill,
-                min_box_area=pipeline.min_box_area,
-                drop_empty_boxes=pipeline.drop_empty_boxes,
-                copies=pipeline.copies,
-            )
+        pipeline = ending_in_normalize(pipeline)
         self.pipeline = pipeline
 
     def __repr__(self) -> str:
@@ -485,6 +476,22 @@ class DeviceLoader:
             result = packed.structure(out, fields)
             event = sync.record()
         return _Staged(result, event, [data])
+
+
+def ending_in_normalize(pipeline: Compose) -> Compose:
+    """pipeline, or, when it does not end with Normalize, the same pipeline (its generator, its options)
+    with Normalize(mean=0, std=1) appended: the training tensor float32 in [0, 1], NCHW (ToTensor)."""
+    if pipeline.transforms and isinstance(pipeline.transforms[-1], Normalize):
+        return pipeline
+    return Compose(
+        [*pipeline.transforms, Normalize(mean=0.0, std=1.0)],
+        seed=pipeline.rng,
+        antialias=pipeline.antialias,
+        mask_fill=pipeline.mask_fill,
+        min_box_area=pipeline.min_box_area,
+        drop_empty_boxes=pipeline.drop_empty_boxes,
+        copies=pipeline.copies,
+    )
 
 
 def _source_index(pipeline: Compose, n: int, drawn: list[Any]) -> np.ndarray | None:
