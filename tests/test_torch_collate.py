@@ -5,6 +5,8 @@ Every DataLoader has a timeout, so a deadlocked worker fails the test instead of
 from __future__ import annotations
 
 import collections
+import pickle
+import warnings
 from typing import Any
 
 import numpy as np
@@ -362,6 +364,25 @@ def test_forked_workers_after_multithreaded_native_kernels(threads: Any) -> None
         got.update({int(i): x.clone() for i, x in zip(labels, images, strict=True)})
     assert _same(reference, got)
     assert fa.get_num_threads() == 2  # the main process keeps its own setting
+    many = Collate(_pipeline(), threads_per_worker=2)  # unsafe after fork: 1, and the worker warns
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the forked worker inherits the filter
+        loader = _loader(KeyedDataset(Images(4), seed=3), WithThreads(many), 1, multiprocessing_context="fork")
+        assert [n for *_, n in loader] == [1]
+    many._home = -1  # as a forked worker sees it
+    with pytest.warns(RuntimeWarning, match="threads_per_worker=2 in a forked DataLoader worker: using 1"):
+        many._set_worker_threads()
+    assert fa.get_num_threads() == 1
+
+
+def test_collate_pickles_without_its_process_state() -> None:
+    collate = Collate(_pipeline(), seed=4, threads_per_worker=3)
+    samples = [Keyed((_image(i), i), int(k)) for i, k in enumerate(sample_keys(2, 0, np.arange(3)))]
+    first = collate(samples)[0]
+    copy = pickle.loads(pickle.dumps(collate))
+    assert copy._rng is None and copy.seed == 4 and copy.threads_per_worker == 3
+    assert torch.equal(copy(samples)[0], first)
+    assert "threads_per_worker=3" in repr(copy)
 
 
 @pytest.mark.parametrize("method", ["spawn", "forkserver"])
