@@ -140,13 +140,14 @@ void warp(const Src& src, const ImageView& dst, const double* M, Interp interp, 
 // ---- backward --------------------------------------------------------------------------------------------
 
 // Tasks per sample of the CPU backward: chunks of output rows, from the shapes alone (never the thread count), so
-// that the results are the same bits with any number of threads. A batch of many samples is one task per sample;
-// a few samples are cut into up to 64 tasks in all (rows of 16 at least), each chunk after the first scattering
-// into a private image (at most 64 MiB of them in all).
+// that the results are the same bits with any number of threads. Each chunk after a sample's first scatters into
+// a private image that is then zeroed, written and added (memory traffic the size of the image, per chunk), so
+// chunks are few: a batch of 16 samples or more is one task per sample, fewer samples are cut into about 16 tasks
+// in all (rows of 32 at least, at most 16 MiB of private images in all).
 int64_t backward_chunks(int64_t n, int64_t rows, int64_t image_values) {
-  if (n <= 0 || n >= 64 || rows < 32) return 1;
-  const int64_t budget = (int64_t(64) << 20) / int64_t(sizeof(float)) / std::max<int64_t>(1, n * image_values);
-  return std::max<int64_t>(1, std::min({(64 + n - 1) / n, rows / 16, 1 + budget}));
+  if (n <= 0 || n >= 16 || rows < 64) return 1;
+  const int64_t budget = (int64_t(16) << 20) / int64_t(sizeof(float)) / std::max<int64_t>(1, n * image_values);
+  return std::max<int64_t>(1, std::min({(16 + n - 1) / n, rows / 32, 1 + budget}));
 }
 
 // The backward on the CPU. Race-free and deterministic: task (n, k) takes chunk k of sample n's output rows and

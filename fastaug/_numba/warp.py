@@ -692,10 +692,10 @@ def add_private(dst: np.ndarray, d: Layout, priv: np.ndarray, chunks: int) -> No
 
 def backward_chunks(n: int, rows: int, image_values: int) -> int:
     """warp.cpp's backward_chunks: tasks per sample, from the shapes alone (never the thread count)."""
-    if n <= 0 or n >= 64 or rows < 32:
+    if n <= 0 or n >= 16 or rows < 64:
         return 1
-    budget = (64 << 20) // 4 // max(1, n * image_values)
-    return max(1, min((64 + n - 1) // n, rows // 16, 1 + budget))
+    budget = (16 << 20) // 4 // max(1, n * image_values)
+    return max(1, min((16 + n - 1) // n, rows // 32, 1 + budget))
 
 
 def backward_plan(
