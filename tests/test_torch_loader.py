@@ -20,7 +20,7 @@ torch = pytest.importorskip("torch")
 from torch.utils.data import DataLoader, Dataset, Sampler  # noqa: E402
 
 import fastaug  # noqa: E402
-from fastaug.torch import DeviceLoader, Pack, PackedBatch  # noqa: E402
+from fastaug.torch import Collate, DeviceLoader, KeyedDataset, Pack, PackedBatch  # noqa: E402
 from fastaug.transforms import (  # noqa: E402
     ColorJitter,
     Compose,
@@ -335,15 +335,14 @@ def test_cpu_crop_aware_io_dataset(tmp_path: Any, num_workers: int) -> None:
 def test_cpu_equals_collate_on_keyed_samples(num_workers: int) -> None:
     """The same keyed dataset through Collate (pipeline in the workers) and Pack + DeviceLoader (pipeline in
     the main process): the same batches, bit for bit."""
-    collate_module = pytest.importorskip("fastaug.torch.collate")
     images = _images(10, seed=20)
     pipeline = _pipeline(normalize=False)  # both append Normalize(0, 1)
 
     def loader(collate_fn: Any) -> DataLoader:
-        dataset = collate_module.KeyedDataset(Images(images), seed=5)
+        dataset = KeyedDataset(Images(images), seed=5)
         return DataLoader(dataset, batch_size=4, collate_fn=collate_fn, num_workers=num_workers)
 
-    collated = list(loader(collate_module.Collate(pipeline)))
+    collated = list(loader(Collate(pipeline)))
     loaded = list(DeviceLoader(loader(Pack()), pipeline, "cpu"))
     assert len(collated) == len(loaded) == 3
     for (a, la), (b, lb) in zip(collated, loaded, strict=True):
