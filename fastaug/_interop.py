@@ -239,7 +239,12 @@ def asarray_like(values: np.ndarray, like: Any) -> Any:
     if img.framework == "torch":
         import torch
 
-        return torch.as_tensor(values, device=like.device)
+        host = torch.as_tensor(values)
+        if like.device.type != "cuda":
+            return host.to(like.device)
+        # pinned + non_blocking: no host stall on the caller's stream (torch's caching host allocator keeps
+        # the pinned block until the copy has run)
+        return host.pin_memory().to(like.device, non_blocking=True)
     if img.framework == "cupy":
         import cupy
 
