@@ -292,6 +292,22 @@ def test_numba_cuda_twin_agrees():
             )
         np.testing.assert_allclose(gi.copy_to_host(), expected[0], rtol=1e-5, atol=1e-5)
         np.testing.assert_allclose(ginv, expected[1], rtol=1e-9, atol=1e-9)
+    # nearest, the image gradient alone, no img (its shape from out=), a strided gradient
+    expected, _ = warp_backward("warp_affine", grad, img, AFFINE, "nearest", "wrap", need_matrix=False)
+    strided = cuda.to_device(np.ascontiguousarray(grad.transpose(0, 3, 1, 2))).transpose((0, 2, 3, 1))
+    with fa.backend("numba"):
+        gi, none = warp_backward(
+            "warp_affine",
+            strided,
+            None,
+            AFFINE,
+            "nearest",
+            "wrap",
+            need_matrix=False,
+            out=cuda.device_array(img.shape, np.float32),
+        )
+    assert none is None
+    np.testing.assert_allclose(gi.copy_to_host(), expected, rtol=1e-5, atol=1e-5)
 
 
 # ---- errors --------------------------------------------------------------------------------------------

@@ -123,12 +123,12 @@ def zero_kernel(dst, d):  # type: ignore[no-untyped-def]
 
 
 @kernel
-def warp_backward_kernel(grad, gl, src, s, dst, d, scatter, minv, interp, border, perspective, fill, matrix, dm):  # type: ignore[no-untyped-def]
-    """One thread per output pixel, blockIdx.y the sample (a block's threads share it): the image gradient
+def warp_backward_kernel(grad, gl, src, s, dst, d, scatter, first, minv, interp, border, perspective, fill, matrix, dm):  # type: ignore[no-untyped-def]
+    """One thread per output pixel, sample first + blockIdx.y (a block's threads share it): the image gradient
     scattered with atomic adds, the matrix gradient of the block's pixels summed in shared memory (a tree) and
     added to dm[n] with atomic adds."""
     t = cuda.threadIdx.x
-    n = cuda.blockIdx.y
+    n = first + cuda.blockIdx.y
     i = cuda.blockIdx.x * cuda.blockDim.x + t
     part = cuda.shared.array((THREADS, 9), float64)
     acc = cuda.local.array(9, float64)
@@ -197,10 +197,10 @@ def _warp_backward(
     if need_img:
         launch_pixels(zero_kernel, d.size // d.shape[3], stream, d.buf, d.layout)
     pixels = grad.shape[1] * grad.shape[2]
-    if pixels:
+    for first in range(0, n if pixels else 0, 65535):  # the grid's y extent: 65535 samples a launch
         launch(
             warp_backward_kernel,
-            (blocks(pixels), n),
+            (blocks(pixels), min(65535, n - first)),
             THREADS,
             stream,
             grad.buf,
@@ -210,6 +210,7 @@ def _warp_backward(
             d.buf,
             d.layout,
             need_img,
+            first,
             mdev,
             int(interp),
             int(border),
@@ -219,9 +220,10 @@ def _warp_backward(
             dmat,
         )
     if grad_inv is not None:
-        grad_inv.reshape(-1, 9)[...] = dmat.copy_to_host(stream=stream)
+        host = dmat.copy_to_host(stream=stream)
         if stream:
-            stream.synchronize()
+            stream.synchronize()  # the copy on a stream may still be under way
+        grad_inv.reshape(-1, 9)[...] = host
 
 
 def warp_affine_backward(*args: Any, stream: Any = 0) -> None:
