@@ -183,6 +183,29 @@ def test_pin_memory_on_a_cpu_build_of_torch() -> None:
         assert batch.is_pinned()
 
 
+def test_pin_memory_allocates_pinned_in_the_main_process_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """As with a CUDA build (simulated): the main process pins at allocation (DataLoader's pin_memory then
+    returns the tensor as it is), a worker never touches CUDA and allocates shared memory instead."""
+    asked: list[bool] = []
+    empty = torch.empty
+
+    def spy(*shape: Any, pin_memory: bool = False, **kw: Any) -> Any:
+        asked.append(pin_memory)
+        return empty(*shape, **kw)
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch, "empty", spy)
+    collate = Collate(_pipeline(), pin_memory=True)
+    collate([(_image(i), i) for i in range(2)])
+    assert asked == [True]
+    info = collections.namedtuple("info", "id num_workers seed")(0, 1, 1)
+    monkeypatch.setattr(collate_module, "get_worker_info", lambda: info)
+    monkeypatch.setattr(fa._backend, "set_num_threads", lambda n: None)
+    asked.clear()
+    assert collate([(_image(i), i) for i in range(2)])[0].is_shared()
+    assert True not in asked
+
+
 @pytest.mark.parametrize(("dtype", "layout"), [("float16", "NCHW"), ("bfloat16", "NCHW"), ("float32", "NHWC")], ids=str)
 def test_normalize_dtype_and_layout(dtype: str, layout: str) -> None:
     samples = [(_image(i), i) for i in range(3)]
