@@ -71,7 +71,12 @@ class KeyedDataset(Dataset):
     (fastaug.io) keeps its source_size and gets this dataset's key.
 
     set_epoch(e) sets every fetch count to e: call it when resuming at epoch e, and every epoch together
-    with DistributedSampler.set_epoch (an index fetched by another rank last epoch was not counted here)."""
+    with DistributedSampler.set_epoch (an index fetched by another rank last epoch was not counted here).
+    The padding DistributedSampler adds (indices repeated so that every rank gets as many) repeats those
+    samples' draws too: the same sample, the same augmentation.
+
+    The fetch counts live in shared memory that travels to DataLoader workers when they start (fork,
+    forkserver, spawn); pickle.dumps outside a process start refuses it."""
 
     def __init__(self, dataset: Any, seed: int | None = None) -> None:
         if not hasattr(dataset, "__getitem__") or not hasattr(dataset, "__len__"):
