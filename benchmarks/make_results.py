@@ -96,11 +96,48 @@ def section(report: dict[str, Any]) -> list[str]:
     return lines
 
 
+def loader_section(name: str, report: dict[str, Any]) -> list[str]:
+    """A DataLoader run of benchmarks/loader.py (loader-*.json): images/s per peer and num_workers, the load
+    of the machine around each figure, and the stage profile."""
+    setup, runs = report["setup"], report["runs"]
+    workers = sorted({int(w) for r in runs.values() for w in r})
+    lines = [
+        f"### DataLoader end to end, {setup['size']} px ({name}.json)",
+        "",
+        f"{setup['images']} JPEGs of 256-512 px, batch {setup['batch']}, decoder {setup['decoder']}; "
+        f"{setup['statistic']}, {setup['epochs']} epochs. Machine: {report['machine']['cpu']}, "
+        f"{report['machine']['cores']} cores. Load: the 1-minute load average before / after each figure.",
+        "",
+        "| loader | " + " | ".join(f"num_workers={w}" for w in workers) + " |",
+        "|---|" + "---|" * len(workers),
+    ]
+    for peer, by_workers in runs.items():
+        cells = []
+        for w in workers:
+            r = by_workers.get(str(w))
+            cells.append(
+                "-" if r is None else f"{r['images_per_s']:,.0f} img/s (load {r['load_before']}/{r['load_after']})"
+            )
+        lines.append(f"| {peer} | " + " | ".join(cells) + " |")
+    profile = report.get("profile_ms_per_image", {})
+    if profile:
+        lines += [
+            "",
+            "Per image, one thread, in process (ms; the last share is a fraction):",
+            "",
+            "| stage | ms |",
+            "|---|---|",
+        ]
+        lines += [f"| {k} | {v} |" for k, v in profile.items()]
+    return lines
+
+
 def results_md(
     cpu: dict[str, Any] | None,
     gpus: dict[str, dict[str, Any]],
     extra_cpu: dict[str, dict[str, Any]] | None = None,
     stages: dict[str, Any] | None = None,
+    loaders: dict[str, dict[str, Any]] | None = None,
 ) -> str:
     lines = [
         "# Benchmark results",
@@ -136,6 +173,8 @@ def results_md(
         ]
     for name, report in (extra_cpu or {}).items():  # cpu-<what>.json: runs with other peers installed
         lines += ["", f"### Also on the CPU: {name}.json", "", *section(report)]
+    for name, report in (loaders or {}).items():  # loader-*.json: benchmarks/loader.py
+        lines += ["", *loader_section(name, report)]
     lines += ["", "## GPU", ""]
     for name, report in gpus.items():
         meta = report["meta"]
@@ -185,7 +224,8 @@ def main() -> None:
     extra_cpu = {path.stem: json.loads(path.read_text()) for path in sorted(folder.glob("cpu-*.json"))}
     stages_path = folder / "augment-stages.json"
     stages = json.loads(stages_path.read_text()) if stages_path.exists() else None
-    Path(args.out).write_text(results_md(cpu, gpus, extra_cpu, stages))
+    loaders = {path.stem: json.loads(path.read_text()) for path in sorted(folder.glob("loader-*.json"))}
+    Path(args.out).write_text(results_md(cpu, gpus, extra_cpu, stages, loaders))
     print(f"wrote {args.out}")
     if cpu:
         why_not = _bench.write_png(cpu, folder / "cpu.png")

@@ -90,12 +90,13 @@ def fastaug_call(images: list[Any], out: Any) -> Call:
 # ----------------------------------------------------------------------------------------------- peers
 
 
-def _albumentations_each(images: list[np.ndarray], out: np.ndarray) -> Callable[[int], Any]:
+def albumentations_pipeline() -> Any:
+    """The workload's pipeline in albumentations (HWC uint8 in, HWC float32 out)."""
     os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
     import albumentations as A
     import cv2
 
-    pipe = A.Compose(
+    return A.Compose(
         [
             A.RandomResizedCrop(size=(SIZE, SIZE), scale=SCALE, ratio=RATIO),
             A.HorizontalFlip(p=0.5),
@@ -107,17 +108,22 @@ def _albumentations_each(images: list[np.ndarray], out: np.ndarray) -> Callable[
         ]
     )
 
+
+def _albumentations_each(images: list[np.ndarray], out: np.ndarray) -> Callable[[int], Any]:
+    pipe = albumentations_pipeline()
+
     def each(i: int) -> None:
         out[i] = pipe(image=images[i])["image"].transpose(2, 0, 1)
 
     return each
 
 
-def _torchvision_each(images: list[np.ndarray], out: np.ndarray) -> Callable[[int], Any]:
+def torchvision_pipeline() -> Any:
+    """The workload's pipeline in torchvision.transforms.v2 (CHW uint8 tensor in, CHW float32 out)."""
     import torch
     from torchvision.transforms import v2
 
-    pipe = v2.Compose(
+    return v2.Compose(
         [
             v2.RandomResizedCrop(SIZE, scale=SCALE, ratio=RATIO, antialias=True),
             v2.RandomHorizontalFlip(p=0.5),
@@ -129,6 +135,12 @@ def _torchvision_each(images: list[np.ndarray], out: np.ndarray) -> Callable[[in
             v2.Normalize(MEAN, STD),
         ]
     )
+
+
+def _torchvision_each(images: list[np.ndarray], out: np.ndarray) -> Callable[[int], Any]:
+    import torch
+
+    pipe = torchvision_pipeline()
     tensors = [torch.from_numpy(x).permute(2, 0, 1) for x in images]  # CHW views, as a decoder gives them
     target = torch.from_numpy(out)
 
