@@ -45,10 +45,10 @@ struct GradImage {
 //   (a plain += on the CPU, atomicAdd on CUDA), to the source pixel the tap reads after border mapping; a tap
 //   that reads the constant border's fill takes nothing.
 // - the matrix (s not null; Interp::Linear only, nearest sampling is piecewise constant): dL/dm for this pixel,
-//   added to dm[9] in double. out_c = sample_c(sx, sy), (sx, sy) = projection of m . (x, y, 1); dL/dsx is
-//   sum_c g_c * d sample_c / dsx, the derivative of the bilinear interpolant inside its window (the taps' values,
-//   with the fill for a constant border's taps outside), 0 where the coordinate was clamped (clamp_coord) or for
-//   a point at infinity (w == 0); then dsx/dm = (x, y, 1, 0, 0, 0, -sx x, -sx y, -sx) / w, and likewise for sy.
+//   added to dm[9] in double (each pixel's terms in float). out_c = sample_c(sx, sy), (sx, sy) = projection of m . (x,
+//   y, 1); dL/dsx is sum_c g_c * d sample_c / dsx, the derivative of the bilinear interpolant inside its window (the
+//   taps' values, with the fill for a constant border's taps outside), 0 where the coordinate was clamped (clamp_coord)
+//   or for a point at infinity (w == 0); then dsx/dm = (x, y, 1, 0, 0, 0, -sx x, -sx y, -sx) / w, and likewise for sy.
 template <Interp I, bool Perspective, int C, bool Dense, class Add>
 FASTAUG_HD void warp_backward_pixel(const SrcImage<float, C, Dense>* s, int64_t h, int64_t w, const float* m, int64_t x,
                                     int64_t y, Border border, const float* fill, const float* g, const GradImage& gi,
@@ -73,14 +73,16 @@ FASTAUG_HD void warp_backward_pixel(const SrcImage<float, C, Dense>* s, int64_t 
   }
   if constexpr (I == Interp::Linear) {
     if (s == nullptr || (Perspective && p.w == 0.f)) return;
-    double gx = 0.0, gy = 0.0;
+    // the pixel's coordinate gradient in float (C <= 4 terms: 15% faster than in double), summed in double below
+    float fgx = 0.f, fgy = 0.f;
     for (int c = 0; c < C; ++c) {
-      double v[2][2];
+      float v[2][2];
       for (int i = 0; i < 2; ++i)
         for (int j = 0; j < 2; ++j) v[i][j] = yy[i] < 0 || xx[j] < 0 ? fill[c] : s->at(yy[i], xx[j], c);
-      gx += double(g[c]) * (double(win.wy[0]) * (v[0][1] - v[0][0]) + double(win.wy[1]) * (v[1][1] - v[1][0]));
-      gy += double(g[c]) * (double(win.wx[0]) * (v[1][0] - v[0][0]) + double(win.wx[1]) * (v[1][1] - v[0][1]));
+      fgx += g[c] * (win.wy[0] * (v[0][1] - v[0][0]) + win.wy[1] * (v[1][1] - v[1][0]));
+      fgy += g[c] * (win.wx[0] * (v[1][0] - v[0][0]) + win.wx[1] * (v[1][1] - v[0][1]));
     }
+    double gx = fgx, gy = fgy;
     if (clamp_coord(p.sx) != p.sx) gx = 0.0;
     if (clamp_coord(p.sy) != p.sy) gy = 0.0;
     const double r = Perspective ? 1.0 / double(p.w) : 1.0, ax = gx * r, ay = gy * r;

@@ -517,8 +517,8 @@ def backward_taps(
 @numba.njit(cache=True, inline="always")
 def tap_value(src: np.ndarray, s: Layout, base: int, yy: int, xx: int, c: int, fill: np.ndarray) -> float:
     if yy < 0 or xx < 0:
-        return np.float64(fill[c])
-    return np.float64(src[base + yy * s.sh + xx * s.sw + c * s.sc])
+        return fill[c]
+    return f32(src[base + yy * s.sh + xx * s.sw + c * s.sc])
 
 
 @numba.njit(cache=True, inline="always")
@@ -540,18 +540,21 @@ def backward_matrix(
     perspective: bool,
     dm: np.ndarray,
 ) -> None:
-    """warp_backward_pixel's matrix gradient (bilinear windows): dL/dm of dst pixel (x, y) added to dm[0:9]."""
+    """warp_backward_pixel's matrix gradient (bilinear windows): dL/dm of dst pixel (x, y) added to dm[0:9] (the
+    pixel's coordinate gradient in float32, summed in double)."""
     if perspective and wz == f32(0.0):
         return
-    gx = 0.0
-    gy = 0.0
+    fgx = f32(0.0)
+    fgy = f32(0.0)
     for c in range(s.c):
         v00 = tap_value(src, s, base, yy[0], xx[0], c, fill)
         v01 = tap_value(src, s, base, yy[0], xx[1], c, fill)
         v10 = tap_value(src, s, base, yy[1], xx[0], c, fill)
         v11 = tap_value(src, s, base, yy[1], xx[1], c, fill)
-        gx += np.float64(g[c]) * (np.float64(wy[0]) * (v01 - v00) + np.float64(wy[1]) * (v11 - v10))
-        gy += np.float64(g[c]) * (np.float64(wx[0]) * (v10 - v00) + np.float64(wx[1]) * (v11 - v01))
+        fgx += g[c] * (wy[0] * (v01 - v00) + wy[1] * (v11 - v10))
+        fgy += g[c] * (wx[0] * (v10 - v00) + wx[1] * (v11 - v01))
+    gx = np.float64(fgx)
+    gy = np.float64(fgy)
     if clamp_coord(sx) != sx:
         gx = 0.0
     if clamp_coord(sy) != sy:

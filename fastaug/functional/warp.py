@@ -130,8 +130,8 @@ def warp_backward(
       Minv^T (warp_backward_matrix; its first two rows for an affine M).
 
     On the CPU the results are the same bits on every run and with any thread count; on CUDA the image gradient is
-    scattered with atomic adds (float sums in no fixed order) and the call waits for the stream (grad_inv is copied
-    to the host)."""
+    scattered with atomic adds (float sums in no fixed order), and with need_matrix the call waits for the stream
+    (grad_inv is copied to the host)."""
     if op not in _BACKWARD_OPS:
         raise ArgumentError(f"op: expected 'warp_affine' or 'warp_perspective', got {op!r}")
     shape, name = _BACKWARD_OPS[op]

@@ -47,8 +47,9 @@ void warp_perspective(const RaggedView& src, const ImageView& dst, const double*
 //   0). Needs src (N x H x W x C float32, the forward's input). Linear: the bilinear interpolant's derivative,
 //   constant-border taps reading fill; Nearest: 0. Summed per sample in double. To get dL/dM of the forward
 //   matrix: dL/dM = -Minv^T . grad_inv . Minv^T (its first two rows for an affine M).
-// On the CPU the results are the same bits whatever the thread count; on CUDA the image is scattered with atomic
-// adds (its float sums in no fixed order) and the call waits for the stream (grad_inv is copied to the host).
+// A dst pixel whose source coordinates are NaN (a map that overflows float32) contributes nothing. On the CPU the
+// results are the same bits whatever the thread count; on CUDA the image is scattered with atomic adds (its float
+// sums in no fixed order), and a call with grad_inv waits for the stream (grad_inv is copied to the host).
 void warp_affine_backward(const ImageView& grad, const ImageView* src, const ImageView* grad_src, const double* M,
                           Interp interp, Border border, const double fill[4], double* grad_inv, Stream stream = {});
 void warp_perspective_backward(const ImageView& grad, const ImageView* src, const ImageView* grad_src, const double* H,
