@@ -139,9 +139,19 @@ def backend(name: str) -> Iterator[None]:
 
 
 def set_num_threads(n: int) -> None:
-    """Threads for the native CPU kernels (OpenMP) and the Numba fallback."""
+    """Threads for the native CPU kernels (OpenMP) and the Numba fallback. In a process forked from one that
+    had loaded fastaug (a DataLoader worker under the default start method) the native kernels run on one
+    thread whatever n is: GNU OpenMP hangs in a child forked after its parent ran a parallel region."""
     if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 1:
         raise ArgumentError(f"n: expected a positive int, got {n!r}")
+    if n > 1 and _native is not None and _native.in_forked_child():
+        warnings.warn(
+            f"fastaug.set_num_threads({n}) in a forked process: the native kernels use 1 thread (GNU OpenMP "
+            "hangs in a child forked after its parent ran a parallel region); start workers with "
+            "'forkserver' or 'spawn' for more",
+            RuntimeWarning,
+            stacklevel=2,
+        )
     if _native is not None:
         _native.set_num_threads(int(n))
     numba = importlib.import_module("numba") if importlib.util.find_spec("numba") else None

@@ -1,4 +1,5 @@
 #include <omp.h>
+#include <pthread.h>
 
 #include <atomic>
 
@@ -11,8 +12,16 @@ namespace detail {
 
 static std::atomic<int> g_threads{0};  // 0: OpenMP's default (OMP_NUM_THREADS or the core count)
 
+// GNU OpenMP does not survive fork(): a child that starts a team after its parent ran one can hang
+// (DataLoader workers are forked). A forked child therefore runs every region on its calling thread, as
+// PyTorch's own intra-op pool does after fork.
+static std::atomic<bool> g_forked{false};
+static void mark_forked_child() { g_forked.store(true, std::memory_order_relaxed); }
+static const int g_atfork = pthread_atfork(nullptr, nullptr, mark_forked_child);
+
 int num_threads() {
   if (omp_in_parallel()) return 1;  // a region inside another (e.g. per image of a ragged batch): no nesting
+  if (g_forked.load(std::memory_order_relaxed)) return 1;
   const int n = g_threads.load(std::memory_order_relaxed);
   return n > 0 ? n : omp_get_max_threads();
 }
@@ -25,6 +34,8 @@ void set_num_threads(int n) {
 }
 
 int get_num_threads() { return detail::num_threads(); }
+
+bool in_forked_child() { return detail::g_forked.load(std::memory_order_relaxed); }
 
 const char* cpu_target() {
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(FASTAUG_NO_CLONES)

@@ -76,6 +76,7 @@ PYBIND11_MODULE(_C, m) {
   });
   m.def("set_num_threads", &set_num_threads);
   m.def("get_num_threads", &get_num_threads);
+  m.def("in_forked_child", &in_forked_child);
   m.def("cpu_target", &cpu_target);
   bind_host_buffers(m);
 

@@ -162,6 +162,9 @@ void hue_shift(const ImageView& src, const ImageView& dst, const double* hue, St
 
 void set_num_threads(int n);
 int get_num_threads();
+// Whether this process was forked from one that loaded fastaug: its CPU kernels then run on one thread
+// (GNU OpenMP hangs in a child forked after its parent ran a parallel region).
+bool in_forked_child();
 
 // The instruction set the CPU kernels run with on this machine, chosen at load time: "x86-64-v4"
 // (AVX-512), "avx2", or "x86-64" (the SSE2 baseline); the results are the same bits on each.
