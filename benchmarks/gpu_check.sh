@@ -9,7 +9,7 @@
 # About 6 minutes on an H200 machine (build 35-60 s, tests and sanitizers 90 s, benchmarks 3-4 minutes).
 #
 # Writes (8 files at most, what the device tool brings back): run.log (every step's output), build.log,
-# junit.xml, sanitizer.log, cuda-224.json, cuda-1024.json, gpu-env.json (device, driver, software versions,
+# junit.xml, sanitizer.log, cuda-224.json, cuda-1024.json, loader-cuda.json (tests/gpu_loader_check.py), gpu-env.json (device, driver, software versions,
 # each step's status and seconds). Without a GPU every GPU step skips cleanly (the rehearsal on the CPU);
 # GPU_CHECK_SKIP_BUILD=1 reuses an existing build. Peers missing from the machine can travel as wheels in
 # .whl/ (installed into /tmp/site). Each step has its own time limit, so one stuck step cannot eat the others'.
@@ -103,8 +103,12 @@ workers=()
 "$PY" -c "import xdist" 2>/dev/null && workers=(-n 6)
 step tests 170 "$PY" -m pytest -q -p no:cacheprovider -p no:benchmark "${workers[@]}" --junitxml="$OUT/junit.xml" \
   -W "ignore::DeprecationWarning" tests/test_cuda_gpu.py tests/test_numba_cuda.py tests/test_cuda_public_api.py \
-  tests/test_cuda_nogpu.py tests/test_transforms_gpu.py
+  tests/test_cuda_nogpu.py tests/test_transforms_gpu.py tests/test_warp_backward.py
 wait
+# the DeviceLoader on the GPU: equality with the CPU path, memory growth, images/s, share of a ResNet-50 step
+if [ "$gpu" = 1 ]; then
+  step loader 120 bash -c "\"$PY\" tests/gpu_loader_check.py --batches 12 --batch-size 64 --workers 4 >\"$OUT/loader-cuda.json\""
+fi
 for tool in memcheck racecheck initcheck; do
   [ -f "$OUT/.sanitizer-$tool" ] || continue
   rc=$(cat "$OUT/.sanitizer-$tool.rc")
