@@ -12,7 +12,8 @@ Normalize), images/s end to end through a torch DataLoader for num_workers 0 and
 
 Every peer decodes with the same decoder (fastaug.io.decode's "auto": simplejpeg where installed), so the
 rows differ only by augmentation, collation and the decode scale. Each figure is the median of --epochs
-epochs after a warm-up epoch (persistent workers: the warm-up starts them). A stage profile (one core, in
+epochs after a warm-up epoch (persistent workers: the warm-up starts them), the peers of one invocation
+interleaved epoch by epoch. A stage profile (one core, in
 process) says where an image's time goes: decode at full and crop-aware scales, each peer's augmentation.
 
 The JPEGs (scikit-image's photographs, random crops resized to 256-512 px per side, quality 90) are written
@@ -91,10 +92,13 @@ class DecodeOnly:
         return len(self.folder)
 
     def __getitem__(self, i: int) -> Any:
+        return self.__getitems__([i])[0]
+
+    def __getitems__(self, indices: list[int]) -> list[Any]:
         import torch
 
-        image, label = self.folder[i].item
-        return torch.from_numpy(image), label  # a worker hands tensors over through shared memory
+        # a worker hands tensors over through shared memory
+        return [(torch.from_numpy(s.item[0]), s.item[1]) for s in self.folder.__getitems__(indices)]
 
 
 class PerSample:
@@ -151,22 +155,42 @@ def loader(peer: str, root: Path, workers: int) -> Any:
     return DataLoader(dataset, collate_fn=Collate(pipe, seed=0), **options)
 
 
-def epochs_per_second(peer: str, root: Path, workers: int, epochs: int) -> dict[str, Any]:
-    """Images/s of each epoch after a warm-up epoch, and their median."""
+def epoch(load: Any) -> float:
+    """Images/s of one pass over the loader."""
+    import torch
+
+    t0 = time.perf_counter()
+    n = 0
+    for batch in load:  # (images tensor, labels) or a list of (image, label) samples
+        n += len(batch[0]) if isinstance(batch[0], torch.Tensor) else len(batch)
+    return n / (time.perf_counter() - t0)
+
+
+def interleaved(peers: list[str], root: Path, workers: int, epochs: int) -> dict[str, dict[str, Any]]:
+    """Each peer's images/s per epoch and their median: one loader per peer (persistent workers), a warm-up
+    epoch each, then the epochs in rounds over the peers (load on the machine hits every peer alike)."""
     import torch
 
     torch.manual_seed(0)
-    load = loader(peer, root, workers)
-    rates = []
-    for epoch in range(epochs + 1):
-        t0 = time.perf_counter()
-        n = 0
-        for batch in load:
-            n += len(batch) if isinstance(batch, list) else len(batch[0])
-        if epoch:
-            rates.append(n / (time.perf_counter() - t0))
-    del load
-    return {"images_per_s": statistics.median(rates), "epochs": [round(r, 1) for r in rates]}
+    loads = {peer: loader(peer, root, workers) for peer in peers}
+    for load in loads.values():
+        epoch(load)
+    rates: dict[str, list[float]] = {peer: [] for peer in peers}
+    before = os.getloadavg()[0]
+    for _ in range(epochs):
+        for peer, load in loads.items():
+            rates[peer].append(epoch(load))
+    after = os.getloadavg()[0]
+    del loads
+    return {
+        peer: {
+            "images_per_s": statistics.median(r),
+            "epochs": [round(v, 1) for v in r],
+            "load_before": round(before, 2),
+            "load_after": round(after, 2),
+        }
+        for peer, r in rates.items()
+    }
 
 
 # ---------------------------------------------------------------------------------------------- stages
@@ -307,15 +331,11 @@ def main() -> None:
     env = versions()
     for peer in peers:
         results["environments"][peer] = env
-        for w in (int(v) for v in args.workers.split(",")):
-            load = os.getloadavg()[0]
-            run = epochs_per_second(peer, root, w, args.epochs)
-            run["load_before"] = round(load, 2)
-            run["load_after"] = round(os.getloadavg()[0], 2)
+    for w in (int(v) for v in args.workers.split(",")):
+        for peer, run in interleaved(peers, root, w, args.epochs).items():
             results["runs"].setdefault(peer, {})[str(w)] = run
-            print(
-                f"{peer:24s} num_workers={w}: {run['images_per_s']:8.1f} img/s  epochs {run['epochs']}  load {load:.2f}"
-            )
+            rate, load = run["images_per_s"], run["load_before"]
+            print(f"{peer:24s} num_workers={w}: {rate:8.1f} img/s  epochs {run['epochs']}  load {load:.2f}")
     results["profile_ms_per_image"] |= profile(root, peers, args.rounds)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=1) + "\n")

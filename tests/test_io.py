@@ -6,6 +6,8 @@ from __future__ import annotations
 import io
 import multiprocessing
 import pickle
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -262,3 +264,8 @@ def test_image_folder_pickles_into_spawned_workers(jpegs: list[Path]) -> None:
     assert key == int(sample_keys(4, 0, [2])[0]) and label == ds.targets[2]
     assert source_size == fio.image_size(ds.samples[2][0]) and len(shape) == 3
     assert ds[2].key == int(sample_keys(4, 1, [2])[0])  # the spawned worker's fetch counted here too
+
+
+def test_io_needs_no_torch() -> None:
+    code = "import sys, fastaug.io; assert 'torch' not in sys.modules, sorted(m for m in sys.modules if 'torch' in m)"
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
