@@ -34,18 +34,37 @@ from torch.utils.data._utils.collate import default_collate
 
 from .. import _backend
 from .._errors import ArgumentError, ArgumentTypeError
-from ..transforms import Compose, Normalize, SampleKeys, SampleRandom, Tiles
+from ..transforms import Compose, Normalize, SampleKeys, SampleRandom
 from ..transforms.keyed import Keyed
+from ._samples import (
+    TARGETS,
+    ImageRules,
+    empty_shared,
+    ending_in_normalize,
+    is_pil,
+    keyed_mix,
+    read_hwc,
+    sample_kind,
+    source_index,
+    unwrap_keyed,
+)
 
 __all__ = ["Collate", "KeyedDataset"]
 
-_TARGETS = ("mask", "boxes", "keypoints")  # dict fields that go through the pipeline with the image
-_PIL_MODES = ("L", "RGB", "RGBA")
-_ACCEPTS = (
-    "an image (a numpy (H, W, C) or (H, W) uint8/float32 array, a PIL image, or a torch uint8/float32 tensor "
-    "(H, W, C), (C, H, W) or (H, W))"
-)
 _SAMPLES = "an (image, label, ...) tuple, a dict with an 'image', a bare image, or Keyed(...) of one of these"
+_IMAGES = ImageRules(
+    dtypes=("uint8", "float32"),
+    channels=(1, 3, 4),
+    pil_mode="{name}: expected a PIL image of mode L, RGB, RGBA, got mode {mode!r} (convert it in the dataset: "
+    ".convert('RGB'))",
+    device="{name}: expected a CPU tensor, got one on {device} (Collate runs in DataLoader workers, on the CPU; "
+    "fastaug.torch.DeviceLoader augments on the GPU)",
+    tensor_dtype="{name}: expected a uint8 or float32 tensor, got {dtype}",
+    array_dtype="{name}: expected dtype uint8 or float32, got {dtype}",
+    kind="{name}: expected an image (a numpy (H, W, C) or (H, W) uint8/float32 array, a PIL image, or a torch "
+    "uint8/float32 tensor (H, W, C), (C, H, W) or (H, W)), got {type}",
+    shape="{name}: expected (H, W, C) with C in 1, 3, 4, or (H, W), got shape {shape}",
+)
 
 
 def _torch_seed() -> int:
@@ -171,17 +190,7 @@ class Collate:
             raise ArgumentError(f"Collate: threads_per_worker: expected a positive int, got {threads_per_worker!r}")
         if not isinstance(pin_memory, (bool, np.bool_)):
             raise ArgumentTypeError(f"Collate: pin_memory: expected True or False, got {pin_memory!r}")
-        if not isinstance(pipeline.transforms[-1], Normalize):
-            pipeline = Compose(
-                [*pipeline.transforms, Normalize(mean=0.0, std=1.0)],
-                seed=pipeline.rng,
-                antialias=pipeline.antialias,
-                mask_fill=pipeline.mask_fill,
-                min_box_area=pipeline.min_box_area,
-                drop_empty_boxes=pipeline.drop_empty_boxes,
-                copies=pipeline.copies,
-            )
-        self.pipeline = pipeline
+        self.pipeline = ending_in_normalize(pipeline)
         self.seed = _torch_seed() if seed is None else int(seed)
         self.threads_per_worker = int(threads_per_worker)
         self.pin_memory = bool(pin_memory)
@@ -236,9 +245,7 @@ class Collate:
         """The batch tensor: shared memory in a worker (the queue to the main process then moves a file
         descriptor, not the pixels), pinned memory where asked for and possible, else plain."""
         if get_worker_info() is not None:
-            numel = int(np.prod(shape, dtype=np.int64))
-            storage = torch.UntypedStorage._new_shared(numel * torch.empty((), dtype=dtype).element_size())
-            return torch.empty((0,), dtype=dtype).set_(storage, 0, shape)  # type: ignore[call-overload]
+            return empty_shared(shape, dtype)
         if self.pin_memory and torch.cuda.is_available():
             return torch.empty(shape, dtype=dtype, pin_memory=True)
         return torch.empty(shape, dtype=dtype)
@@ -251,15 +258,19 @@ class Collate:
         if len(batch) == 0:
             raise ArgumentError(f"Collate: batch: got an empty list; expected a list of samples, each {_SAMPLES}")
         rng = self._enter_process()
-        keys, source_sizes, samples = _unwrap_keyed(batch)
+        mix = keyed_mix(batch)
+        if mix is not None:
+            keyed = isinstance(batch[0], Keyed)
+            raise ArgumentError(
+                f"Collate: batch[{mix}]: expected every sample Keyed or none (batch[0] is "
+                f"{'' if keyed else 'not '}Keyed, batch[{mix}] is {'not ' if keyed else ''}Keyed)"
+            )
+        unkeyed = unwrap_keyed(batch)
+        samples = unkeyed.items
         kind, images, targets = _split(samples)
         arrays = _images(images)
-        draws: Any = rng if keys is None else SampleRandom(keys)
-        sizes = None
-        if source_sizes is not None:
-            sizes = np.array(
-                [s if s is not None else a.shape[:2] for s, a in zip(source_sizes, arrays, strict=True)], np.int64
-            )
+        draws: Any = rng if unkeyed.keys is None else SampleRandom(unkeyed.keys)
+        sizes = unkeyed.source_sizes([a.shape for a in arrays])
         norm = self.pipeline.transforms[-1]
         assert isinstance(norm, Normalize)
         out_dtype = getattr(torch, norm.dtype)
@@ -272,45 +283,17 @@ class Collate:
             arrays, **targets, out=allocate, rng=draws, source_sizes=sizes, return_params=True
         )
         image = result["image"] if isinstance(result, dict) else result
-        index = self._source_index(len(arrays), drawn)
+        index = source_index(self.pipeline, len(arrays), drawn)
         return _assemble(kind, samples, image, result if isinstance(result, dict) else {}, index)
-
-    def _source_index(self, n: int, drawn: list[Any]) -> np.ndarray | None:
-        """For each output sample, its input sample (copies, a first Tiles), or None when they are the same."""
-        if self.pipeline.copies == 1 and not isinstance(self.pipeline.transforms[0], Tiles):
-            return None
-        index = np.repeat(np.arange(n), self.pipeline.copies)
-        if isinstance(self.pipeline.transforms[0], Tiles):
-            index = index[np.asarray(drawn[0]["source"], np.int64)]
-        return index
-
-
-def _unwrap_keyed(batch: Sequence[Any]) -> tuple[np.ndarray | None, list[Any] | None, list[Any]]:
-    """The samples without their Keyed wrappers, their keys and source sizes (None when not keyed)."""
-    keyed = [isinstance(s, Keyed) for s in batch]
-    if not any(keyed):
-        return None, None, list(batch)
-    if not all(keyed):
-        i = keyed.index(False) if keyed[0] else keyed.index(True)
-        raise ArgumentError(
-            f"Collate: batch[{i}]: expected every sample Keyed or none (batch[0] is "
-            f"{'' if keyed[0] else 'not '}Keyed, batch[{i}] is {'not ' if keyed[0] else ''}Keyed)"
-        )
-    keys = np.array([int(s.key) & (2**64 - 1) for s in batch], np.uint64)
-    sizes = [None if s.source_size is None else tuple(int(v) for v in s.source_size) for s in batch]
-    return keys, (sizes if any(s is not None for s in sizes) else None), [s.item for s in batch]
 
 
 def _split(samples: list[Any]) -> tuple[str, list[Any], dict[str, Any]]:
     """The samples' kind ('tuple', 'dict' or 'image'), their images, and the pipeline's targets."""
     first = samples[0]
-    if isinstance(first, Mapping):
-        kind = "dict"
-    elif isinstance(first, (tuple, list)):
-        kind = "tuple"
-    elif _is_image(first):
-        kind = "image"
-    else:
+    kind = sample_kind(first)
+    if kind in ("namedtuple", "list"):
+        kind = "tuple"  # Collate's image is always at position 0; _assemble rebuilds the type
+    elif kind == "image" and not _is_image(first):
         raise ArgumentTypeError(f"Collate: batch[0]: expected {_SAMPLES}, got {type(first).__name__}")
     images = []
     for i, s in enumerate(samples):
@@ -330,7 +313,7 @@ def _split(samples: list[Any]) -> tuple[str, list[Any], dict[str, Any]]:
             images.append(s)
     targets: dict[str, Any] = {}
     if kind == "dict":
-        for name in _TARGETS:
+        for name in TARGETS:
             if name in first:
                 values = []
                 for i, s in enumerate(samples):
@@ -345,7 +328,7 @@ def _target(value: Any, name: str, i: int) -> Any:
     """A mask, boxes or keypoints of one sample as numpy (views of torch tensors and PIL pixels)."""
     if isinstance(value, torch.Tensor):
         return value.detach().numpy()
-    if name == "mask" and _is_pil(value):
+    if name == "mask" and is_pil(value):
         return np.asarray(value)
     if name == "mask" and not isinstance(value, np.ndarray):
         raise ArgumentTypeError(
@@ -355,12 +338,8 @@ def _target(value: Any, name: str, i: int) -> Any:
     return value
 
 
-def _is_pil(x: Any) -> bool:
-    return type(x).__module__.startswith("PIL.") and hasattr(x, "mode") and hasattr(x, "size")
-
-
 def _is_image(x: Any) -> bool:
-    return isinstance(x, (np.ndarray, torch.Tensor)) or _is_pil(x)
+    return isinstance(x, (np.ndarray, torch.Tensor)) or is_pil(x)
 
 
 def _images(images: list[Any]) -> list[np.ndarray]:
@@ -383,37 +362,9 @@ def _images(images: list[Any]) -> list[np.ndarray]:
 
 
 def _image(x: Any, i: int) -> np.ndarray:
-    name = f"Collate: batch[{i}] image"
-    if _is_pil(x):
-        if x.mode not in _PIL_MODES:
-            raise ArgumentTypeError(
-                f"{name}: expected a PIL image of mode {', '.join(_PIL_MODES)}, got mode {x.mode!r} (convert it "
-                "in the dataset: .convert('RGB'))"
-            )
-        a = np.asarray(x)
-    elif isinstance(x, torch.Tensor):
-        if x.device.type != "cpu":
-            raise ArgumentError(
-                f"{name}: expected a CPU tensor, got one on {x.device} (Collate runs in DataLoader workers, "
-                "on the CPU; fastaug.torch.DeviceLoader augments on the GPU)"
-            )
-        t = x.detach()
-        if t.ndim == 3 and t.shape[0] in (1, 3, 4) and t.shape[2] not in (1, 3, 4):
-            t = t.permute(1, 2, 0)  # (C, H, W) read as its (H, W, C) view
-        if t.dtype not in (torch.uint8, torch.float32):
-            raise ArgumentTypeError(f"{name}: expected a uint8 or float32 tensor, got {t.dtype}")
-        a = t.numpy()
-    elif isinstance(x, np.ndarray):
-        a = x
-    else:
-        raise ArgumentTypeError(f"{name}: expected {_ACCEPTS}, got {type(x).__name__}")
-    if a.dtype not in (np.uint8, np.float32):
-        raise ArgumentTypeError(f"{name}: expected dtype uint8 or float32, got {a.dtype}")
-    if a.ndim == 2:
-        a = a[..., None]
-    if a.ndim != 3 or a.shape[2] not in (1, 3, 4):
-        raise ArgumentError(f"{name}: expected (H, W, C) with C in 1, 3, 4, or (H, W), got shape {tuple(a.shape)}")
-    return a
+    """One image as a numpy (H, W, C) view (a (C, H, W) tensor permuted, not copied)."""
+    a = read_hwc(x, f"Collate: batch[{i}] image", _IMAGES)
+    return a.detach().numpy() if isinstance(a, torch.Tensor) else a
 
 
 def _assemble(kind: str, samples: list[Any], image: torch.Tensor, targets: dict[str, Any], index: Any) -> Any:

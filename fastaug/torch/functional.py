@@ -276,14 +276,15 @@ def gaussian_blur(
     kh, kw = _ksize(ksize, odd=True)
     _constant(sigma, "sigma", "sigma")
     _constant(sigma_y, "sigma_y", "sigma")
-    sx = _per_sample(sigma.detach() if isinstance(sigma, Tensor) else sigma, n, "sigma", (), torch.float64)
-    sy = (
-        sx
-        if sigma_y is None
-        else _per_sample(sigma_y.detach() if isinstance(sigma_y, Tensor) else sigma_y, n, "sigma_y", (), torch.float64)
-    )
-    sig = torch.stack([sx.to(torch.float64), sy.to(torch.float64)], -1)
-    return _fa.gaussian_blur(img, kh, kw, sig, _choice(border, "border", _BORDERS), nchw)
+    sx = _sigmas(sigma, n, "sigma")
+    sy = sx if sigma_y is None else _sigmas(sigma_y, n, "sigma_y")
+    return _fa.gaussian_blur(img, kh, kw, torch.stack([sx, sy], -1), _choice(border, "border", _BORDERS), nchw)
+
+
+def _sigmas(sigma: Any, n: int, name: str) -> Tensor:
+    """(n,) float64 sigmas, detached: a constant (_constant has refused one that needs a gradient)."""
+    value = sigma.detach() if isinstance(sigma, Tensor) else sigma
+    return _per_sample(value, n, name, (), torch.float64).to(torch.float64)
 
 
 def box_blur(img: Tensor, ksize: Any, border: str = "reflect101", layout: str = "NCHW") -> Tensor:
@@ -329,6 +330,17 @@ def _eye(n: int, c: int, like: Tensor) -> Tensor:
     return torch.eye(c, dtype=like.dtype, device=like.device).expand(n, c, c)
 
 
+def _colour_mask(c: int, like: Tensor) -> Tensor:
+    """(C,) 1 for the colour channels, 0 for alpha (the 4th): the adjustments leave alpha as it is."""
+    return torch.tensor([1.0] * min(c, 3) + [0.0] * (c - 3), dtype=like.dtype, device=like.device)
+
+
+def _unchanged(img: Tensor, f: Tensor, nchw: bool, clamp: bool) -> Tensor:
+    """img through the identity matrix: a copy (clamped unless clamp=False), for one-channel images."""
+    n, c = f.shape[0], _hw(img, nchw)[3]
+    return _apply(img, _eye(n, c, f), f.new_zeros(n, c), nchw, clamp)
+
+
 def _gray_weights(c: int, like: Tensor) -> Tensor:
     """(C,) weights of the grey value: torchvision's for RGB(A) (alpha weight 0), 1 for one channel."""
     w = GRAY_WEIGHTS + (0.0,) * (c - 3) if c >= 3 else (1.0,)
@@ -365,7 +377,7 @@ def contrast(img: Tensor, factor: Any, layout: str = "NCHW", clamp: bool = True)
     lin = f[:, None, None] * _eye(n, c, f)
     offset = ((1 - f) * m)[:, None].expand(n, c)
     if c == 4:  # alpha is not blended towards the grey mean
-        keep = torch.tensor([1.0, 1.0, 1.0, 0.0], dtype=f.dtype, device=f.device)
+        keep = _colour_mask(c, f)
         lin = lin + (1 - f)[:, None, None] * torch.diag(1 - keep)
         offset = offset * keep
     return _apply(img, lin, offset, nchw, clamp)
@@ -379,13 +391,11 @@ def saturation(img: Tensor, factor: Any, layout: str = "NCHW", clamp: bool = Tru
     n, _, _, c = _hw(img, nchw)
     f = _factor(factor, n, "factor")
     if c == 1:
-        return _apply(img, _eye(n, c, f), f.new_zeros(n, c), nchw, clamp)
+        return _unchanged(img, f, nchw, clamp)
     gray = torch.zeros(c, c, dtype=f.dtype, device=f.device)
     gray[:3] = _gray_weights(c, f)  # rows R, G, B: the grey value; alpha's row stays 0
     eye = torch.eye(c, dtype=f.dtype, device=f.device)
-    keep = torch.ones(c, dtype=f.dtype, device=f.device)
-    if c == 4:
-        keep = torch.tensor([1.0, 1.0, 1.0, 0.0], dtype=f.dtype, device=f.device)
+    keep = _colour_mask(c, f)
     blend = f[:, None, None] * eye * keep[:, None] + (1 - f)[:, None, None] * gray
     lin = blend + eye * (1 - keep)[:, None]
     return _apply(img, lin, f.new_zeros(n, c), nchw, clamp)
@@ -405,7 +415,7 @@ def hue(img: Tensor, factor: Any, layout: str = "NCHW", clamp: bool = True) -> T
     n, _, _, c = _hw(img, nchw)
     f = _factor(factor, n, "factor")
     if c == 1:
-        return _apply(img, _eye(n, c, f), f.new_zeros(n, c), nchw, clamp)
+        return _unchanged(img, f, nchw, clamp)
     theta = 2 * math.pi * f
     cos, sin = torch.cos(theta)[:, None, None], torch.sin(theta)[:, None, None]
     u = torch.full((3,), 1 / math.sqrt(3), dtype=f.dtype, device=f.device)
@@ -414,9 +424,7 @@ def hue(img: Tensor, factor: Any, layout: str = "NCHW", clamp: bool = True) -> T
     eye3 = torch.eye(3, dtype=f.dtype, device=f.device)
     rot = cos * eye3 + sin * cross + (1 - cos) * torch.outer(u, u)  # Rodrigues' rotation formula
     if c == 4:
-        rot = torch.nn.functional.pad(rot, (0, 1, 0, 1)) + torch.diag(
-            torch.tensor([0.0, 0.0, 0.0, 1.0], dtype=f.dtype, device=f.device)
-        )
+        rot = torch.nn.functional.pad(rot, (0, 1, 0, 1)) + torch.diag(1 - _colour_mask(c, f))  # alpha kept
     return _apply(img, rot, f.new_zeros(n, c), nchw, clamp)
 
 

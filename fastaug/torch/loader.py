@@ -29,12 +29,31 @@ from torch.utils.data import get_worker_info
 
 from .._errors import ArgumentError, ArgumentTypeError
 from ..transforms.compose import Compose
-from ..transforms.geometric import Tiles
-from ..transforms.keyed import Keyed, SampleRandom
-from ..transforms.pixel import Normalize
+from ..transforms.keyed import SampleRandom
+from ._samples import (
+    TARGETS,
+    ImageRules,
+    empty_shared,
+    ending_in_normalize,
+    keyed_mix,
+    read_hwc,
+    sample_kind,
+    source_index,
+    unwrap_keyed,
+)
 
 _LAYOUTS = ("auto", "HWC", "CHW")
-_TARGETS = ("mask", "boxes", "keypoints")  # dict fields Compose (and Collate) would transform with the image
+_IMAGES = ImageRules(
+    dtypes=("uint8",),
+    channels=None,
+    pil_mode="{name}: expected a PIL image of mode L, RGB or RGBA, got mode {mode!r} (convert it first, e.g. "
+    "img.convert('RGB'))",
+    device="{name}: expected a CPU tensor (Pack runs in the workers), got {device}",
+    tensor_dtype="{name}: expected uint8 images, got {dtype}",
+    array_dtype="{name}: expected uint8 images, got {dtype}",
+    kind="{name}: expected an image (numpy uint8 array, PIL image or torch uint8 tensor), got {type}",
+    shape="{name}: expected an (H, W, C) or (H, W) image, got shape {shape}",
+)
 
 
 def _map_tensors(obj: Any, fn: Callable[[torch.Tensor], torch.Tensor]) -> Any:
@@ -147,10 +166,6 @@ class PackedBatch:
         return tuple(values) if self.kind == "tuple" else values
 
 
-def _is_pil(obj: Any) -> bool:
-    return type(obj).__module__.startswith("PIL.") and hasattr(obj, "mode") and hasattr(obj, "size")
-
-
 class Pack:
     """collate_fn for DataLoader workers that only decode: the batch's images into one uint8 buffer.
 
@@ -182,14 +197,10 @@ class Pack:
     def __call__(self, samples: Sequence[Any]) -> PackedBatch:
         if not isinstance(samples, Sequence) or isinstance(samples, (str, bytes)) or not len(samples):
             raise ArgumentError(f"Pack: samples: expected a non-empty list of samples, got {samples!r:.80}")
-        keyed = [isinstance(s, Keyed) for s in samples]
-        if any(keyed) and not all(keyed):
+        if keyed_mix(samples) is not None:
             raise ArgumentError("Pack: samples: either every sample is a fastaug Keyed or none is; got a mix")
-        keys = sizes = None
-        if all(keyed):
-            keys = np.array([int(s.key) & ((1 << 64) - 1) for s in samples], np.uint64)
-            given = [s.source_size for s in samples]
-            samples = [s.item for s in samples]
+        unkeyed = unwrap_keyed(samples)
+        samples = unkeyed.items
         kind, image_at, sample_type = self._kind(samples[0])
         images: list[Any] = []
         rest: list[Any] = []
@@ -198,7 +209,8 @@ class Pack:
                 raise ArgumentError(
                     f"Pack: samples[{i}]: expected a sample shaped like samples[0] ({kind}), got {type(s).__name__}"
                 )
-            images.append(self._hwc(s if kind == "image" else s[image_at], f"samples[{i}]"))
+            img = s if kind == "image" else s[image_at]
+            images.append(read_hwc(img, f"Pack: samples[{i}]", _IMAGES, self.layout))
             if kind == "dict":
                 rest.append({k: v for k, v in s.items() if k != image_at})
             elif kind != "image":
@@ -218,25 +230,24 @@ class Pack:
             else:
                 np.copyto(host[o : o + n].reshape(h, w, c), img)
         index = torch.from_numpy(np.stack([offsets, shape[:, 0], shape[:, 1]], axis=1).astype(np.int64))
-        if keys is not None:
-            sizes = None
-            if any(g is not None for g in given):
-                sizes = np.array([shape[i, :2] if g is None else g for i, g in enumerate(given)], np.int64)
+        sizes = unkeyed.source_sizes(shape.tolist())
         fields: Any = None
         if kind == "dict":
             fields = {k: _collate([r[k] for r in rest], f"samples[*][{k!r}]") for k in rest[0]}
         elif kind != "image":
             fields = [_collate([r[j] for r in rest], f"samples[*][{j}]") for j in range(len(rest[0]))]
-        return PackedBatch(data, index, int(channels.pop()), kind, image_at, fields, keys, sizes, sample_type)
+        return PackedBatch(data, index, int(channels.pop()), kind, image_at, fields, unkeyed.keys, sizes, sample_type)
 
     def _kind(self, sample: Any) -> tuple[str, Any, type | None]:
-        if isinstance(sample, Mapping):
+        """The sample's kind (sample_kind), where its image is (a key or a position), its namedtuple type."""
+        kind = sample_kind(sample)
+        if kind == "dict":
             key = "image" if self.image is None else self.image
             if key not in sample:
                 raise ArgumentError(
                     f"Pack: samples: a dict sample needs its image under key {key!r}; got keys {list(sample)}"
                 )
-            targets = [t for t in _TARGETS if t in sample]
+            targets = [t for t in TARGETS if t in sample]
             if targets:
                 raise ArgumentError(
                     f"Pack: samples: a dict sample with {', '.join(map(repr, targets))}: DeviceLoader does not run "
@@ -244,59 +255,20 @@ class Pack:
                     "if it is not such a target"
                 )
             return "dict", key, None
-        if isinstance(sample, (tuple, list)):
+        if kind != "image":
             at = 0 if self.image is None else self.image
             if not isinstance(at, int) or not -len(sample) <= at < len(sample):
                 raise ArgumentError(
                     f"Pack: image: expected a position in the samples' tuples (length {len(sample)}), got {at!r}"
                 )
-            at %= len(sample)
-            if isinstance(sample, tuple) and hasattr(sample, "_fields"):
-                return "namedtuple", at, type(sample)
-            return ("tuple" if isinstance(sample, tuple) else "list"), at, None
+            return kind, at % len(sample), type(sample) if kind == "namedtuple" else None
         return "image", None, None
-
-    def _hwc(self, img: Any, name: str) -> Any:
-        """img as an (H, W, C) uint8 numpy array or CPU torch tensor (a view where possible)."""
-        if _is_pil(img):
-            if img.mode not in ("L", "RGB", "RGBA"):
-                raise ArgumentTypeError(
-                    f"Pack: {name}: expected a PIL image of mode L, RGB or RGBA, got mode {img.mode!r} "
-                    "(convert it first, e.g. img.convert('RGB'))"
-                )
-            img = np.asarray(img)
-        if isinstance(img, torch.Tensor):
-            if img.device.type != "cpu":
-                raise ArgumentError(f"Pack: {name}: expected a CPU tensor (Pack runs in the workers), got {img.device}")
-            if img.dtype != torch.uint8:
-                raise ArgumentTypeError(f"Pack: {name}: expected uint8 images, got {img.dtype}")
-            if img.ndim == 2:
-                return img[:, :, None]
-            if img.ndim == 3:
-                chw = self.layout == "CHW" or (
-                    self.layout == "auto" and img.shape[0] in (1, 3, 4) and img.shape[2] not in (1, 3, 4)
-                )
-                return img.permute(1, 2, 0) if chw else img
-        elif isinstance(img, np.ndarray):
-            if img.dtype != np.uint8:
-                raise ArgumentTypeError(f"Pack: {name}: expected uint8 images, got {img.dtype}")
-            if img.ndim == 2:
-                return img[:, :, None]
-            if img.ndim == 3:
-                return img.transpose(1, 2, 0) if self.layout == "CHW" else img
-        else:
-            raise ArgumentTypeError(
-                f"Pack: {name}: expected an image (numpy uint8 array, PIL image or torch uint8 tensor), got "
-                f"{type(img).__name__}"
-            )
-        raise ArgumentError(f"Pack: {name}: expected an (H, W, C) or (H, W) image, got shape {tuple(img.shape)}")
 
 
 def _empty_bytes(n: int) -> torch.Tensor:
     """(n,) uint8, in shared memory inside a DataLoader worker (the queue then sends a handle, no copy)."""
     if get_worker_info() is not None:
-        storage = torch.UntypedStorage._new_shared(n)
-        return torch.empty(0, dtype=torch.uint8).set_(storage, 0, (n,), (1,))
+        return empty_shared((n,), torch.uint8)
     return torch.empty(n, dtype=torch.uint8)
 
 
@@ -469,38 +441,13 @@ class DeviceLoader:
                     kw["source_sizes"] = packed.source_sizes
             out, drawn = self.pipeline(images, return_params=True, **kw)
             fields = packed.fields
-            index = _source_index(self.pipeline, len(packed), drawn)
+            index = source_index(self.pipeline, len(packed), drawn)
             if index is not None:  # copies, tiles: each output sample takes its source sample's fields
                 fields = _reindex(fields, index, len(packed))
             fields = _map_tensors(fields, lambda t: t.to(self.device, non_blocking=True))
             result = packed.structure(out, fields)
             event = sync.record()
         return _Staged(result, event, [data])
-
-
-def ending_in_normalize(pipeline: Compose) -> Compose:
-    """pipeline, or, when it does not end with Normalize, the same pipeline (its generator, its options)
-    with Normalize(mean=0, std=1) appended: the training tensor float32 in [0, 1], NCHW (ToTensor)."""
-    if pipeline.transforms and isinstance(pipeline.transforms[-1], Normalize):
-        return pipeline
-    return Compose(
-        [*pipeline.transforms, Normalize(mean=0.0, std=1.0)],
-        seed=pipeline.rng,
-        antialias=pipeline.antialias,
-        mask_fill=pipeline.mask_fill,
-        min_box_area=pipeline.min_box_area,
-        drop_empty_boxes=pipeline.drop_empty_boxes,
-        copies=pipeline.copies,
-    )
-
-
-def _source_index(pipeline: Compose, n: int, drawn: list[Any]) -> np.ndarray | None:
-    """For each output sample its input sample (copies, a first Tiles), or None when they are the same."""
-    first_tiles = isinstance(pipeline.transforms[0], Tiles)
-    if pipeline.copies == 1 and not first_tiles:
-        return None
-    index = np.repeat(np.arange(n), pipeline.copies)
-    return index[np.asarray(drawn[0]["source"], np.int64)] if first_tiles else index
 
 
 def _reindex(fields: Any, index: np.ndarray, n: int) -> Any:

@@ -149,7 +149,7 @@ def warp_backward(
 
 @warp_backward.register_fake
 def _(grad: Tensor, img: Tensor, M: Tensor, *args: Any) -> tuple[Tensor, Tensor]:
-    need_img, need_matrix = args[-2:]  # the last two arguments
+    need_img, need_matrix = args[-2:]  # the fake needs only the two flags that end the schema
     return (torch.empty_like(img) if need_img else img.new_empty(0)), (
         torch.empty_like(M) if need_matrix else M.new_empty(0)
     )
@@ -386,7 +386,10 @@ def _(dx: int, dy: int, ksize: int, scale: float) -> Tensor:
     return torch.empty((1, k, k), dtype=torch.float32)
 
 
-def _register_filters() -> None:
+def _register_filter_fakes() -> None:
+    """The filters' fake implementations (torch.compile's shapes): the image's shape, float32 where the
+    operator writes float32."""
+
     @filter2d.register_fake
     def _(img: Tensor, kernel: Tensor, border: str, fill: list[float], nchw: bool) -> Tensor:
         return torch.empty_like(img)
@@ -410,8 +413,11 @@ def _register_filters() -> None:
     for op in (filter2d_backward, sep_filter2d_backward):
         op.register_fake(lambda grad, *args: torch.empty_like(grad))
 
-    # Second order (R1-style penalties): the backward maps are linear in the gradient, and their adjoints are
-    # the forward correlations (fill and delta 0: the linear part).
+
+def _register_filter_second_order() -> None:
+    """Second order (R1-style penalties): the backward maps are linear in the gradient, and their adjoints
+    are the forward correlations (fill and delta 0: the linear part)."""
+
     def keep_args(ctx: Any, inputs: tuple[Any, ...], output: Tensor) -> None:
         ctx.args = inputs[1:]
         ctx.save_for_backward(*[x for x in inputs[1:] if isinstance(x, Tensor)])
@@ -427,6 +433,11 @@ def _register_filters() -> None:
 
     filter2d_backward.register_autograd(filter2d_backward_backward, setup_context=keep_args)
     sep_filter2d_backward.register_autograd(sep_backward_backward, setup_context=keep_args)
+
+
+def _register_filter_grads() -> None:
+    """Each filter's autograd formula: the gradient with respect to the image only (kernels, sigmas and
+    sizes are constants)."""
 
     def image_only(n_args: int, grad_of: Any) -> tuple[Any, Any]:
         def setup_context(ctx: Any, inputs: tuple[Any, ...], output: Tensor) -> None:
@@ -475,7 +486,9 @@ def _register_filters() -> None:
         op.register_autograd(backward, setup_context=setup_context)
 
 
-_register_filters()
+_register_filter_fakes()
+_register_filter_second_order()
+_register_filter_grads()
 
 
 # ----------------------------------------------------------------------------------------------- colour
