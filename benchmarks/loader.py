@@ -233,13 +233,17 @@ def profile(root: Path, peers: list[str], rounds: int) -> dict[str, float]:
             ),
             rounds,
         )
-        for s in fio.SCALES:
+        for s in fio.SCALES[1:]:
             out[f"decode at 1/{s}"] = per * best_of(lambda s=s: [fio.decode(b, s) for b in blobs], rounds)
         out["share of samples decoded at 1/2 or less"] = float((scales > 1).mean())
     images = [fio.decode(b) for b in blobs]
     if "fastaug" in peers:
         out["fastaug Compose (64, full decodes)"] = per * best_of(
             lambda: pipe(images, rng=fa.transforms.SampleRandom(keys)), rounds
+        )
+        reduced = [fio.decode(b, int(k)) for b, k in zip(blobs, scales, strict=True)]
+        out["fastaug Compose (64, crop-aware decodes)"] = per * best_of(
+            lambda: pipe(reduced, rng=fa.transforms.SampleRandom(keys), source_sizes=sizes), rounds
         )
     if "albumentations" in peers:
         a = augment.albumentations_pipeline()
@@ -296,7 +300,8 @@ def main() -> None:
     parser.add_argument("--peers", default="available", help=f"comma-separated subset of {', '.join(PEERS)}")
     parser.add_argument("--workers", default="0,2")
     parser.add_argument("--epochs", type=int, default=5)
-    parser.add_argument("--rounds", type=int, default=5, help="rounds of the stage profile (best of)")
+    parser.add_argument("--rounds", type=int, default=10, help="rounds of the stage profile (best of)")
+    parser.add_argument("--profile-only", action="store_true", help="only the stage profile (merged into --out)")
     parser.add_argument("--size", type=int, default=augment.SIZE, help="the output size (the workload's: 224)")
     parser.add_argument("--out", type=Path, help="default: results/loader-cpu.json, loader-cpu-<size>.json")
     parser.add_argument("--table", action="store_true", help="print the merged table of --out and exit")
@@ -329,9 +334,9 @@ def main() -> None:
     }
     results["machine"] = machine()
     env = versions()
-    for peer in peers:
+    for peer in [] if args.profile_only else peers:
         results["environments"][peer] = env
-    for w in (int(v) for v in args.workers.split(",")):
+    for w in () if args.profile_only else (int(v) for v in args.workers.split(",")):
         for peer, run in interleaved(peers, root, w, args.epochs).items():
             results["runs"].setdefault(peer, {})[str(w)] = run
             rate, load = run["images_per_s"], run["load_before"]

@@ -97,8 +97,8 @@ def section(report: dict[str, Any]) -> list[str]:
 
 
 def loader_section(name: str, report: dict[str, Any]) -> list[str]:
-    """A DataLoader run of benchmarks/loader.py (loader-*.json): images/s per peer and num_workers, the load
-    of the machine around each figure, and the stage profile."""
+    """A DataLoader run of benchmarks/loader.py (loader-cpu*.json): images/s per peer and num_workers, the
+    load of the machine around each figure, the stage profile and the run's notes."""
     setup, runs = report["setup"], report["runs"]
     workers = sorted({int(w) for r in runs.values() for w in r})
     lines = [
@@ -119,16 +119,25 @@ def loader_section(name: str, report: dict[str, Any]) -> list[str]:
                 "-" if r is None else f"{r['images_per_s']:,.0f} img/s (load {r['load_before']}/{r['load_after']})"
             )
         lines.append(f"| {peer} | " + " | ".join(cells) + " |")
+    envs = report.get("environments", {})
+    base = envs.get("decode-only")
+    for peer, env in envs.items():
+        if base is not None and env != base:
+            versions = ", ".join(f"{k} {v}" for k, v in env.items() if base.get(k) != v)
+            lines += ["", f"{peer} ran in its own invocation and environment ({versions})."]
     profile = report.get("profile_ms_per_image", {})
     if profile:
         lines += [
             "",
-            "Per image, one thread, in process (ms; the last share is a fraction):",
+            "Per image, one thread, in process (ms, best of rounds; the share is a fraction):",
             "",
             "| stage | ms |",
             "|---|---|",
         ]
         lines += [f"| {k} | {v} |" for k, v in profile.items()]
+    notes = report.get("notes", [])
+    if notes:
+        lines += ["", "Notes:", "", *(f"- {note}" for note in notes)]
     return lines
 
 
@@ -173,7 +182,7 @@ def results_md(
         ]
     for name, report in (extra_cpu or {}).items():  # cpu-<what>.json: runs with other peers installed
         lines += ["", f"### Also on the CPU: {name}.json", "", *section(report)]
-    for name, report in (loaders or {}).items():  # loader-*.json: benchmarks/loader.py
+    for name, report in (loaders or {}).items():  # loader-cpu*.json: benchmarks/loader.py
         lines += ["", *loader_section(name, report)]
     lines += ["", "## GPU", ""]
     for name, report in gpus.items():
@@ -224,7 +233,8 @@ def main() -> None:
     extra_cpu = {path.stem: json.loads(path.read_text()) for path in sorted(folder.glob("cpu-*.json"))}
     stages_path = folder / "augment-stages.json"
     stages = json.loads(stages_path.read_text()) if stages_path.exists() else None
-    loaders = {path.stem: json.loads(path.read_text()) for path in sorted(folder.glob("loader-*.json"))}
+    loaders = {path.stem: json.loads(path.read_text()) for path in folder.glob("loader-cpu*.json")}
+    loaders = dict(sorted(loaders.items(), key=lambda kv: -kv[1]["setup"]["size"]))  # the workload's 224 first
     Path(args.out).write_text(results_md(cpu, gpus, extra_cpu, stages, loaders))
     print(f"wrote {args.out}")
     if cpu:
