@@ -269,3 +269,29 @@ def test_image_folder_pickles_into_spawned_workers(jpegs: list[Path]) -> None:
 def test_io_needs_no_torch() -> None:
     code = "import sys, fastaug.io; assert 'torch' not in sys.modules, sorted(m for m in sys.modules if 'torch' in m)"
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+
+
+def test_image_folder_through_a_dataloader_with_collate(jpegs: list[Path]) -> None:
+    """ImageFolder + fastaug.torch.Collate in a DataLoader with 2 workers: each batch equals the pipeline run
+    in this process on the same crop-aware decodes with the keys of (seed, epoch, index); the second epoch
+    draws from epoch 1's keys."""
+    torch = pytest.importorskip("torch")
+    from torch.utils.data import DataLoader
+
+    from fastaug.torch import Collate
+
+    root = jpegs[0].parent.parent
+    pipe = Compose([RandomResizedCrop(64, scale=(0.35, 1.0)), HorizontalFlip(), Normalize()])
+    ds = fio.ImageFolder(root, pipe, seed=9)
+    loader = DataLoader(ds, batch_size=4, num_workers=2, collate_fn=Collate(pipe, seed=0))
+    for epoch in range(2):
+        got = [(images, labels) for images, labels in loader]
+        assert [tuple(b[0].shape) for b in got] == [(4, 3, 64, 64)] * 3
+        images = torch.cat([b[0] for b in got]).numpy()
+        assert torch.cat([b[1] for b in got]).tolist() == ds.targets
+        keys = sample_keys(9, epoch, np.arange(len(ds)))
+        sizes = np.array([fio.image_size(p) for p in ds.paths])
+        mats, size = pipe.geometry(sizes, SampleRandom(keys))
+        decoded = [fio.decode(p, int(k)) for p, k in zip(ds.paths, fio.choose_scale(mats, size), strict=True)]
+        want = pipe(decoded, rng=SampleRandom(keys), source_sizes=sizes)
+        assert np.array_equal(images, want)
