@@ -37,6 +37,8 @@ def test_keys_depend_on_seed_epoch_and_index() -> None:
     assert not np.array_equal(keys, sample_keys(1, 1, np.arange(100)))
     assert np.array_equal(keys[[7, 3]], sample_keys(1, 0, [7, 3]))
     assert np.array_equal(sample_keys(2**64 + 1, 0, [0]), sample_keys(1, 0, [0]))  # seeds are taken mod 2^64
+    big = [2**63 + 5, 7]  # a list straddling 2^63 (numpy alone would make it float64)
+    assert SampleRandom(big).keys.tolist() == big
 
 
 def test_draws_are_per_sample_and_look_uniform() -> None:

@@ -32,13 +32,15 @@ def mix(z: np.ndarray) -> np.ndarray:
 
 def _uint64(value: Any, name: str) -> np.ndarray:
     """Non-negative ints (Python ints of any size are reduced mod 2^64) as uint64."""
+    if isinstance(value, (list, tuple)):  # numpy would make a list straddling 2^63 float64
+        value = np.array(value, dtype=object) if value else np.zeros(0, np.uint64)
     array = np.asarray(value)
     if array.dtype == np.uint64:
         return array
     if array.dtype == object or not np.issubdtype(array.dtype, np.integer):
-        if array.dtype == object and all(isinstance(v, int) and not isinstance(v, bool) for v in array.flat):
+        if array.dtype == object and all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in array.flat):
             return np.array([v & _MASK for v in array.flat], np.uint64).reshape(array.shape)
-        raise ArgumentError(f"{name}: expected integers, got {value!r}")
+        raise ArgumentError(f"{name}: expected non-negative integers, got {value!r}")
     if (array < 0).any():
         raise ArgumentError(f"{name}: expected non-negative integers, got {value!r}")
     return array.astype(np.uint64)
@@ -47,7 +49,7 @@ def _uint64(value: Any, name: str) -> np.ndarray:
 def sample_keys(seed: Any, epoch: Any, index: Any) -> np.ndarray:
     """(N,) uint64 keys for samples `index` (dataset indices) of `epoch` under `seed`; epoch may be one per
     sample. Different seeds, epochs or indices give unrelated streams."""
-    index = _uint64(np.atleast_1d(index), "index")
+    index = np.atleast_1d(_uint64(index, "index"))
     epoch = np.broadcast_to(_uint64(epoch, "epoch"), index.shape)
     seed = np.atleast_1d(_uint64(int(seed) & _MASK if isinstance(seed, (int, np.integer)) else seed, "seed"))
     return mix(mix(mix(seed + _GOLDEN) + epoch * _M1 + _GOLDEN) + index * _M2)
@@ -59,7 +61,7 @@ class SampleRandom:
     (see sample_keys) and the number of draws before it. Pass it to Compose(..., rng=SampleRandom(keys))."""
 
     def __init__(self, keys: Any) -> None:
-        self.keys = _uint64(np.atleast_1d(keys), "keys").ravel()
+        self.keys = np.atleast_1d(_uint64(keys, "keys")).ravel()
         self.draws = 0
 
     def __len__(self) -> int:
