@@ -170,6 +170,33 @@ def test_mixed_reduction_factors_are_grouped(batch):
         np.testing.assert_array_equal(out[s], T.Compose([T.RandomResizedCrop(50)])(batch[s], params=[p]))
 
 
+@pytest.mark.parametrize("border", ["reflect101", "constant", "wrap"])
+def test_antialiasing_reduces_only_the_region_the_warp_reads(photos, border):
+    """The area reduction covers only the part of each source the warp reads, its offset folded into the
+    matrix: on images whose sizes are multiples of every factor, the result equals reducing the whole image
+    and warping that (up to the warp's float32 coordinates: one grey level, rarely), and a reduction
+    misplaced by one reduced pixel would be far outside that bound."""
+    images = [p[: p.shape[0] // 60 * 60, : p.shape[1] // 60 * 60] for p in photos]  # factors 2..6 divide
+    ts = [T.RandomResizedCrop(96, scale=(0.2, 1.0)), T.HorizontalFlip(), T.Affine(degrees=15, border=border)]
+    for seed in range(3):
+        pipe = T.Compose(ts, seed=seed)
+        mats, _ = T.Compose(ts, seed=seed).geometry([im.shape[:2] for im in images])
+        out = pipe(images)
+        factors = T.reduction_factors(mats, (96, 96))
+        assert (factors > 1).any(axis=1).sum() >= 3 and (factors <= 6).all()
+        for s, (img, m, (ky, kx)) in enumerate(zip(images, mats, factors, strict=True)):
+            whole = functional.resize(img, (img.shape[0] // ky, img.shape[1] // kx), "area")
+            for shift, bound in ((0.0, (1, 0.01)), (1.0, None)):
+                back = np.diag([kx, ky, 1.0])
+                back[:2, 2] = [0.5 * kx - 0.5 + shift * kx, 0.5 * ky - 0.5]
+                ref = functional.warp_affine(whole, (m @ back)[:2], (96, 96), border=border)
+                d = np.abs(out[s].astype(int) - ref)
+                if bound is None:  # the same reduction one reduced pixel to the side
+                    assert d.mean() > 1.0, (seed, s, d.mean())
+                else:
+                    assert d.max() <= bound[0] and (d > 0).mean() < bound[1], (seed, s, d.max(), (d > 0).mean())
+
+
 # --- draws -----------------------------------------------------------------------------------------------
 
 

@@ -443,8 +443,9 @@ def _warp_run(
 ) -> Any:
     """The run's one warp over the batch (dense, or a list of images of their own sizes: one call either
     way). Where antialiasing applies, the samples that shrink 2x or more are first area-reduced by their
-    integer factors (one resize per factor: a dense sub-batch, or a list of images of their own sizes) and
-    join the others in the one warp (a list of the reduced and untouched samples, each matrix adjusted)."""
+    integer factors, each only over the region its warp reads (_read_regions: a view, no copy), one ragged
+    resize per factor, and join the others in the one warp (a list of the reduced and untouched samples,
+    each matrix adjusted: the region's offset and the reduction's scale folded in)."""
     factors = np.ones((len(mats), 2), np.int64)
     if antialias and run.interp != "nearest":
         factors = np.minimum(reduction_factors(mats, size), sizes)
@@ -452,21 +453,72 @@ def _warp_run(
     if not shrink.any():
         return _warp(images, mats, size, run.interp, run.border, run.fill)
     sources, mats = list(images), mats.copy()
+    regions = _read_regions(mats[shrink], sizes[shrink], factors[shrink], size, run)
+    box = np.zeros((len(mats), 4), np.int64)
+    box[shrink] = regions
     keys = factors[:, 0] * (1 << 20) + factors[:, 1]
     for key in np.unique(keys[shrink]):
         index = np.flatnonzero(keys == key)
         ky, kx = int(key >> 20), int(key & ((1 << 20) - 1))
-        if isinstance(images, list):
-            reduced = F.resize(
-                [images[i] for i in index], [(sizes[i, 0] // ky, sizes[i, 1] // kx) for i in index], "area"
-            )
-        else:
-            h, w = int(sizes[0, 0]), int(sizes[0, 1])
-            reduced = list(F.resize(images[asarray_like(index, images)], (h // ky, w // kx), "area"))
-        for i, small in zip(index, reduced, strict=True):
+        views = [sources[i][box[i, 0] : box[i, 2], box[i, 1] : box[i, 3]] for i in index]
+        heights, widths = box[index, 2] - box[index, 0], box[index, 3] - box[index, 1]
+        targets = [(max(int(h) // ky, 1), max(int(w) // kx, 1)) for h, w in zip(heights, widths, strict=True)]
+        reduced = F.resize(views, targets, "area")
+        for i, small, h, w in zip(index, reduced, heights, widths, strict=True):
             sources[i] = small
-            mats[i] = mats[i] @ _scale_back(sizes[i, 0] / small.shape[0], sizes[i, 1] / small.shape[1])
+            shift = np.array([[1.0, 0.0, box[i, 1]], [0.0, 1.0, box[i, 0]], [0.0, 0.0, 1.0]])
+            mats[i] = mats[i] @ shift @ _scale_back(h / small.shape[0], w / small.shape[1])
     return _warp(sources, mats, size, run.interp, run.border, run.fill)
+
+
+def _read_regions(
+    mats: np.ndarray, sizes: np.ndarray, factors: np.ndarray, size: tuple[int, int], run: _Run
+) -> np.ndarray:
+    """(N, 4) int64 (y0, x0, y1, x1): per sample, the part of its source the warp reads, in source pixels,
+    aligned outward to multiples of its factors (y, x) and clipped to the image, so that reducing the region
+    gives the whole image's reduced pixels there (exactly where the image's size is a multiple of the factor).
+
+    The bounding box of the inverse-mapped output pixel centres (the four corners: a projective map sends the
+    rectangle to the quadrilateral they span while the denominator keeps its sign), widened by the
+    interpolation window plus one reduced pixel. Reads past the image's edge go through the border: constant
+    and replicate read nothing beyond the clipped region; reflect and reflect101 read the mirror image of the
+    overhang, so the region also covers it (the whole axis when the overhang reflects more than once); wrap
+    reads the far side, so an overhang keeps the whole axis. A sample whose corners do not map to finite
+    points in front (perspective) keeps its whole image."""
+    n = len(mats)
+    h, w = sizes[:, 0].astype(np.float64), sizes[:, 1].astype(np.float64)
+    whole = np.stack([np.zeros(n), np.zeros(n), h, w], 1).astype(np.int64)
+    out_h, out_w = size
+    corners = np.array(
+        [[0.0, 0.0, 1.0], [out_w - 1.0, 0.0, 1.0], [0.0, out_h - 1.0, 1.0], [out_w - 1.0, out_h - 1.0, 1.0]]
+    )
+    with np.errstate(all="ignore"):
+        q = np.linalg.inv(mats) @ corners.T  # (N, 3, 4)
+        ok = (q[:, 2] > 1e-12).all(axis=1)
+        x, y = q[:, 0] / q[:, 2], q[:, 1] / q[:, 2]
+    ok &= np.isfinite(x).all(axis=1) & np.isfinite(y).all(axis=1)
+    window = 3.0 if run.interp == "cubic" else 2.0  # reduced pixels either side: the taps plus one
+    ky, kx = factors[:, 0].astype(np.float64), factors[:, 1].astype(np.float64)
+    boxes = []
+    for lo, hi, k, extent in ((y.min(1), y.max(1), ky, h), (x.min(1), x.max(1), kx, w)):
+        lo, hi = np.where(ok, lo - window * k, 0.0), np.where(ok, hi + 1.0 + window * k, extent)
+        if run.border in ("reflect", "reflect101"):
+            over_lo, over_hi = lo < 0, hi > extent
+            hi = np.where(over_lo, np.maximum(hi, -lo + 1.0), hi)
+            lo = np.where(over_hi, np.minimum(lo, 2.0 * extent - hi - 1.0), lo)
+            lo, hi = np.where(over_lo, 0.0, lo), np.where(over_hi, extent, hi)
+            twice = (lo < 0) | (hi > extent)
+            lo, hi = np.where(twice, 0.0, lo), np.where(twice, extent, hi)
+        elif run.border == "wrap":
+            over = (lo < 0) | (hi > extent)
+            lo, hi = np.where(over, 0.0, lo), np.where(over, extent, hi)
+        lo = np.clip(np.floor(np.clip(lo, 0.0, extent) / k) * k, 0.0, extent)
+        hi = np.clip(np.ceil(np.clip(hi, 0.0, extent) / k) * k, 0.0, extent)
+        boxes.append((lo, hi))
+    (y0, y1), (x0, x1) = boxes
+    box = np.stack([y0, x0, y1, x1], 1).astype(np.int64)
+    empty = (box[:, 2] - box[:, 0] < factors[:, 0]) | (box[:, 3] - box[:, 1] < factors[:, 1])
+    return np.where((ok & ~empty)[:, None], box, whole)
 
 
 def _scale_back(sy: float, sx: float) -> np.ndarray:
