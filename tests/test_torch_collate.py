@@ -422,3 +422,27 @@ def test_start_methods_pickle_collate_dataset_and_pipeline(method: str) -> None:
             assert n == threads
             got.update({int(i): x.clone() for i, x in zip(labels, images, strict=True)})
         assert _same(epoch, got)
+
+
+def test_shared_batch_buffers_are_prefaulted_or_left_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    """empty_shared maps a worker's batch pages with one madvise(MADV_POPULATE_WRITE) where the kernel has it;
+    where the call fails it stops trying and the buffer is the same shared tensor, faulted in on first write."""
+    from fastaug.torch import _samples
+
+    calls: list[tuple[int, int, int]] = []
+    for answer in (0, -1):
+        monkeypatch.setattr(_samples, "_madvise", lambda a, n, advice, _r=answer: calls.append((a, n, advice)) or _r)
+        t = _samples.empty_shared((3, 5, 7), torch.float32)
+        assert t.is_shared() and t.shape == (3, 5, 7) and t.dtype == torch.float32
+        t.fill_(2.0)
+        assert float(t.sum()) == 2.0 * 105
+        start, length, advice = calls[-1]
+        assert advice == 23 and start <= t.data_ptr() and t.data_ptr() + 420 <= start + length
+        assert _samples._madvise is not False if answer == 0 else _samples._madvise is False
+    n = len(calls)
+    _samples.empty_shared((4,), torch.uint8)  # disabled after the failure: no further call
+    assert len(calls) == n
+    monkeypatch.setattr(_samples, "_madvise", None)  # the real libc call on this machine: must not raise
+    real = _samples.empty_shared((64, 3, 32, 32), torch.float32)
+    real.copy_(torch.ones(64, 3, 32, 32))
+    assert torch.equal(real, torch.ones(64, 3, 32, 32))
