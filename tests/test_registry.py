@@ -60,6 +60,7 @@ def test_native_module_matches_operator_list():
         "cuda_status",
         "set_num_threads",
         "get_num_threads",
+        "in_forked_child",
         "cpu_target",
         "empty_buffer",
         "set_buffer_cache",
