@@ -278,13 +278,14 @@ def test_ada_gated_off_samples_untouched_and_not_processed(monkeypatch):
     real_warp, real_color = policies._warp, policies._color
     monkeypatch.setattr(policies, "_warp", lambda x, *a: seen.append(("warp", x.shape[0])) or real_warp(x, *a))
     monkeypatch.setattr(policies, "_color", lambda x, *a: seen.append(("color", x.shape[0])) or real_color(x, *a))
-    ada = ADA(p=0.2, seed=13)
+    ada = ADA(p=0.1, seed=13)
     x = images(32)
     params = ada.sample(32, 32, 32)
     geo, col = params["geometric"], params["color"]
     assert 0 < geo.sum() < 32 and 0 < col.sum() < 32
     out = ada.apply_params(x, params)
-    assert seen == [("warp", int(geo.sum())), ("color", int(col.sum()))]
+    active = int((geo | col).sum())  # one sub-batch: the samples with an op of either family
+    assert active < 32 and seen == [("warp", active), ("color", active)]
     off = ~(geo | col)
     assert off.any() and torch.equal(out[off], x[off])
     torch.testing.assert_close(out, ref.ada(x, params), rtol=0, atol=2e-4)
@@ -316,6 +317,10 @@ def test_ada_update_and_cap():
     for _ in range(4):
         paper.update(torch.tensor([1.0, 1.0, -1.0, 1.0]))  # E[sign] = 0.5 < 0.6
     assert paper.p == pytest.approx(0.5 - 16 / 500000)
+    patch = ADA(p=0.5, speed_kimg=1.0)  # a patch discriminator: 16 logits per image, the step counts images
+    for _ in range(4):
+        patch.update(torch.ones(8, 1, 4, 4))
+    assert patch.p == pytest.approx(0.5 + 32 / 1000)
     frozen = ADA(p=0.3, adaptive=False)
     for _ in range(8):
         frozen.update(torch.ones(4))

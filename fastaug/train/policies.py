@@ -390,8 +390,8 @@ class ADA(torch.nn.Module):
     border: the reference pads with torch's 'reflect', which mirrors about the edge pixel, i.e. reflect101;
     it then resamples at 2x with a wavelet low-pass, which this single warp does not do: aliasing is the
     plain bilinear warp's), its colour ops into one 4x4 colour matrix and one native colour transform.
-    Samples with no geometric (colour) op drawn skip the warp (colour call): they are left out of the batch
-    the native call sees, and with no op drawn at all the output is x itself.
+    Samples with no op drawn are left out of the batch the native calls see (the output is x itself when no
+    sample has one).
 
     Adaptation: ``update(real_logits)`` (D's outputs on the reals of a minibatch) accumulates sign(D(real));
     every ``interval`` calls r_t = E[sign] is compared with ``target`` and p moves by sign(r_t - target) *
@@ -447,7 +447,8 @@ class ADA(torch.nn.Module):
         self.hue_max, self.saturation_std = float(hue_max), float(saturation_std)
         self.generator = _generator(seed, generator)
         self._sign_sum: Tensor | float = 0.0
-        self._count = 0
+        self._count = 0  # signs summed (logits: one per image, or more for a patch discriminator)
+        self._images = 0  # images seen: p's step is counted in images, as the paper's
         self._batches = 0
         self.last_rt: float | None = None
 
@@ -500,37 +501,40 @@ class ADA(torch.nn.Module):
         return self.apply_params(x, self.sample(x.shape[0], x.shape[2], x.shape[3]))
 
     def apply_params(self, x: Tensor, params: dict[str, Tensor]) -> Tensor:
-        """x augmented with a draw from sample()."""
-        c, h, w = x.shape[1:]
+        """x augmented with a draw from sample(). The samples with no op drawn are left out (one sub-batch
+        for the rest, unless every sample has an op); within it a sample with colour ops only goes through
+        the warp with the identity matrix, one with geometric ops only through the identity colour matrix
+        (both exact copies): cheaper than a second sub-batch per family (measured)."""
         geo, col = params["geometric"], params["color"]
-        if bool(geo.any()):
-            m = warp_matrices(geometry_inverse(params), h, w)
-            x = _subset(x, geo, lambda sub, idx: _warp(sub, m if idx is None else m[idx], "linear", "reflect101"))
-        if bool(col.any()) and c in (1, 3):
+        return _subset(x, geo | col, lambda sub, idx: self._run(sub, params, idx))
+
+    def _run(self, x: Tensor, params: dict[str, Tensor], idx: Tensor | None) -> Tensor:
+        c, h, w = x.shape[1:]
+        if idx is not None:
+            params = {k: v[idx] for k, v in params.items()}
+        if bool(params["geometric"].any()):
+            x = _warp(x, warp_matrices(geometry_inverse(params), h, w), "linear", "reflect101")
+        if bool(params["color"].any()):
             cm = color_matrix(params)
             if c == 1:  # the reference's grey case: the mean of the RGB rows
                 row = cm[:, :3, :].mean(1)
                 lin, offset = row[:, :3].sum(1)[:, None, None], row[:, 3:]
             else:
                 lin, offset = cm[:, :3, :3], cm[:, :3, 3]
-            lin, offset = lin.float(), offset.float()
-
-            def colour(sub: Tensor, idx: Tensor | None) -> Tensor:
-                sel = (lin, offset) if idx is None else (lin[idx], offset[idx])
-                return _color(sub, *sel, self.color_backend)
-
-            x = _subset(x, col, colour)
+            x = _color(x, lin.float(), offset.float(), self.color_backend)
         return x
 
     # ------------------------------------------------------------------------------------------ adaptation
     def update(self, real_logits: Tensor | float, n: int | None = None) -> float:
         """Accumulates sign(D(real)) for the adaptation: real_logits the discriminator's outputs on a
-        minibatch of reals (any shape), or a number E[sign(D(real))] already averaged over n images (n
-        required then). Every `interval` calls p is adjusted (see the class); returns p."""
+        minibatch of reals ((N,) or (N, ...): r_t averages every logit, the step counts N images), or a number
+        E[sign(D(real))] already averaged over n images (n required then). Every `interval` calls p is
+        adjusted (see the class); returns p."""
         s: Tensor | float
         if isinstance(real_logits, Tensor):
             s = torch.sign(real_logits.detach().float()).sum()
             count = real_logits.numel()
+            images = real_logits.shape[0] if real_logits.dim() else 1
         else:
             if n is None or not (isinstance(n, int) and n > 0):
                 raise ArgumentError(f"n: expected the number of images a mean sign was taken over, got {n!r}")
@@ -538,20 +542,21 @@ class ADA(torch.nn.Module):
                 raise ArgumentError(
                     f"real_logits: expected a tensor of logits or a mean sign in [-1, 1], got {real_logits!r}"
                 )
-            s, count = float(real_logits) * n, n
+            s, count, images = float(real_logits) * n, n, n
         self._sign_sum = self._sign_sum + s
         self._count += count
+        self._images += images
         self._batches += 1
         if self._batches >= self.interval:
             total = self._sign_sum.item() if isinstance(self._sign_sum, Tensor) else self._sign_sum
             rt = total / max(self._count, 1)
             self.last_rt = rt
             if self.adaptive:
-                step = (self._count / (self.speed_kimg * 1000)) * (
+                step = (self._images / (self.speed_kimg * 1000)) * (
                     1.0 if rt > self.target else -1.0 if rt < self.target else 0.0
                 )
                 self.p = min(max(self.p + step, 0.0), self.p_max)
-            self._sign_sum, self._count, self._batches = 0.0, 0, 0
+            self._sign_sum, self._count, self._images, self._batches = 0.0, 0, 0, 0
         return self.p
 
     def get_extra_state(self) -> dict[str, Any]:
@@ -560,25 +565,25 @@ class ADA(torch.nn.Module):
             "p": self.p,
             "sign_sum": float(total),
             "count": self._count,
+            "images": self._images,
             "batches": self._batches,
             "generator": self.generator.get_state(),
         }
 
     def set_extra_state(self, state: dict[str, Any]) -> None:
         self.p = float(state["p"])
-        self._sign_sum, self._count, self._batches = (
-            float(state["sign_sum"]),
-            int(state["count"]),
-            int(state["batches"]),
-        )
+        self._sign_sum, self._count = float(state["sign_sum"]), int(state["count"])
+        self._images, self._batches = int(state["images"]), int(state["batches"])
         self.generator.set_state(state["generator"])
 
 
 def _subset(x: Tensor, mask: Tensor, fn: Any) -> Tensor:
-    """fn applied to the samples where mask is true (the whole batch when it is true everywhere), the
-    other samples passed through."""
+    """fn(sub-batch, its indices) applied to the samples where mask is true (fn(x, None) when it is true
+    everywhere; x itself when nowhere), the other samples passed through."""
     if bool(mask.all()):
         return fn(x, None)
+    if not bool(mask.any()):
+        return x
     idx = mask.nonzero().flatten()
     dev = idx.to(x.device, non_blocking=True)
     return x.index_copy(0, dev, fn(x.index_select(0, dev), idx))
