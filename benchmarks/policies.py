@@ -21,6 +21,7 @@ drawn; the reference pipeline warps and colours every sample whenever p > 0).
 
     python benchmarks/policies.py                 # writes benchmarks/results/policies-cpu.json
     python benchmarks/policies.py --rounds 5      # a quick look
+    python benchmarks/policies.py --threads 1 --out benchmarks/results/policies-cpu-1thread.json
 """
 
 from __future__ import annotations
@@ -154,8 +155,12 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=15)
     ap.add_argument("--steps", type=int, default=10, help="steps per implementation per round")
     ap.add_argument("--sizes", type=int, nargs="+", default=[32, 64])
+    ap.add_argument("--threads", type=int, default=0, help="torch's and fastaug's thread count (0: as they are)")
     ap.add_argument("--out", type=Path, default=RESULTS)
     args = ap.parse_args()
+    if args.threads > 0:
+        torch.set_num_threads(args.threads)
+        fastaug.set_num_threads(args.threads)
     import kornia
 
     cases = [("diffaugment", 0.0), ("ada", 0.2), ("ada", 0.8)]

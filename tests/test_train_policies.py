@@ -62,6 +62,22 @@ def test_diffaugment_equals_reference(policy, hw):
         assert torch.equal(out, want)
 
 
+@pytest.mark.parametrize("c", [1, 4])
+def test_diffaugment_other_channel_counts(c):
+    x = images(8, c, 16, 16)
+    aug = DiffAugment(seed=2)
+    params = aug.sample(8, 16, 16)
+    torch.testing.assert_close(aug.apply_params(x, params), ref.diffaugment(x, params), rtol=0, atol=2e-6)
+
+
+def test_diffaugment_torch_color_backend():
+    x = images(8)
+    native, fused = DiffAugment(seed=3), DiffAugment(seed=3, color_backend="torch")
+    params = native.sample(8, 32, 32)
+    torch.testing.assert_close(fused.apply_params(x, params), ref.diffaugment(x, params), rtol=0, atol=2e-6)
+    torch.testing.assert_close(fused.apply_params(x, params), native.apply_params(x, params), rtol=0, atol=2e-6)
+
+
 def test_diffaugment_translation_and_cutout_geometry():
     x = images(2, 1, 8, 8)
     aug = DiffAugment("translation,cutout", seed=0)
@@ -187,12 +203,13 @@ def test_ada_matrices_equal_reference_composition():
     np.testing.assert_allclose(policies.color_matrix(params).numpy(), ref.ada_color(params), atol=1e-12)
 
 
+@pytest.mark.parametrize("backend", ["native", "torch"])
 @pytest.mark.parametrize("c", [1, 3])
 @pytest.mark.parametrize("hw", [(32, 32), (24, 40)])
-def test_ada_pixels_equal_plain_torch(c, hw):
+def test_ada_pixels_equal_plain_torch(c, hw, backend):
     """One fastaug warp (reflect101) + colour matrix vs grid_sample (reflection, align_corners=True) + the
     reference's colour product, for the same draw: bilinear sampling at the same points."""
-    ada = ADA(p=1.0, seed=8)
+    ada = ADA(p=1.0, seed=8, color_backend=backend)
     x = images(16, c, *hw)
     params = ada.sample(16, *hw)
     torch.testing.assert_close(ada.apply_params(x, params), ref.ada(x, params), rtol=0, atol=2e-4)
@@ -399,6 +416,8 @@ def test_argument_errors():
         DiffAugment()(torch.zeros(2, 3, 8, 8, dtype=torch.float64))
     with pytest.raises(ArgumentError, match=r"n: expected the number of images"):
         ADA().update(0.5)
+    with pytest.raises(ArgumentError, match=r"color_backend: expected 'native' or 'torch', got 'cuda'"):
+        ADA(color_backend="cuda")
     with pytest.raises(ArgumentError, match="translation_ratio"):
         DiffAugment(translation_ratio=2)
 
