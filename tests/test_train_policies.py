@@ -184,15 +184,24 @@ def test_ada_gradient_through_each_op(op):
     torch.testing.assert_close(grad, want, rtol=2e-3, atol=2e-4)
 
 
-def test_ada_second_order_through_image_path():
-    """An R1-style penalty on augmented reals: the gradient of D's output w.r.t. its input, differentiated."""
-    ada = ADA(p=1.0, seed=6)
-    x = images(4, 3, 16, 16).requires_grad_()
-    w = torch.randn(4, 3, 16, 16)
-    out = ada(x)
-    (g,) = torch.autograd.grad((out**2 * w).sum(), x, create_graph=True)
-    g.square().sum().backward()
-    assert torch.isfinite(x.grad).all() and x.grad.abs().sum() > 0
+@pytest.mark.parametrize("policy", ["diffaugment", "ada"])
+def test_second_order_through_image_path(policy):
+    """An R1-style penalty through the augmentation (the gradient of D's output w.r.t. its input,
+    differentiated again): equal to the plain-PyTorch reference's."""
+    aug = DiffAugment(seed=1) if policy == "diffaugment" else ADA(p=1.0, seed=6)
+    params = aug.sample(4, 16, 16)
+    run = ref.diffaugment if policy == "diffaugment" else ref.ada
+    w = torch.randn(4, 3, 16, 16, generator=torch.Generator().manual_seed(0))
+
+    def r1(fn):
+        x = images(4, 3, 16, 16).requires_grad_()
+        (g,) = torch.autograd.grad((fn(x) ** 2 * w).sum(), x, create_graph=True)
+        g.square().sum().backward()
+        return x.grad
+
+    got, want = r1(lambda x: aug.apply_params(x, params)), r1(lambda x: run(x, params))
+    assert torch.isfinite(got).all() and got.abs().sum() > 0
+    torch.testing.assert_close(got, want, rtol=1e-4, atol=2e-5 * float(want.abs().max()))
 
 
 # ---------------------------------------------------------------------------------------------- ADA
