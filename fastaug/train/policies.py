@@ -14,7 +14,7 @@ parameters: fastaug/train/_reference.py).
 - ADA: every geometric op of a sample composed into one 3x3 matrix and one bilinear warp with the reflect101
   border (torch's 'reflect' padding, which the reference pads with), every colour op into the reference's 4x4
   colour matrix and one native colour transform; the samples whose ops were all gated off are left out of the
-  warp and the colour call (a sub-batch), and p adapts towards E[sign(D(real))] = target with a cap.
+  native calls (one sub-batch), and p adapts towards E[sign(D(real))] = target with a cap.
 """
 
 from __future__ import annotations
@@ -389,7 +389,9 @@ class ADA(torch.nn.Module):
     Execution: a sample's geometric ops compose into one matrix and one bilinear warp (fastaug's reflect101
     border: the reference pads with torch's 'reflect', which mirrors about the edge pixel, i.e. reflect101;
     it then resamples at 2x with a wavelet low-pass, which this single warp does not do: aliasing is the
-    plain bilinear warp's), its colour ops into one 4x4 colour matrix and one native colour transform.
+    plain bilinear warp's; its padding holds one mirror image at most, beyond which its grid_sample reads
+    zeros where reflect101 keeps mirroring: only strong zoom-outs differ), its colour ops into one 4x4 colour
+    matrix and one native colour transform.
     Samples with no op drawn are left out of the batch the native calls see (the output is x itself when no
     sample has one).
 
