@@ -458,15 +458,16 @@ class ADA(torch.nn.Module):
         return f"p={self.p:.4f}, target={self.target}, p_max={self.p_max}, ops={','.join(self.ops)!r}"
 
     # ----------------------------------------------------------------------------------------------- draws
-    def sample(self, n: int, height: int, width: int) -> dict[str, Tensor]:
+    def sample(self, n: int, height: int, width: int, channels: int = 3) -> dict[str, Tensor]:
         """One draw for n images (CPU float64 tensors, identity values where an op is gated off or not in
         ops): xflip, rotate90 (n,) whole numbers; xint (n, 2) pixels (x, y), whole numbers; scale, aniso
         (n,); rotate_pre, rotate_post (n,) radians; xfrac (n, 2) pixels; brightness, contrast, lumaflip
         (0/1), hue (radians), saturation (n,); and the per-sample flags geometric, color (n,) bool (an op of
-        that family drawn). Two bulk draws from the generator (uniforms and normals), whatever the ops."""
+        that family drawn). Two bulk draws from the generator (uniforms and normals), whatever the ops. With
+        channels=1, hue and saturation are off (as augment.py: on grey images they are the identity)."""
         u = torch.rand((n, len(_U)), generator=self.generator, dtype=torch.float64).numpy()
         z = torch.randn((n, len(_Z)), generator=self.generator, dtype=torch.float64).numpy()
-        p, on = self.p, set(self.ops)
+        p, on = self.p, set(self.ops) - ({"hue", "saturation"} if channels == 1 else set())
         p_rot = 1 - math.sqrt(min(max(1 - p, 0.0), 1.0))  # pre and post: P(either) = p
         probs = {name: (p_rot if name.startswith("rotate_") else p) for name in _GATES}
         gates = {name: u[:, _U[name]] < (probs[name] if _OP_OF.get(name, name) in on else 0.0) for name in _GATES}
@@ -500,7 +501,8 @@ class ADA(torch.nn.Module):
         _check_images(x, (1, 3))
         if self.p <= 0:
             return x
-        return self.apply_params(x, self.sample(x.shape[0], x.shape[2], x.shape[3]))
+        n, c, h, w = x.shape
+        return self.apply_params(x, self.sample(n, h, w, c))
 
     def apply_params(self, x: Tensor, params: dict[str, Tensor]) -> Tensor:
         """x augmented with a draw from sample(). The samples with no op drawn are left out (one sub-batch
