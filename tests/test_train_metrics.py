@@ -180,7 +180,8 @@ def test_features_input_checks(digits, features):
 def test_a_set_against_itself(train_features):
     s = fid_kid(train_features, train_features, kid_subsets=10, kid_subset_size=len(train_features))
     assert s.fid == pytest.approx(0.0, abs=1e-8)
-    assert s.n_real == s.n_fake == s.kid_subset_size == len(train_features) and s.kid_std == 0
+    # every subset is the whole set: the subsets' KIDs agree up to rounding (BLAS order varies by machine)
+    assert s.n_real == s.n_fake == s.kid_subset_size == len(train_features) and s.kid_std < 1e-12
     # identical sets: the cross-set mean keeps the n pairs (x_i, x_i), so the estimate is
     # -2 / (n - 1) * (mean k(x, x) - mean k(x, y)), about -0.004 here, ~0 next to what corruption gives (> 0.02)
     f, n = train_features, len(train_features)
