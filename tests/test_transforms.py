@@ -357,6 +357,17 @@ def test_boxes_outside_are_dropped_or_kept():
     np.testing.assert_array_equal(inside, [[0, 0, 20, 20], [70, 70, 80, 80]])
 
 
+def test_empty_boxes_keep_their_extra_columns():
+    """(0, 5) boxes (a label column, no box in this image) stay (0, 5), as do (K, 5) boxes that are all dropped."""
+    image = np.zeros((2, 100, 100, 3), np.uint8)
+    labelled = np.array([[80, 80, 95, 95, 7]], float)
+    out = T.Compose([T.CenterCrop(40)])(image=image, boxes=[np.zeros((0, 5)), labelled])
+    assert [b.shape for b in out["boxes"]] == [(0, 5), (0, 5)]
+    flipped = T.Compose([T.HorizontalFlip(p=1)])(image=image, boxes=[np.zeros((0, 5)), labelled])["boxes"]
+    assert flipped[0].shape == (0, 5)
+    np.testing.assert_array_equal(flipped[1], [[5, 80, 20, 95, 7]])
+
+
 # --- ragged batches ---------------------------------------------------------------------------------------------
 
 

@@ -323,7 +323,11 @@ class _Batch:
         items = [value] if self.single else list(value)
         if len(items) != self.n:
             raise ArgumentError(f"Compose: {name}: expected one array per sample ({self.n}), got {len(items)}")
-        arrays = [np.asarray(v, np.float64).reshape(-1, np.shape(v)[-1] if np.size(v) else width) for v in items]
+        # an empty (0, K) array keeps its K columns (extra box columns such as labels survive); [] gets width
+        arrays = [
+            np.asarray(v, np.float64).reshape(-1, np.shape(v)[-1] if np.ndim(v) >= 2 or np.size(v) else width)
+            for v in items
+        ]
         for i, a in enumerate(arrays):
             if a.shape[1] < width:
                 raise ArgumentError(f"Compose: {name}[{i}]: expected (K, {width} or more) values, got {a.shape}")
