@@ -1,6 +1,7 @@
 """Command line: `fastaug demo` augments scikit-image's bundled photographs with a few pipelines and writes a
 labelled gallery; `fastaug augment` writes augmented copies of a folder of images with a pipeline; `fastaug
-bench` times fastaug against the installed peer libraries (the suite of `pytest --benchmark`)."""
+bench` times fastaug against the installed peer libraries (the suite of `pytest --benchmark`); `fastaug train
+gan|vae` trains a GAN with differentiable augmentation or a VAE (fastaug.train.cli)."""
 
 from __future__ import annotations
 
@@ -68,6 +69,15 @@ def bench(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def train(argv: list[str]) -> int:
+    try:
+        from fastaug.train.cli import main as train_main
+    except ImportError as e:
+        print(f"fastaug train: needs the [train] extra (PyTorch, matplotlib, ...): {e}", file=sys.stderr)
+        return 2
+    return train_main(argv)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="fastaug", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -88,6 +98,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--png", default="fastaug-bench.png", help="bar chart of speed-ups ('' for none)")
     p.add_argument("--guards", help="check the ratios against the floors in this TOML file (exit 1 below)")
     p.set_defaults(func=bench)
+    # `fastaug train ...` is handed to fastaug.train.cli before argparse (which would need every model's
+    # options, and torch, to parse it); listed here for --help
+    sub.add_parser("train", help="train a GAN (DiffAugment / ADA) or a VAE: fastaug train gan --help")
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["train"]:
+        return train(argv[1:])
     args = parser.parse_args(argv)
     return int(args.func(args))
 

@@ -1,7 +1,10 @@
 """fastaug.train: GAN/VAE training on top of fastaug's differentiable operators (the [train] extra: needs
-torch; ``import fastaug`` never imports it): augmentation policies, offline datasets and metrics."""
+torch; ``import fastaug`` never imports it): augmentation policies, offline datasets and metrics, the GAN
+trainer (``fastaug train gan`` on the command line) and the options every trainer shares (RunConfig)."""
 
+from ._run import RunConfig
 from .data import Dataset, load_dataset
+from .gan import Discriminator, GANConfig, GANStep, GANTrainer, Generator
 from .metrics import Features, Scores, bits_per_dim, elbo_nats, fid_kid, floor, frechet_distance, kid
 from .policies import ADA, DiffAugment, Identity, make_policy
 
@@ -9,8 +12,14 @@ __all__ = [
     "ADA",
     "Dataset",
     "DiffAugment",
+    "Discriminator",
     "Features",
+    "GANConfig",
+    "GANStep",
+    "GANTrainer",
+    "Generator",
     "Identity",
+    "RunConfig",
     "Scores",
     "bits_per_dim",
     "elbo_nats",

@@ -281,10 +281,7 @@ class RunDir:
         groups = [g for g in groups if g]
         if not recs or not groups:
             return None
-        import matplotlib
-
-        matplotlib.use("Agg", force=False)
-        from matplotlib.figure import Figure
+        from matplotlib.figure import Figure  # no pyplot: the Agg canvas, no GUI backend, no global state
 
         fig = Figure(figsize=(7, 2.6 * len(groups)), dpi=100)
         axes = fig.subplots(len(groups), 1, squeeze=False)[:, 0]
@@ -539,7 +536,7 @@ class Progress:
         self.bar: Any = None
         if enabled:
             try:
-                from tqdm.auto import tqdm
+                from tqdm import tqdm
             except ImportError:
                 return
             self.bar = tqdm(
@@ -711,7 +708,9 @@ class Trainer:
                     ips = count * per_step / max(dt, 1e-9)
                     self.run.log({"kind": "train", "step": self.step, "images": self.step * per_step,
                                   **rec, "images_per_s": ips})  # fmt: skip
-                    bar.update(count * per_step, **{k: f"{v:.3g}" for k, v in rec.items()})
+                    bar.update(
+                        count * per_step, **{k: f"{v:.3g}" for k, v in rec.items() if isinstance(v, (int, float))}
+                    )
                     sums, count, t0 = {}, 0, time.perf_counter()
                 if (self._due(cfg.sample_every, self.step) or last) and self.dist.main:
                     self.write_samples(self.step)
