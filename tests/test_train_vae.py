@@ -7,6 +7,11 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -16,7 +21,6 @@ pytest.importorskip("sklearn")
 
 from fastaug import ArgumentError  # noqa: E402
 from fastaug.train._run import RunDir, load_checkpoint  # noqa: E402
-from fastaug.train.cli import main as cli_main  # noqa: E402
 from fastaug.train.vae import (  # noqa: E402
     BIN_WIDTH,
     VAE,
@@ -28,6 +32,7 @@ from fastaug.train.vae import (  # noqa: E402
     vae_step,
 )
 
+ROOT = Path(__file__).resolve().parents[1]
 TINY = {"size": 16, "batch": 8, "latent": 4, "width": 4, "progress": False, "log_every": 2, "threads": 1}
 
 
@@ -238,6 +243,7 @@ def test_run_folder_files(tmp_path):
 
 
 def test_cli(tmp_path, capsys):
+    cli_main = pytest.importorskip("fastaug.train.cli").main
     out = str(tmp_path / "cli")
     args = ["vae", "--size", "16", "--batch", "8", "--steps", "2", "--latent", "4", "--width", "4"]
     assert cli_main([*args, "--out", out, "--no-progress", "--likelihood", "bernoulli"]) == 0
@@ -292,3 +298,29 @@ def test_resume_refuses_another_models_checkpoint(tmp_path):
         VAETrainer(config(tmp_path, "other", steps=2, resume=str(tmp_path / "gan" / "last.pt")))
     with pytest.raises(ArgumentError, match="likelihood"):
         VAE(16, 1, likelihood="laplace")
+
+
+def test_torchrun_two_gloo_processes(tmp_path):
+    torchrun = shutil.which("torchrun", path=os.path.dirname(sys.executable)) or shutil.which("torchrun")
+    if torchrun is None:
+        pytest.skip("torchrun not found")
+    pytest.importorskip("fastaug.train.cli")
+    env = {**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{os.environ.get('PYTHONPATH', '')}", "OMP_NUM_THREADS": "1"}
+    out = tmp_path / "ddp"
+    aug = write_pipeline(tmp_path, [{"name": "HorizontalFlip", "p": 0.5}])
+    args = ["--size", "16", "--batch", "8", "--steps", "3", "--latent", "4", "--width", "4", "--augment", aug,
+            "--log-every", "1", "--device", "cpu", "--no-progress", "--out", str(out)]  # fmt: skip
+    cmd = [torchrun, "--standalone", "--nproc_per_node", "2", "-m", "fastaug", "train", "vae", *args]
+    try:
+        done = subprocess.run(cmd, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=150)
+    except subprocess.TimeoutExpired as e:  # a hung rank fails the test instead of hanging it
+        pytest.fail(f"torchrun did not finish in 150 s:\n{e.stderr}")
+    assert done.returncode == 0, done.stderr[-4000:]
+    recs = RunDir(out).records()
+    assert recs[0]["world"] == 2 and recs[-1]["kind"] == "eval" and math.isfinite(recs[-1]["elbo_nats"])
+    state = load_checkpoint(out / "last.pt")
+    assert state["world"] == 2 and len(state["ranks"]) == 2
+    r0, r1 = (s["trainer"] for s in state["ranks"])
+    for k in r0["model"]:  # gradients averaged: both ranks hold the same weights after 3 steps
+        assert torch.equal(r0["model"][k], r1["model"][k]), k
+    assert not torch.equal(r0["generator"], r1["generator"])  # each rank its own noise stream

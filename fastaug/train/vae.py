@@ -443,7 +443,7 @@ class VAEConfig(RunConfig):
     latent: int = field(default=32, metadata=_help("latent dimensions"))
     width: int = field(default=32, metadata=_help("channels of the first encoder stage (doubling per halving)"))
     sigma: float | None = field(
-        default=None, metadata=_help("Gaussian decoder's fixed standard deviation (default: learned per channel)")
+        default=None, metadata=_help("the Gaussian decoder's fixed standard deviation (None: learned, one per channel)")
     )
     augment: str = field(
         default="none",
