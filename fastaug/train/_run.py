@@ -358,7 +358,8 @@ def load_checkpoint(path: str | os.PathLike[str], expect: dict[str, Any] | None 
     try:
         state = torch.load(p, map_location="cpu", weights_only=True)
     except Exception as e:  # noqa: BLE001  torch raises pickle/zip/runtime errors for a file that is not a checkpoint
-        raise ArgumentError(f"--resume: cannot read checkpoint {os.fspath(p)!r}: {type(e).__name__}: {e}") from None
+        why = (str(e).strip().splitlines() or [""])[0][:120]  # torch's messages run to several paragraphs
+        raise ArgumentError(f"--resume: cannot read checkpoint {os.fspath(p)!r} ({type(e).__name__}: {why})") from None
     if not isinstance(state, dict) or "config" not in state:
         raise ArgumentError(f"--resume: {os.fspath(p)!r} is not a fastaug.train checkpoint")
     saved = {**state["config"], "kind": state.get("kind")}
