@@ -63,7 +63,7 @@ def constant_vae(likelihood, mu, logvar, out_value, sigma=None, size=8):
     vae = VAE(size, 1, latent=len(mu), width=2, likelihood=likelihood, sigma=sigma)
     with torch.no_grad():
         for p in vae.parameters():
-            if p is not getattr(vae, "log_sigma", None):
+            if p is not vae.log_sigma_param:
                 p.zero_()
         vae.encoder[-1].bias.copy_(torch.tensor([*mu, *logvar]))
         vae.decoder[-1].bias.fill_(out_value)
@@ -112,9 +112,10 @@ def test_log_likelihood_and_kl_match_torch_distributions():
     torch.manual_seed(0)
     vae = VAE(8, 3, latent=5, width=4)  # learned sigma, one per channel
     with torch.no_grad():
-        vae.log_sigma.copy_(torch.tensor([-1.0, -2.0, -0.5]))
+        vae.log_sigma_param.copy_(torch.tensor([-1.0, -2.0, -0.5]) / vae.sigma_speed)
     out, target = torch.randn(4, 3, 8, 8), torch.rand(4, 3, 8, 8) * 2 - 1
-    normal = torch.distributions.Normal(out, torch.exp(vae.log_sigma).view(1, 3, 1, 1))
+    sigma = torch.exp(torch.tensor([-1.0, -2.0, -0.5])).view(1, 3, 1, 1)
+    normal = torch.distributions.Normal(out, sigma)
     torch.testing.assert_close(vae.log_likelihood(out, target), normal.log_prob(target).sum((1, 2, 3)))
     mu, logvar = torch.randn(4, 5), torch.randn(4, 5)
     q, p = torch.distributions.Normal(mu, torch.exp(0.5 * logvar)), torch.distributions.Normal(0.0, 1.0)

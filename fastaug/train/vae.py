@@ -51,6 +51,7 @@ from .metrics import bits_per_dim, elbo_nats
 LIKELIHOODS = ("gaussian", "bernoulli")
 BIN_WIDTH = 2.0 / 255.0  # one 8-bit level of images mapped to [-1, 1] by k / 127.5 - 1
 _HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
+SIGMA_SPEED = 10.0  # a learned log sigma is 10 x its parameter (see VAE.__init__)
 
 
 # ------------------------------------------------------------------------------------------------- checks
@@ -152,8 +153,9 @@ class VAE(nn.Module):
     depends on the rest of its batch. Like torch's (and the pytorch/examples VAE's) nn.Module: `forward`
     takes the prepared input and target (`prepare`) and returns ELBOTerms.
 
-    sigma (Gaussian only): None learns log sigma, one per channel (initialised at sigma = 0.1); a number
-    fixes it."""
+    sigma (Gaussian only): None learns log sigma, one per channel (initialised at sigma = 0.1, stored as
+    log_sigma_param = log sigma / SIGMA_SPEED so that it learns SIGMA_SPEED times faster than the weights);
+    a number fixes it."""
 
     def __init__(
         self,
@@ -186,10 +188,20 @@ class VAE(nn.Module):
         self.decoder = nn.Sequential(*dec[:-1])  # no activation after the last layer
         self.learned_sigma = self.likelihood == "gaussian" and sigma is None
         log_sigma = torch.full((self.channels,), math.log(0.1 if sigma is None else _check_positive("sigma", sigma)))
+        # log sigma = speed * parameter: an optimiser's steps on the parameter move log sigma `speed` times as
+        # far (Adam: ~speed * lr per step), so sigma reaches the reconstruction error's scale in hundreds of
+        # steps instead of thousands (measured at lr 1e-3, speed 1: 0.1 -> 0.096 in 1300 steps, while the
+        # optimum sqrt(mse) was 0.05)
+        self.sigma_speed = SIGMA_SPEED if self.learned_sigma else 1.0
         if self.learned_sigma:
-            self.log_sigma = nn.Parameter(log_sigma)
+            self.log_sigma_param = nn.Parameter(log_sigma / self.sigma_speed)
         else:
-            self.register_buffer("log_sigma", log_sigma)
+            self.register_buffer("log_sigma_param", log_sigma)
+
+    @property
+    def log_sigma(self) -> Tensor:
+        """log sigma of the Gaussian decoder, one per channel (C,)."""
+        return self.log_sigma_param * self.sigma_speed
 
     @property
     def dims(self) -> int:
