@@ -306,7 +306,7 @@ def test_torchrun_two_gloo_processes(tmp_path):
     out = tmp_path / "ddp"
     args = ["--size", "16", "--batch", "8", "--steps", "4", "--width", "4", "--z-dim", "8", "--eval-n", "16",
             "--policy", "ada", "--ada-kimg", "0.05", "--ada-interval", "1", "--r1-gamma", "1", "--log-every", "2",
-            "--device", "cpu", "--no-progress", "--out", str(out)]  # fmt: skip
+            "--device", "cpu", "--threads", "1", "--no-progress", "--out", str(out)]  # fmt: skip
     cmd = [torchrun, "--standalone", "--nproc_per_node", "2", "-m", "fastaug", "train", "gan", *args]
     try:
         done = subprocess.run(cmd, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=150)

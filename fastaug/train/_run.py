@@ -87,7 +87,7 @@ class RunConfig:
         default=1.0, metadata=_help("share of the training split kept (a seeded subset), 0 < f <= 1")
     )
     channels: int | None = field(
-        default=None, metadata=_help("1 or 3 to convert the images (default: the data's own)", choices=(1, 3))
+        default=None, metadata=_help("1 or 3 to convert the images (None: the data's own)", choices=(1, 3))
     )
     seed: int = field(default=0, metadata=_help("seeds the data subset, the models and every random stream"))
     batch: int = field(default=64, metadata=_help("images per step, over all processes"))
@@ -104,7 +104,9 @@ class RunConfig:
     sample_every: int = field(default=500, metadata=_help("write a sample grid every N steps (and at the end)"))
     log_every: int = field(default=20, metadata=_help("average the losses over N steps per metrics line"))
     device: str = field(default="auto", metadata=_help("where to train", choices=("auto", "cpu", "cuda")))
-    threads: int = field(default=0, metadata=_help("torch CPU threads per process (0: torch's default)"))
+    threads: int = field(
+        default=0, metadata=_help("torch (and BLAS) CPU threads per process (0: their defaults; 1 on a busy machine)")
+    )
     progress: bool = field(default=True, metadata=_help("show a progress bar with images/s (stderr)"))
 
     #: config fields a checkpoint must share with the run that resumes it (trainers extend it)
@@ -556,6 +558,18 @@ class Progress:
 
 
 # ------------------------------------------------------------------------------------------------- trainer
+def _limit_threads(n: int) -> None:
+    """torch's intra-op threads and, through threadpoolctl when installed (scikit-learn's dependency), the
+    BLAS pool numpy uses for the metrics: on a loaded machine a 2-thread OpenBLAS ran KID ~7x slower than one
+    thread (threads spin-waiting for a core)."""
+    torch.set_num_threads(n)
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return
+    threadpool_limits(n)
+
+
 class Trainer:
     """The shared training loop. A subclass sets ``kind`` ('gan', 'vae') and implements:
 
@@ -581,7 +595,7 @@ class Trainer:
         config.validate()
         self.config = config
         if config.threads:
-            torch.set_num_threads(config.threads)
+            _limit_threads(config.threads)
         self.dist, self.device = init_distributed(config.device)
         if config.batch % self.dist.world:
             raise ArgumentError(f"--batch: {config.batch} images do not split evenly over {self.dist.world} processes")

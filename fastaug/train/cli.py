@@ -20,9 +20,9 @@ MODELS = ("gan", "vae")
 
 EPILOG = """\
 outputs in OUT: metrics.jsonl (one JSON object per line: the config, training losses every --log-every
-steps, evaluations), samples.png and samples/<step>.png (fixed latents), losses.png, last.pt (the
+steps, evaluations), samples.png and samples/<step>.png, losses.png, last.pt (the
 checkpoint: --resume continues from it, bit-identically on the CPU).
-multi-process: torchrun --nproc_per_node 2 -m fastaug train gan ... (gloo on the CPU, NCCL on GPUs).
+multi-process: torchrun --nproc_per_node 2 -m fastaug train {name} ... (gloo on the CPU, NCCL on GPUs).
 exit status: 0 done, 1 an output could not be written, 2 a bad option or input."""
 
 
@@ -88,7 +88,7 @@ def build_parser(name: str, config_cls: type) -> argparse.ArgumentParser:
     parser = _Parser(
         prog=f"fastaug train {name}",
         description=doc,
-        epilog=EPILOG,
+        epilog=EPILOG.format(name=name),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_config_arguments(parser, config_cls)

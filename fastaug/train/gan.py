@@ -462,7 +462,10 @@ class GANTrainer(Trainer):
             return out
         if self._held_features is None:
             self._held_features = _features()(held)
-        s = fid_kid(self._held_features, fakes, _features())
+        # KID subsets of min(1000, n_real, n_fake) rows: when both sets fit in one, every subset is the whole
+        # of both (the same MMD^2 each time), so one is computed, and kid_std is 0 by construction
+        subsets = 1 if max(n, len(held)) <= _KID_SUBSET else 100
+        s = fid_kid(self._held_features, fakes, _features(), kid_subsets=subsets, kid_subset_size=_KID_SUBSET)
         out.update(fid=s.fid, kid_mean=s.kid_mean, kid_std=s.kid_std, features="digits")
         fl = self._floor(n)
         if fl is not None:
@@ -481,11 +484,13 @@ class GANTrainer(Trainer):
 
             full = load_dataset(cfg.data, cfg.size, 1.0, 0, channels=cfg.channels)
             ok = 2 <= n <= len(full.train)
-            _FLOORS[key] = floor(self._held_features, full.train, _features(), n) if ok else None
+            subsets = 1 if max(n, len(self.data.held_out)) <= _KID_SUBSET else 100
+            _FLOORS[key] = floor(self._held_features, full.train, _features(), n, kid_subsets=subsets) if ok else None
         return _FLOORS[key]
 
 
 _FLOORS: dict[tuple[Any, ...], Any] = {}
+_KID_SUBSET = 1000  # fid_kid's default subset size
 
 
 def _features() -> Any:
