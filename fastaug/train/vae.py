@@ -490,7 +490,7 @@ class VAETrainer(Trainer):
     """Trains a VAE on fastaug-augmented inputs (see VAEConfig; the loop is fastaug.train._run.Trainer):
 
         from fastaug.train import VAEConfig, VAETrainer
-        metrics = VAETrainer(VAEConfig(data="digits", data_fraction=0.1, augment="flips.yaml",
+        metrics = VAETrainer(VAEConfig(data="digits", data_fraction=0.1, augment="digits_affine.yaml",
                                        steps=2000, out="runs/vae10")).fit()
         metrics["elbo_nats"], metrics["bits_per_dim"]   # on the held-out split
 
@@ -576,10 +576,13 @@ class VAETrainer(Trainer):
         samples = self.vae.sample(self.grid_z)
         self.run.save_grid(samples, f"samples/{step:07d}.png", nrow=8)
         self.run.save_grid(samples, "samples.png", nrow=8)
-        held = self.data.held_out[:32].to(self.device)
+        cols = min(8, len(self.data.held_out))
+        k = min(32, len(self.data.held_out)) // cols * cols  # whole rows of `cols` held-out images
+        held = self.data.held_out[:k].to(self.device)
         recon = self.vae.reconstruct(held)
-        rows = torch.stack([held.view(4, 8, *held.shape[1:]), recon.view(4, 8, *held.shape[1:])], 1)
-        self.run.save_grid(rows.flatten(0, 2), "reconstructions.png", nrow=8)
+        shape = (k // cols, cols, *held.shape[1:])
+        rows = torch.stack([held.view(shape), recon.view(shape)], 1)  # a row of images over its reconstructions
+        self.run.save_grid(rows.flatten(0, 2), "reconstructions.png", nrow=cols)
 
     def evaluate(self) -> dict[str, Any]:
         """`evaluate` on the held-out split (the first eval_n images, default all), never augmented."""
