@@ -607,6 +607,8 @@ class Trainer:
                 "choose another folder"
             )
         self.run = RunDir(config.out, write=self.dist.main)
+        if resume is None and self.run.write and self.run.metrics_path.exists():
+            self.run.metrics_path.unlink()  # a fresh run: the lines of one that never wrote a checkpoint go
         self.data = self._load_data()
         shard = torch.arange(len(self.data.train))[self.dist.rank :: self.dist.world]
         self.batches = Batches(shard, config.batch // self.dist.world, stream_seed(config.seed, self.dist.rank, "data"))
@@ -700,14 +702,17 @@ class Trainer:
         return every > 0 and step % every == 0
 
     def fit(self) -> dict[str, Any]:
-        """Trains to config.steps; returns the final evaluation (also the last 'eval' metrics line)."""
-        cfg, world = self.config, self.dist.world
-        per_step = cfg.batch
+        """Trains to config.steps; returns the final evaluation (also the last 'eval' metrics line).
+        images_per_s in the train lines counts training time only (pictures, evaluations and checkpoints
+        excluded)."""
+        cfg, per_step = self.config, self.config.batch
         if self.step == 0:
-            self.run.log({"kind": "config", "step": 0, **cfg.as_dict(), "world": world, "data_info": repr(self.data)})
+            info = {"world": self.dist.world, "data_info": repr(self.data)}
+            self.run.log({"kind": "config", "step": 0, **cfg.as_dict(), **info})
         bar = Progress(cfg.steps * per_step, self.step * per_step, cfg.progress and self.dist.main, self.kind)
         sums: dict[str, Tensor] = {}
-        count, t0, final = 0, time.perf_counter(), {}
+        count, t0 = 0, time.perf_counter()
+        final: dict[str, Any] = {}
         try:
             while self.step < cfg.steps:
                 losses = self.train_step(self.reals(self.batches.next()))
@@ -717,31 +722,39 @@ class Trainer:
                 count += 1
                 last = self.step == cfg.steps
                 if self._due(cfg.log_every, self.step) or last:
-                    dt = time.perf_counter() - t0
-                    rec = {k: float(v) / count for k, v in sums.items()}  # one device read per line
-                    rec.update(self.extra_log())
-                    ips = count * per_step / max(dt, 1e-9)
-                    self.run.log({"kind": "train", "step": self.step, "images": self.step * per_step,
-                                  **rec, "images_per_s": ips})  # fmt: skip
-                    bar.update(
-                        count * per_step, **{k: f"{v:.3g}" for k, v in rec.items() if isinstance(v, (int, float))}
-                    )
+                    self._log_train(sums, count, time.perf_counter() - t0, bar)
                     sums, count, t0 = {}, 0, time.perf_counter()
-                if (self._due(cfg.sample_every, self.step) or last) and self.dist.main:
-                    self.write_samples(self.step)
-                    self.run.plot_curves("losses.png", self.curve_panels)
-                if (self._due(cfg.eval_every, self.step) or last) and self.dist.main:
-                    t_eval = time.perf_counter()
-                    final = {"kind": "eval", "step": self.step, "images": self.step * per_step, **self.evaluate()}
-                    final["eval_s"] = time.perf_counter() - t_eval
-                    self.run.log(final)
-                    t0 += time.perf_counter() - t_eval  # evaluation time is not training throughput
-                if self._due(cfg.checkpoint_every, self.step) or last:
-                    self.save()
+                t_extra = time.perf_counter()
+                final = self._periodic(last) or final
+                t0 += time.perf_counter() - t_extra
         finally:
             bar.close()
             finish_distributed(self.dist)
         return dict(_json_safe(final))
+
+    def _log_train(self, sums: dict[str, Tensor], count: int, seconds: float, bar: Progress) -> None:
+        """One 'train' metrics line: the losses averaged over `count` steps (one device read per line)."""
+        per_step = self.config.batch
+        rec: dict[str, Any] = {k: float(v) / count for k, v in sums.items()}
+        rec.update(self.extra_log())
+        ips = count * per_step / max(seconds, 1e-9)
+        self.run.log({"kind": "train", "step": self.step, "images": self.step * per_step, **rec, "images_per_s": ips})
+        bar.update(count * per_step, **{k: f"{v:.3g}" for k, v in rec.items() if isinstance(v, (int, float))})
+
+    def _periodic(self, last: bool) -> dict[str, Any] | None:
+        """Pictures, evaluation (rank 0) and checkpoint (every rank takes part) when due; the eval record."""
+        cfg, out = self.config, None
+        if (self._due(cfg.sample_every, self.step) or last) and self.dist.main:
+            self.write_samples(self.step)
+            self.run.plot_curves("losses.png", self.curve_panels)
+        if (self._due(cfg.eval_every, self.step) or last) and self.dist.main:
+            t = time.perf_counter()
+            out = {"kind": "eval", "step": self.step, "images": self.step * cfg.batch, **self.evaluate()}
+            out["eval_s"] = time.perf_counter() - t
+            self.run.log(out)
+        if self._due(cfg.checkpoint_every, self.step) or last:
+            self.save()
+        return out
 
 
 def iter_fields(cls: type[RunConfig]) -> Iterator[dataclasses.Field[Any]]:
