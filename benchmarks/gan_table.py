@@ -18,13 +18,14 @@ ADA's adjustment speed: the reference moves p by 1 per 500 kimg in runs of 25,00
 are a few dozen kimg, so ada_kimg is set to a fifth of a cell's images (p can cross 0 -> 1 within a fifth
 of the run) and recorded in the JSON.
 
-Default budget (about two hours on the 2-core machine when quiet): the GAN cells and the VAE cells run as two
-processes of one torch thread each (`--part gan` and `--part vae`, or `--part both --jobs 2`). One thread's
-CPU time per step, measured on 2026-12-01 (Intel Xeon, 1 thread, CPU time so that other load does not
-count): GAN 0.22-0.25 s/step (batch 64, 32 px, width 16, any policy), evaluation ~1 s; VAE 0.06 s/step plus
-the affine on the CPU. GAN: 27 cells (3 fractions x 3 policies x 3 seeds) x 1000 steps x 0.235 s = 6,345 s
-+ 27 x ~2 s of evaluation = ~1.77 h. VAE: 18 cells (3 fractions x 2 inputs x 3 seeds) x 3000 steps x ~0.08 s
-= ~1.2 h, alongside. So ~1.8-2 h of wall time on two cores.
+Default budget (about two hours on the 2-core machine when quiet): 1500 steps per GAN cell, 3000 per VAE
+cell, batch 64, the 45 cells dealt round-robin to two processes of one torch thread each (`--jobs 2`).
+One thread's CPU time per step, measured on 2026-12-01 on this machine (Intel Xeon, 2 cores; CPU time of the
+process, so the other helpers' load does not count, though it may inflate it through shared caches):
+GAN 0.22-0.25 s/step (32 px grey, width 16, any policy; evaluation < 1 s), VAE 0.074-0.076 s/step (with or
+without the affine; evaluation 0.3 s). GAN: 27 cells (3 fractions x 3 policies x 3 seeds) x 1500 steps x
+0.235 s = 9,520 s; VAE: 18 cells (3 fractions x 2 inputs x 3 seeds) x 3000 x 0.075 s = 4,050 s; 13,570 s of
+CPU over two cores = 6,785 s = 1.9 h, plus ~1 min of evaluations and start-ups.
 
     python benchmarks/gan_table.py                          # the default budget, both parts, 2 jobs
     python benchmarks/gan_table.py --gan-steps 200 --vae-steps 500 --tag reduced   # a smaller budget
@@ -59,7 +60,7 @@ FRACTIONS = (1.0, 0.2, 0.1)
 POLICIES = ("none", "diffaugment", "ada")
 AUGMENTS = ("none", "affine")
 SEEDS = (0, 1, 2)
-GAN_STEPS, VAE_STEPS, BATCH = 1000, 3000, 64
+GAN_STEPS, VAE_STEPS, BATCH = 1500, 3000, 64
 #: the VAE's input augmentation (a fastaug pipeline file's content; see the module docstring for why)
 AUGMENT: dict[str, Any] = {
     "fastaug_pipeline": 1,
@@ -191,7 +192,13 @@ def summarise(records: list[dict[str, Any]], part: str, column: str, metric: str
 def write_report(lines: Path, tag: str, meta: dict[str, Any]) -> None:
     """gan-table-<tag>.json, vae-table-<tag>.json and table-<tag>.md from the cell lines."""
     records = [json.loads(x) for x in lines.read_text().splitlines() if x.strip()] if lines.exists() else []
-    md = [f"# Limited-data tables ({tag})", "", meta["budget_note"], ""]
+    md = [
+        f"# Limited-data tables ({tag})",
+        "",
+        _budget_note(records),
+        *([meta["budget_note"]] if meta["budget_note"] else []),
+        "",
+    ]
     for part, column, metrics in (
         ("gan", "policy", ("fid", "kid_mean")),
         ("vae", "augment", ("elbo_nats", "bits_per_dim")),
@@ -205,7 +212,8 @@ def write_report(lines: Path, tag: str, meta: dict[str, Any]) -> None:
             "table": part,
             "data": "digits, 32x32 grey (scikit-learn's 8x8 digits enlarged), 1438 train / 359 held out",
             "budget": {"steps_per_cell": steps, "batch": BATCH, "images_per_cell": [s * BATCH for s in steps]},
-            **meta,
+            "budget_note": _budget_note(recs),
+            **{k: v for k, v in meta.items() if k != "budget_note" or v},
             "tables": {m: summarise(recs, part, column, m) for m in metrics},
             "cells": recs,
         }
@@ -221,6 +229,18 @@ def write_report(lines: Path, tag: str, meta: dict[str, Any]) -> None:
         (RESULTS / f"{part}-table-{tag}.json").write_text(json.dumps(doc, indent=1) + "\n")
         md += _markdown(part, doc)
     (RESULTS / f"table-{tag}.md").write_text("\n".join(md) + "\n")
+
+
+def _budget_note(records: list[dict[str, Any]]) -> str:
+    """What budget the cells had, from the cells themselves (several processes may write the report)."""
+    parts = []
+    for part, default in (("gan", GAN_STEPS), ("vae", VAE_STEPS)):
+        steps = sorted({r["steps"] for r in records if r["part"] == part})
+        if steps:
+            kind = "the default budget" if steps == [default] else f"a reduced budget, not the default {default}"
+            parts.append(f"{part.upper()}: {'/'.join(map(str, steps))} steps x batch {BATCH} per cell ({kind})")
+    default_note = "the default sizes the whole table to about two hours on the quiet 2-core machine"
+    return "; ".join(parts) + f" ({default_note})." if parts else "No cell finished yet."
 
 
 def _markdown(part: str, doc: dict[str, Any]) -> list[str]:
@@ -263,7 +283,7 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=0, help="steps per cell for both parts (overrides the two above)")
     ap.add_argument("--seeds", type=int, nargs="+", default=list(SEEDS))
     ap.add_argument("--threads", type=int, default=1, help="torch threads per process")
-    ap.add_argument("--jobs", type=int, default=2, help="processes for --part both (cells dealt round-robin)")
+    ap.add_argument("--jobs", type=int, default=2, help="processes, one thread each (cells dealt round-robin)")
     ap.add_argument("--shard", default="0/1", help="K/N: run every N-th cell starting at K (set by --jobs)")
     ap.add_argument("--tag", default="default", help="results file suffix")
     ap.add_argument("--budget-note", default="", help="a sentence on the budget for the markdown and JSON")
@@ -281,15 +301,8 @@ def main() -> None:
 
         threadpool_limits(args.threads)
     lines = RESULTS / f"table-{args.tag}.jsonl"
-    default = args.gan_steps == GAN_STEPS and args.vae_steps == VAE_STEPS
     meta = {
-        "budget_note": args.budget_note
-        or (
-            "Default budget (about two hours on the quiet 2-core machine)."
-            if default
-            else f"Reduced budget: {args.gan_steps} GAN / {args.vae_steps} VAE steps per cell, not the default "
-            f"2-hour budget ({GAN_STEPS} / {VAE_STEPS})."
-        ),
+        "budget_note": args.budget_note,
         "machine": {
             "cpu": cpu_model(),
             "cores": os.cpu_count(),
@@ -302,7 +315,7 @@ def main() -> None:
         write_report(lines, args.tag, meta)
         return
     parts = ["gan", "vae"] if args.part == "both" else [args.part]
-    if args.part == "both" and args.jobs > 1 and args.shard == "0/1":
+    if args.jobs > 1 and args.shard == "0/1":
         _spawn(args.jobs)
         write_report(lines, args.tag, meta)
         return
