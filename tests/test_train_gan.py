@@ -158,6 +158,36 @@ def test_gan_step_losses_finite_and_generator_trained_through_policy(policy, los
     assert all(not torch.equal(a, b) for a, b in zip(g0, step.G.parameters(), strict=True))
 
 
+def test_policy_sees_reals_and_fakes_in_d_step_and_fakes_in_g_step():
+    """T is applied to the reals and (separately drawn) to the fakes in the D step, and to the fakes in the G
+    step, where its output carries gradient to G."""
+
+    class Spy(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.calls = []
+
+        def forward(self, x):
+            self.calls.append((x.shape[0], x.requires_grad))
+            return x.flip(3)
+
+    spy = Spy()
+    step = step_for(spy)
+    step(images(6))
+    assert spy.calls == [(6, False), (6, False), (6, True)]  # reals, fakes (no grad), fakes of the G step
+
+
+def test_samples_come_from_the_ema_generator():
+    step = step_for(Identity(), ema_kimg=1e9, ema_rampup=None)  # a half-life of 1e12 images: EMA stays put
+    z = torch.randn(16, 8, generator=torch.Generator().manual_seed(5))
+    with torch.no_grad():
+        initial = step.G(z)
+    step(images())
+    torch.testing.assert_close(step.sample(z), initial, rtol=0, atol=1e-6)
+    with torch.no_grad():
+        assert not torch.allclose(step.G(z), initial)  # G itself moved
+
+
 def test_ada_p_moves_from_real_logits():
     ada = ADA(p=0.0, seed=0, speed_kimg=0.008, interval=1)  # one step of 8 images moves p by 1 (capped 0.8)
     step = step_for(ada)
