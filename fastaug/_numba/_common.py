@@ -273,3 +273,29 @@ def store_float(out: np.ndarray, i: int, v: float, fmt: int) -> None:
         out[i] = half_bits(v)
     else:
         out[i] = bfloat16_bits(v)
+
+
+# ---- a pixel's bytes as one word (CPU kernels) --------------------------------------------------------
+
+
+@intrinsic
+def load_word(typingctx, buf, i):  # type: ignore[no-untyped-def]
+    """The 4 bytes of the uint8 array buf from index i as one uint32, byte i in bits 0-7 (little-endian, as
+    every CPU Numba targets): an unaligned load, the scalar form of the C++ AVX2 paths' 32-bit gathers, that
+    reads a pixel of up to 4 uint8 channels at once. Unchecked: the caller keeps i + 4 within buf."""
+    if not (isinstance(buf, types.Array) and buf.dtype == types.uint8 and isinstance(i, types.Integer)):
+        return None
+
+    def codegen(context, builder, signature, args):  # type: ignore[no-untyped-def]
+        data = context.make_array(signature.args[0])(context, builder, args[0]).data
+        at = builder.gep(data, [context.cast(builder, args[1], signature.args[1], types.intp)])
+        return builder.load(builder.bitcast(at, ir.IntType(32).as_pointer()), align=1)
+
+    return types.uint32(buf, i), codegen
+
+
+@numba.njit(cache=True, inline="always")
+def word_channel(v: int, c: int) -> np.int32:
+    """Byte c of a load_word word (channel c of its pixel), as an int32: Numba's uint32 maths is 64-bit, and
+    64-bit lanes would halve the vectors of the loops that use it."""
+    return np.int32((v >> np.uint32(8 * c)) & np.uint32(255))

@@ -11,6 +11,9 @@ from collections.abc import Callable
 from typing import Any
 
 import numba
+import numpy as np
+from numba import types
+from numba.extending import intrinsic
 
 _lock = threading.Lock()
 
@@ -48,3 +51,52 @@ def workers() -> int:
     of rows: allocating them per block cost up to 4x in long runs (the heap hands the pages back and
     faults them in again)."""
     return int(numba.get_num_threads())
+
+
+# Work handed out on demand (parallel.hpp's schedule(dynamic)): a kernel's prange runs one iteration per
+# worker, and each worker claims the next task from a shared counter until none is left. A static split
+# waits for its slowest worker, and on a machine shared with other processes one worker is often
+# preempted: a call then takes up to twice its time; claimed tasks leave that worker's share to the others.
+
+
+@intrinsic
+def _fetch_add(typingctx, counter, value):  # type: ignore[no-untyped-def]
+    """counter[0] += value, atomically (one LLVM atomicrmw); returns the value before."""
+    if not (isinstance(counter, types.Array) and counter.dtype == types.int64 and isinstance(value, types.Integer)):
+        return None
+
+    def codegen(context, builder, signature, args):  # type: ignore[no-untyped-def]
+        data = context.make_array(signature.args[0])(context, builder, args[0]).data
+        step = context.cast(builder, args[1], signature.args[1], types.int64)
+        return builder.atomic_rmw("add", data, step, "monotonic")
+
+    return types.int64(counter, value), codegen
+
+
+@numba.njit(cache=True, inline="always")
+def task_counter() -> np.ndarray:
+    """A counter of claimed tasks, 0. Not np.zeros: inside a parallel kernel, Numba turns that into a
+    parallel loop of its own, one more wake-up of every worker per call (a scheduler tick or more when the
+    machine is loaded)."""
+    counter = np.empty(1, np.int64)
+    counter[0] = 0
+    return counter
+
+
+@numba.njit(cache=True, inline="always")
+def claim(counter: np.ndarray) -> int:
+    """The next task's number (0, 1, 2, ... over all workers) from a task_counter."""
+    return _fetch_add(counter, 1)
+
+
+@numba.njit(cache=True, inline="always")
+def claim_run(counter: np.ndarray, run: int, total: int) -> tuple[int, int]:
+    """The next run of `run` consecutive items of [0, total) as [first, last), empty when none is left."""
+    first = claim(counter) * run
+    return min(first, total), min(first + run, total)
+
+
+@numba.njit(cache=True, inline="always")
+def row_run(total: int, workers: int) -> int:
+    """Items per claimed run: about 8 runs a worker, as parallel_rows."""
+    return max(1, total // (8 * workers))

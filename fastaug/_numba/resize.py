@@ -14,7 +14,7 @@ from numba.extending import overload
 
 from ._check import check_list, check_pair, check_ragged, fail, shape_str
 from ._common import AREA, CUBIC, LINEAR, NEAREST, cubic_weights, f32, saturate, saturate_u8
-from ._parallel import BLOCK_ROWS, block_at, launch, workers
+from ._parallel import BLOCK_ROWS, block_at, claim, launch, task_counter, workers
 from ._view import Layout, as_batch, as_view, dense_row, index, rows_dense, store_values
 
 SEPARABLE, FIXED_LINEAR, AREA_FAST = 0, 1, 2  # resize_pixel.hpp's ResizeKind
@@ -190,10 +190,11 @@ def resize_q_row(v0, v1, q0, q1):  # type: ignore[no-untyped-def]
 def resize_q_out(r0, r1, b0, b1) -> np.uint8:  # type: ignore[no-untyped-def]
     """Two rows' resize_q_row sums combined as OpenCV's VResizeLinear for uint8: the high halves of the
     16-bit products, rounded at the end. Every step fits 16 bits (the C++ holds them in int16), so wider
-    integers give the same values, and the loop over a row vectorises without narrowing casts."""
-    h0 = (np.int32(b0) * np.int32(r0)) >> 16
-    h1 = (np.int32(b1) * np.int32(r1)) >> 16
-    v = (h0 + h1 + 2) >> 2
+    integers give the same values, and the loop over a row vectorises without narrowing casts; each step
+    is cast back to int32, as Numba widens integer maths to 64 bits (64-bit lanes: half the vector)."""
+    h0 = np.int32(np.int32(b0) * np.int32(r0)) >> 16
+    h1 = np.int32(np.int32(b1) * np.int32(r1)) >> 16
+    v = np.int32(h0 + h1 + 2) >> 2
     return np.uint8(min(max(v, 0), 255))
 
 
@@ -329,13 +330,28 @@ def widen_row(src: np.ndarray, start: int, xs: int, cs: int, w: int, C: int, lin
 @numba.njit(cache=True, inline="always")
 def separable_row(line: np.ndarray, ix: np.ndarray, wx: np.ndarray, C: int, out: np.ndarray) -> None:
     """resize.cpp's separable_row from a widen_row row: each output value's sum_j wx[j] * value from 0, in
-    tap order (each channel's sum is separate, so summing one channel at a time gives the same bits)."""
+    tap order. Each pixel's C <= 4 sums are locals (channels beyond C fold away for a literal C), so a
+    tap's index and weight are read once for all its channels."""
     for x in range(ix.shape[0]):
-        for c in range(C):
-            part = f32(0.0)
-            for j in range(ix.shape[1]):
-                part += wx[x, j] * line[np.uint64(ix[x, j] * C + c)]
-            out[np.uint64(x * C + c)] = part
+        p0 = p1 = p2 = p3 = f32(0.0)
+        for j in range(ix.shape[1]):
+            w = wx[x, j]
+            q = np.uint64(ix[x, j] * C)
+            p0 += w * line[q]
+            if C > 1:
+                p1 += w * line[q + np.uint64(1)]
+            if C > 2:
+                p2 += w * line[q + np.uint64(2)]
+            if C > 3:
+                p3 += w * line[q + np.uint64(3)]
+        o = np.uint64(x * C)
+        out[o] = p0
+        if C > 1:
+            out[o + np.uint64(1)] = p1
+        if C > 2:
+            out[o + np.uint64(2)] = p2
+        if C > 3:
+            out[o + np.uint64(3)] = p3
 
 
 def horizontal_row(
@@ -489,15 +505,18 @@ def resize_blocks(
     ix: np.ndarray,
     wx: np.ndarray,
 ) -> None:
-    """Worker t takes every workers-th block of BLOCK_ROWS output rows with its buffers line[t], rows[t],
-    acc[t], obuf[t]; the rows' type picks the sums (fixed point: int16 rows, uint64 lines, the q tables as
-    weights; float: float32)."""
+    """Worker t claims blocks of BLOCK_ROWS output rows until none is left (parallel_blocks' dynamic
+    schedule) and resizes them with its buffers line[t], rows[t], acc[t], obuf[t]; the rows' type picks the
+    sums (fixed point: int16 rows, uint64 lines, the q tables as weights; float: float32)."""
     workers = rows.shape[0]
     blocks = (d.h + BLOCK_ROWS - 1) // BLOCK_ROWS
+    counter = task_counter()
     for t in numba.prange(workers):
-        for i in range(t, d.n * blocks, workers):
+        i = claim(counter)
+        while i < d.n * blocks:
             n, y0, y1 = block_at(i, blocks, d.h)
             resize_block_any(src, s, dst, d, n, y0, y1, iy, wy, ix, wx, line[t], rows[t], acc[t], obuf[t])
+            i = claim(counter)
 
 
 @numba.njit(cache=True, inline="always")

@@ -10,6 +10,8 @@ from typing import Any
 
 import numba
 import numpy as np
+from numba import types
+from numba.extending import overload
 
 from ._check import (
     check_border,
@@ -24,8 +26,22 @@ from ._check import (
     params,
     shape_str,
 )
-from ._common import CONSTANT, LINEAR, REFLECT, REPLICATE, WRAP, clamp_coord, f32, map_border, sample, saturate, window
-from ._parallel import launch, workers
+from ._common import (
+    CONSTANT,
+    LINEAR,
+    REFLECT,
+    REPLICATE,
+    WRAP,
+    clamp_coord,
+    f32,
+    load_word,
+    map_border,
+    sample,
+    saturate,
+    window,
+    word_channel,
+)
+from ._parallel import claim_run, launch, row_run, task_counter, workers
 from ._view import Layout, as_batch, as_ragged, as_view, dense_row, index, rows_dense, sample_layout, store_values
 
 # ---- host side: the inverse maps ----------------------------------------------------------------------
@@ -173,8 +189,8 @@ def border_map(n: int, border: int) -> tuple[int, int, int, int, int, int]:
 def map_tap(i, n, p):  # type: ignore[no-untyped-def]
     """Tap i of an axis of n pixels mapped by border_map's numbers p, and whether p's formulas hold for it."""
     sb, ab, sa, aa, lo, hi = p
-    v = np.int32(sb * i + ab) if i < 0 else (np.int32(sa * i + aa) if i > n - 1 else i)
-    return v, (i >= lo) & (i <= hi)
+    v = np.int32(sb * i + ab) if i < 0 else (np.int32(sa * i + aa) if i > np.int32(n - 1) else i)
+    return v, (i >= np.int32(lo)) & (i <= np.int32(hi))  # int32 compares: 8 lanes a vector, not 64-bit ones
 
 
 @numba.njit(cache=True, inline="always")
@@ -244,25 +260,18 @@ def linear_row_taps(
     base: int,
     out: np.ndarray,
     code: np.ndarray,
-    r0: np.ndarray,
-    r1: np.ndarray,
-    c0: np.ndarray,
-    c1: np.ndarray,
-    w00: np.ndarray,
-    w01: np.ndarray,
-    w10: np.ndarray,
-    w11: np.ndarray,
-    fill: np.ndarray,
+    offs: np.ndarray,
+    weights: np.ndarray,
     taps: np.ndarray,
     C: int,
     cs: int,
 ) -> None:
-    """Pass 2: the four taps (or the fill) of every pixel that pass 1 mapped, summed in accumulate_taps'
+    """Pass 2 of any source: the four taps of every pixel that pass 1 mapped, summed in accumulate_taps'
     order into out (C values a pixel). C and the channel step cs are literals for dense rows; buffer
-    indices of taps are never negative, so unsigned (see _view.dense_row). In three loops, so that the
-    common case (every tap inside) vectorises: the taps of every pixel copied into taps (4, W * C) (a pixel
-    with a tap outside copies pixel (0, 0) instead), the sums of every pixel from those copies, then the
-    pixels with a tap outside again, with the fill."""
+    indices of taps are never negative, so unsigned (see _view.dense_row). In two loops, so that the sums
+    vectorise: the taps of every pixel copied into taps (4, W * C) (a pixel with a tap outside copies
+    pixel (0, 0) instead: linear_row_fill redoes it), then the sums of every pixel from those copies."""
+    r0, r1, c0, c1 = offs[0], offs[1], offs[2], offs[3]
     t00, t01, t10, t11 = taps[0], taps[1], taps[2], taps[3]
     for x in range(code.size):
         inside = code[x] == 0  # as a factor, not a branch
@@ -276,6 +285,7 @@ def linear_row_taps(
             t01[i] = src[np.uint64(p01 + c * cs)]
             t10[i] = src[np.uint64(p10 + c * cs)]
             t11[i] = src[np.uint64(p11 + c * cs)]
+    w00, w01, w10, w11 = weights[0], weights[1], weights[2], weights[3]
     for x in range(code.size):
         a0, a1, a2, a3 = w00[x], w01[x], w10[x], w11[x]  # locals: the stores to out could alias them
         for c in range(C):
@@ -285,9 +295,26 @@ def linear_row_taps(
             a += a2 * f32(t10[i])
             a += a3 * f32(t11[i])
             out[i] = saturate(a, out)
+
+
+@numba.njit(cache=True, inline="always")
+def linear_row_fill(
+    src: np.ndarray,
+    base: int,
+    out: np.ndarray,
+    code: np.ndarray,
+    offs: np.ndarray,
+    weights: np.ndarray,
+    fill: np.ndarray,
+    C: int,
+    cs: int,
+) -> None:
+    """The pixels with a tap outside that pass 1 mapped (a constant border), again, the fill for those taps."""
+    r0, r1, c0, c1 = offs[0], offs[1], offs[2], offs[3]
+    w00, w01, w10, w11 = weights[0], weights[1], weights[2], weights[3]
     for x in range(code.size):
         k = code[x]
-        if k <= 0:  # done above, or ELSEWHERE
+        if k <= 0:  # done, or ELSEWHERE
             continue
         a0, a1, a2, a3 = w00[x], w01[x], w10[x], w11[x]
         p00 = base + r0[x] + c0[x]
@@ -302,6 +329,79 @@ def linear_row_taps(
             out[np.uint64(x * C + c)] = saturate(a, out)
 
 
+@numba.njit(cache=True, inline="always")
+def tap_word(src: np.ndarray, base: int, offset: int, outside: int, fill_word: np.uint32) -> np.uint32:
+    """The pixel of a tap (offset from the image's pixel (0, 0) at base) as a word, or fill_word for a tap
+    outside the image, whose address is never read (base is: the select keeps the loop free of branches)."""
+    v = load_word(src, base + (0 if outside else offset))
+    return fill_word if outside else v
+
+
+@numba.njit(cache=True, inline="always")
+def linear_row_words(
+    src: np.ndarray,
+    base: int,
+    out: np.ndarray,
+    code: np.ndarray,
+    offs: np.ndarray,
+    weights: np.ndarray,
+    fill_word: int,
+    words: np.ndarray,
+    C: int,
+) -> None:
+    """Pass 2 of a uint8 source of dense rows whose last pixel leaves 4 bytes to its buffer's end (C <= 4):
+    the four taps of every pixel as words (load_word: one load a tap instead of C) into words (4, W), the
+    taps outside a constant border as fill_word (the fill's bytes, when it has whole bytes), then the sums
+    of every pixel from them, in accumulate_taps' order. A separate loop of loads keeps the sums one
+    vectorised loop (LLVM does not gather on this CPU's tuning)."""
+    r0, r1, c0, c1 = offs[0], offs[1], offs[2], offs[3]
+    q00, q01, q10, q11 = words[0], words[1], words[2], words[3]
+    fw = np.uint32(max(fill_word, 0))
+    for x in range(code.size):
+        k = code[x]
+        q00[x] = tap_word(src, base, r0[x] + c0[x], k & 1, fw)
+        q01[x] = tap_word(src, base, r0[x] + c1[x], k & 2, fw)
+        q10[x] = tap_word(src, base, r1[x] + c0[x], k & 4, fw)
+        q11[x] = tap_word(src, base, r1[x] + c1[x], k & 8, fw)
+    w00, w01, w10, w11 = weights[0], weights[1], weights[2], weights[3]
+    for x in range(code.size):
+        a0, a1, a2, a3 = w00[x], w01[x], w10[x], w11[x]
+        v00, v01, v10, v11 = q00[x], q01[x], q10[x], q11[x]
+        for c in range(C):
+            a = f32(0.0) + a0 * f32(word_channel(v00, c))
+            a += a1 * f32(word_channel(v01, c))
+            a += a2 * f32(word_channel(v10, c))
+            a += a3 * f32(word_channel(v11, c))
+            out[np.uint64(x * C + c)] = saturate(a, out)
+
+
+def row_words(src, s, base, out, code, offs, weights, fill_word, words):  # type: ignore[no-untyped-def]
+    """linear_row_words with a literal channel count where it applies (a uint8 source of dense rows whose
+    words stay inside its buffer) and True; False, nothing done, otherwise. Chosen by src's type at compile
+    time by the overload below."""
+    raise NotImplementedError("row_words runs inside Numba kernels only")
+
+
+@overload(row_words, jit_options={"cache": True})
+def _row_words(src, s, base, out, code, offs, weights, fill_word, words):  # type: ignore[no-untyped-def]
+    if src.dtype != types.uint8:
+        return lambda src, s, base, out, code, offs, weights, fill_word, words: False
+
+    def words_u8(src, s, base, out, code, offs, weights, fill_word, words):  # type: ignore[no-untyped-def]
+        last = base + max(0, (s.h - 1) * s.sh) + (s.w - 1) * s.c  # the highest pixel of dense rows
+        if not rows_dense(s) or last + 4 > src.size:
+            return False
+        if s.c == 3:
+            linear_row_words(src, base, out, code, offs, weights, fill_word, words, 3)
+        elif s.c == 1:
+            linear_row_words(src, base, out, code, offs, weights, fill_word, words, 1)
+        else:
+            linear_row_words(src, base, out, code, offs, weights, fill_word, words, 4)
+        return True
+
+    return words_u8
+
+
 @numba.njit(cache=True, error_model="numpy")
 def linear_row(
     src: np.ndarray,
@@ -314,33 +414,39 @@ def linear_row(
     border: int,
     perspective: bool,
     fill: np.ndarray,
+    fill_word: int,
     xs: np.ndarray,
     code: np.ndarray,
     offs: np.ndarray,
     weights: np.ndarray,
     taps: np.ndarray,
+    words: np.ndarray,
     obuf: np.ndarray,
     scratch: np.ndarray,
 ) -> None:
-    """Output row y of image n: pass 1, pass 2 (specialised by channel count), then warp_pixel for the
-    ELSEWHERE pixels (the worker's buffers: code, offs (4, W), weights (4, W), taps (4, W * C values of
-    src's type), obuf (W * C values of dst's type) and scratch (3, 4) floats). A function of its own, not
-    inlined: Numba's compile time of a parallel loop grows fast with the code inlined into its body. The
-    numpy error model: 1 / wz is guarded, so no division-by-zero check is needed."""
+    """Output row y of image n: pass 1, pass 2 (by words for uint8 pixels, else specialised by channel
+    count), the fill's pixels, then warp_pixel for the ELSEWHERE pixels (the worker's buffers: code, offs
+    (4, W), weights (4, W), taps (4, W * C values of src's type), words (4, W), obuf (W * C values of dst's
+    type) and scratch (3, 4) floats). A function of its own, not inlined: Numba's compile time of a parallel
+    loop grows fast with the code inlined into its body. The numpy error model: 1 / wz is guarded, so no
+    division-by-zero check is needed."""
     linear_row_plan(xs, m, f32(y), s, border, perspective, code, offs, weights)
     dense = rows_dense(d)
     out = dense_row(dst, d, n, y) if dense else obuf
     base = s.off + n * s.sn
-    r0, r1, c0, c1 = offs[0], offs[1], offs[2], offs[3]
-    w00, w01, w10, w11 = weights[0], weights[1], weights[2], weights[3]
-    if not rows_dense(s):
-        linear_row_taps(src, base, out, code, r0, r1, c0, c1, w00, w01, w10, w11, fill, taps, s.c, s.sc)
+    by_words = row_words(src, s, base, out, code, offs, weights, fill_word, words)
+    if by_words:
+        pass
+    elif not rows_dense(s):
+        linear_row_taps(src, base, out, code, offs, weights, taps, s.c, s.sc)
     elif s.c == 3:
-        linear_row_taps(src, base, out, code, r0, r1, c0, c1, w00, w01, w10, w11, fill, taps, 3, 1)
+        linear_row_taps(src, base, out, code, offs, weights, taps, 3, 1)
     elif s.c == 1:
-        linear_row_taps(src, base, out, code, r0, r1, c0, c1, w00, w01, w10, w11, fill, taps, 1, 1)
+        linear_row_taps(src, base, out, code, offs, weights, taps, 1, 1)
     else:
-        linear_row_taps(src, base, out, code, r0, r1, c0, c1, w00, w01, w10, w11, fill, taps, 4, 1)
+        linear_row_taps(src, base, out, code, offs, weights, taps, 4, 1)
+    if not by_words or fill_word < 0:  # the fill's values, unless pass 2 took them as words
+        linear_row_fill(src, base, out, code, offs, weights, fill, s.c, s.sc)
     for x in range(d.w):  # NaN, or a tap beyond one reflection: the general sampler
         if code[x] == ELSEWHERE:
             warp_pixel(src, s, base, m, x, y, LINEAR, border, perspective, fill, scratch[0], scratch[1], scratch[2])
@@ -361,39 +467,33 @@ def warp_linear_rows(
     border: int,
     perspective: bool,
     fill: np.ndarray,
+    fill_word: int,
 ) -> None:
     """warp_rows for bilinear sampling of images whose values are within 2^31 of each other (pass 1's tap
-    offsets are int32, which it needs to vectorise well), a row at a time (linear_row); worker t takes
-    every workers-th row with its own buffers."""
+    offsets are int32, which it needs to vectorise well), a row at a time (linear_row); each worker, with
+    its own buffers, takes runs of rows until none are left (as parallel.hpp's parallel_rows)."""
     xs = np.arange(d.w).astype(np.float32)
-    for t in numba.prange(workers):
+    total = d.n * d.h
+    run = row_run(total, workers)
+    counter = task_counter()
+    for _ in numba.prange(workers):
         code = np.empty(d.w, np.int32)
         offs = np.empty((4, d.w), np.int32)
         weights = np.empty((4, d.w), np.float32)
         taps = np.empty((4, d.w * d.c), src.dtype)
+        words = np.empty((4, d.w), np.uint32)
         obuf = np.empty(d.w * d.c, dst.dtype)
         scratch = np.empty((3, 4), np.float32)
-        for r in range(t, d.n * d.h, workers):
-            n = r // d.h
-            linear_row(
-                src,
-                sample_layout(s, n)[0],
-                dst,
-                d,
-                n,
-                r % d.h,
-                minv[n],
-                border,
-                perspective,
-                fill,
-                xs,
-                code,
-                offs,
-                weights,
-                taps,
-                obuf,
-                scratch,
-            )
+        first, last = claim_run(counter, run, total)
+        while first < last:
+            for r in range(first, last):
+                n = r // d.h
+                layout = sample_layout(s, n)[0]
+                linear_row(
+                    src, layout, dst, d, n, r % d.h, minv[n], border, perspective, fill, fill_word,
+                    xs, code, offs, weights, taps, words, obuf, scratch,
+                )  # fmt: skip
+            first, last = claim_run(counter, run, total)
 
 
 # ---- front doors --------------------------------------------------------------------------------------
@@ -443,6 +543,15 @@ def warp_plan(
     return minv, fillf
 
 
+def fill_word(fill: np.ndarray, c: int) -> int:
+    """The fill's c values as the bytes of a load_word word, or -1 where one is not a whole byte (warp_avx2's
+    masked gathers take the same test)."""
+    values = [float(v) for v in fill[:c]]
+    if not all(0 <= v <= 255 and v == int(v) for v in values):
+        return -1
+    return sum(int(v) << (8 * k) for k, v in enumerate(values))
+
+
 def _warp(
     src: Source, dst: np.ndarray, M: np.ndarray, interp: int, border: int, fill: Sequence[float], perspective: bool
 ) -> None:
@@ -462,7 +571,8 @@ def _warp(
         sum(abs(st) // x.itemsize * (m - 1) for st, m in zip(x.strides[1:], x.shape[1:], strict=True)) for x in images
     ]
     if interp == LINEAR and max(reach) < 2**31:
-        launch(warp_linear_rows, sbuf, s, dbuf, d, workers(), plan[0], int(border), perspective, plan[1])
+        word = fill_word(plan[1], images[0].shape[3]) if border == CONSTANT else 0
+        launch(warp_linear_rows, sbuf, s, dbuf, d, workers(), plan[0], int(border), perspective, plan[1], word)
     else:
         launch(warp_rows, sbuf, s, dbuf, d, plan[0], int(interp), int(border), perspective, plan[1])
 
