@@ -4,8 +4,8 @@ augmentation costs less than half the plain-PyTorch version's time per step, bat
 A step is fastaug.train.GANStep's (the trainer's own): D step on T(reals) and T(G(z)) (fakes made without
 grad, so the D step runs the augmentation forward only), G step through D(T(G(z))) (augmentation forward and
 backward), Adam on both, the generator's EMA. Models: the trainer's Generator / Discriminator at its default
-width 16, z 64, RGB (3 channels). Data: `photos` (crops of scikit-image's colour photographs, RGB) at 32 and
-64 px, batches drawn in a fixed order shared by every implementation.
+width 16, z 64, RGB (3 channels). Data: `photos` (crops of scikit-image's colour photographs, RGB) loaded at
+64 px (and area-shrunk to 32 px), batches drawn in a fixed order shared by every implementation.
 
 Implementations of each policy (benchmarks/policies.py's variants, built the same way):
 
@@ -110,12 +110,21 @@ def run_steps(step: GANStep, batches: list[Tensor]) -> tuple[float, float]:
     return (time.perf_counter() - w) / len(batches), (time.process_time() - c) / len(batches)
 
 
-def measure(size: int, cases: list[tuple[str, float]], rounds: int, steps: int) -> list[dict[str, Any]]:
+def photo_batches(sizes: list[int], steps: int) -> dict[int, list[Tensor]]:
+    """`steps` batches of photos per size: crops loaded once at the largest size (fastaug.train.load_dataset's
+    'photos') and area-shrunk for the smaller sizes (loading is the slow part on a busy machine)."""
+    from torch.nn import functional as F
+
     from fastaug.train.data import load_dataset
 
-    train = load_dataset("photos", size, 1.0, 0).train
-    g = torch.Generator().manual_seed(size)
-    batches = [train[torch.randint(len(train), (BATCH,), generator=g)] for _ in range(steps)]
+    train = load_dataset("photos", max(sizes), 1.0, 0).train
+    g = torch.Generator().manual_seed(0)
+    big = [train[torch.randint(len(train), (BATCH,), generator=g)] for _ in range(steps)]
+    return {s: [F.interpolate(b, size=(s, s), mode="area") if s != b.shape[-1] else b for b in big] for s in sizes}
+
+
+def measure(size: int, batches: list[Tensor], cases: list[tuple[str, float]], rounds: int) -> list[dict[str, Any]]:
+    steps = len(batches)
     runs: dict[tuple[str, str], tuple[GANStep, Timed]] = {}
     for policy, p in [("none", 0.0), *cases]:
         label = policy if policy != "ada" else f"ada p={p}"
@@ -201,8 +210,9 @@ def main() -> None:
     cases = [("diffaugment", 0.0)] + [("ada", p) for p in args.ada_p]
     load_before, started = os.getloadavg(), time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     results: list[dict[str, Any]] = []
+    data = photo_batches(args.sizes, args.steps)
     for size in args.sizes:
-        rows = measure(size, cases, args.rounds, args.steps)
+        rows = measure(size, data[size], cases, args.rounds)
         results += rows
         for r in rows:
             print(
