@@ -7,7 +7,7 @@ from .data import Dataset, load_dataset
 from .gan import Discriminator, GANConfig, GANStep, GANTrainer, Generator
 from .metrics import Features, Scores, bits_per_dim, elbo_nats, fid_kid, floor, frechet_distance, kid
 from .policies import ADA, DiffAugment, Identity, make_policy
-from .vae import VAE, VAEConfig, VAETrainer
+from .vae import VAE, VAEConfig, VAETrainer, vae_step
 
 __all__ = [
     "ADA",
@@ -33,4 +33,5 @@ __all__ = [
     "kid",
     "load_dataset",
     "make_policy",
+    "vae_step",
 ]
