@@ -93,10 +93,9 @@ struct Window {
   float wy[K], wx[K];
 };
 
+// The window of coordinates already clamped (clamp_coord; |fy|, |fx| <= 2^22, where clamping changes nothing).
 template <Interp I>
-FASTAUG_HD Window<I> window(float fy, float fx) {
-  fy = clamp_coord(fy);
-  fx = clamp_coord(fx);
+FASTAUG_HD Window<I> window_clamped(float fy, float fx) {
   Window<I> win;
   if constexpr (I == Interp::Nearest) {
     const float magic = 12582912.f;  // nearest rounds half to even, as cvRound
@@ -117,6 +116,11 @@ FASTAUG_HD Window<I> window(float fy, float fx) {
     win.x0 = x0 - 1;
   }
   return win;
+}
+
+template <Interp I>
+FASTAUG_HD Window<I> window(float fy, float fx) {
+  return window_clamped<I>(clamp_coord(fy), clamp_coord(fx));
 }
 
 // Samples s at (fy, fx) with interpolation I into out[C].

@@ -180,6 +180,36 @@ FASTAUG_CPU_CLONES_FMA void color_row(const T* s, int64_t ssw, int64_t ssc, T* d
   }
 }
 
+// One row of color_transform on planar rows (NCHW tensors: unit strides along the row, planes ssc / dsc apart) of
+// disjoint images: the loop over pixels vectorises (C unit-stride streams), with each pixel's color_channel.
+template <class T, int C, ColorKind K>
+FASTAUG_CPU_CLONES_FMA void color_row_planar(const T* __restrict s, int64_t ssc, T* __restrict d, int64_t dsc,
+                                             int64_t w, const ColorMatrix& matrix) {
+  const ColorMatrix m = matrix;
+  for (int64_t x = 0; x < w; ++x) {
+    T v[C];
+    for (int c = 0; c < C; ++c) v[c] = s[x + c * ssc];
+    for (int c = 0; c < C; ++c) d[x + c * dsc] = color_channel<K, C>(m, v, c);
+  }
+}
+
+// The bytes [lo, hi) that a view's elements span.
+void byte_span(const ImageView& v, const char*& lo, const char*& hi) {
+  const int64_t size = v.dtype == DType::UInt8 ? 1 : 4, dims[4] = {v.n, v.h, v.w, v.c},
+                st[4] = {v.sn, v.sh, v.sw, v.sc};
+  int64_t a = 0, b = 0;
+  for (int k = 0; k < 4; ++k) (st[k] < 0 ? a : b) += (dims[k] - 1) * st[k];
+  lo = static_cast<const char*>(v.data) + a * size;
+  hi = static_cast<const char*>(v.data) + (b + 1) * size;
+}
+
+bool disjoint(const ImageView& a, const ImageView& b) {
+  const char *alo, *ahi, *blo, *bhi;
+  byte_span(a, alo, ahi);
+  byte_span(b, blo, bhi);
+  return ahi <= blo || bhi <= alo;
+}
+
 // Calls f(std::integral_constant<ColorKind, K>) for sample matrix m's kind (the fixed point only exists for
 // uint8 with 3 channels: color_matrix chooses it nowhere else).
 template <class T, int C, class F>
@@ -194,12 +224,16 @@ void with_color_kind(const ColorMatrix& m, F&& f) {
 
 template <class T, int C, bool Dense>
 void color_rows(const ImageView& src, const ImageView& dst, const ColorMatrix* matrices) {
+  const bool planar = !Dense && src.sw == 1 && dst.sw == 1 && disjoint(src, dst);
   parallel_rows(src.n, src.h, [&](int64_t n, int64_t y) {
     const T* s = static_cast<const T*>(src.data) + n * src.sn + y * src.sh;
     T* d = static_cast<T*>(dst.data) + n * dst.sn + y * dst.sh;
     const ColorMatrix& m = matrices[n];
     with_color_kind<T, C>(m, [&](auto kind) {
-      color_row<T, C, decltype(kind)::value, Dense>(s, src.sw, src.sc, d, dst.sw, dst.sc, src.w, m);
+      if (planar)
+        color_row_planar<T, C, decltype(kind)::value>(s, src.sc, d, dst.sc, src.w, m);
+      else
+        color_row<T, C, decltype(kind)::value, Dense>(s, src.sw, src.sc, d, dst.sw, dst.sc, src.w, m);
     });
   });
 }

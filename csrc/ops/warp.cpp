@@ -11,6 +11,7 @@
 #include "fastaug/ops.hpp"
 #include "warp_avx2.hpp"
 #include "warp_pixel.hpp"
+#include "warp_planar.hpp"
 
 namespace fastaug {
 namespace detail {
@@ -64,6 +65,14 @@ bool rows_dense(const RaggedView& v) {
   return true;
 }
 
+// Whether every source image has planar rows (sw == 1) that int32 offsets address (the planar path).
+bool rows_planar(const ImageView& v) { return v.sw == 1 && planar_addressable(v.h, v.w, v.sh); }
+bool rows_planar(const RaggedView& v) {
+  for (int64_t n = 0; n < v.n; ++n)
+    if (!rows_planar(v.image(n))) return false;
+  return true;
+}
+
 void check_not_empty(const ImageView& src) {
   FASTAUG_CHECK(src.h > 0 && src.w > 0, "src: cannot warp an empty image of shape ", shape_str(src));
 }
@@ -108,10 +117,26 @@ void warp_cpu(const Src& src, const ImageView& dst, const float* minv, Interp in
             for (int64_t x = 0; x < w; ++x) warp_pixel<I, Perspective>(s, m, x, y, b, f, row + x * osw, osc);
           });
         };
-        if (rows_dense(src))
+        // planar rows (an NCHW tensor) into planar rows: coordinates once per pixel for all channels, unless
+        // the uint8 AVX2 path for channels-last rows takes them (one channel)
+        if (I != Interp::Cubic && dst.sw == 1 && rows_planar(src) && !(std::is_same_v<T, uint8_t> && rows_dense(src))) {
+          constexpr Interp IP = I == Interp::Cubic ? Interp::Linear : I;  // (cubic never gets here)
+          with_planar_border(border, [&](auto bc) {
+            parallel_rows(dst.n, dst.h, [&](int64_t n, int64_t y) {
+              const ImageView v = source_image(src, n);
+              const SrcImage<T, C, false> s{static_cast<const T*>(v.data), v.h, v.w, v.sh, v.sw, v.sc};
+              float m[9], f[4];
+              for (int k = 0; k < 9; ++k) m[k] = minv[n * 9 + k];
+              for (int k = 0; k < 4; ++k) f[k] = fill[k];
+              T* row = static_cast<T*>(dst.data) + n * dst.sn + y * dst.sh;
+              warp_planar_row<IP, Perspective, decltype(bc)::value, T, C>(s, m, y, f, row, dst.sc, dst.w);
+            });
+          });
+        } else if (rows_dense(src)) {
           rows(std::true_type{});
-        else
+        } else {
           rows(std::false_type{});
+        }
       });
     });
   });
@@ -164,8 +189,27 @@ void warp_backward_cpu(const ImageView& grad, const ImageView* src, const ImageV
   std::unique_ptr<float[]> priv;
   if (grad_src && chunks > 1) priv = scratch<float>(static_cast<size_t>(N * (chunks - 1) * image_values));
   std::vector<double> partial(grad_inv ? static_cast<size_t>(N * chunks * 9) : 0);
+  // The image gradient alone, planar rows in and out (NCHW tensors): the planar path, whose private images are
+  // planar too (H x W planes). The same adds into every value, in the same order.
+  const bool planar = grad_src && !grad_inv && grad.sw == 1 && grad_src->sw == 1 &&
+                      planar_addressable(H, W, grad_src->sh) && planar_addressable(H, W, W);
   parallel_for(N * chunks, [&](int64_t t) {
     const int64_t n = t / chunks, k = t % chunks, y0 = k * rows, y1 = std::min(grad.h, y0 + rows);
+    if (planar) {
+      float* gp = k == 0 ? static_cast<float*>(grad_src->data) + n * grad_src->sn
+                         : priv.get() + (n * (chunks - 1) + k - 1) * image_values;
+      const int64_t psh = k == 0 ? grad_src->sh : W, psc = k == 0 ? grad_src->sc : H * W;
+      for (int c = 0; c < C; ++c)
+        for (int64_t y = 0; y < H; ++y) std::fill(gp + c * psc + y * psh, gp + c * psc + y * psh + W, 0.f);
+      float m[9];
+      for (int j = 0; j < 9; ++j) m[j] = minv[n * 9 + j];
+      with_planar_border(border, [&](auto bc) {
+        warp_backward_planar_rows<I, Perspective, decltype(bc)::value, C>(
+            static_cast<const float*>(grad.data) + n * grad.sn, grad.sh, grad.sc, grad.w, y0, y1, gp, H, W, psh, psc,
+            m);
+      });
+      return;
+    }
     GradImage gi{nullptr, 0, 0, 0};
     if (grad_src && k == 0) {
       gi = {static_cast<float*>(grad_src->data) + n * grad_src->sn, grad_src->sh, grad_src->sw, grad_src->sc};
@@ -199,9 +243,14 @@ void warp_backward_cpu(const ImageView& grad, const ImageView* src, const ImageV
     parallel_rows(N, H, [&](int64_t n, int64_t y) {
       float* out = static_cast<float*>(grad_src->data) + n * grad_src->sn + y * grad_src->sh;
       for (int64_t k = 1; k < chunks; ++k) {
-        const float* p = priv.get() + (n * (chunks - 1) + k - 1) * image_values + y * W * C;
-        for (int64_t x = 0; x < W; ++x)
-          for (int c = 0; c < C; ++c) out[x * grad_src->sw + c * grad_src->sc] += p[x * C + c];
+        const float* p = priv.get() + (n * (chunks - 1) + k - 1) * image_values;
+        if (planar) {
+          for (int c = 0; c < C; ++c)
+            for (int64_t x = 0; x < W; ++x) out[x + c * grad_src->sc] += p[c * H * W + y * W + x];
+        } else {
+          for (int64_t x = 0; x < W; ++x)
+            for (int c = 0; c < C; ++c) out[x * grad_src->sw + c * grad_src->sc] += p[y * W * C + x * C + c];
+        }
       }
     });
   }

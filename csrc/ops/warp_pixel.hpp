@@ -12,8 +12,7 @@ struct WarpCoord {
 };
 
 template <bool Perspective>
-FASTAUG_HD WarpCoord warp_coord(const float* m, int64_t x, int64_t y) {
-  const float fx = static_cast<float>(x), fy = static_cast<float>(y);
+FASTAUG_HD WarpCoord warp_coord_f(const float* m, float fx, float fy) {
   WarpCoord p{m[0] * fx + m[1] * fy + m[2], m[3] * fx + m[4] * fy + m[5], 1.f};
   if constexpr (Perspective) {
     p.w = m[6] * fx + m[7] * fy + m[8];
@@ -22,6 +21,12 @@ FASTAUG_HD WarpCoord warp_coord(const float* m, int64_t x, int64_t y) {
     p.sy *= r;
   }
   return p;
+}
+
+// The same at the pixel (x, y) (its coordinates converted to float).
+template <bool Perspective>
+FASTAUG_HD WarpCoord warp_coord(const float* m, int64_t x, int64_t y) {
+  return warp_coord_f<Perspective>(m, static_cast<float>(x), static_cast<float>(y));
 }
 
 template <Interp I, bool Perspective, class T, int C, bool Dense>

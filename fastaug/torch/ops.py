@@ -19,14 +19,18 @@ host, which waits for its stream: draw parameters on the CPU).
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import numpy as np
 import torch
 from torch import Tensor
 
+from .. import _backend
 from .. import functional as F
-from .._types import Border, parse_enum
+from .._interop import Image
+from .._params import fill4
+from .._types import Border, Interp, parse_enum
 
 __all__ = [
     "box_blur",
@@ -79,13 +83,74 @@ def _fake_like(img: Tensor, nchw: bool, h: int | None = None, w: int | None = No
     return img.new_empty(_shape(nchw, n, ih if h is None else h, iw if w is None else w, c))
 
 
+# ------------------------------------------------------------------------------------------ direct calls
+# The operators below run once or twice per training step on small batches (GAN augmentation at 32 px), where
+# fastaug.functional's validation and wrapping cost as much as the kernels. A CPU call with arguments of the
+# expected shapes and dtypes goes straight to the backend (_backend.run, the same kernel and bits) with the views
+# wrapped as already checked; anything else, and any call the backend refuses, goes through fastaug.functional,
+# which validates every argument and names the one at fault.
+_DTYPES = {torch.float32: "float32", torch.uint8: "uint8"}
+# what Tensor.__dlpack__ returns for a CPU tensor, without its checks (a third of a small call's cost)
+_TO_DLPACK = getattr(torch._C, "_to_dlpack_versioned", None)
+
+
+class _Checked(Image):
+    """A CPU tensor as fastaug's Image, already checked by the caller (a 4-D channels-last view of an image
+    dtype, detached): no validation."""
+
+    def __init__(self, t: Tensor, name: str = "img") -> None:
+        self.obj = self.result = t
+        self.framework, self.device, self.name = "torch", "cpu", name
+        self.shape = tuple(t.shape)
+        self.dtype = _DTYPES[t.dtype]
+        self.n, self.h, self.w, self.c = self.shape
+
+    def capsule(self, stream: int | None = None) -> Any:
+        return _TO_DLPACK(self.obj) if _TO_DLPACK is not None else super().capsule(stream)
+
+
+def _direct(img: Tensor, nchw: bool, *params: Tensor, dtypes: tuple[Any, ...] = (torch.float32, torch.uint8)) -> bool:
+    """Whether a call on this image and these parameter tensors may skip fastaug.functional."""
+    return (
+        img.device.type == "cpu"
+        and all(t.device.type == "cpu" for t in params)
+        and img.dim() == 4
+        and img.dtype in dtypes
+        and _dims(img, nchw)[3] in (1, 3, 4)
+        and img.numel() > 0
+    )
+
+
+@functools.lru_cache(maxsize=64)
+def _warp_codes(interp: str, border: str, backward: bool) -> tuple[int, int]:
+    """(interp, border) codes; unknown names raise as fastaug.functional does (errors are not cached)."""
+    interps = (Interp.NEAREST, Interp.LINEAR) if backward else (Interp.NEAREST, Interp.LINEAR, Interp.CUBIC)
+    return parse_enum(interp, Interp, "interp", interps), parse_enum(border, Border, "border")
+
+
+@functools.lru_cache(maxsize=64)
+def _fill4(fill: tuple[float, ...], channels: int) -> tuple[float, float, float, float]:
+    return fill4(list(fill), channels)
+
+
 # ----------------------------------------------------------------------------------------------- warps
+_MATRIX_SHAPES = {"warp_affine": (2, 3), "warp_perspective": (3, 3)}
+
+
 def _warp(
     op: str, img: Tensor, M: Tensor, height: int, width: int, interp: str, border: str, fill: list[float], nchw: bool
 ) -> Tensor:
     n, _, _, c = _dims(img, nchw)
     out, view = _new(img, nchw, n, height, width, c)
-    getattr(F, op)(_nhwc(img, nchw), _host(M), (height, width), interp, border, fill, out=view)
+    src = _nhwc(img, nchw)
+    if _direct(img, nchw, M) and height > 0 and width > 0 and M.shape == (n, *_MATRIX_SHAPES[op]):
+        try:
+            codes = _warp_codes(interp, border, False)
+            _backend.run(op, _Checked(src), _Checked(view, "out"), _host(M), *codes, _fill4(tuple(fill), c))
+            return out
+        except Exception:  # noqa: BLE001  (the validating path below raises the named error)
+            pass
+    getattr(F, op)(src, _host(M), (height, width), interp, border, fill, out=view)
     return out
 
 
@@ -128,6 +193,23 @@ def warp_backward(
 
     n, h, w, c = _dims(img, nchw)
     m = _host(M)
+    if (
+        need_img
+        and not need_matrix
+        and _direct(img, nchw, grad, M, dtypes=(torch.float32,))
+        and _direct(grad, nchw, dtypes=(torch.float32,))
+        and _dims(grad, nchw)[::3] == (n, c)
+        and M.shape == (n, *_MATRIX_SHAPES[op])
+    ):
+        direct, direct_view = _new(img, nchw, n, h, w, c)
+        try:
+            codes = _warp_codes(interp, border, True)
+            srcs: list[Image] = [_Checked(_nhwc(grad, nchw), "grad"), _Checked(_nhwc(img, nchw))]
+            fills = _fill4(tuple(fill), c)
+            _backend.run(f"{op}_backward", srcs, _Checked(direct_view, "out"), m, *codes, fills, None, True)
+            return direct, M.new_empty(0)
+        except Exception:  # noqa: BLE001  (the validating path below raises the named error)
+            pass
     grad_img, view = _new(img, nchw, n, h, w, c) if need_img else (img.new_empty(0), None)
     _, grad_inv = native(
         op,
@@ -499,7 +581,14 @@ def color_transform(img: Tensor, lin: Tensor, offset: Tensor, nchw: bool) -> Ten
     n, h, w, c = _dims(img, nchw)
     out, view = _new(img, nchw, n, h, w, c)
     matrix = np.concatenate([_host(lin), _host(offset)[:, :, None]], axis=2)
-    F.color_transform(_nhwc(img, nchw), matrix, out=view)
+    src = _nhwc(img, nchw)
+    if _direct(img, nchw, lin, offset) and matrix.shape == (n, c, c + 1):
+        try:
+            _backend.run("color_transform", _Checked(src), _Checked(view, "out"), matrix)
+            return out
+        except Exception:  # noqa: BLE001  (the validating path below raises the named error)
+            pass
+    F.color_transform(src, matrix, out=view)
     return out
 
 

@@ -1,0 +1,216 @@
+// The planar CPU path of the warps (nearest and bilinear) and of their image backward: images whose rows are runs of
+// one channel (an NCHW tensor seen channels-last: sw == 1, the channel stride a whole plane). A row is cut into
+// chunks of pixels; for a chunk, pass 1 computes each output pixel's coordinate, window, tap weights and the plane
+// offsets of its border-mapped taps once (warp_coord and window, the shared maths, in a loop the compiler
+// vectorises); pass 2 then runs once per channel over the chunk: the forward gathers the taps and sums them (the
+// operations and order of accumulate_taps), the backward scatters each tap's weight times the gradient
+// (warp_backward_pixel's adds, in its order for every value it touches). The channels of a pixel never mix, so
+// doing them one after the other gives the generic loops' bits. The few pixels pass 1 does not map (a coordinate
+// beyond 2^22 or NaN, a tap beyond one reflection or wrap of the image) take the generic per-pixel functions.
+#pragma once
+#include <cstdint>
+#include <type_traits>
+
+#include "../common/hd.hpp"
+#include "warp_pixel.hpp"
+
+namespace fastaug::detail {
+
+constexpr int kPlanarChunk = 128;
+
+// A chunk's taps: per tap q = i * K + j of the window, each pixel's plane offset of its border-mapped tap (-1: the
+// constant border's fill) and its weight wy[i] * wx[j]; whether pass 1 mapped the pixel (simple); the coordinates.
+template <Interp I>
+struct PlanarTaps {
+  static constexpr int K = Window<I>::K, T = K * K;
+  alignas(64) int32_t off[T][kPlanarChunk];
+  alignas(64) float wgt[T][kPlanarChunk];
+  alignas(64) int32_t simple[kPlanarChunk];
+  alignas(64) float sx[kPlanarChunk], sy[kPlanarChunk];
+};
+
+// map_border(i, n, B) in selects that vectorise, for a tap within one reflection (or wrap) of the image; ok = 0
+// beyond, where the result is not map_border's (the pixel then takes map_border itself). The constant border maps
+// every tap: -1 outside. Valid results equal map_border's: reflect101 and reflect are symmetric (about 0 and -1/2),
+// so |i| (-1 - i) is mapped as i; one reflection about the far edge then lands in [0, n) exactly where map_border
+// does not fold again.
+template <Border B>
+FASTAUG_HD int32_t map_border_lane(int32_t i, int32_t n, int32_t& ok) {
+  if constexpr (B == Border::Constant) {
+    ok = 1;
+    return (i >= 0) & (i < n) ? i : -1;
+  } else if constexpr (B == Border::Replicate) {
+    ok = 1;
+    return i < 0 ? 0 : (i >= n ? n - 1 : i);
+  } else {
+    int32_t r;
+    if constexpr (B == Border::Reflect101) {
+      r = i < 0 ? -i : i;
+      r = r >= n ? 2 * n - 2 - r : r;
+    } else if constexpr (B == Border::Reflect) {
+      r = i < 0 ? -1 - i : i;
+      r = r >= n ? 2 * n - 1 - r : r;
+    } else {  // wrap
+      r = i < 0 ? i + n : (i >= n ? i - n : i);
+    }
+    ok = (r >= 0) & (r < n);
+    return r;
+  }
+}
+
+// Pass 1 for pixels x0 .. x0 + count - 1 of output row y (count <= kPlanarChunk), on a plane of h x w pixels with
+// row stride sh. The window comes from the unclamped coordinates (window_clamped: clamp_coord's selects stop the
+// loop from vectorising), which is window's result wherever |coordinate| <= 2^22; a pixel beyond, or NaN, is not
+// simple. Clones for AVX-512, AVX2 and SSE2 with the same float operations in each.
+template <Interp I, bool Perspective, Border B>
+FASTAUG_CPU_CLONES void planar_window(const float* __restrict m, int32_t y, int32_t x0, int count, int32_t h, int32_t w,
+                                      int32_t sh, PlanarTaps<I>* __restrict t) {
+  constexpr int K = Window<I>::K;
+  const float lim = 4194304.f;  // clamp_coord's 2^22
+  float mm[9];
+  for (int q = 0; q < 9; ++q) mm[q] = m[q];
+  const float fy = static_cast<float>(y);
+  for (int k = 0; k < count; ++k) {
+    const WarpCoord p = warp_coord_f<Perspective>(mm, static_cast<float>(x0 + k), fy);
+    const Window<I> win = window_clamped<I>(p.sy, p.sx);
+    t->sx[k] = p.sx;
+    t->sy[k] = p.sy;
+    const int32_t in_range = (p.sx >= -lim) & (p.sx <= lim) & (p.sy >= -lim) & (p.sy <= lim);  // 0 for NaN
+    const int32_t wy0 = win.y0 & -in_range, wx0 = win.x0 & -in_range;  // 0 where not in range: no overflow below
+    int32_t yy[K], xx[K], oky[K], okx[K], ok = in_range;
+    for (int i = 0; i < K; ++i) yy[i] = map_border_lane<B>(wy0 + i, h, oky[i]), ok &= oky[i];
+    for (int j = 0; j < K; ++j) xx[j] = map_border_lane<B>(wx0 + j, w, okx[j]), ok &= okx[j];
+    t->simple[k] = ok;
+    for (int i = 0; i < K; ++i)
+      for (int j = 0; j < K; ++j) {
+        // unsigned: wraps (harmlessly) for the pixels that are not simple, whose offsets are not used
+        const int32_t o = static_cast<int32_t>(static_cast<uint32_t>(yy[i]) * static_cast<uint32_t>(sh) +
+                                               static_cast<uint32_t>(xx[j]));
+        t->off[i * K + j][k] = (yy[i] | xx[j]) < 0 ? -1 : o;
+        t->wgt[i * K + j][k] = win.wy[i] * win.wx[j];
+      }
+  }
+}
+
+// The backward's taps of a pixel that is not simple, from window (clamped) and map_border: each tap's plane offset,
+// -1 for the constant border's fill; every offset -1 for a NaN coordinate (warp_backward_pixel skips it).
+template <Interp I>
+inline void planar_generic_taps(PlanarTaps<I>& t, int k, int64_t h, int64_t w, int64_t sh, Border border) {
+  constexpr int K = Window<I>::K;
+  const float sx = t.sx[k], sy = t.sy[k];
+  if (!(sx == sx && sy == sy)) {
+    for (int q = 0; q < K * K; ++q) t.off[q][k] = -1;
+    return;
+  }
+  const Window<I> win = window<I>(sy, sx);
+  int64_t yy[K], xx[K];
+  for (int i = 0; i < K; ++i) yy[i] = map_border(int64_t(win.y0) + i, h, border);
+  for (int j = 0; j < K; ++j) xx[j] = map_border(int64_t(win.x0) + j, w, border);
+  for (int i = 0; i < K; ++i)
+    for (int j = 0; j < K; ++j) {
+      t.off[i * K + j][k] = yy[i] < 0 || xx[j] < 0 ? -1 : static_cast<int32_t>(yy[i] * sh + xx[j]);
+      t.wgt[i * K + j][k] = win.wy[i] * win.wx[j];
+    }
+}
+
+// Pass 2 of the forward for one channel: out[k] = the sum over the taps, in window order, of weight * value (fill
+// for an offset of -1), from 0 (accumulate_taps' sums), stored as T. The gather reads offset 0 for a fill tap.
+template <class T, int Taps>
+FASTAUG_CPU_CLONES void planar_gather(const T* __restrict plane, const int32_t (*__restrict off)[kPlanarChunk],
+                                      const float (*__restrict wgt)[kPlanarChunk], int count, float fill,
+                                      T* __restrict out) {
+  for (int k = 0; k < count; ++k) {
+    float acc = 0.f;
+    for (int q = 0; q < Taps; ++q) {
+      const int32_t o = off[q][k];
+      const float v = static_cast<float>(plane[o < 0 ? 0 : o]);
+      acc += wgt[q][k] * (o < 0 ? fill : v);
+    }
+    out[k] = saturate_cast<T>(acc);
+  }
+}
+
+// Pass 2 of the backward for one channel: each tap of pixel k that reads the image takes weight * g[k], pixels in
+// order and taps in window order (warp_backward_pixel's adds). Scatters collide, so this loop stays scalar.
+template <int Taps>
+inline void planar_scatter(float* plane, const int32_t (*off)[kPlanarChunk], const float (*wgt)[kPlanarChunk],
+                           int count, const float* g) {
+  for (int k = 0; k < count; ++k) {
+    const float v = g[k];
+    for (int q = 0; q < Taps; ++q) {
+      const int32_t o = off[q][k];
+      if (o >= 0) plane[o] += wgt[q][k] * v;
+    }
+  }
+}
+
+// Whether a plane's taps are addressable by int32 offsets from its first pixel (rows forward, in bounds).
+inline bool planar_addressable(int64_t h, int64_t w, int64_t sh) {
+  return h > 0 && w > 0 && sh > 0 && (h - 1) * sh + w < (int64_t(1) << 31) - 1;
+}
+
+// Calls f(std::integral_constant<Border, B>) for the border.
+template <class F>
+void with_planar_border(Border border, F&& f) {
+  switch (border) {
+    case Border::Constant:
+      return f(std::integral_constant<Border, Border::Constant>{});
+    case Border::Replicate:
+      return f(std::integral_constant<Border, Border::Replicate>{});
+    case Border::Reflect:
+      return f(std::integral_constant<Border, Border::Reflect>{});
+    case Border::Wrap:
+      return f(std::integral_constant<Border, Border::Wrap>{});
+    case Border::Reflect101:
+      return f(std::integral_constant<Border, Border::Reflect101>{});
+  }
+}
+
+// One output row of a planar warp: C planes of T at s (h x w, row stride sh, channel stride sc) into `row` (element
+// stride 1 along the row, dsc between channels), width dw. Pixels that are not simple are computed by warp_pixel on
+// the strided view s (the generic path).
+template <Interp I, bool Perspective, Border B, class T, int C>
+void warp_planar_row(const SrcImage<T, C, false>& s, const float* m, int64_t y, const float* fill, T* row, int64_t dsc,
+                     int64_t dw) {
+  PlanarTaps<I> t;
+  int32_t generic[kPlanarChunk];
+  constexpr int Taps = PlanarTaps<I>::T;
+  for (int64_t x0 = 0; x0 < dw; x0 += kPlanarChunk) {
+    const int count = static_cast<int>(dw - x0 < kPlanarChunk ? dw - x0 : kPlanarChunk);
+    planar_window<I, Perspective, B>(m, static_cast<int32_t>(y), static_cast<int32_t>(x0), count,
+                                     static_cast<int32_t>(s.h), static_cast<int32_t>(s.w), static_cast<int32_t>(s.sh),
+                                     &t);
+    int ng = 0;
+    for (int k = 0; k < count; ++k) {
+      if (t.simple[k]) continue;
+      generic[ng++] = k;
+      for (int q = 0; q < Taps; ++q) t.off[q][k] = 0;  // a valid read for pass 2; warp_pixel replaces the value
+    }
+    for (int c = 0; c < C; ++c)
+      planar_gather<T, Taps>(s.data + c * s.sc, t.off, t.wgt, count, fill[c], row + c * dsc + x0);
+    for (int q = 0; q < ng; ++q)
+      warp_pixel<I, Perspective>(s, m, x0 + generic[q], y, B, fill, row + x0 + generic[q], dsc);
+  }
+}
+
+// Output rows y0 .. y1 - 1 of one sample of a planar warp's image backward: grad rows of width gw (element stride
+// 1, channel stride gsc, row stride gsh) scattered into C planes of h x w floats (row stride sh, channel stride sc)
+// that hold this task's sums.
+template <Interp I, bool Perspective, Border B, int C>
+void warp_backward_planar_rows(const float* grad, int64_t gsh, int64_t gsc, int64_t gw, int64_t y0, int64_t y1,
+                               float* gi, int64_t h, int64_t w, int64_t sh, int64_t sc, const float* m) {
+  PlanarTaps<I> t;
+  constexpr int Taps = PlanarTaps<I>::T;
+  for (int64_t y = y0; y < y1; ++y) {
+    for (int64_t x0 = 0; x0 < gw; x0 += kPlanarChunk) {
+      const int count = static_cast<int>(gw - x0 < kPlanarChunk ? gw - x0 : kPlanarChunk);
+      planar_window<I, Perspective, B>(m, static_cast<int32_t>(y), static_cast<int32_t>(x0), count,
+                                       static_cast<int32_t>(h), static_cast<int32_t>(w), static_cast<int32_t>(sh), &t);
+      for (int k = 0; k < count; ++k)
+        if (!t.simple[k]) planar_generic_taps<I>(t, k, h, w, sh, B);
+      for (int c = 0; c < C; ++c) planar_scatter<Taps>(gi + c * sc, t.off, t.wgt, count, grad + c * gsc + y * gsh + x0);
+    }
+  }
+}
+
+}  // namespace fastaug::detail
