@@ -206,9 +206,10 @@ def linear_row_plan(
     weights: np.ndarray,
 ) -> None:
     """Pass 1 of a bilinear row: for each dst pixel, its code, the buffer offsets (from the image's pixel
-    (0, 0)) of its taps' rows and columns (offs: r0, r1, c0, c1, where map_tap maps them), and the four
-    weights (w00, w01, w10, w11): each the same float operations as warp_pixel + sample + accumulate_taps
-    (m[1] * fy is the same product hoisted)."""
+    (0, 0)) of its four taps (offs: 00, 01, 10, 11, where map_tap maps them; 0 for a tap that the code
+    flags, so that every offset points into the image and pass 2 reads any of them without a branch), and
+    the four weights (w00, w01, w10, w11): each the same float operations as warp_pixel + sample +
+    accumulate_taps (m[1] * fy is the same product hoisted)."""
     one = f32(1.0)
     m0, m2, m3, m5, m6, m8 = m[0], m[2], m[3], m[5], m[6], m[8]  # locals: the stores below could alias m
     t1 = m[1] * fy
@@ -217,7 +218,7 @@ def linear_row_plan(
     h, w, sh, sw = np.int32(s.h), np.int32(s.w), np.int32(s.sh), np.int32(s.sw)
     px, py = border_map(w, border), border_map(h, border)
     constant = border == CONSTANT
-    r0, r1, c0, c1 = offs[0], offs[1], offs[2], offs[3]
+    p00, p01, p10, p11 = offs[0], offs[1], offs[2], offs[3]
     w00, w01, w10, w11 = weights[0], weights[1], weights[2], weights[3]
     for x in range(xs.size):
         sx = m0 * xs[x] + t1 + m2
@@ -239,13 +240,15 @@ def linear_row_plan(
         ya, oya = map_tap(y0, h, py)
         yb, oyb = map_tap(np.int32(y0 + np.int32(1)), h, py)
         # bit k: tap k (00, 01, 10, 11) is outside what map_tap maps; the fill under a constant border
-        bits = (1 - np.int32(oya & oka)) | ((1 - np.int32(oya & okb)) << 1)
-        bits |= ((1 - np.int32(oyb & oka)) << 2) | ((1 - np.int32(oyb & okb)) << 3)
+        in00, in01, in10, in11 = oya & oka, oya & okb, oyb & oka, oyb & okb
+        bits = (1 - np.int32(in00)) | ((1 - np.int32(in01)) << 1)
+        bits |= ((1 - np.int32(in10)) << 2) | ((1 - np.int32(in11)) << 3)
         code[x] = np.int32(bits if finite & (constant | (bits == 0)) else ELSEWHERE)
-        r0[x] = np.int32(ya * sh)
-        r1[x] = np.int32(yb * sh)
-        c0[x] = np.int32(xa * sw)
-        c1[x] = np.int32(xb * sw)
+        ra, rb, ca, cb = np.int32(ya * sh), np.int32(yb * sh), np.int32(xa * sw), np.int32(xb * sw)
+        p00[x] = np.int32(ra + ca) if in00 else np.int32(0)
+        p01[x] = np.int32(ra + cb) if in01 else np.int32(0)
+        p10[x] = np.int32(rb + ca) if in10 else np.int32(0)
+        p11[x] = np.int32(rb + cb) if in11 else np.int32(0)
         tx = sx - f32(x0)
         ty = sy - f32(y0)
         w00[x] = (one - ty) * (one - tx)
@@ -269,16 +272,12 @@ def linear_row_taps(
     """Pass 2 of any source: the four taps of every pixel that pass 1 mapped, summed in accumulate_taps'
     order into out (C values a pixel). C and the channel step cs are literals for dense rows; buffer
     indices of taps are never negative, so unsigned (see _view.dense_row). In two loops, so that the sums
-    vectorise: the taps of every pixel copied into taps (4, W * C) (a pixel with a tap outside copies
-    pixel (0, 0) instead: linear_row_fill redoes it), then the sums of every pixel from those copies."""
-    r0, r1, c0, c1 = offs[0], offs[1], offs[2], offs[3]
+    vectorise: the taps of every pixel copied into taps (4, W * C) (a tap that pass 1 flags copies pixel
+    (0, 0): linear_row_fill or warp_pixel redoes its pixel), then the sums of every pixel from the copies."""
+    o00, o01, o10, o11 = offs[0], offs[1], offs[2], offs[3]
     t00, t01, t10, t11 = taps[0], taps[1], taps[2], taps[3]
     for x in range(code.size):
-        inside = code[x] == 0  # as a factor, not a branch
-        p00 = base + (r0[x] + c0[x]) * inside
-        p01 = base + (r0[x] + c1[x]) * inside
-        p10 = base + (r1[x] + c0[x]) * inside
-        p11 = base + (r1[x] + c1[x]) * inside
+        p00, p01, p10, p11 = base + o00[x], base + o01[x], base + o10[x], base + o11[x]
         for c in range(C):
             i = np.uint64(x * C + c)
             t00[i] = src[np.uint64(p00 + c * cs)]
@@ -310,17 +309,14 @@ def linear_row_fill(
     cs: int,
 ) -> None:
     """The pixels with a tap outside that pass 1 mapped (a constant border), again, the fill for those taps."""
-    r0, r1, c0, c1 = offs[0], offs[1], offs[2], offs[3]
+    o00, o01, o10, o11 = offs[0], offs[1], offs[2], offs[3]
     w00, w01, w10, w11 = weights[0], weights[1], weights[2], weights[3]
     for x in range(code.size):
         k = code[x]
         if k <= 0:  # done, or ELSEWHERE
             continue
         a0, a1, a2, a3 = w00[x], w01[x], w10[x], w11[x]
-        p00 = base + r0[x] + c0[x]
-        p01 = base + r0[x] + c1[x]
-        p10 = base + r1[x] + c0[x]
-        p11 = base + r1[x] + c1[x]
+        p00, p01, p10, p11 = base + o00[x], base + o01[x], base + o10[x], base + o11[x]
         for c in range(C):
             a = f32(0.0) + a0 * (fill[c] if k & 1 else f32(src[np.uint64(p00 + c * cs)]))
             a += a1 * (fill[c] if k & 2 else f32(src[np.uint64(p01 + c * cs)]))
@@ -330,11 +326,9 @@ def linear_row_fill(
 
 
 @numba.njit(cache=True, inline="always")
-def tap_word(src: np.ndarray, base: int, offset: int, outside: int, fill_word: np.uint32) -> np.uint32:
-    """The pixel of a tap (offset from the image's pixel (0, 0) at base) as a word, or fill_word for a tap
-    outside the image, whose address is never read (base is: the select keeps the loop free of branches)."""
-    v = load_word(src, base + (0 if outside else offset))
-    return fill_word if outside else v
+def tap_word(word: np.uint32, outside: int, fill_word: np.uint32) -> np.uint32:
+    """A tap's pixel as a word, or fill_word where pass 1 flags the tap (outside a constant border)."""
+    return fill_word if outside else word
 
 
 @numba.njit(cache=True, inline="always")
@@ -350,23 +344,24 @@ def linear_row_words(
     C: int,
 ) -> None:
     """Pass 2 of a uint8 source of dense rows whose last pixel leaves 4 bytes to its buffer's end (C <= 4):
-    the four taps of every pixel as words (load_word: one load a tap instead of C) into words (4, W), the
-    taps outside a constant border as fill_word (the fill's bytes, when it has whole bytes), then the sums
-    of every pixel from them, in accumulate_taps' order. A separate loop of loads keeps the sums one
-    vectorised loop (LLVM does not gather on this CPU's tuning)."""
-    r0, r1, c0, c1 = offs[0], offs[1], offs[2], offs[3]
+    the four taps of every pixel as words (load_word: one load a tap instead of C) into words (4, W), then
+    the sums of every pixel from them, in accumulate_taps' order, the taps that pass 1 flags as fill_word
+    (the fill's bytes, when it has whole bytes; otherwise linear_row_fill redoes those pixels). The loads
+    are a loop of their own, so that the sums vectorise (LLVM does not gather on this CPU's tuning)."""
+    o00, o01, o10, o11 = offs[0], offs[1], offs[2], offs[3]
     q00, q01, q10, q11 = words[0], words[1], words[2], words[3]
+    for x in range(code.size):
+        q00[x] = load_word(src, base + o00[x])
+        q01[x] = load_word(src, base + o01[x])
+        q10[x] = load_word(src, base + o10[x])
+        q11[x] = load_word(src, base + o11[x])
+    w00, w01, w10, w11 = weights[0], weights[1], weights[2], weights[3]
     fw = np.uint32(max(fill_word, 0))
     for x in range(code.size):
-        k = code[x]
-        q00[x] = tap_word(src, base, r0[x] + c0[x], k & 1, fw)
-        q01[x] = tap_word(src, base, r0[x] + c1[x], k & 2, fw)
-        q10[x] = tap_word(src, base, r1[x] + c0[x], k & 4, fw)
-        q11[x] = tap_word(src, base, r1[x] + c1[x], k & 8, fw)
-    w00, w01, w10, w11 = weights[0], weights[1], weights[2], weights[3]
-    for x in range(code.size):
         a0, a1, a2, a3 = w00[x], w01[x], w10[x], w11[x]
-        v00, v01, v10, v11 = q00[x], q01[x], q10[x], q11[x]
+        k = code[x]
+        v00, v01 = tap_word(q00[x], k & 1, fw), tap_word(q01[x], k & 2, fw)
+        v10, v11 = tap_word(q10[x], k & 4, fw), tap_word(q11[x], k & 8, fw)
         for c in range(C):
             a = f32(0.0) + a0 * f32(word_channel(v00, c))
             a += a1 * f32(word_channel(v01, c))
@@ -402,7 +397,7 @@ def _row_words(src, s, base, out, code, offs, weights, fill_word, words):  # typ
     return words_u8
 
 
-@numba.njit(cache=True, error_model="numpy")
+@numba.njit(cache=True, inline="always")
 def linear_row(
     src: np.ndarray,
     s: Layout,
@@ -427,9 +422,7 @@ def linear_row(
     """Output row y of image n: pass 1, pass 2 (by words for uint8 pixels, else specialised by channel
     count), the fill's pixels, then warp_pixel for the ELSEWHERE pixels (the worker's buffers: code, offs
     (4, W), weights (4, W), taps (4, W * C values of src's type), words (4, W), obuf (W * C values of dst's
-    type) and scratch (3, 4) floats). A function of its own, not inlined: Numba's compile time of a parallel
-    loop grows fast with the code inlined into its body. The numpy error model: 1 / wz is guarded, so no
-    division-by-zero check is needed."""
+    type) and scratch (3, 4) floats)."""
     linear_row_plan(xs, m, f32(y), s, border, perspective, code, offs, weights)
     dense = rows_dense(d)
     out = dense_row(dst, d, n, y) if dense else obuf
@@ -456,6 +449,41 @@ def linear_row(
         store_values(dst, d, n, y, obuf)
 
 
+@numba.njit(cache=True, error_model="numpy")
+def linear_rows(
+    src: np.ndarray,
+    s: Layout | np.ndarray,
+    dst: np.ndarray,
+    d: Layout,
+    first: int,
+    last: int,
+    minv: np.ndarray,
+    border: int,
+    perspective: bool,
+    fill: np.ndarray,
+    fill_word: int,
+    xs: np.ndarray,
+    code: np.ndarray,
+    offs: np.ndarray,
+    weights: np.ndarray,
+    taps: np.ndarray,
+    words: np.ndarray,
+    obuf: np.ndarray,
+    scratch: np.ndarray,
+) -> None:
+    """linear_row on rows [first, last) of the batch (row r: image r // H, row r % H). A function of its own,
+    not inlined: Numba's compile time of a parallel loop grows fast with the code inlined into its body;
+    called once a run of rows, not once a row: a call passes each array with atomic reference counting,
+    on objects that every worker shares. The numpy error model: 1 / wz is guarded, so no division-by-zero
+    check is needed."""
+    for r in range(first, last):
+        n = r // d.h
+        linear_row(
+            src, sample_layout(s, n)[0], dst, d, n, r % d.h, minv[n], border, perspective, fill, fill_word,
+            xs, code, offs, weights, taps, words, obuf, scratch,
+        )  # fmt: skip
+
+
 @numba.njit(parallel=True, cache=True)
 def warp_linear_rows(
     src: np.ndarray,
@@ -471,7 +499,8 @@ def warp_linear_rows(
 ) -> None:
     """warp_rows for bilinear sampling of images whose values are within 2^31 of each other (pass 1's tap
     offsets are int32, which it needs to vectorise well), a row at a time (linear_row); each worker, with
-    its own buffers, takes runs of rows until none are left (as parallel.hpp's parallel_rows)."""
+    its own buffers, claims runs of rows (linear_rows) until none are left (as parallel.hpp's
+    parallel_rows)."""
     xs = np.arange(d.w).astype(np.float32)
     total = d.n * d.h
     run = row_run(total, workers)
@@ -486,13 +515,10 @@ def warp_linear_rows(
         scratch = np.empty((3, 4), np.float32)
         first, last = claim_run(counter, run, total)
         while first < last:
-            for r in range(first, last):
-                n = r // d.h
-                layout = sample_layout(s, n)[0]
-                linear_row(
-                    src, layout, dst, d, n, r % d.h, minv[n], border, perspective, fill, fill_word,
-                    xs, code, offs, weights, taps, words, obuf, scratch,
-                )  # fmt: skip
+            linear_rows(
+                src, s, dst, d, first, last, minv, border, perspective, fill, fill_word,
+                xs, code, offs, weights, taps, words, obuf, scratch,
+            )  # fmt: skip
             first, last = claim_run(counter, run, total)
 
 
