@@ -176,6 +176,21 @@ def cpu_model() -> str:
     return Env("cpu", torch.get_num_threads()).name()
 
 
+def native_build() -> dict[str, Any]:
+    """Which native extension ran: its file's modification time (the native helper rebuilds it in place) and
+    the checkout's HEAD with whether csrc/ had uncommitted changes."""
+    import subprocess
+
+    import fastaug._C as native
+
+    def git(*a: str) -> str:
+        return subprocess.run(["git", *a], cwd=HERE.parent, capture_output=True, text=True).stdout.strip()
+
+    mtime = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(os.path.getmtime(native.__file__)))
+    return {"extension_mtime_utc": mtime, "head": git("rev-parse", "--short", "HEAD"),
+            "csrc_dirty": bool(git("status", "--porcelain", "--", "csrc"))}  # fmt: skip
+
+
 def markdown(doc: dict[str, Any]) -> str:
     lines = [
         "| size | policy | impl | step ms (CPU) | img/s (CPU) | aug ms/step (CPU) | aug share | aug vs torch (CPU) "
@@ -236,6 +251,7 @@ def main() -> None:
             "torch": torch.__version__,
             "kornia": kornia.__version__,
         },
+        "native_build": native_build(),
         "models": {"generator": f"Generator(size, 3, z_dim={Z_DIM}, width={WIDTH})", "discriminator": f"width={WIDTH}"},
         "load_avg_before": [round(v, 2) for v in load_before],
         "load_avg_after": [round(v, 2) for v in os.getloadavg()],
