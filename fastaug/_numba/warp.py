@@ -4,7 +4,6 @@ _view.py); the kernels take either through sample_layout."""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -47,45 +46,34 @@ from ._view import Layout, as_batch, as_ragged, as_view, dense_row, index, rows_
 # ---- host side: the inverse maps ----------------------------------------------------------------------
 
 
-def invert3x3(m: Sequence[float]) -> np.ndarray | None:
-    """Inverse of the row-major 3x3 m, computed in double as C++ does (same operation order), as float32;
-    None if singular or not finite."""
-    a, b, c, d, e, f, g, h, i = (float(v) for v in m)
-    det = a * (e * i - f * h) - b * (d * i - f * g) + c * (d * h - e * g)
-    if not math.isfinite(det) or det == 0.0:
-        return None
-    r = 1.0 / det
-    out = [
-        (e * i - f * h) * r,
-        (c * h - b * i) * r,
-        (b * f - c * e) * r,
-        (f * g - d * i) * r,
-        (a * i - c * g) * r,
-        (c * d - a * f) * r,
-        (d * h - e * g) * r,
-        (b * g - a * h) * r,
-        (a * e - b * d) * r,
-    ]
-    with np.errstate(over="ignore"):
-        inv = np.array(out, dtype=np.float64).astype(np.float32)
-    return inv if np.isfinite(inv).all() else None  # nearly singular: the float inverse overflows
-
-
 def inverse_maps(M: np.ndarray, n: int, perspective: bool, name: str) -> np.ndarray:
-    """Forward matrices (6 or 9 doubles per sample) -> (n, 9) float32 inverse maps (dst -> src)."""
+    """Forward matrices (6 or 9 doubles per sample) -> (n, 9) float32 inverse maps (dst -> src): warp.cpp's
+    invert3x3 of each sample, in double with its operation order (elementwise over the samples: the same
+    IEEE operations, without a Python loop that cost about 5% of the native warp of 64 images); the first
+    sample with a non-finite entry, or a singular matrix or one whose float32 inverse overflows, is named."""
     size = 9 if perspective else 6
-    inv = np.empty((n, 9), np.float32)
-    for k in range(n):
-        m = [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0]
-        for j in range(size):
-            m[j] = float(M[k * size + j])
-            if not math.isfinite(m[j]):
-                fail(name, ": matrix of sample ", k, " has a non-finite entry")
-        mi = invert3x3(m)
-        if mi is None:
-            fail(name, ": matrix of sample ", k, " is singular (not invertible)")
-        inv[k] = mi
-    return inv
+    m = np.zeros((n, 9))
+    m[:, 8] = 1.0
+    m[:, :size] = np.asarray(M, np.float64).reshape(-1)[: n * size].reshape(n, size)
+    a, b, c, d, e, f, g, h, i = m.T
+    with np.errstate(all="ignore"):
+        det = a * (e * i - f * h) - b * (d * i - f * g) + c * (d * h - e * g)
+        r = 1.0 / det
+        cofactors = (
+            (e * i - f * h, c * h - b * i, b * f - c * e),
+            (f * g - d * i, a * i - c * g, c * d - a * f),
+            (d * h - e * g, b * g - a * h, a * e - b * d),
+        )
+        inv = np.stack([v * r for row in cofactors for v in row], axis=1).astype(np.float32)
+    entries_finite = np.isfinite(m).all(axis=1)
+    invertible = np.isfinite(det) & (det != 0.0) & np.isfinite(inv).all(axis=1)
+    bad = ~(entries_finite & invertible)
+    if bad.any():
+        k = int(np.argmax(bad))
+        if not entries_finite[k]:
+            fail(name, ": matrix of sample ", k, " has a non-finite entry")
+        fail(name, ": matrix of sample ", k, " is singular (not invertible)")
+    return np.ascontiguousarray(inv)
 
 
 # ---- kernel -------------------------------------------------------------------------------------------
