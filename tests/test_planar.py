@@ -1,0 +1,74 @@
+"""The planar (NCHW through strides) CPU paths of the warps, the warp backward and color_transform give the
+same bits as the interleaved (NHWC) layout, on the native and the Numba backends. fastaug.torch hands NCHW
+tensors over as such strided views, so the GAN policies run on these paths."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import fastaug as fa
+from fastaug.functional.warp import warp_backward
+
+N, H, W, SIZE = 4, 21, 39, (25, 72)
+
+
+def planar(x: np.ndarray) -> np.ndarray:
+    """An NHWC view of an NCHW copy of x (channel stride H*W)."""
+    return np.ascontiguousarray(x.transpose(0, 3, 1, 2)).transpose(0, 2, 3, 1)
+
+
+def images(channels: int, dtype: str) -> np.ndarray:
+    rng = np.random.default_rng(channels)
+    if dtype == "uint8":
+        return rng.integers(0, 256, (N, H, W, channels), dtype=np.uint8)
+    return rng.uniform(-1, 1, (N, H, W, channels)).astype(np.float32)
+
+
+def matrices(perspective: bool) -> np.ndarray:
+    """Rotations of any angle, zooms in and out, shifts past the edge (taps far outside), one near-singular."""
+    rng = np.random.default_rng(1)
+    m = fa.affine_matrix(rng.uniform(-180, 180, N), rng.normal(0, 9, (N, 2)), np.exp(rng.normal(0, 0.7, N)),
+                         center=((W - 1) / 2, (H - 1) / 2))  # fmt: skip
+    m[1, :, 2] += 60  # a sample mostly outside the source
+    if not perspective:
+        return m
+    m3 = np.concatenate([m, np.zeros((N, 1, 3))], 1)
+    m3[:, 2] = np.c_[rng.normal(0, 0.003, (N, 2)), np.ones(N)]
+    return m3
+
+
+@pytest.mark.parametrize("backend", ["native", "numba"])
+@pytest.mark.parametrize("dtype", ["uint8", "float32"])
+@pytest.mark.parametrize("channels", [1, 3, 4])
+@pytest.mark.parametrize("op", ["warp_affine", "warp_perspective"])
+@pytest.mark.parametrize("interp", ["nearest", "linear"])
+@pytest.mark.parametrize("border", ["constant", "replicate", "reflect", "wrap", "reflect101"])
+def test_planar_warp_equals_interleaved(backend: str, dtype: str, channels: int, op: str, interp: str, border: str):
+    x, m = images(channels, dtype), matrices(op == "warp_perspective")
+    fill = 0.25 if dtype == "float32" else 7
+    with fa.backend(backend):
+        want = getattr(fa, op)(x, m, SIZE, interp, border, fill=fill)
+        out = planar(np.zeros_like(want))
+        getattr(fa, op)(planar(x), m, SIZE, interp, border, fill=fill, out=out)
+        np.testing.assert_array_equal(out, want)
+        if dtype == "float32":
+            g = np.random.default_rng(3).standard_normal(want.shape).astype(np.float32)
+            dense = warp_backward(op, g, x, m, interp, border, fill, need_matrix=False)[0]
+            grad = planar(np.zeros_like(x))
+            warp_backward(op, planar(g), planar(x), m, interp, border, fill, need_matrix=False, out=grad)
+            np.testing.assert_array_equal(grad, dense)
+
+
+@pytest.mark.parametrize("backend", ["native", "numba"])
+@pytest.mark.parametrize("dtype", ["uint8", "float32"])
+@pytest.mark.parametrize("channels", [1, 3, 4])
+def test_planar_color_transform_equals_interleaved(backend: str, dtype: str, channels: int):
+    x = images(channels, dtype)
+    matrix = np.random.default_rng(2).normal(0, 0.6, (N, channels, channels + 1))
+    matrix[:, :, -1] *= 40 if dtype == "uint8" else 0.3
+    with fa.backend(backend):
+        want = fa.color_transform(x, matrix)
+        out = planar(np.zeros_like(want))
+        fa.color_transform(planar(x), matrix, out=out)
+    np.testing.assert_array_equal(out, want)
