@@ -1,4 +1,5 @@
-// Argument checks that throw fastaug::Error with a message naming the argument.
+// Argument checks that throw fastaug::Error with a message naming the argument (fail), and device failures
+// (fail_device).
 #pragma once
 #include <cstdio>
 #include <string>
@@ -39,6 +40,12 @@ template <class... Parts>
   throw Error(cat(parts...));
 }
 
+// A device or resource failure (fastaug::DeviceError, a std::runtime_error), with the same message style.
+template <class... Parts>
+[[noreturn]] void fail_device(const Parts&... parts) {
+  throw DeviceError(cat(parts...));
+}
+
 #define FASTAUG_CHECK(cond, ...)                       \
   do {                                                 \
     if (!(cond)) ::fastaug::detail::fail(__VA_ARGS__); \
@@ -60,10 +67,31 @@ inline void check_image(const ImageView& v, const char* name, bool float_out = f
   FASTAUG_CHECK(v.numel() == 0 || v.data != nullptr, name, ": data is null");
 }
 
+// The bytes [first, last) that a view's elements span, whatever the signs of its strides.
+inline void byte_span(const ImageView& v, const char*& first, const char*& last) {
+  const int64_t elem = dtype_size(v.dtype);
+  int64_t lo = 0, hi = 0;
+  const int64_t extents[4][2] = {{v.n, v.sn}, {v.h, v.sh}, {v.w, v.sw}, {v.c, v.sc}};
+  for (const auto& e : extents) (e[1] < 0 ? lo : hi) += (e[0] - 1) * e[1];
+  first = static_cast<const char*>(v.data) + lo * elem;
+  last = static_cast<const char*>(v.data) + (hi + 1) * elem;
+}
+
+// src and dst must not share memory: the kernels read src while they write dst (in place is not supported).
+inline void check_no_overlap(const ImageView& src, const ImageView& dst) {
+  if (src.numel() == 0 || dst.numel() == 0) return;
+  const char *s0, *s1, *d0, *d1;
+  byte_span(src, s0, s1);
+  byte_span(dst, d0, d1);
+  FASTAUG_CHECK(d1 <= s0 || s1 <= d0,
+                "dst: overlaps src (in-place operation is not supported); expected separate memory");
+}
+
 inline void check_pair(const ImageView& src, const ImageView& dst, bool float_out = false) {
   check_image(src, "src");
   check_image(dst, "dst", float_out);
   FASTAUG_CHECK(src.device == dst.device && src.device_id == dst.device_id, "dst: must be on the same device as src");
+  check_no_overlap(src, dst);
 }
 
 // Every image of a ragged batch, named name[i].

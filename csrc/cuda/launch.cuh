@@ -17,13 +17,14 @@
 namespace fastaug::cuda_detail {
 
 using detail::fail;
+using detail::fail_device;
 
 inline cudaStream_t stream_of(Stream s) { return static_cast<cudaStream_t>(s.handle); }
 
-// Throws Error("<op>: CUDA error: ...") when the last launch (or an earlier asynchronous error) failed.
+// Throws DeviceError("<op>: CUDA error: ...") when the last launch (or an earlier asynchronous error) failed.
 inline void check_launch(const char* op) {
   const cudaError_t e = cudaGetLastError();
-  if (e != cudaSuccess) fail(op, ": CUDA error: ", cudaGetErrorName(e), ": ", cudaGetErrorString(e));
+  if (e != cudaSuccess) fail_device(op, ": CUDA error: ", cudaGetErrorName(e), ": ", cudaGetErrorString(e));
 }
 
 // Makes the image's device current for the operator (and restores the caller's on exit). Fails with the
@@ -35,7 +36,7 @@ class DeviceScope {
     const cudaError_t e = cudaGetDeviceCount(&count);
     if (e != cudaSuccess) {
       cudaGetLastError();  // clear the sticky-free error so that later calls start clean
-      fail(op, ": got a CUDA image, but no CUDA device can be used: ", cudaGetErrorString(e));
+      fail_device(op, ": got a CUDA image, but no CUDA device can be used: ", cudaGetErrorString(e));
     }
     FASTAUG_CHECK(v.device_id >= 0 && v.device_id < count, op, ": image is on CUDA device ", v.device_id, ", but ",
                   count, " device(s) are present");

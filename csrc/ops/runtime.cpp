@@ -1,13 +1,20 @@
 #include <omp.h>
 #include <pthread.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cstring>
 
 #include "../common/check.hpp"
 #include "backend.hpp"
 #include "fastaug/ops.hpp"
 
 namespace fastaug {
+
+// The key functions of the exception types: their typeinfo and vtable live here, exported (types.hpp).
+Error::~Error() = default;
+DeviceError::~DeviceError() = default;
+
 namespace detail {
 
 static std::atomic<int> g_threads{0};  // 0: OpenMP's default (OMP_NUM_THREADS or the core count)
@@ -49,7 +56,7 @@ const char* cpu_target() {
 #endif
 }
 
-bool cuda_available(std::string* reason) {
+bool cuda_available(char* reason, size_t reason_size) {
 #ifdef FASTAUG_WITH_CUDA
   std::string why;
   const bool ok = cuda::device_available(&why);
@@ -57,7 +64,11 @@ bool cuda_available(std::string* reason) {
   const std::string why = "fastaug was built without CUDA kernels";
   const bool ok = false;
 #endif
-  if (reason) *reason = why;
+  if (reason && reason_size > 0) {
+    const size_t len = std::min(why.size(), reason_size - 1);
+    std::memcpy(reason, why.data(), len);
+    reason[len] = '\0';
+  }
   return ok;
 }
 

@@ -69,6 +69,14 @@ PYBIND11_MODULE(_C, m) {
 #else
   m.attr("with_cuda") = false;
 #endif
+  // A device failure (std::runtime_error in C++) stays the ValueError that Python callers have always caught.
+  py::register_exception_translator([](std::exception_ptr p) {
+    try {
+      if (p) std::rethrow_exception(p);
+    } catch (const DeviceError& e) {
+      PyErr_SetString(PyExc_ValueError, e.what());
+    }
+  });
   m.def("cuda_status", []() {
     std::string reason;
     const bool ok = cuda_available(&reason);

@@ -6,15 +6,20 @@
 //   that wants one value for all repeats it. The pointers are host memory.
 // - src and dst must not overlap; dst's shape and dtype are validated against what the op produces.
 // - uint8 results are rounded to nearest (ties to even, like cvRound) and saturated to [0, 255].
-// - Bad arguments throw fastaug::Error before any memory is touched.
+// - Bad arguments throw fastaug::Error (a std::invalid_argument naming the argument) before any memory is touched;
+//   device failures throw fastaug::DeviceError (a std::runtime_error). See types.hpp.
 // - Coordinates follow OpenCV: pixel centres are at integer coordinates.
 #pragma once
+#include <cstddef>
 #include <cstdint>
 #include <string>
 
+#include "fastaug/export.hpp"
 #include "fastaug/image_view.hpp"
 #include "fastaug/types.hpp"
 
+// Every function declared in this header is exported (the library hides everything else).
+FASTAUG_API_BEGIN
 namespace fastaug {
 
 // ---- geometric -------------------------------------------------------------------------------------
@@ -171,7 +176,16 @@ bool in_forked_child();
 const char* cpu_target();
 
 // Whether CUDA images can be processed: the CUDA kernels are built and a device is usable. If not and
-// reason is given, it receives why (e.g. "built without CUDA", or the CUDA runtime's own message).
-bool cuda_available(std::string* reason = nullptr);
+// reason is given, it receives why (e.g. "built without CUDA", or the CUDA runtime's own message), as a
+// NUL-terminated string cut to reason_size bytes. No std::string crosses the library boundary: a program built
+// with another standard library (or ABI) can call it.
+bool cuda_available(char* reason, size_t reason_size);
+inline bool cuda_available(std::string* reason = nullptr) {
+  char buf[512] = {};
+  const bool ok = cuda_available(buf, sizeof buf);
+  if (reason) *reason = buf;
+  return ok;
+}
 
 }  // namespace fastaug
+FASTAUG_API_END

@@ -1,8 +1,10 @@
-// Public enums and the error type of the fastaug C++ API. No Python, no CUDA.
+// Public enums and the error types of the fastaug C++ API. No Python, no CUDA.
 #pragma once
 #include <cstdint>
 #include <stdexcept>
 #include <string>
+
+#include "fastaug/export.hpp"
 
 namespace fastaug {
 
@@ -20,9 +22,19 @@ enum class Border : int { Constant = 0, Replicate = 1, Reflect = 2, Wrap = 3, Re
 // Values equal OpenCV's THRESH_* constants.
 enum class ThresholdMode : int { Binary = 0, BinaryInv = 1, Trunc = 2, ToZero = 3, ToZeroInv = 4 };
 
-// Every bad argument raises this; the message names the argument, what it got and what it accepts.
-struct Error : std::invalid_argument {
+// Every bad argument raises this, before any memory is touched; the message names the argument, what it got and
+// what it accepts ("dst: expected shape (2, 8, 8, 3), got (2, 8, 8, 1)"). Catch std::invalid_argument or this.
+struct FASTAUG_API Error : std::invalid_argument {
   using std::invalid_argument::invalid_argument;
+  ~Error() override;  // defined in the library: one typeinfo, exported, so catch works across a shared library
+};
+
+// A device or resource failure on valid arguments: a CUDA image with no usable device, a CUDA runtime error
+// (the runtime's name and message), a failed allocation of working memory. Catch std::runtime_error or this.
+// (Python sees it as ValueError, as before this type existed.)
+struct FASTAUG_API DeviceError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+  ~DeviceError() override;
 };
 
 // A CUDA stream, type-erased so that this header needs no CUDA. nullptr = the legacy default stream.
