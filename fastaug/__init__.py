@@ -39,6 +39,16 @@ from .transforms import Compose
 
 __version__ = "0.1.0"
 
+
+def __getattr__(name: str) -> str:
+    # fastaug.cmake_prefix_path: found on first use, so that `import fastaug` stays light
+    if name == "cmake_prefix_path":
+        from ._cmake import cmake_prefix_path
+
+        return cmake_prefix_path()
+    raise AttributeError(f"module 'fastaug' has no attribute {name!r}")
+
+
 OPERATORS = (
     "warp_affine",
     "warp_perspective",

@@ -78,8 +78,28 @@ def train(argv: list[str]) -> int:
     return train_main(argv)
 
 
+class _CMakeDir(argparse.Action):
+    """--cmake-dir: prints where the installed C++ package is, like pybind11's --cmakedir."""
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: object, **kwargs: object) -> None:
+        from fastaug._cmake import cmake_dir
+        from fastaug._errors import FastaugError
+
+        try:
+            print(cmake_dir())
+        except FastaugError as e:
+            raise SystemExit(f"fastaug --cmake-dir: {e}") from None
+        parser.exit()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="fastaug", description=__doc__)
+    parser.add_argument(
+        "--cmake-dir",
+        action=_CMakeDir,
+        nargs=0,
+        help="print the folder of fastaug's CMake package (for CMAKE_PREFIX_PATH or fastaug_DIR) and exit",
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     demo.add_parser(sub)
     augment.add_parser(sub)
