@@ -64,7 +64,8 @@ int main(int argc, char** argv) try {
                                               : synthetic(96, 128);
   if (in.descr != "|u1") throw std::runtime_error("expected a uint8 image, got dtype " + in.descr);
   if (in.shape.size() == 2) in.shape.push_back(1);
-  if (in.shape.size() != 3) throw std::runtime_error("expected an (H, W) or (H, W, C) image");
+  if (in.shape.size() == 4 && in.shape[0] == 1) in.shape.erase(in.shape.begin());  // a batch of one
+  if (in.shape.size() != 3) throw std::runtime_error("expected an (H, W), (H, W, C) or (1, H, W, C) image");
   const int64_t h = in.shape[0], w = in.shape[1], c = in.shape[2];
   std::printf("fastaug %s, %d threads, CPU target %s, CUDA: %s\n", FASTAUG_VERSION_STRING, fastaug::get_num_threads(),
               fastaug::cpu_target(), fastaug::cuda_available() ? "yes" : "no");
