@@ -58,12 +58,14 @@ _KEEP: list = []  # the ctypes structures outlive the capsules (their deleter is
 
 
 def cuda_capsule(shape: tuple[int, ...], dtype: str = "uint8") -> object:
-    """A legacy 'dltensor' capsule with device type kDLCUDA and an address no one may read."""
+    """A legacy 'dltensor' capsule with device type kDLCUDA and an address no one may read (each its own,
+    1 MiB apart: an input and an output at one address would be refused as overlapping first)."""
     shp = (ctypes.c_int64 * len(shape))(*shape)
+    address = 0xDEAD0000 + len(_KEEP) * 0x80000
     code, bits = {"uint8": (1, 8), "float32": (2, 32), "float16": (2, 16), "bfloat16": (4, 16)}[dtype]
     managed = _DLManagedTensor()
     managed.dl_tensor = _DLTensor(
-        ctypes.c_void_p(0xDEAD0000), _DLDevice(2, 0), len(shape), _DLDataType(code, bits, 1), shp, None, 0
+        ctypes.c_void_p(address), _DLDevice(2, 0), len(shape), _DLDataType(code, bits, 1), shp, None, 0
     )
     _KEEP.extend([shp, managed])
     new = ctypes.pythonapi.PyCapsule_New
