@@ -5,6 +5,8 @@ float32, C in {1, 3, 4}; results come back as the caller's type on the caller's 
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from . import transforms
 from ._backend import backend, backends, get_num_threads, set_buffer_cache, set_num_threads
 from ._errors import ArgumentError, ArgumentTypeError, FastaugError
@@ -40,13 +42,18 @@ from .transforms import Compose
 __version__ = "0.1.0"
 
 
-def __getattr__(name: str) -> str:
-    # fastaug.cmake_prefix_path: found on first use, so that `import fastaug` stays light
-    if name == "cmake_prefix_path":
-        from ._cmake import cmake_prefix_path
+if TYPE_CHECKING:
+    cmake_prefix_path: str  # where the C++ package is (the folder holding include/ and lib/cmake/fastaug)
+else:
+    # Hidden from type checkers: a module __getattr__ would type every unknown attribute of fastaug as str.
 
-        return cmake_prefix_path()
-    raise AttributeError(f"module 'fastaug' has no attribute {name!r}")
+    def __getattr__(name: str) -> str:
+        # fastaug.cmake_prefix_path: found on first use, so that `import fastaug` stays light
+        if name == "cmake_prefix_path":
+            from ._cmake import cmake_prefix_path
+
+            return cmake_prefix_path()
+        raise AttributeError(f"module 'fastaug' has no attribute {name!r}")
 
 
 OPERATORS = (
