@@ -23,7 +23,6 @@ Stable API (used by fastaug.train.gan and fastaug.train.vae):
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import json
 import math
 import os
@@ -31,7 +30,7 @@ import sys
 import tempfile
 import time
 import zlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, ClassVar
@@ -164,15 +163,6 @@ def _plain(v: Any) -> Any:
 def _want(config: Any, name: str, ok: bool, expected: str) -> None:
     if not ok:
         raise ArgumentError(f"{option(name)}: expected {expected}, got {getattr(config, name)!r}")
-
-
-def config_from_dict(cls: type[RunConfig], values: dict[str, Any]) -> RunConfig:
-    """A config of class cls from a dict (unknown keys refused, naming them)."""
-    known = {f.name for f in fields(cls)}
-    unknown = sorted(set(values) - known)
-    if unknown:
-        raise ArgumentError(f"config: unknown option(s) {unknown} for {cls.__name__}")
-    return cls(**values)
 
 
 # ---------------------------------------------------------------------------------------------- run folder
@@ -755,8 +745,3 @@ class Trainer:
         if self._due(cfg.checkpoint_every, self.step) or last:
             self.save()
         return out
-
-
-def iter_fields(cls: type[RunConfig]) -> Iterator[dataclasses.Field[Any]]:
-    """The config class's fields, in declaration order (the CLI's option order)."""
-    yield from fields(cls)

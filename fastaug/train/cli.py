@@ -9,7 +9,6 @@ its outputs (a full disk)."""
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import sys
 from collections.abc import Sequence
@@ -79,8 +78,9 @@ def _model(name: str) -> tuple[type, type]:
         from .gan import GANConfig, GANTrainer
 
         return GANConfig, GANTrainer
-    vae = importlib.import_module("fastaug.train.vae")  # written apart from the GAN; absent in older builds
-    return vae.VAEConfig, vae.VAETrainer
+    from .vae import VAEConfig, VAETrainer
+
+    return VAEConfig, VAETrainer
 
 
 def build_parser(name: str, config_cls: type) -> argparse.ArgumentParser:
