@@ -353,3 +353,14 @@ def test_torchrun_two_gloo_processes(tmp_path):
     assert r0["policy"]["_extra_state"]["p"] == r1["policy"]["_extra_state"]["p"]  # p from gathered logits
     assert not torch.equal(r0["latents"], r1["latents"])  # each rank its own streams
     assert not torch.equal(r0["policy"]["_extra_state"]["generator"], r1["policy"]["_extra_state"]["generator"])
+
+
+def test_a_trainer_without_matplotlib_refuses_to_start(tmp_path, monkeypatch):
+    """The pictures need the [train] extra's matplotlib: say so before training, not at the first picture."""
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "matplotlib" else real(name, *a))
+    with pytest.raises(ArgumentError, match=r"matplotlib.*fastaug\[train\]"):
+        GANTrainer(GANConfig(size=16, steps=1, out=str(tmp_path / "run"), progress=False))
+    assert not (tmp_path / "run").exists()

@@ -23,6 +23,7 @@ Stable API (used by fastaug.train.gan and fastaug.train.vae):
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import json
 import math
 import os
@@ -560,6 +561,15 @@ def _limit_threads(n: int) -> None:
     threadpool_limits(n)
 
 
+def _require_train_extra() -> None:
+    """A trainer draws its pictures with matplotlib (the [train] extra): refuse to start without it rather
+    than fail at the first picture after minutes of training."""
+    if importlib.util.find_spec("matplotlib") is None:
+        raise ArgumentError(
+            "fastaug.train: the trainers need matplotlib for their pictures: pip install 'fastaug[train]'"
+        )
+
+
 class Trainer:
     """The shared training loop. A subclass sets ``kind`` ('gan', 'vae') and implements:
 
@@ -583,6 +593,7 @@ class Trainer:
 
     def __init__(self, config: RunConfig) -> None:
         config.validate()
+        _require_train_extra()
         self.config = config
         if config.threads:
             _limit_threads(config.threads)
