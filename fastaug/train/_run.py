@@ -31,7 +31,7 @@ import sys
 import tempfile
 import time
 import zlib
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, ClassVar
@@ -220,17 +220,10 @@ class RunDir:
         if not self.write:
             return None
         path = self.path / name
-        fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=self.path)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                torch.save(state, f)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
+        with _replacing(path, ".tmp") as tmp, open(tmp, "wb") as f:
+            torch.save(state, f)
+            f.flush()
+            os.fsync(f.fileno())
         return path
 
     def save_grid(self, images: Tensor, name: str, nrow: int | None = None) -> Path | None:
@@ -243,18 +236,11 @@ class RunDir:
         grid = image_grid(images, nrow)
         import matplotlib.image
 
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".png", dir=path.parent)
-        os.close(fd)
-        try:
+        with _replacing(path, ".png") as tmp:
             if grid.shape[2] == 1:
                 matplotlib.image.imsave(tmp, grid[:, :, 0], cmap="gray", vmin=0, vmax=255, format="png")
             else:
                 matplotlib.image.imsave(tmp, grid, format="png")
-            os.replace(tmp, path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
         return path
 
     def plot_curves(
@@ -288,10 +274,8 @@ class RunDir:
         axes[-1].set_xlabel("step")
         fig.tight_layout()
         path = self.path / name
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".png", dir=self.path)
-        os.close(fd)
-        fig.savefig(tmp, format="png")
-        os.replace(tmp, path)
+        with _replacing(path, ".png") as tmp:
+            fig.savefig(tmp, format="png")
         return path
 
 
@@ -305,11 +289,24 @@ def _check_writable(path: Path) -> None:
         raise ArgumentError(f"--out: cannot write to {os.fspath(path)!r}: {e.strerror or e}") from None
 
 
+@contextlib.contextmanager
+def _replacing(path: Path, suffix: str = "") -> Iterator[str]:
+    """A temporary file next to path to write; on success it replaces path (os.replace: readers see the old
+    file or the new one, never half of one), on failure it is removed and path is left as it was."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
+    os.close(fd)
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
 def _atomic_write(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    with os.fdopen(fd, "wb") as f:
+    with _replacing(path) as tmp, open(tmp, "wb") as f:
         f.write(data)
-    os.replace(tmp, path)
 
 
 def _json_safe(v: Any) -> Any:

@@ -46,6 +46,7 @@ import fastaug.transforms as T
 
 from .._errors import ArgumentError, ArgumentTypeError, FastaugError
 from ._run import RunConfig, Trainer, _help, _is_int, _want, all_reduce_grads, broadcast_module, stream_seed
+from .data import _check_int
 from .metrics import bits_per_dim, elbo_nats
 
 LIKELIHOODS = ("gaussian", "bernoulli")
@@ -55,14 +56,6 @@ SIGMA_SPEED = 10.0  # a learned log sigma is 10 x its parameter (see VAE.__init_
 
 
 # ------------------------------------------------------------------------------------------------- checks
-
-
-def _check_int(name: str, value: Any, low: int) -> int:
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
-        raise ArgumentTypeError(f"{name}: expected an int, got {type(value).__name__}")
-    if value < low:
-        raise ArgumentError(f"{name}: expected an int >= {low}, got {value}")
-    return int(value)
 
 
 def _check_positive(name: str, value: Any) -> float:
