@@ -566,14 +566,9 @@ void median_cpu(const ImageView& src, const ImageView& dst, int ksize) {
     // the block's source rows, padded by replicating the edge pixels (OpenCV's median border)
     const auto rows = scratch<T>((y1 - y0 + 2 * a) * plen);
     std::vector<T> vals(static_cast<size_t>(count) * kMedianLanes);  // zeroed: lanes past a row's end are sorted too
-    for (int64_t r = y0 - a; r < y1 + a; ++r) {
-      const T* s = static_cast<const T*>(src.data) + n * src.sn + map_border(r, src.h, Border::Replicate) * src.sh;
-      T* p = &rows[(r - y0 + a) * plen];
-      for (int64_t x = -a; x < src.w + a; ++x) {
-        const int64_t sx = map_border(x, src.w, Border::Replicate);
-        for (int64_t c = 0; c < C; ++c) p[(x + a) * C + c] = s[sx * src.sw + c * src.sc];
-      }
-    }
+    const T no_fill[4] = {};                                         // a replicated border never reads the fill
+    for (int64_t r = y0 - a; r < y1 + a; ++r)
+      padded_row<T, T>(src, n, r, a, a, Border::Replicate, no_fill, &rows[(r - y0 + a) * plen]);
     constexpr int64_t L = kMedianVecBytes / sizeof(T);  // median_row_vec's lanes
     const auto row_out = scratch<T>(len);
     for (int64_t y = y0; y < y1; ++y) {
