@@ -171,6 +171,7 @@ def _fma32(a, b, c):  # type: ignore[no-untyped-def]
 # color_transform's kinds of sample (ColorKind): a diagonal matrix (or C = 1), OpenCV's 10-bit fixed point,
 # the float chain.
 DIAG, FIXED, FULL = 0, 1, 2
+MEAN_LANES_U8, MEAN_LANES_F32 = 16, 8  # intensity_pixel.hpp's kMeanLanesU8, kMeanLanesF32
 
 
 @numba.njit(cache=True, inline="always")
@@ -203,17 +204,27 @@ def mean_row(
     then each channel's lanes added in lane order into sums[0:C] (int64 or float64: its type is the sums')."""
     for j in range(L * C):
         lanes[j] = 0
-    x = 0
-    while x + L <= w:
-        for lane in range(L):
+    if sw == C and sc == 1:  # dense pixels: lane j % (L * C) of the row's flat values, a loop that vectorises
+        span, full = L * C, (w // L) * L * C  # with unsigned indices (see _view.dense_row)
+        for base in range(0, full, span):
+            p = np.uint64(start + base)
+            for j in range(span):
+                lanes[j] += src[p + np.uint64(j)]
+        p = np.uint64(start + full)
+        for j in range(w * C - full):  # the last w % L pixels, into the first lanes (as below)
+            lanes[j] += src[p + np.uint64(j)]
+    else:
+        x = 0
+        while x + L <= w:
+            for lane in range(L):
+                for c in range(C):
+                    lanes[lane * C + c] += src[start + (x + lane) * sw + c * sc]
+            x += L
+        lane = 0
+        while lane < L and x + lane < w:
             for c in range(C):
                 lanes[lane * C + c] += src[start + (x + lane) * sw + c * sc]
-        x += L
-    lane = 0
-    while lane < L and x + lane < w:
-        for c in range(C):
-            lanes[lane * C + c] += src[start + (x + lane) * sw + c * sc]
-        lane += 1
+            lane += 1
     for c in range(C):
         sums[c] = lanes[c]
         for k in range(1, L):
@@ -504,26 +515,34 @@ def pixel_values(src: np.ndarray, a: int, sc: int, C: int):  # type: ignore[no-u
 
 
 @numba.njit(cache=True, inline="always")
-def color_row(
-    src: np.ndarray,
-    p: int,
-    ssw: int,
-    ssc: int,
-    dst: np.ndarray,
-    o: int,
-    dsw: int,
-    dsc: int,
-    w: int,
-    m: np.ndarray,
-    q: np.ndarray,
-    kind: int,
-    C: int,
-) -> None:
-    """A row of color_transform from buffer index p (src) into o (dst); C is a constant at each call."""
-    for x in range(w):
-        v0, v1, v2, v3 = pixel_values(src, p + x * ssw, ssc, C)
+def color_row(src: np.ndarray, s: Layout, dst: np.ndarray, d: Layout, n: int, y: int, m, q, kind: int, C: int) -> None:  # type: ignore[no-untyped-def]
+    """Row y of image n of color_transform under sample n's m, q and kind; C and kind are constants at each
+    call (color_rows branches on them), so that the pixel loop has no branch and vectorises."""
+    p, o = index(s, n, y, 0, 0), index(d, n, y, 0, 0)
+    if rows_dense(s) and rows_dense(d):  # unsigned indices (see _view.dense_row)
+        inp, out = dense_row(src, s, n, y), dense_row(dst, d, n, y)
+        one, two, three = np.uint64(1 if C > 1 else 0), np.uint64(2 if C > 2 else 0), np.uint64(3 if C > 3 else 0)
+        for x in range(s.w):
+            i = np.uint64(x * C)
+            v0, v1, v2, v3 = inp[i], inp[i + one], inp[i + two], inp[i + three]
+            for c in range(C):
+                out[i + np.uint64(c)] = saturate(color_channel(m, q, kind, v0, v1, v2, v3, c, C), dst)
+        return
+    for x in range(s.w):
+        v0, v1, v2, v3 = pixel_values(src, p + x * s.sw, s.sc, C)
         for c in range(C):
-            dst[o + x * dsw + c * dsc] = saturate(color_channel(m, q, kind, v0, v1, v2, v3, c, C), dst)
+            dst[o + x * d.sw + c * d.sc] = saturate(color_channel(m, q, kind, v0, v1, v2, v3, c, C), dst)
+
+
+@numba.njit(cache=True, inline="always")
+def color_row_kinds(src: np.ndarray, s: Layout, dst: np.ndarray, d: Layout, n: int, y: int, m, q, kind, C: int) -> None:  # type: ignore[no-untyped-def]
+    """color_row with sample n's kind as a constant in each branch."""
+    if kind[n] == FIXED:
+        color_row(src, s, dst, d, n, y, m[n], q[n], FIXED, C)
+    elif kind[n] == DIAG:
+        color_row(src, s, dst, d, n, y, m[n], q[n], DIAG, C)
+    else:
+        color_row(src, s, dst, d, n, y, m[n], q[n], FULL, C)
 
 
 @numba.njit(parallel=True, cache=True)
@@ -531,16 +550,13 @@ def color_rows(
     src: np.ndarray, s: Layout, dst: np.ndarray, d: Layout, m: np.ndarray, q: np.ndarray, kind: np.ndarray
 ) -> None:
     for r in numba.prange(s.n * s.h):
-        n = r // s.h
-        y = r % s.h
-        p = index(s, n, y, 0, 0)
-        o = index(d, n, y, 0, 0)
+        n, y = r // s.h, r % s.h
         if s.c == 3:
-            color_row(src, p, s.sw, s.sc, dst, o, d.sw, d.sc, s.w, m[n], q[n], kind[n], 3)
+            color_row_kinds(src, s, dst, d, n, y, m, q, kind, 3)
         elif s.c == 1:
-            color_row(src, p, s.sw, s.sc, dst, o, d.sw, d.sc, s.w, m[n], q[n], kind[n], 1)
+            color_row_kinds(src, s, dst, d, n, y, m, q, kind, 1)
         else:
-            color_row(src, p, s.sw, s.sc, dst, o, d.sw, d.sc, s.w, m[n], q[n], kind[n], 4)
+            color_row_kinds(src, s, dst, d, n, y, m, q, kind, 4)
 
 
 @numba.njit(cache=True, inline="always")
@@ -869,9 +885,6 @@ def color_transform(src: np.ndarray, dst: np.ndarray, matrix: np.ndarray) -> Non
     plan = color_transform_plan(src, dst, matrix)
     if plan is not None:
         launch(color_rows, sbuf, s, dbuf, d, *plan)
-
-
-MEAN_LANES_U8, MEAN_LANES_F32 = 16, 8  # intensity_pixel.hpp's kMeanLanesU8, kMeanLanesF32
 
 
 def check_channel_mean(src: np.ndarray, out: np.ndarray) -> None:
