@@ -19,7 +19,7 @@ from numba.extending import overload
 
 from ._check import check_border, check_pair, fail, fill_f32, params, shape_str
 from ._common import REPLICATE, f32, map_border, saturate
-from ._parallel import BLOCK_ROWS, block_at, launch, workers
+from ._parallel import BLOCK_ROWS, block_at, claim, launch, task_counter, workers
 from ._view import Layout, as_batch, as_view, dense_row, index, rows_dense, store_values
 
 # ---- host side: kernels (filter_pixel.hpp) ------------------------------------------------------------
@@ -220,13 +220,16 @@ def sep_blocks(
 ) -> None:
     blocks = (s.h + BLOCK_ROWS - 1) // BLOCK_ROWS
     length = s.w * s.c
-    for t in numba.prange(workers):
+    counter = task_counter()
+    for _ in numba.prange(workers):
         pad = np.empty((s.w + kx.shape[1] - 1) * s.c, np.float32)
         rows = np.empty((BLOCK_ROWS + ky.shape[1] - 1) * length, np.float32)
         acc = np.empty(length, np.float32)
-        for i in range(t, s.n * blocks, workers):
+        i = claim(counter)
+        while i < s.n * blocks:
             n, y0, y1 = block_at(i, blocks, s.h)
             sep_block(src, s, dst, d, n, y0, y1, kx[n], ky[n], border, fill, delta, pad, rows, acc)
+            i = claim(counter)
 
 
 @numba.njit(cache=True, inline="always")
@@ -326,16 +329,19 @@ def gaussian_q8_blocks(
 ) -> None:
     blocks = (s.h + BLOCK_ROWS - 1) // BLOCK_ROWS
     length = s.w * s.c
-    for t in numba.prange(workers):
+    counter = task_counter()
+    for _ in numba.prange(workers):
         zero_fill = np.zeros(4, np.uint16)  # cv::GaussianBlur's constant border is 0
         pad = np.empty((s.w + kx.shape[1] - 1) * s.c, np.uint16)
         rows = np.empty((BLOCK_ROWS + ky.shape[1] - 1) * length, np.uint16)
         hi = np.empty(length, np.uint16)
         lo = np.empty(length, np.uint16)
         buf = np.empty(length, np.uint8)
-        for i in range(t, s.n * blocks, workers):
+        i = claim(counter)
+        while i < s.n * blocks:
             n, y0, y1 = block_at(i, blocks, s.h)
             gaussian_q8_block(src, s, dst, d, n, y0, y1, kx[n], ky[n], border, zero_fill, pad, rows, hi, lo, buf)
+            i = claim(counter)
 
 
 @numba.njit(cache=True)
@@ -398,14 +404,17 @@ def filter2d_blocks(
     blocks = (s.h + BLOCK_ROWS - 1) // BLOCK_ROWS
     kh, kw = kernel.shape[1], kernel.shape[2]
     length = s.w * s.c
-    for t in numba.prange(workers):
+    counter = task_counter()
+    for _ in numba.prange(workers):
         rows = np.empty((BLOCK_ROWS + kh - 1) * (s.w + kw - 1) * s.c, np.float32)
         acc = np.empty(length, np.float32)
         off = np.empty(kh * kw, np.int64)
         coef = np.empty(kh * kw, np.float32)
-        for i in range(t, s.n * blocks, workers):
+        i = claim(counter)
+        while i < s.n * blocks:
             n, y0, y1 = block_at(i, blocks, s.h)
             filter2d_block(src, s, dst, d, n, y0, y1, kernel[n], border, fill, rows, acc, off, coef)
+            i = claim(counter)
 
 
 @numba.njit(cache=True, inline="always")
@@ -542,12 +551,15 @@ def median_blocks(src: np.ndarray, s: Layout, dst: np.ndarray, d: Layout, worker
     median_row takes the literal."""
     numba.literally(ksize)
     blocks = (s.h + BLOCK_ROWS - 1) // BLOCK_ROWS
-    for t in numba.prange(workers):
+    counter = task_counter()
+    for _ in numba.prange(workers):
         rows = np.empty((BLOCK_ROWS + ksize - 1) * (s.w + ksize - 1) * s.c, src.dtype)
         obuf = np.empty(d.w * d.c, dst.dtype)
-        for i in range(t, s.n * blocks, workers):
+        i = claim(counter)
+        while i < s.n * blocks:
             n, y0, y1 = block_at(i, blocks, s.h)
             median_block(src, s, dst, d, n, y0, y1, ksize, rows, obuf)
+            i = claim(counter)
 
 
 # ---- front doors --------------------------------------------------------------------------------------
@@ -724,6 +736,17 @@ def box_pixel(src: np.ndarray, s: Layout, n: int, y: int, x: int, c: int, kh: in
     return box_value(total, inv, u8)
 
 
+@numba.njit(cache=True, inline="always")
+def box_row_sums(pad: np.ndarray, step: int, length: int, kw: int, out: np.ndarray) -> None:
+    """out[i] = pad[i] + pad[i + step] + ... (kw taps, in tap order: box_block's sums), with kw a constant at
+    each call and unsigned indices (see _view.dense_row)."""
+    for i in range(length):
+        v = out.dtype.type(pad[i])
+        for j in range(1, kw):
+            v += pad[np.uint64(i + j * step)]
+        out[i] = v
+
+
 @numba.njit(cache=True)
 def box_block(
     src: np.ndarray,
@@ -756,12 +779,17 @@ def box_block(
         padded_row(src, s, n, r, ax, kw - 1 - ax, border, zero, pad)
         at = (r - y0 + ay) * length
         out = rows[at : at + length]
-        for i in range(length):
-            out[i] = pad[i]
-        for j in range(1, kw):
-            tap = pad[j * step : j * step + length]
+        if kw == 3:  # the common sizes with a constant tap count: one pass that vectorises
+            box_row_sums(pad, step, length, 3, out)
+        elif kw == 5:
+            box_row_sums(pad, step, length, 5, out)
+        else:
             for i in range(length):
-                out[i] = out[i] + tap[i]
+                out[i] = pad[i]
+            for j in range(1, kw):
+                tap = pad[j * step : j * step + length]
+                for i in range(length):
+                    out[i] = out[i] + tap[i]
     dense = rows_dense(d)
     if u8:
         acc[:] = 0
@@ -773,13 +801,11 @@ def box_block(
         o = dense_row(dst, d, n, y) if dense else obuf
         if u8:
             enter = rows[(y - y0 + kh - 1) * length : (y - y0 + kh) * length]
-            for i in range(length):
-                acc[i] = acc[i] + enter[i]
-            for i in range(length):
-                o[i] = saturate(box_value(acc[i], inv, u8), o)
             leave = rows[(y - y0) * length : (y - y0 + 1) * length]
-            for i in range(length):
-                acc[i] = acc[i] - leave[i]
+            for i in range(length):  # one pass: the row entering the window, the output, the row leaving
+                total = acc[i] + enter[i]
+                o[i] = saturate(box_value(total, inv, u8), o)
+                acc[i] = total - leave[i]
         else:
             acc[:] = 0.0
             for j in range(kh):
@@ -808,15 +834,18 @@ def box_blocks(
     accs: np.ndarray,
     obuf: np.ndarray,
 ) -> None:  # type: ignore[no-untyped-def]
-    """Worker t takes every workers-th block with its own buffers pads[t], rows[t], accs[t], obuf[t]
-    (allocated by the caller, which knows their types)."""
+    """Worker t claims blocks (parallel_blocks' dynamic schedule) and runs them with its own buffers pads[t],
+    rows[t], accs[t], obuf[t] (allocated by the caller, which knows their types)."""
     workers = pads.shape[0]
     blocks = (s.h + BLOCK_ROWS - 1) // BLOCK_ROWS
+    counter = task_counter()
     for t in numba.prange(workers):
         zero = np.zeros(4, pads.dtype)  # cv2.blur's constant border reads 0
-        for i in range(t, s.n * blocks, workers):
+        i = claim(counter)
+        while i < s.n * blocks:
             n, y0, y1 = block_at(i, blocks, s.h)
             box_block(src, s, dst, d, n, y0, y1, kh, kw, border, inv, u8, zero, pads[t], rows[t], accs[t], obuf[t])
+            i = claim(counter)
 
 
 def box_scale(u8: bool, kh: int, kw: int) -> float:
