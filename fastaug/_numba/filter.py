@@ -514,7 +514,7 @@ def _median_row(rows, at, plen, C, out, ksize):  # type: ignore[no-untyped-def]
     return None
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def median_block(
     src: np.ndarray,
     s: Layout,
@@ -530,7 +530,7 @@ def median_block(
     """Rows [y0, y1) of image n: the block's source rows padded by replicating the edge pixels (OpenCV's
     median border), then each output row's medians, written straight into dense output rows (the worker's
     buffers: (BLOCK_ROWS + ksize - 1) padded rows, and a row of output for other layouts). ksize is a
-    literal (median_blocks), which median_row needs."""
+    constant (median_blocks_3, _5, _7), which median_row sees as a literal."""
     a = ksize // 2
     plen = (s.w + 2 * a) * s.c
     unused = np.zeros(4, rows.dtype)  # REPLICATE reads no fill
@@ -545,11 +545,10 @@ def median_block(
             store_values(dst, d, n, y, obuf)
 
 
-@numba.njit(parallel=True, cache=True)
+@numba.njit(cache=True, inline="always")
 def median_blocks(src: np.ndarray, s: Layout, dst: np.ndarray, d: Layout, workers: int, ksize: int) -> None:
-    """Compiled for each ksize apart (numba.literally), so that a call compiles only the network it runs:
-    median_row takes the literal."""
-    numba.literally(ksize)
+    """The blocks of median_blur, claimed on demand; inlined into one kernel per ksize below, where ksize is a
+    constant that median_row sees as a literal."""
     blocks = (s.h + BLOCK_ROWS - 1) // BLOCK_ROWS
     counter = task_counter()
     for _ in numba.prange(workers):
@@ -560,6 +559,26 @@ def median_blocks(src: np.ndarray, s: Layout, dst: np.ndarray, d: Layout, worker
             n, y0, y1 = block_at(i, blocks, s.h)
             median_block(src, s, dst, d, n, y0, y1, ksize, rows, obuf)
             i = claim(counter)
+
+
+# One kernel per ksize, so that a call compiles only the network it runs. (numba.literally did this with one
+# kernel, but then every call first retried type inference without the literal: 30-50 ms a call.)
+@numba.njit(parallel=True, cache=True)
+def median_blocks_3(src: np.ndarray, s: Layout, dst: np.ndarray, d: Layout, workers: int) -> None:
+    median_blocks(src, s, dst, d, workers, 3)
+
+
+@numba.njit(parallel=True, cache=True)
+def median_blocks_5(src: np.ndarray, s: Layout, dst: np.ndarray, d: Layout, workers: int) -> None:
+    median_blocks(src, s, dst, d, workers, 5)
+
+
+@numba.njit(parallel=True, cache=True)
+def median_blocks_7(src: np.ndarray, s: Layout, dst: np.ndarray, d: Layout, workers: int) -> None:
+    median_blocks(src, s, dst, d, workers, 7)
+
+
+MEDIAN_KERNELS = {3: median_blocks_3, 5: median_blocks_5, 7: median_blocks_7}
 
 
 # ---- front doors --------------------------------------------------------------------------------------
@@ -900,4 +919,4 @@ def median_blur(src: np.ndarray, dst: np.ndarray, ksize: int) -> None:
         return
     sbuf, s = as_view(src, "img")
     dbuf, d = as_view(dst, "out", writable=True)
-    launch(median_blocks, sbuf, s, dbuf, d, workers(), int(ksize))
+    launch(MEDIAN_KERNELS[int(ksize)], sbuf, s, dbuf, d, workers())
