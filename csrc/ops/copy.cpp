@@ -6,7 +6,7 @@
 #include "../common/parallel.hpp"
 #include "backend.hpp"
 #include "copy_pixel.hpp"
-#include "fastaug/ops.hpp"
+#include "fastaug/geometry.hpp"
 
 namespace fastaug {
 namespace detail {

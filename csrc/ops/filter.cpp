@@ -14,7 +14,7 @@
 #include "../common/parallel.hpp"
 #include "../common/saturate.hpp"
 #include "backend.hpp"
-#include "fastaug/ops.hpp"
+#include "fastaug/filters.hpp"
 #include "filter_pixel.hpp"
 
 namespace fastaug {

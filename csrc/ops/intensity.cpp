@@ -9,7 +9,7 @@
 #include "../common/dispatch.hpp"
 #include "../common/parallel.hpp"
 #include "backend.hpp"
-#include "fastaug/ops.hpp"
+#include "fastaug/intensity.hpp"
 #include "intensity_pixel.hpp"
 
 namespace fastaug {

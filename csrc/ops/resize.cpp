@@ -16,7 +16,7 @@
 #include "../common/dispatch.hpp"
 #include "../common/parallel.hpp"
 #include "backend.hpp"
-#include "fastaug/ops.hpp"
+#include "fastaug/geometry.hpp"
 #include "resize_pixel.hpp"
 
 namespace fastaug {

@@ -7,7 +7,7 @@
 
 #include "../common/check.hpp"
 #include "backend.hpp"
-#include "fastaug/ops.hpp"
+#include "fastaug/runtime.hpp"
 
 namespace fastaug {
 

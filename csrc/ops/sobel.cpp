@@ -6,7 +6,7 @@
 #include "../common/dispatch.hpp"
 #include "../common/parallel.hpp"
 #include "backend.hpp"
-#include "fastaug/ops.hpp"
+#include "fastaug/filters.hpp"
 #include "filter_pixel.hpp"
 #include "sobel_pixel.hpp"
 

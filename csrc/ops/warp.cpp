@@ -8,7 +8,7 @@
 #include "../common/dispatch.hpp"
 #include "../common/parallel.hpp"
 #include "backend.hpp"
-#include "fastaug/ops.hpp"
+#include "fastaug/geometry.hpp"
 #include "warp_avx2.hpp"
 #include "warp_pixel.hpp"
 #include "warp_planar.hpp"
