@@ -13,6 +13,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "../common/cpu.hpp"
 #include "../common/dispatch.hpp"
 #include "../common/parallel.hpp"
 #include "backend.hpp"
@@ -161,10 +162,6 @@ __attribute__((target("avx2"))) void fixed_row_avx2(const uint8_t* row, const Ax
   fixed_row_vec<C>(row, tx, pw, x, pw.vec_end, out);  // an odd pixel left: the 128-bit version
 }
 
-inline bool cpu_has_avx2() {
-  static const bool has = __builtin_cpu_supports("avx2");
-  return has;
-}
 #define FASTAUG_HAVE_RESIZE_AVX2 1
 #endif
 

@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <cstring>
 
+#include "../common/cpu.hpp"
 #include "warp_pixel.hpp"
 
 #define FASTAUG_HAVE_WARP_AVX2 1
@@ -219,11 +220,6 @@ __attribute__((target("avx2"))) void warp_u8_row_avx2(const SrcImage<uint8_t, C,
     }
   }
   for (; x < w; ++x) warp_pixel<I, Perspective>(s, m, x, y, border, fill, row + x * C, 1);
-}
-
-inline bool cpu_has_avx2() {
-  static const bool has = __builtin_cpu_supports("avx2");
-  return has;
 }
 
 }  // namespace fastaug::detail
