@@ -16,7 +16,7 @@ import fastaug
 from fastaug._cmake import CONFIG
 from fastaug._errors import FastaugError
 
-FAMILIES = ("geometry.hpp", "filters.hpp", "intensity.hpp", "runtime.hpp")  # one header per operator family
+FAMILIES = ("geometry.hpp", "filters.hpp", "intensity.hpp", "runtime.hpp", "pipeline.hpp")  # one header per family
 
 
 def _prefix() -> Path:

@@ -1,11 +1,10 @@
 // fastaug from C++: read an image (binary PPM/PGM or .npy), augment a batch of copies with a fused geometric
-// stage (one explicit 3x3 matrix per sample, one warp) and pixel stages, run a few single operators, write the
-// results. Build against an installed fastaug (see CMakeLists.txt):
+// stage (each sample's chain of crop, flip and rotation one matrix, the batch one warp) and pixel stages, run a few
+// single operators, write the results. Build against an installed fastaug (see CMakeLists.txt):
 //   fastaug_example [input.ppm|input.pgm|input.npy] [output-folder]
 // With no input it makes a synthetic 96 x 128 RGB picture, so it runs anywhere.
 #include <fastaug/fastaug.hpp>
 
-#include <array>
 #include <cmath>
 #include <cstdio>
 #include <stdexcept>
@@ -15,22 +14,6 @@
 #include "image_io.hpp"
 
 namespace {
-
-using Mat3 = std::array<double, 9>;  // row-major 3 x 3, forward (source pixel -> output pixel)
-
-Mat3 mul(const Mat3& a, const Mat3& b) {
-  Mat3 r{};
-  for (int i = 0; i < 3; ++i)
-    for (int j = 0; j < 3; ++j)
-      for (int k = 0; k < 3; ++k) r[i * 3 + j] += a[i * 3 + k] * b[k * 3 + j];
-  return r;
-}
-Mat3 translate(double tx, double ty) { return {1, 0, tx, 0, 1, ty, 0, 0, 1}; }
-// angle in degrees, counter-clockwise as displayed (cv2.getRotationMatrix2D's sense), scale s.
-Mat3 rotate_scale(double deg, double s) {
-  const double a = deg * M_PI / 180, c = std::cos(a) * s, si = std::sin(a) * s;
-  return {c, si, 0, -si, c, 0, 0, 0, 1};
-}
 
 // A synthetic RGB picture: gradients, a disc and stripes, so that every stage changes something visible.
 image_io::Array synthetic(int64_t h, int64_t w) {
@@ -76,23 +59,25 @@ int main(int argc, char** argv) try {
   for (int64_t i = 0; i < n; ++i) std::copy(in.bytes.begin(), in.bytes.end(), batch.begin() + i * h * w * c);
   const fastaug::ImageView src = fastaug::ImageView::nhwc(batch.data(), fastaug::DType::UInt8, n, h, w, c);
 
-  // Per-sample parameters, explicit (a data service would draw them from its own seeded generator): rotation,
-  // scale and horizontal flip about the centre, then a shift, composed into ONE matrix per sample, as
-  // fastaug.Compose fuses its geometric transforms, and sent to the output's centre.
-  const double angle[n] = {0, 15, -30, 90}, scale[n] = {0.75, 0.9, 0.6, 0.75}, shift[n] = {0, 6, -6, 0};
+  // Per-sample parameters, explicit (a data service would draw them from its own seeded generator): a crop of
+  // three quarters resized to the output, a horizontal flip, a rotation with scale and a shift. Each sample's
+  // chain is ONE matrix (fastaug::Geometry, the steps of fastaug.Compose's geometric transforms) and the batch is
+  // ONE warp (fastaug::warp_fused: as Compose runs a geometric run, antialiasing any sample that shrinks 2x).
+  const double angle[n] = {0, 15, -30, 90}, scale[n] = {1, 0.9, 0.6, 0.75}, shift[n] = {0, 6, -6, 0};
+  const double top[n] = {0, h / 8.0, h / 4.0, h / 8.0}, left[n] = {0, w / 4.0, w / 8.0, 0};
   const bool hflip[n] = {false, true, false, true};
-  std::vector<double> H(static_cast<size_t>(n) * 9);
+  std::vector<fastaug::Matrix3> matrices;
   for (int64_t i = 0; i < n; ++i) {
-    const Mat3 flip = hflip[i] ? Mat3{-1, 0, double(w - 1), 0, 1, 0, 0, 0, 1} : translate(0, 0);
-    const Mat3 m = mul(translate((ow - 1) / 2.0 + shift[i], (oh - 1) / 2.0),
-                       mul(rotate_scale(angle[i], scale[i]), mul(translate(-(w - 1) / 2.0, -(h - 1) / 2.0), flip)));
-    std::copy(m.begin(), m.end(), H.begin() + i * 9);
+    fastaug::Geometry g(h, w);
+    g.resized_crop(top[i], left[i], h * 0.75, w * 0.75, oh, ow).hflip(hflip[i]).affine(angle[i], shift[i], 0, scale[i]);
+    matrices.push_back(g.matrix());
   }
   std::vector<unsigned char> warped(static_cast<size_t>(n * oh * ow * c)), stage(warped.size());
   const fastaug::ImageView geo = fastaug::ImageView::nhwc(warped.data(), fastaug::DType::UInt8, n, oh, ow, c);
   const fastaug::ImageView tmp = fastaug::ImageView::nhwc(stage.data(), fastaug::DType::UInt8, n, oh, ow, c);
-  const double fill[4] = {0, 0, 0, 0};
-  fastaug::warp_perspective(src, geo, H.data(), fastaug::Interp::Linear, fastaug::Border::Reflect101, fill);
+  fastaug::WarpOptions options;
+  options.border = fastaug::Border::Reflect101;
+  fastaug::warp_fused(src, geo, matrices.data(), options);
 
   // Colour: brightness b, contrast k and saturation s folded into one C x (C + 1) matrix per sample (linear, so
   // they commute and round once): out = k * (s * x + (1 - s) * luma(x)) + b.

@@ -4,4 +4,5 @@
 #include "fastaug/dlpack.hpp"
 #include "fastaug/image_view.hpp"
 #include "fastaug/ops.hpp"
+#include "fastaug/pipeline.hpp"
 #include "fastaug/types.hpp"
