@@ -79,6 +79,8 @@ def backends() -> dict[str, dict[str, Any]]:
             "reason": _native_error or "fastaug._C imported",
             "devices": ["cpu"] + (["cuda"] if _native is not None and _native.with_cuda else []),
             "cpu_target": _native.cpu_target() if _native is not None else None,
+            # float32 planar warps' tap reads: "hardware" gathers or "scalar" loads (timed once; same bits)
+            "planar_gather": _native.planar_gather() if _native is not None else None,
         },
         "numba": {
             "available": numba_ok,
@@ -170,6 +172,18 @@ def empty_host(shape: tuple[int, ...], dtype: str) -> np.ndarray:
     if _native is None or nbytes < POOLED_OUTPUT_BYTES:
         return np.empty(shape, dtype=dtype)
     return _native.empty_buffer(nbytes).view(dtype).reshape(shape)
+
+
+def empty_torch_cpu(shape: tuple[int, ...], dtype: str) -> Any:
+    """A new CPU torch tensor for an output: of 1 MiB or more (and a dtype NumPy has), a torch.from_numpy view
+    of an empty_host block (no page faults when the kernel writes it; its storage cannot grow with resize_),
+    else torch.empty."""
+    import torch
+
+    nbytes = int(np.prod(shape, dtype=np.int64)) * getattr(torch, dtype).itemsize
+    if _native is None or nbytes < POOLED_OUTPUT_BYTES or dtype == "bfloat16":
+        return torch.empty(shape, dtype=getattr(torch, dtype))
+    return torch.from_numpy(empty_host(shape, dtype))
 
 
 def set_buffer_cache(nbytes: int) -> int:

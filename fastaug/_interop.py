@@ -213,6 +213,10 @@ def empty_like(img: Image, shape: tuple[int, ...], dtype: str) -> Any:
     if img.framework == "torch":
         import torch
 
+        if img.obj.device.type == "cpu":
+            from ._backend import empty_torch_cpu
+
+            return empty_torch_cpu(shape, dtype)
         return torch.empty(shape, dtype=getattr(torch, dtype), device=img.obj.device)
     if img.framework == "cupy":
         import cupy

@@ -23,6 +23,7 @@ from cuda_cases import ALL_OPS, REDUCTIONS, batch, op_dtypes  # noqa: E402
 
 def main() -> None:
     print("target", fa.backends()["native"]["cpu_target"])
+    print("planar_gather", fa.backends()["native"]["planar_gather"])
     with fa.backend("native"):
         for name, op in sorted({**ALL_OPS, **REDUCTIONS}.items()):
             for dtype in op_dtypes(name):

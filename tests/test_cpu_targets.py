@@ -44,8 +44,8 @@ EMULATORS = {
 }
 
 
-def probe(*prefix: str) -> dict[str, str]:
-    env = {**os.environ, "PYTHONWARNINGS": "ignore", "OMP_NUM_THREADS": "1"}
+def probe(*prefix: str, **variables: str) -> dict[str, str]:
+    env = {**os.environ, "PYTHONWARNINGS": "ignore", "OMP_NUM_THREADS": "1", **variables}
     run = subprocess.run([*prefix, sys.executable, str(PROBE)], capture_output=True, text=True, env=env, timeout=900)
     assert run.returncode == 0, run.stderr[-2000:]
     lines = [line.rsplit(" ", 1) for line in run.stdout.splitlines() if line and not line.startswith(("qemu", "=="))]
@@ -63,6 +63,17 @@ def test_every_clone_gives_the_same_bits(native, name):
     emulated = probe(*command())
     assert emulated.pop("target") == target, f"{name} did not select the {target} clone"
     native = dict(native)
-    native.pop("target")
+    native.pop("target"), native.pop("planar_gather"), emulated.pop("planar_gather")
     differing = sorted(k for k in native if emulated.get(k) != native[k])
     assert len(native) > 40 and not differing, f"{name} ({target}) differs from the native clone on {differing}"
+
+
+@pytest.mark.parametrize("mode", ["hardware", "scalar"])
+def test_both_planar_gathers_give_the_same_bits(native, mode):
+    """The float32 planar warps read their taps with hardware gathers or scalar loads, whichever was faster when
+    timed; FASTAUG_PLANAR_GATHER forces one. Each must give every case's bits."""
+    forced = probe(FASTAUG_PLANAR_GATHER=mode)
+    assert forced.pop("planar_gather") == mode
+    native = {k: v for k, v in native.items() if k != "planar_gather"}
+    differing = sorted(k for k in native if forced.get(k) != native[k])
+    assert any(k.startswith("planar") for k in native) and not differing, f"{mode} differs on {differing}"

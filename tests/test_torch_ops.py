@@ -588,3 +588,29 @@ def test_hue_matrix_is_a_rotation():
         r = ft.hue(basis, h, clamp=False)[0, :, :, 0].double()
         _close(r @ r.T, torch.eye(3), 1e-6, "orthogonal")
         assert abs(torch.linalg.det(r).item() - 1) < 1e-6
+
+
+def test_large_cpu_outputs_reuse_mapped_blocks():
+    """CPU torch outputs of 1 MiB or more (fastaug.torch's operators and the core operators on torch tensors)
+    come from fastaug's recycled blocks: a freed output's block (its pages mapped) serves the next one, and
+    the tensor otherwise behaves as torch's own (values, autograd, shared memory for DataLoader workers)."""
+    x = torch.rand(4, 3, 128, 256, generator=_gen())  # 1.5 MiB float32
+    lin = torch.eye(3).repeat(4, 1, 1) * 0.5
+    offset = torch.full((4, 3), 0.25)
+    first = torch.ops.fastaug.color_transform(x, lin, offset, True)
+    ptr = first.data_ptr()
+    del first
+    again = torch.ops.fastaug.color_transform(x, lin, offset, True)
+    assert again.data_ptr() == ptr
+    torch.testing.assert_close(again, x * 0.5 + 0.25, rtol=0, atol=1e-6)
+    inv = fa.invert(x.permute(0, 2, 3, 1))
+    assert isinstance(inv, torch.Tensor) and inv.is_contiguous()
+    torch.testing.assert_close(inv, 1 - x.permute(0, 2, 3, 1), rtol=0, atol=0)
+    inv.share_memory_()
+    assert inv.is_shared()
+    xg = x.clone().requires_grad_()
+    ft_out = torch.ops.fastaug.color_transform(xg, lin, offset, True)
+    ft_out.sum().backward()
+    torch.testing.assert_close(xg.grad, torch.full_like(x, 0.5))
+    small = fa.invert(x[:1, :, :8].permute(0, 2, 3, 1))  # under 1 MiB: torch.empty
+    assert small.untyped_storage().resizable()

@@ -301,19 +301,25 @@ def test_ada_gate_probabilities():
     assert abs((~d["color"]).double().mean().item() - (1 - p) ** 5) < tol
 
 
-def test_ada_gated_off_samples_untouched_and_not_processed(monkeypatch):
+@pytest.mark.parametrize("p", [0.02, 0.1])
+def test_ada_gated_off_samples_untouched(monkeypatch, p):
+    """Few samples with an op: one sub-batch of them goes through the native calls. Most (over _SUBSET_BELOW of
+    the batch): the whole batch does, the others with the identity matrices (exact copies of finite values)."""
     seen = []
     real_warp, real_color = policies._warp, policies._color
     monkeypatch.setattr(policies, "_warp", lambda x, *a: seen.append(("warp", x.shape[0])) or real_warp(x, *a))
     monkeypatch.setattr(policies, "_color", lambda x, *a: seen.append(("color", x.shape[0])) or real_color(x, *a))
-    ada = ADA(p=0.1, seed=13)
+    ada = ADA(p=p, seed=13)
     x = images(32)
     params = ada.sample(32, 32, 32)
     geo, col = params["geometric"], params["color"]
     assert 0 < geo.sum() < 32 and 0 < col.sum() < 32
     out = ada.apply_params(x, params)
-    active = int((geo | col).sum())  # one sub-batch: the samples with an op of either family
-    assert active < 32 and seen == [("warp", active), ("color", active)]
+    active = int((geo | col).sum())
+    subset = active <= policies._SUBSET_BELOW * 32
+    assert subset == (p < 0.05)  # the two draws cover both cases
+    calls = active if subset else 32
+    assert seen == [("warp", calls), ("color", calls)]
     off = ~(geo | col)
     assert off.any() and torch.equal(out[off], x[off])
     torch.testing.assert_close(out, ref.ada(x, params), rtol=0, atol=2e-4)

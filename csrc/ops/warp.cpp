@@ -1,6 +1,9 @@
 // warp_affine and warp_perspective: validation, inversion of the matrices, and the CPU loop.
 #include <algorithm>
+#include <chrono>
 #include <cmath>
+#include <cstdlib>
+#include <cstring>
 #include <memory>
 #include <type_traits>
 #include <vector>
@@ -9,12 +12,71 @@
 #include "../common/parallel.hpp"
 #include "backend.hpp"
 #include "fastaug/geometry.hpp"
+#include "fastaug/runtime.hpp"
 #include "warp_avx2.hpp"
 #include "warp_pixel.hpp"
 #include "warp_planar.hpp"
 
 namespace fastaug {
 namespace detail {
+
+namespace {
+// Seconds that f takes, the least of `trials` runs.
+template <class F>
+double least_time(int trials, F&& f) {
+  double best = 1e30;
+  for (int t = 0; t < trials; ++t) {
+    const auto t0 = std::chrono::steady_clock::now();
+    f();
+    best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  }
+  return best;
+}
+
+// Times both pass-2 loops of the float32 planar forward on a synthetic chunk (three 64 x 64 planes read along a
+// rotated, zoomed line, as the GAN policies' warps read them): about a millisecond, once per process.
+bool time_planar_gathers() {
+  if (const char* env = std::getenv("FASTAUG_PLANAR_GATHER")) {
+    if (std::strcmp(env, "hardware") == 0) return true;
+    if (std::strcmp(env, "scalar") == 0) return false;
+  }
+#ifdef FASTAUG_HAVE_PLANAR_GATHER
+  if (planar_gather_isa() == 0) return false;
+  constexpr int S = 64, C = 3, R = 32;
+  std::vector<float> planes(C * S * S), out(C * kPlanarChunk);
+  for (size_t i = 0; i < planes.size(); ++i) planes[i] = static_cast<float>(i % 97) * 0.01f;
+  PlanarTaps<Interp::Linear> t;
+  for (int k = 0; k < kPlanarChunk; ++k) {
+    const int x = (k * 29 / 64) % (S - 1), y = (k * 53 / 64) % (S - 1);
+    const int32_t o = y * S + x, taps[4] = {o, o + 1, o + S, o + S + 1};
+    for (int q = 0; q < 4; ++q) t.off[q][k] = k % 61 == 0 ? -1 : taps[q], t.wgt[q][k] = 0.25f;
+  }
+  const float fill[C] = {0.f, 0.f, 0.f};
+  const auto hardware = [&] {
+    for (int r = 0; r < R; ++r)
+      for (int c = 0; c < C; ++c)
+        planar_gather_best<float, 4>(planes.data() + c * S * S, t.off, t.wgt, kPlanarChunk, fill[c],
+                                     out.data() + c * kPlanarChunk);
+  };
+  const auto scalar = [&] {
+    for (int r = 0; r < R; ++r)
+      planar_gather_channels<4, C>(planes.data(), S * S, t.off, t.wgt, kPlanarChunk, fill, out.data(), kPlanarChunk);
+  };
+  double th = 1e30, ts = 1e30;
+  for (int round = 0; round < 3; ++round)
+    th = std::min(th, least_time(3, hardware)), ts = std::min(ts, least_time(3, scalar));
+  return th < ts;
+#else
+  return false;
+#endif
+}
+}  // namespace
+
+bool planar_hw_gather_faster() {
+  static const bool faster = time_planar_gathers();
+  return faster;
+}
+
 namespace {
 
 // Inverse of the 3x3 matrix m (row-major) into inv as float, or false if singular / not finite.
@@ -121,6 +183,7 @@ void warp_cpu(const Src& src, const ImageView& dst, const float* minv, Interp in
         // the uint8 AVX2 path for channels-last rows takes them (one channel)
         if (I != Interp::Cubic && dst.sw == 1 && rows_planar(src) && !(std::is_same_v<T, uint8_t> && rows_dense(src))) {
           constexpr Interp IP = I == Interp::Cubic ? Interp::Linear : I;  // (cubic never gets here)
+          const bool hw_gather = std::is_same_v<T, float> && planar_hw_gather_faster();
           with_planar_border(border, [&](auto bc) {
             parallel_rows(dst.n, dst.h, [&](int64_t n, int64_t y) {
               const ImageView v = source_image(src, n);
@@ -129,7 +192,7 @@ void warp_cpu(const Src& src, const ImageView& dst, const float* minv, Interp in
               for (int k = 0; k < 9; ++k) m[k] = minv[n * 9 + k];
               for (int k = 0; k < 4; ++k) f[k] = fill[k];
               T* row = static_cast<T*>(dst.data) + n * dst.sn + y * dst.sh;
-              warp_planar_row<IP, Perspective, decltype(bc)::value, T, C>(s, m, y, f, row, dst.sc, dst.w);
+              warp_planar_row<IP, Perspective, decltype(bc)::value, T, C>(s, m, y, f, row, dst.sc, dst.w, hw_gather);
             });
           });
         } else if (rows_dense(src)) {
@@ -346,5 +409,7 @@ void warp_perspective_backward(const ImageView& grad, const ImageView* src, cons
   detail::warp_backward<true>(grad, src, grad_src, H, interp, border, fill, grad_inv, "warp_perspective_backward",
                               stream);
 }
+
+const char* planar_gather_mode() { return detail::planar_hw_gather_faster() ? "hardware" : "scalar"; }
 
 }  // namespace fastaug

@@ -2,10 +2,11 @@
 // one channel (an NCHW tensor seen channels-last: sw == 1, the channel stride a whole plane). A row is cut into
 // chunks of pixels; for a chunk, pass 1 computes each output pixel's coordinate, window, tap weights and the plane
 // offsets of its border-mapped taps once (warp_coord and window, the shared maths, in a loop the compiler
-// vectorises); pass 2 then runs once per channel over the chunk: the forward gathers the taps and sums them (the
-// operations and order of accumulate_taps), the backward scatters each tap's weight times the gradient
-// (warp_backward_pixel's adds, in its order for every value it touches). The channels of a pixel never mix, so
-// doing them one after the other gives the generic loops' bits. The few pixels pass 1 does not map (a coordinate
+// vectorises); pass 2 then reads or writes the channels over the chunk: the forward gathers the taps and sums them
+// (the operations and order of accumulate_taps; per channel with hardware gathers, or all channels of a pixel with
+// scalar loads, whichever this CPU runs faster), the backward scatters each tap's weight times the gradient
+// (warp_backward_pixel's adds, in its order for every value it touches). The channels of a pixel never mix, so any
+// interleaving of the channels gives the generic loops' bits. The few pixels pass 1 does not map (a coordinate
 // beyond 2^22 or NaN, a tap beyond one reflection or wrap of the image) take the generic per-pixel functions.
 #pragma once
 #include <cstdint>
@@ -204,16 +205,50 @@ inline void planar_gather_best(const T* plane, const int32_t (*off)[kPlanarChunk
   planar_gather<T, Taps>(plane, off, wgt, count, fill, out);
 }
 
-// Pass 2 of the backward for one channel: each tap of pixel k that reads the image takes weight * g[k], pixels in
-// order and taps in window order (warp_backward_pixel's adds). Scatters collide, so this loop stays scalar.
-template <int Taps>
-inline void planar_scatter(float* plane, const int32_t (*off)[kPlanarChunk], const float (*wgt)[kPlanarChunk],
-                           int count, const float* g) {
+// Pass 2 of the float32 forward for all C channels of a chunk at once, with scalar loads: a pixel's offsets and
+// weights are read once for its C values, and nothing depends on the previous pixel. planar_gather's operations for
+// every value (from +0, taps in window order, no FMA), so the same bits as the hardware gathers above, which some
+// CPUs microcode per element (AMD Zen 3: three times slower than these loads); planar_hw_gather_faster() picks.
+template <int Taps, int C>
+void planar_gather_channels(const float* __restrict plane, int64_t sc, const int32_t (*__restrict off)[kPlanarChunk],
+                            const float (*__restrict wgt)[kPlanarChunk], int count, const float* __restrict fill,
+                            float* __restrict out, int64_t dsc) {
   for (int k = 0; k < count; ++k) {
-    const float v = g[k];
+    float acc[C];
+    for (int c = 0; c < C; ++c) acc[c] = 0.f;
     for (int q = 0; q < Taps; ++q) {
       const int32_t o = off[q][k];
-      if (o >= 0) plane[o] += wgt[q][k] * v;
+      const float wq = wgt[q][k];
+      const int32_t at = o < 0 ? 0 : o;
+      for (int c = 0; c < C; ++c) {
+        const float v = plane[c * sc + at];
+        acc[c] += wq * (o < 0 ? fill[c] : v);
+      }
+    }
+    for (int c = 0; c < C; ++c) out[c * dsc + k] = acc[c];
+  }
+}
+
+// Whether the hardware gathers (planar_gather_best) beat planar_gather_channels on this CPU: timed once per process
+// on a synthetic chunk (both give the same bits, so only speed depends on it); FASTAUG_PLANAR_GATHER=hardware or
+// scalar forces one. Defined in warp.cpp.
+bool planar_hw_gather_faster();
+
+// Pass 2 of the backward, all C channels of a chunk: each tap of pixel k that reads the image takes weight * g[k],
+// pixels in order and taps in window order (warp_backward_pixel's adds) within each channel's plane. Scatters collide
+// (a pixel's taps are read back by the next pixel's adds), so this loop stays scalar; the C planes are independent
+// chains of adds that the CPU overlaps, where one channel after the other waited on each store.
+template <int Taps, int C>
+inline void planar_scatter_channels(float* plane, int64_t sc, const int32_t (*off)[kPlanarChunk],
+                                    const float (*wgt)[kPlanarChunk], int count, const float* g, int64_t gsc) {
+  for (int k = 0; k < count; ++k) {
+    float v[C];
+    for (int c = 0; c < C; ++c) v[c] = g[c * gsc + k];
+    for (int q = 0; q < Taps; ++q) {
+      const int32_t o = off[q][k];
+      if (o < 0) continue;
+      const float wq = wgt[q][k];
+      for (int c = 0; c < C; ++c) plane[c * sc + o] += wq * v[c];
     }
   }
 }
@@ -245,7 +280,7 @@ void with_planar_border(Border border, F&& f) {
 // the strided view s (the generic path).
 template <Interp I, bool Perspective, Border B, class T, int C>
 void warp_planar_row(const SrcImage<T, C, false>& s, const float* m, int64_t y, const float* fill, T* row, int64_t dsc,
-                     int64_t dw) {
+                     int64_t dw, bool hw_gather) {
   PlanarTaps<I> t;
   int32_t generic[kPlanarChunk];
   constexpr int Taps = PlanarTaps<I>::T;
@@ -260,8 +295,12 @@ void warp_planar_row(const SrcImage<T, C, false>& s, const float* m, int64_t y, 
       generic[ng++] = k;
       for (int q = 0; q < Taps; ++q) t.off[q][k] = 0;  // a valid read for pass 2; warp_pixel replaces the value
     }
-    for (int c = 0; c < C; ++c)
-      planar_gather_best<T, Taps>(s.data + c * s.sc, t.off, t.wgt, count, fill[c], row + c * dsc + x0);
+    if (std::is_same_v<T, float> && !hw_gather)
+      planar_gather_channels<Taps, C>(reinterpret_cast<const float*>(s.data), s.sc, t.off, t.wgt, count, fill,
+                                      reinterpret_cast<float*>(row) + x0, dsc);
+    else
+      for (int c = 0; c < C; ++c)
+        planar_gather_best<T, Taps>(s.data + c * s.sc, t.off, t.wgt, count, fill[c], row + c * dsc + x0);
     for (int q = 0; q < ng; ++q)
       warp_pixel<I, Perspective>(s, m, x0 + generic[q], y, B, fill, row + x0 + generic[q], dsc);
   }
@@ -282,7 +321,7 @@ void warp_backward_planar_rows(const float* grad, int64_t gsh, int64_t gsc, int6
                                        static_cast<int32_t>(h), static_cast<int32_t>(w), static_cast<int32_t>(sh), &t);
       for (int k = 0; k < count; ++k)
         if (!t.simple[k]) planar_generic_taps<I>(t, k, h, w, sh, B);
-      for (int c = 0; c < C; ++c) planar_scatter<Taps>(gi + c * sc, t.off, t.wgt, count, grad + c * gsc + y * gsh + x0);
+      planar_scatter_channels<Taps, C>(gi, sc, t.off, t.wgt, count, grad + y * gsh + x0, gsc);
     }
   }
 }

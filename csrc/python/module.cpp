@@ -86,6 +86,7 @@ PYBIND11_MODULE(_C, m) {
   m.def("get_num_threads", &get_num_threads);
   m.def("in_forked_child", &in_forked_child);
   m.def("cpu_target", &cpu_target);
+  m.def("planar_gather", &planar_gather_mode);
   bind_host_buffers(m);
 
   // img: one capsule (a batch) or a list of capsules (a ragged batch, one image each)

@@ -68,8 +68,13 @@ def _shape(nchw: bool, n: int, h: int, w: int, c: int) -> tuple[int, int, int, i
 
 
 def _new(like: Tensor, nchw: bool, n: int, h: int, w: int, c: int, dtype: Any = None) -> tuple[Tensor, Tensor]:
-    """A new image in the layout (allocated once, contiguous) and the channels-last view the kernel writes."""
-    out = torch.empty(_shape(nchw, n, h, w, c), dtype=dtype or like.dtype, device=like.device)
+    """A new image in the layout (allocated once, contiguous) and the channels-last view the kernel writes; on the
+    CPU from fastaug's recycled blocks when large (_backend.empty_torch_cpu)."""
+    shape, dtype = _shape(nchw, n, h, w, c), dtype or like.dtype
+    if like.device.type == "cpu" and dtype in _DTYPES:
+        out = _backend.empty_torch_cpu(shape, _DTYPES[dtype])
+    else:
+        out = torch.empty(shape, dtype=dtype, device=like.device)
     return out, _nhwc(out, nchw)
 
 

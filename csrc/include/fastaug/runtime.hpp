@@ -19,6 +19,12 @@ bool in_forked_child();
 // (AVX-512), "avx2", or "x86-64" (the SSE2 baseline); the results are the same bits on each.
 const char* cpu_target();
 
+// How the float32 planar warps (NCHW images seen through strides, the torch policies' layout) read their taps
+// here: "hardware" (AVX-512 / AVX2 gathers, one channel at a time) or "scalar" (plain loads, all channels of a
+// pixel together), whichever ran faster when timed once in this process (some CPUs microcode the gathers);
+// the environment variable FASTAUG_PLANAR_GATHER=hardware or scalar forces one. Both give the same bits.
+const char* planar_gather_mode();
+
 // Whether CUDA images can be processed: the CUDA kernels are built and a device is usable. If not and
 // reason is given, it receives why (e.g. "built without CUDA", or the CUDA runtime's own message), as a
 // NUL-terminated string cut to reason_size bytes. No std::string crosses the library boundary: a program built
