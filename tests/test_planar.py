@@ -72,3 +72,26 @@ def test_planar_color_transform_equals_interleaved(backend: str, dtype: str, cha
         out = planar(np.zeros_like(want))
         fa.color_transform(planar(x), matrix, out=out)
     np.testing.assert_array_equal(out, want)
+
+
+def test_bad_planar_gather_setting_is_a_clear_error():
+    """FASTAUG_PLANAR_GATHER takes 'hardware' or 'scalar'; anything else names the variable (not a silent timing)."""
+    import subprocess
+    import sys
+
+    script = (
+        "import numpy as np, fastaug as fa\n"
+        "x = np.zeros((1, 3, 8, 8), np.float32).transpose(0, 2, 3, 1)\n"
+        "for call in (lambda: fa.warp_affine(x, np.eye(2, 3)[None], (8, 8), out=np.zeros_like(x)),\n"
+        "             lambda: fa.backends()):\n"
+        "    try:\n"
+        "        call()\n"
+        "    except ValueError as e:\n"
+        "        print(type(e).__name__, e)\n"
+    )
+    env = {**__import__("os").environ, "FASTAUG_PLANAR_GATHER": "fast", "FASTAUG_BACKEND": "native"}
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=120)
+    assert run.returncode == 0, run.stderr[-2000:]
+    lines = run.stdout.splitlines()
+    assert len(lines) == 2 and lines[0].startswith("ArgumentError"), run.stdout
+    assert all("FASTAUG_PLANAR_GATHER" in line and "'fast'" in line for line in lines)

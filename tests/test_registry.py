@@ -64,6 +64,7 @@ def test_native_module_matches_operator_list():
         "get_num_threads",
         "in_forked_child",
         "cpu_target",
+        "planar_gather",
         "empty_buffer",
         "set_buffer_cache",
         "buffer_cache_bytes",

@@ -8,6 +8,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "../common/check.hpp"
 #include "../common/dispatch.hpp"
 #include "../common/parallel.hpp"
 #include "backend.hpp"
@@ -36,9 +37,11 @@ double least_time(int trials, F&& f) {
 // Times both pass-2 loops of the float32 planar forward on a synthetic chunk (three 64 x 64 planes read along a
 // rotated, zoomed line, as the GAN policies' warps read them): about a millisecond, once per process.
 bool time_planar_gathers() {
-  if (const char* env = std::getenv("FASTAUG_PLANAR_GATHER")) {
+  if (const char* env = std::getenv("FASTAUG_PLANAR_GATHER"); env && *env) {
     if (std::strcmp(env, "hardware") == 0) return true;
-    if (std::strcmp(env, "scalar") == 0) return false;
+    FASTAUG_CHECK(std::strcmp(env, "scalar") == 0,
+                  "FASTAUG_PLANAR_GATHER (environment): expected 'hardware' or 'scalar', got '", env, "'");
+    return false;
   }
 #ifdef FASTAUG_HAVE_PLANAR_GATHER
   if (planar_gather_isa() == 0) return false;
@@ -73,7 +76,7 @@ bool time_planar_gathers() {
 }  // namespace
 
 bool planar_hw_gather_faster() {
-  static const bool faster = time_planar_gathers();
+  static const bool faster = time_planar_gathers();  // a bad FASTAUG_PLANAR_GATHER throws, and the next call retries
   return faster;
 }
 

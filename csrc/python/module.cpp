@@ -69,10 +69,21 @@ PYBIND11_MODULE(_C, m) {
 #else
   m.attr("with_cuda") = false;
 #endif
-  // A device failure (std::runtime_error in C++) stays the ValueError that Python callers have always caught.
+  // A bad argument found by the C++ layer (fastaug::Error, std::invalid_argument) is the Python package's
+  // fastaug.ArgumentError (a ValueError), as the ones its own checks raise; a device failure
+  // (std::runtime_error in C++) stays the ValueError that Python callers have always caught.
   py::register_exception_translator([](std::exception_ptr p) {
     try {
       if (p) std::rethrow_exception(p);
+    } catch (const Error& e) {
+      PyObject* type = PyExc_ValueError;
+      py::object argument_error;
+      try {
+        argument_error = py::module_::import("fastaug._errors").attr("ArgumentError");
+        type = argument_error.ptr();
+      } catch (const py::error_already_set&) {  // fastaug._C imported on its own: a plain ValueError
+      }
+      PyErr_SetString(type, e.what());
     } catch (const DeviceError& e) {
       PyErr_SetString(PyExc_ValueError, e.what());
     }

@@ -22,7 +22,8 @@ const char* cpu_target();
 // How the float32 planar warps (NCHW images seen through strides, the torch policies' layout) read their taps
 // here: "hardware" (AVX-512 / AVX2 gathers, one channel at a time) or "scalar" (plain loads, all channels of a
 // pixel together), whichever ran faster when timed once in this process (some CPUs microcode the gathers);
-// the environment variable FASTAUG_PLANAR_GATHER=hardware or scalar forces one. Both give the same bits.
+// the environment variable FASTAUG_PLANAR_GATHER=hardware or scalar forces one (another value: fastaug::Error,
+// from this call and from the first float32 planar warp). Both give the same bits.
 const char* planar_gather_mode();
 
 // Whether CUDA images can be processed: the CUDA kernels are built and a device is usable. If not and
