@@ -16,8 +16,10 @@ void dispatch_dtype(DType t, F&& f) {
       return f(uint8_t{});
     case DType::Float32:
       return f(float{});
+    default:  // float16 / bfloat16: outputs of normalize only
+      break;
   }
-  fail("dtype: expected uint8 or float32, got code ", static_cast<int>(t));
+  fail("dtype: expected uint8 or float32, got ", dtype_name(t));
 }
 
 // The float output types of normalize: float32, float16 (Half) or bfloat16 (BFloat16), see saturate.hpp.
