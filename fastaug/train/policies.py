@@ -398,7 +398,7 @@ class ADA(torch.nn.Module):
     plain bilinear warp's; its padding holds one mirror image at most, beyond which its grid_sample reads
     zeros where reflect101 keeps mirroring: only strong zoom-outs differ), its colour ops into one 4x4 colour
     matrix and one native colour transform.
-    Samples with no op drawn are left out of the batch the native calls see when they are more than half of it
+    Samples with no op drawn are left out of the batch the native calls see when they are at least half of it
     (the output is x itself when no sample has one); otherwise the whole batch goes through, those samples with
     the identity matrices (exact copies of finite values; -0 becomes +0), which is cheaper than cutting a
     sub-batch out and putting it back, forward and backward (measured: see _SUBSET_BELOW).
@@ -519,7 +519,7 @@ class ADA(torch.nn.Module):
         copies of finite values): cheaper than a second sub-batch per family (measured)."""
         active = params["geometric"] | params["color"]
         if int(active.sum()) > _SUBSET_BELOW * active.numel():
-            return self._run(x, params, None) if bool(active.any()) else x
+            return self._run(x, params, None)
         return _subset(x, active, lambda sub, idx: self._run(sub, params, idx))
 
     def _run(self, x: Tensor, params: dict[str, Tensor], idx: Tensor | None) -> Tensor:
