@@ -10,6 +10,7 @@ import contextlib
 import contextvars
 import importlib
 import importlib.util
+import math
 import os
 import warnings
 from collections.abc import Callable, Iterator
@@ -168,7 +169,7 @@ POOLED_OUTPUT_BYTES = 1 << 20
 def empty_host(shape: tuple[int, ...], dtype: str) -> np.ndarray:
     """A new NumPy array for an output: large ones from the native module's recycled, already mapped
     blocks (no page faults when the kernel writes them), others from np.empty."""
-    nbytes = int(np.prod(shape, dtype=np.int64)) * np.dtype(dtype).itemsize
+    nbytes = math.prod(shape) * np.dtype(dtype).itemsize
     if _native is None or nbytes < POOLED_OUTPUT_BYTES:
         return np.empty(shape, dtype=dtype)
     return _native.empty_buffer(nbytes).view(dtype).reshape(shape)
@@ -180,7 +181,7 @@ def empty_torch_cpu(shape: tuple[int, ...], dtype: str) -> Any:
     else torch.empty."""
     import torch
 
-    nbytes = int(np.prod(shape, dtype=np.int64)) * getattr(torch, dtype).itemsize
+    nbytes = math.prod(shape) * getattr(torch, dtype).itemsize
     if _native is None or nbytes < POOLED_OUTPUT_BYTES or dtype == "bfloat16":
         return torch.empty(shape, dtype=getattr(torch, dtype))
     return torch.from_numpy(empty_host(shape, dtype))

@@ -255,31 +255,15 @@ class DiffAugment(torch.nn.Module):
 
 
 # --------------------------------------------------------------------------------------------------- ADA
-_EYE3, _EYE4 = np.eye(3), np.eye(4)
-_EYE3.flags.writeable = _EYE4.flags.writeable = False
-
-
-def _mat3(n: int) -> np.ndarray:
-    return np.repeat(_EYE3[None], n, 0)  # (np.tile takes 5x as long: these run a dozen times per draw)
-
-
-def _translate2(tx: np.ndarray, ty: np.ndarray) -> np.ndarray:
-    m = _mat3(len(tx))
-    m[:, 0, 2], m[:, 1, 2] = tx, ty
-    return m
-
-
-def _scale2(sx: np.ndarray, sy: np.ndarray) -> np.ndarray:
-    m = _mat3(len(sx))
-    m[:, 0, 0], m[:, 1, 1] = sx, sy
-    return m
-
-
-def _rotate2(theta: np.ndarray) -> np.ndarray:
-    m = _mat3(len(theta))
-    c, s = np.cos(theta), np.sin(theta)
-    m[:, 0, 0], m[:, 0, 1], m[:, 1, 0], m[:, 1, 1] = c, -s, s, c
-    return m
+# The matrices in closed form, elementwise over the batch (a dozen (N,)-array operations where composing 3x3 and 4x4
+# matrices one op at a time took ten times as long: at 32 px the draw cost as much as the warp). The tests hold them
+# to the one-op-at-a-time transcriptions of augment.py (fastaug/train/_reference.py).
+_COS90, _SIN90 = np.array([1.0, 0.0, -1.0, 0.0]), np.array([0.0, 1.0, 0.0, -1.0])  # rotate90's exact cos and sin
+_LUMA = np.array([1.0, 1.0, 1.0]) / math.sqrt(3)
+_P = np.outer(_LUMA, _LUMA)  # projection onto the luma axis
+_Q = np.eye(3) - _P  # onto the chroma plane
+_K = np.array([[0, -_LUMA[2], _LUMA[1]], [_LUMA[2], 0, -_LUMA[0]], [-_LUMA[1], _LUMA[0], 0]])  # [luma]x
+_PQK = np.stack([_P, _Q, _K]).reshape(3, 9)
 
 
 def _np(t: Tensor) -> np.ndarray:
@@ -288,19 +272,57 @@ def _np(t: Tensor) -> np.ndarray:
     return t.detach().cpu().double().numpy()
 
 
+def _arrays(params: dict[str, Tensor]) -> dict[str, np.ndarray]:
+    return {k: _np(v) for k, v in params.items() if k not in ("geometric", "color")}
+
+
+def _geometry(q: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """G_inv = [L | t] of a draw (L (N, 2, 2), t (N, 2)): augment.py's product xflip @ rotate90 @ xint @ scale @
+    pre-rotation @ aniso @ post-rotation @ xfrac of the ops' inverses. The linear ops multiply out as F R90 (1/s)
+    R(pre) diag(1/a, a) R(post); the translations enter as t = F R90 (-xint) + L (-xfrac)."""
+    r90 = q["rotate90"].astype(np.intp)
+    c0, s0 = _COS90[r90], _SIN90[r90]
+    f = 1 - 2 * q["xflip"]  # xflip's inverse scale 1 / (1 - 2 flip), which is 1 - 2 flip for flip 0 or 1
+    c1, s1 = np.cos(q["rotate_pre"]), np.sin(q["rotate_pre"])
+    c2, s2 = np.cos(q["rotate_post"]), np.sin(q["rotate_post"])
+    a, b = 1 / q["aniso"], q["aniso"]
+    inv_s = 1 / q["scale"]
+    # R(pre) diag(a, b) R(post), times 1 / s
+    m00, m01 = (c1 * a * c2 - s1 * b * s2) * inv_s, (-c1 * a * s2 - s1 * b * c2) * inv_s
+    m10, m11 = (s1 * a * c2 + c1 * b * s2) * inv_s, (-s1 * a * s2 + c1 * b * c2) * inv_s
+    # F R90 = [[f c0, -f s0], [s0, c0]]
+    l00, l01, l10, l11 = f * c0, -f * s0, s0, c0
+    lin = np.empty((len(f), 2, 2))
+    lin[:, 0, 0], lin[:, 0, 1] = l00 * m00 + l01 * m10, l00 * m01 + l01 * m11
+    lin[:, 1, 0], lin[:, 1, 1] = l10 * m00 + l11 * m10, l10 * m01 + l11 * m11
+    xi, xf = q["xint"], q["xfrac"]
+    t = np.empty((len(f), 2))
+    t[:, 0] = -(l00 * xi[:, 0] + l01 * xi[:, 1]) - (lin[:, 0, 0] * xf[:, 0] + lin[:, 0, 1] * xf[:, 1])
+    t[:, 1] = -(l10 * xi[:, 0] + l11 * xi[:, 1]) - (lin[:, 1, 0] * xf[:, 0] + lin[:, 1, 1] * xf[:, 1])
+    return lin, t
+
+
+def _pixel_matrices(lin: np.ndarray, t: np.ndarray, height: int, width: int) -> np.ndarray:
+    """The forward pixel matrices (N, 2, 3) of centred inverse maps [lin | t]: T(c) G T(-c) = [L | c + t - L c],
+    whose inverse is [L^-1 | c - L^-1 (c + t)], c the image centre ((W - 1) / 2, (H - 1) / 2)."""
+    det = lin[:, 0, 0] * lin[:, 1, 1] - lin[:, 0, 1] * lin[:, 1, 0]
+    out = np.empty((len(lin), 2, 3))
+    out[:, 0, 0], out[:, 0, 1] = lin[:, 1, 1] / det, -lin[:, 0, 1] / det
+    out[:, 1, 0], out[:, 1, 1] = -lin[:, 1, 0] / det, lin[:, 0, 0] / det
+    cx, cy = (width - 1) / 2, (height - 1) / 2
+    ux, uy = cx + t[:, 0], cy + t[:, 1]
+    out[:, 0, 2] = cx - (out[:, 0, 0] * ux + out[:, 0, 1] * uy)
+    out[:, 1, 2] = cy - (out[:, 1, 0] * ux + out[:, 1, 1] * uy)
+    return out
+
+
 def geometry_inverse(params: dict[str, Tensor]) -> Tensor:
     """The reference's G_inv (N, 3, 3) float64 for a draw: output -> input pixel coordinates, origin at the
     image centre, composed in augment.py's order (xflip, rotate90, xint, scale, pre-rotation, aniso,
     post-rotation, xfrac; each op's inverse multiplied on the right). xint and xfrac are in pixels."""
-    q = {k: _np(v) for k, v in params.items() if k not in ("geometric", "color")}
-    g = _scale2(1 / (1 - 2 * q["xflip"]), np.ones_like(q["xflip"]))
-    g = g @ _rotate2(np.pi / 2 * q["rotate90"])  # rotate2d_inv(-pi/2 i) = rotate2d(pi/2 i)
-    g = g @ _translate2(-q["xint"][:, 0], -q["xint"][:, 1])
-    g = g @ _scale2(1 / q["scale"], 1 / q["scale"])
-    g = g @ _rotate2(q["rotate_pre"])  # rotate2d_inv(-theta) = rotate2d(theta)
-    g = g @ _scale2(1 / q["aniso"], q["aniso"])
-    g = g @ _rotate2(q["rotate_post"])
-    g = g @ _translate2(-q["xfrac"][:, 0], -q["xfrac"][:, 1])
+    lin, t = _geometry(_arrays(params))
+    g = np.zeros((len(lin), 3, 3))
+    g[:, :2, :2], g[:, :2, 2], g[:, 2, 2] = lin, t, 1
     return torch.from_numpy(g)
 
 
@@ -309,47 +331,43 @@ def warp_matrices(g_inv: Tensor, height: int, width: int) -> Tensor:
     fastaug.warp_affine takes them) of centred inverse maps G_inv: the inverse of T(c) G_inv T(-c), c the
     image centre ((W - 1) / 2, (H - 1) / 2)."""
     g = _np(g_inv)
-    n = len(g)
-    c = np.array([(width - 1) / 2, (height - 1) / 2])
-    # T(c) G T(-c) = [A | c + t - A c]; its inverse [A^-1 | -A^-1 (c + t - A c)]
-    a, t = g[:, :2, :2], g[:, :2, 2]
-    shift = c + t - a @ c
-    ainv = np.linalg.inv(a)
-    out = np.empty((n, 2, 3))
-    out[:, :, :2] = ainv
-    out[:, :, 2] = -(ainv @ shift[:, :, None])[:, :, 0]
-    return torch.from_numpy(out)
+    return torch.from_numpy(_pixel_matrices(g[:, :2, :2], g[:, :2, 2], height, width))
 
 
-_LUMA = np.array([1.0, 1.0, 1.0, 0.0]) / math.sqrt(3)
+def _color_coefficients(q: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """The RGB rows [lin | offset] of the reference's colour matrix, with k = contrast, f = luma flip, s =
+    saturation, theta = hue: saturation (P + s Q), hue (P + cos Q + sin K) and the flip (I - 2 f P) commute (P
+    the luma projection, Q = I - P, K the cross product with the luma axis: PQ = PK = 0, QK = K, K^2 = -Q), so
+    lin = k ((1 - 2 f) P + s cos(theta) Q + s sin(theta) K), and the brightness b along the luma axis, which
+    all of them keep up to the flip's sign, gives offset = k b (1 - 2 f) on every channel. Returns the
+    coefficients of P, Q, K (N, 3) and the offset (N,)."""
+    k, flip = q["contrast"], 1 - 2 * q["lumaflip"]
+    ks = k * q["saturation"]
+    return np.stack([k * flip, ks * np.cos(q["hue"]), ks * np.sin(q["hue"])], 1), k * q["brightness"] * flip
+
+
+def _color_rows(q: dict[str, np.ndarray], channels: int) -> tuple[np.ndarray, np.ndarray]:
+    """(lin (N, C, C), offset (N, C)) float32 of the colour transform: _color_coefficients' rows, or for one channel the
+    mean of the RGB rows (the reference's grey case: brightness, contrast and the flip; hue and saturation are
+    off there)."""
+    coef, offset = _color_coefficients(q)
+    if channels == 1:  # the RGB rows of P average to (1, 1, 1) / 3, those of Q and K to 0
+        return coef[:, :1, None].astype(np.float32), offset[:, None].astype(np.float32)
+    lin = coef @ _PQK
+    return lin.reshape(-1, 3, 3).astype(np.float32), np.repeat(offset[:, None], 3, 1).astype(np.float32)
 
 
 def color_matrix(params: dict[str, Tensor]) -> Tensor:
     """The reference's 4x4 colour matrices (N, 4, 4) float64 for a draw: brightness, contrast, luma flip, hue
-    rotation about the luma axis, saturation, each multiplied on the left, acting on (r, g, b, 1)."""
-    b, k = _np(params["brightness"]), _np(params["contrast"])
-    flip, theta = _np(params["lumaflip"])[:, None, None], _np(params["hue"])
-    sat = _np(params["saturation"])[:, None, None]
-    n = len(b)
-    eye = _EYE4
-    c = np.repeat(eye[None], n, 0)
-    c[:, :3, 3] = b[:, None]  # translate3d(b, b, b)
-    c[:, :3, :] *= k[:, None, None]  # scale3d(k, k, k) @ C
-    vv = np.outer(_LUMA, _LUMA)
-    c = (eye - 2 * vv * flip) @ c  # Householder reflection
-    c = _rotate3(theta) @ c
-    return torch.from_numpy((vv + (eye - vv) * sat) @ c)
-
-
-def _rotate3(theta: np.ndarray) -> np.ndarray:
-    """Rotation by theta about the luma axis v (Rodrigues: cos I + sin [v]x + (1 - cos) v v^T), as 4x4
-    homogeneous matrices."""
-    u = _LUMA[:3]
-    cross = np.array([[0, -u[2], u[1]], [u[2], 0, -u[0]], [-u[1], u[0], 0]])
-    cos, sin = np.cos(theta)[:, None, None], np.sin(theta)[:, None, None]
-    m = np.repeat(_EYE4[None], len(theta), 0)
-    m[:, :3, :3] = cos * np.eye(3) + sin * cross + (1 - cos) * np.outer(u, u)
-    return m
+    rotation about the luma axis, saturation, each multiplied on the left, acting on (r, g, b, 1) (the last
+    row (0, 0, 0, saturation), as augment.py's product leaves it)."""
+    q = _arrays(params)
+    coef, offset = _color_coefficients(q)
+    c = np.zeros((len(offset), 4, 4))
+    c[:, :3, :3] = (coef @ _PQK).reshape(-1, 3, 3)
+    c[:, :3, 3] = offset[:, None]
+    c[:, 3, 3] = q["saturation"]  # augment.py scales the homogeneous row by the saturation too (unused)
+    return torch.from_numpy(c)
 
 
 # the draw's columns: a gate per op (the rotation's two), then the uniform and normal values
@@ -375,6 +393,8 @@ _Z = {
     name: i for i, name in enumerate(("scale", "aniso", "xfrac_x", "xfrac_y", "brightness", "contrast", "saturation"))
 }
 _IDENTITY = {name: (1.0 if name in ("scale", "aniso", "contrast", "saturation") else 0.0) for name in _GATES}
+_GEOMETRIC_GATES = [j for j, name in enumerate(_GATES) if _OP_OF.get(name, name) in ADA_GEOMETRIC]
+_COLOR_GATES = [j for j, name in enumerate(_GATES) if name in ADA_COLOR]
 
 
 class ADA(torch.nn.Module):
@@ -473,12 +493,13 @@ class ADA(torch.nn.Module):
         (0/1), hue (radians), saturation (n,); and the per-sample flags geometric, color (n,) bool (an op of
         that family drawn). Two bulk draws from the generator (uniforms and normals), whatever the ops. With
         channels=1, hue and saturation are off (as augment.py: on grey images they are the identity)."""
+        return {k: torch.from_numpy(v) for k, v in self._draw(n, height, width, channels).items()}
+
+    def _draw(self, n: int, height: int, width: int, channels: int) -> dict[str, np.ndarray]:
+        """sample()'s draw as NumPy arrays."""
         u = torch.rand((n, len(_U)), generator=self.generator, dtype=torch.float64).numpy()
         z = torch.randn((n, len(_Z)), generator=self.generator, dtype=torch.float64).numpy()
-        p, on = self.p, set(self.ops) - ({"hue", "saturation"} if channels == 1 else set())
-        p_rot = 1 - math.sqrt(min(max(1 - p, 0.0), 1.0))  # pre and post: P(either) = p
-        probs = {name: (p_rot if name.startswith("rotate_") else p) for name in _GATES}
-        gates = {name: u[:, _U[name]] < (probs[name] if _OP_OF.get(name, name) in on else 0.0) for name in _GATES}
+        gates = u[:, : len(_GATES)] < self._gate_probabilities(channels)
         size = np.array([width, height], dtype=np.float64)
         values = {
             "xflip": np.floor(u[:, _U["v_xflip"]] * 2),
@@ -495,14 +516,21 @@ class ADA(torch.nn.Module):
             "hue": (u[:, _U["v_hue"]] * 2 - 1) * np.pi * self.hue_max,
             "saturation": np.exp2(z[:, _Z["saturation"]] * self.saturation_std),
         }
-        out: dict[str, Tensor] = {}
+        out: dict[str, np.ndarray] = {}
         for name, v in values.items():
-            gate = gates[name] if v.ndim == 1 else gates[name][:, None]
-            out[name] = torch.from_numpy(np.where(gate, v, _IDENTITY[name]))
-        geo = np.logical_or.reduce([gates[k] for k in _GATES if _OP_OF.get(k, k) in ADA_GEOMETRIC])
-        col = np.logical_or.reduce([gates[k] for k in ADA_COLOR])
-        out["geometric"], out["color"] = torch.from_numpy(geo), torch.from_numpy(col)
+            gate = gates[:, _U[name]] if v.ndim == 1 else gates[:, _U[name], None]
+            out[name] = np.where(gate, v, _IDENTITY[name])
+        out["geometric"] = np.asarray(gates[:, _GEOMETRIC_GATES].any(1))
+        out["color"] = np.asarray(gates[:, _COLOR_GATES].any(1))
         return out
+
+    def _gate_probabilities(self, channels: int) -> np.ndarray:
+        """Each gate's probability (_GATES' order): p, the rotations' 1 - sqrt(1 - p), 0 for an op not drawn."""
+        p, on = self.p, set(self.ops) - ({"hue", "saturation"} if channels == 1 else set())
+        p_rot = 1 - math.sqrt(min(max(1 - p, 0.0), 1.0))  # pre and post: P(either) = p
+        return np.array(
+            [(p_rot if name.startswith("rotate_") else p) if _OP_OF.get(name, name) in on else 0.0 for name in _GATES]
+        )
 
     # ------------------------------------------------------------------------------------------- execution
     def forward(self, x: Tensor) -> Tensor:
@@ -510,32 +538,36 @@ class ADA(torch.nn.Module):
         if self.p <= 0:
             return x
         n, c, h, w = x.shape
-        return self.apply_params(x, self.sample(n, h, w, c))
+        return self._augment(x, self._draw(n, h, w, c))
 
     def apply_params(self, x: Tensor, params: dict[str, Tensor]) -> Tensor:
         """x augmented with a draw from sample(). The samples with no op drawn are left out when they are
         many (one sub-batch for the rest; see the class); a sample with colour ops only goes through the warp
         with the identity matrix, one with geometric ops only through the identity colour matrix (both exact
         copies of finite values): cheaper than a second sub-batch per family (measured)."""
-        active = params["geometric"] | params["color"]
-        if int(active.sum()) > _SUBSET_BELOW * active.numel():
-            return self._run(x, params, None)
-        return _subset(x, active, lambda sub, idx: self._run(sub, params, idx))
+        q = _arrays(params)
+        q["geometric"], q["color"] = (params[k].cpu().numpy().astype(bool) for k in ("geometric", "color"))
+        return self._augment(x, q)
 
-    def _run(self, x: Tensor, params: dict[str, Tensor], idx: Tensor | None) -> Tensor:
+    def _augment(self, x: Tensor, q: dict[str, np.ndarray]) -> Tensor:
+        active = q["geometric"] | q["color"]
+        if int(active.sum()) > _SUBSET_BELOW * len(active):
+            return self._run(x, q)
+        if not active.any():
+            return x
+        idx = active.nonzero()[0]
+        dev = torch.from_numpy(idx).to(x.device, non_blocking=True)
+        sub = self._run(x.index_select(0, dev), {k: v[idx] for k, v in q.items()})
+        return x.index_copy(0, dev, sub)
+
+    def _run(self, x: Tensor, q: dict[str, np.ndarray]) -> Tensor:
         c, h, w = x.shape[1:]
-        if idx is not None:
-            params = {k: v[idx] for k, v in params.items()}
-        if bool(params["geometric"].any()):
-            x = _warp(x, warp_matrices(geometry_inverse(params), h, w), "linear", "reflect101")
-        if bool(params["color"].any()):
-            cm = color_matrix(params)
-            if c == 1:  # the reference's grey case: the mean of the RGB rows
-                row = cm[:, :3, :].mean(1)
-                lin, offset = row[:, :3].sum(1)[:, None, None], row[:, 3:]
-            else:
-                lin, offset = cm[:, :3, :3], cm[:, :3, 3]
-            x = _color(x, lin.float(), offset.float(), self.color_backend)
+        if q["geometric"].any():
+            m = _pixel_matrices(*_geometry(q), h, w)
+            x = _warp(x, torch.from_numpy(m), "linear", "reflect101")
+        if q["color"].any():
+            lin, offset = _color_rows(q, c)
+            x = _color(x, torch.from_numpy(lin), torch.from_numpy(offset), self.color_backend)
         return x
 
     # ------------------------------------------------------------------------------------------ adaptation
@@ -596,18 +628,6 @@ class ADA(torch.nn.Module):
 # warping and colouring a third of the batch (batch 64, 32 and 64 px, CPU, 2026-12-02): at p = 0.2, where 94% of
 # the samples have an op, the sub-batch made the step 1.25x (32 px) to 1.45x (64 px) slower than the whole batch
 _SUBSET_BELOW = 0.5
-
-
-def _subset(x: Tensor, mask: Tensor, fn: Any) -> Tensor:
-    """fn(sub-batch, its indices) applied to the samples where mask is true (fn(x, None) when it is true
-    everywhere; x itself when nowhere), the other samples passed through."""
-    if bool(mask.all()):
-        return fn(x, None)
-    if not bool(mask.any()):
-        return x
-    idx = mask.nonzero().flatten()
-    dev = idx.to(x.device, non_blocking=True)
-    return x.index_copy(0, dev, fn(x.index_select(0, dev), idx))
 
 
 # ---------------------------------------------------------------------------------------------- factory
