@@ -25,6 +25,10 @@ def images(channels: int, dtype: str) -> np.ndarray:
     return rng.uniform(-1, 1, (N, H, W, channels)).astype(np.float32)
 
 
+def bits(x: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(x).view(np.uint8)
+
+
 def matrices(perspective: bool) -> np.ndarray:
     """Rotations of any angle, zooms in and out, shifts past the edge (taps far outside), one near-singular."""
     rng = np.random.default_rng(1)
@@ -58,6 +62,38 @@ def test_planar_warp_equals_interleaved(backend: str, dtype: str, channels: int,
             grad = planar(np.zeros_like(x))
             warp_backward(op, planar(g), planar(x), m, interp, border, fill, need_matrix=False, out=grad)
             np.testing.assert_array_equal(grad, dense)
+
+
+@pytest.mark.parametrize("dtype", ["uint8", "float32"])
+@pytest.mark.parametrize("channels", [1, 3])
+@pytest.mark.parametrize("border", ["constant", "replicate", "reflect", "wrap", "reflect101"])
+@pytest.mark.parametrize("size", [(25, 72), (70, 30)])
+def test_planar_integer_shift_equals_interleaved(dtype: str, channels: int, border: str, size: tuple[int, int]):
+    """Nearest warps by integer shifts (DiffAugment's translation) take the planar rows' shifted copies: the same
+    bits as the per-pixel loops (-0 made +0, NaN and inf carried, the border's values beside the run), forward and
+    backward, for shifts inside, past the edge and far outside; 70 rows split the backward of a small batch into
+    chunks."""
+    x = images(channels, dtype)
+    if dtype == "float32":
+        x[0, 0, :5], x[0, 1, :3], x[2, 3, 4] = -0.0, np.nan, np.inf
+    shifts = [(3, -2), (-7, 0), (0, 0), (40, -100)]
+    m = np.array([[[1, 0, dx], [0, 1, dy]] for dx, dy in shifts], dtype=np.float64)
+    fill = -0.0 if dtype == "float32" else 7
+    with fa.backend("native"):
+        want = fa.warp_affine(x, m, size, "nearest", border, fill=fill)
+        out = planar(np.zeros_like(want))
+        fa.warp_affine(planar(x), m, size, "nearest", border, fill=fill, out=out)
+        np.testing.assert_array_equal(bits(out), bits(want))  # +0 / -0 and NaN payloads too
+        if dtype == "float32":
+            assert not np.signbit(out[(out == 0)]).any()
+            g = np.random.default_rng(4).standard_normal(want.shape).astype(np.float32)
+            g[1, 2, :4] = -0.0
+            dense = warp_backward("warp_affine", g, x, m, "nearest", border, fill, need_matrix=False)[0]
+            grad = planar(np.zeros_like(x))
+            warp_backward("warp_affine", planar(g), planar(x), m, "nearest", border, fill, need_matrix=False, out=grad)
+            np.testing.assert_array_equal(bits(grad), bits(dense))
+    with fa.backend("numba"):
+        np.testing.assert_array_equal(fa.warp_affine(x, m, size, "nearest", border, fill=fill), want)
 
 
 @pytest.mark.parametrize("backend", ["native", "numba"])

@@ -7,8 +7,11 @@
 // scalar loads, whichever this CPU runs faster), the backward scatters each tap's weight times the gradient
 // (warp_backward_pixel's adds, in its order for every value it touches). The channels of a pixel never mix, so any
 // interleaving of the channels gives the generic loops' bits. The few pixels pass 1 does not map (a coordinate
-// beyond 2^22 or NaN, a tap beyond one reflection or wrap of the image) take the generic per-pixel functions.
+// beyond 2^22 or NaN, a tap beyond one reflection or wrap of the image) take the generic per-pixel functions. A nearest
+// warp by an integer shift skips both passes: its rows are shifted copies (warp_shift_row, and its backward).
 #pragma once
+#include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <type_traits>
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__CUDACC__)
@@ -275,12 +278,76 @@ void with_planar_border(Border border, F&& f) {
   }
 }
 
+// Integer translations sampled by nearest (DiffAugment's translation; crops and pads written as warps): output pixel
+// (x, y) reads source pixel (x + dx, y + dy), so a row is a shifted run of a source row with the border's values
+// beside it. The chunked loops' values and sums exactly (0 + 1 * v per tap: -0 becomes +0 there too), without their
+// per-pixel coordinates and offsets. Whether the inverse map m is such a shift, for output coordinates below `extent`:
+// |dx|, |dy|, extent <= 2^21, so that every coordinate x + dx is an exact float within clamp_coord's 2^22.
+inline bool integer_shift(const float* m, int64_t extent, int64_t& dx, int64_t& dy) {
+  const float lim = 2097152.f;
+  if (!(m[0] == 1.f && m[1] == 0.f && m[3] == 0.f && m[4] == 1.f && m[6] == 0.f && m[7] == 0.f && m[8] == 1.f))
+    return false;
+  if (!(std::fabs(m[2]) <= lim && std::fabs(m[5]) <= lim && std::floor(m[2]) == m[2] && std::floor(m[5]) == m[5]))
+    return false;
+  if (extent > int64_t(lim)) return false;
+  dx = static_cast<int64_t>(m[2]);
+  dy = static_cast<int64_t>(m[5]);
+  return true;
+}
+
+// The output pixels [lo, hi) of a row of width dw shifted by dx that read inside a source row of width w.
+inline void shift_span(int64_t dx, int64_t w, int64_t dw, int64_t& lo, int64_t& hi) {
+  lo = std::clamp<int64_t>(-dx, 0, dw);
+  hi = std::clamp<int64_t>(w - dx, lo, dw);
+}
+
+// Output row y of a nearest warp by the integer shift (dx, dy): warp_pixel's values, planes of T.
+template <class T, int C>
+void warp_shift_row(const SrcImage<T, C, false>& s, int64_t dx, int64_t dy, int64_t y, Border border, const float* fill,
+                    T* row, int64_t dsc, int64_t dw) {
+  const int64_t yy = map_border(y + dy, s.h, border);  // -1: the constant border's fill
+  int64_t lo, hi;
+  shift_span(dx, s.w, dw, lo, hi);
+  if (yy < 0) lo = hi = 0;
+  for (int c = 0; c < C; ++c) {
+    T* out = row + c * dsc;
+    const T* in = s.data + c * s.sc + (yy < 0 ? 0 : yy) * s.sh;
+    const auto edge = [&](int64_t x) {
+      const int64_t xx = yy < 0 ? -1 : map_border(x + dx, s.w, border);
+      out[x] = saturate_cast<T>(0.f + 1.f * (xx < 0 ? fill[c] : static_cast<float>(in[xx])));
+    };
+    for (int64_t x = 0; x < lo; ++x) edge(x);
+    for (int64_t x = lo; x < hi; ++x) out[x] = saturate_cast<T>(0.f + static_cast<float>(in[x + dx]));
+    for (int64_t x = hi; x < dw; ++x) edge(x);
+  }
+}
+
+// Rows y0 .. y1 - 1 of the image backward of a nearest integer shift with the constant border: each source pixel is
+// read by one output pixel at most, so its gradient gets that pixel's (warp_backward_pixel's add of 1 * g).
+template <int C>
+void warp_backward_shift_rows(const float* grad, int64_t gsh, int64_t gsc, int64_t gw, int64_t y0, int64_t y1,
+                              float* gi, int64_t h, int64_t w, int64_t sh, int64_t sc, int64_t dx, int64_t dy) {
+  int64_t lo, hi;
+  shift_span(dx, w, gw, lo, hi);
+  for (int64_t y = std::max(y0, -dy); y < std::min(y1, h - dy); ++y)
+    for (int c = 0; c < C; ++c) {
+      const float* g = grad + y * gsh + c * gsc;
+      float* out = gi + c * sc + (y + dy) * sh;
+      for (int64_t x = lo; x < hi; ++x) out[x + dx] += 1.f * g[x];
+    }
+}
+
 // One output row of a planar warp: C planes of T at s (h x w, row stride sh, channel stride sc) into `row` (element
 // stride 1 along the row, dsc between channels), width dw. Pixels that are not simple are computed by warp_pixel on
 // the strided view s (the generic path).
 template <Interp I, bool Perspective, Border B, class T, int C>
 void warp_planar_row(const SrcImage<T, C, false>& s, const float* m, int64_t y, const float* fill, T* row, int64_t dsc,
                      int64_t dw, bool hw_gather) {
+  if constexpr (I == Interp::Nearest) {
+    int64_t dx, dy;
+    if (integer_shift(m, std::max<int64_t>(dw, y + 1), dx, dy))
+      return warp_shift_row<T, C>(s, dx, dy, y, B, fill, row, dsc, dw);
+  }
   PlanarTaps<I> t;
   int32_t generic[kPlanarChunk];
   constexpr int Taps = PlanarTaps<I>::T;
@@ -312,6 +379,11 @@ void warp_planar_row(const SrcImage<T, C, false>& s, const float* m, int64_t y, 
 template <Interp I, bool Perspective, Border B, int C>
 void warp_backward_planar_rows(const float* grad, int64_t gsh, int64_t gsc, int64_t gw, int64_t y0, int64_t y1,
                                float* gi, int64_t h, int64_t w, int64_t sh, int64_t sc, const float* m) {
+  if constexpr (I == Interp::Nearest && B == Border::Constant) {
+    int64_t dx, dy;
+    if (integer_shift(m, std::max(gw, y1), dx, dy))
+      return warp_backward_shift_rows<C>(grad, gsh, gsc, gw, y0, y1, gi, h, w, sh, sc, dx, dy);
+  }
   PlanarTaps<I> t;
   constexpr int Taps = PlanarTaps<I>::T;
   for (int64_t y = y0; y < y1; ++y) {
