@@ -1,8 +1,9 @@
 """The GAN augmentation policies' cost in a training step: forward + backward through the augmentation at
 batch 64 on 32x32 and 64x64 RGB float32 images in [-1, 1], per implementation:
 
-- fastaug: fastaug.train.DiffAugment / ADA (native colour matrix, warp and their adjoints; CPU draws);
-- fastaug-torch-color: the same with color_backend='torch' (the fused colour matrix as one torch.baddbmm);
+- fastaug: fastaug.train.DiffAugment / ADA as they come (the fused colour matrix as one torch.baddbmm, the
+  native warp and its adjoint; CPU draws);
+- fastaug-native-color: the same with color_backend='native' (fastaug's colour transform operator);
 - torch: the same policy in plain PyTorch ops as the reference implementations write it
   (fastaug/train/_reference.py: DiffAugment's elementwise colour ops, pad + gather translation and
   index-assigned mask multiply for cutout, draws with torch.rand on the images' device; ADA's matrices
@@ -104,13 +105,13 @@ def implementations(policy: str, p: float) -> dict[str, Any]:
     if policy == "diffaugment":
         return {
             "fastaug": DiffAugment(POLICY, seed=0),
-            "fastaug-torch-color": DiffAugment(POLICY, seed=0, color_backend="torch"),
+            "fastaug-native-color": DiffAugment(POLICY, seed=0, color_backend="native"),
             "torch": diffaugment_torch,
             "kornia": diffaugment_kornia,
         }
     return {
         "fastaug": ADA(p=p, seed=0),
-        "fastaug-torch-color": ADA(p=p, seed=0, color_backend="torch"),
+        "fastaug-native-color": ADA(p=p, seed=0, color_backend="native"),
         "torch": ada_torch(ADA(p=p, seed=0)),
         "kornia": ada_kornia(ADA(p=p, seed=0)),
     }

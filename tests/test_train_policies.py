@@ -72,7 +72,7 @@ def test_diffaugment_other_channel_counts(c):
 
 def test_diffaugment_torch_color_backend():
     x = images(8)
-    native, fused = DiffAugment(seed=3), DiffAugment(seed=3, color_backend="torch")
+    native, fused = DiffAugment(seed=3, color_backend="native"), DiffAugment(seed=3, color_backend="torch")
     params = native.sample(8, 32, 32)
     torch.testing.assert_close(fused.apply_params(x, params), ref.diffaugment(x, params), rtol=0, atol=2e-6)
     torch.testing.assert_close(fused.apply_params(x, params), native.apply_params(x, params), rtol=0, atol=2e-6)
