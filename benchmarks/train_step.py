@@ -9,8 +9,8 @@ width 16, z 64, RGB (3 channels). Data: `photos` (crops of scikit-image's colour
 
 Implementations of each policy (benchmarks/policies.py's variants, built the same way):
 
-- fastaug: fastaug.train.DiffAugment / ADA (native colour matrix and warp, CPU draws; ADA skips the samples
-  with no op drawn);
+- fastaug: fastaug.train.DiffAugment / ADA as they come (the fused colour matrix as one torch.baddbmm, the
+  native warp and its adjoint, CPU draws; ADA leaves out the samples with no op drawn when they are many);
 - torch: the same policy in plain PyTorch ops as the references write it (fastaug/train/_reference.py:
   DiffAugment's elementwise colour, pad + gather translation, mask multiply cutout; ADA's matrices from the
   same draw, one bilinear grid_sample with reflection padding and a batched colour product on every sample);
