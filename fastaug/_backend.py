@@ -164,13 +164,14 @@ def set_num_threads(n: int) -> None:
 
 # NumPy outputs of at least this many bytes come from fastaug._C's recycled blocks (empty_buffer).
 POOLED_OUTPUT_BYTES = 1 << 20
+_INT64_MAX = (1 << 63) - 1
 
 
 def empty_host(shape: tuple[int, ...], dtype: str) -> np.ndarray:
     """A new NumPy array for an output: large ones from the native module's recycled, already mapped
     blocks (no page faults when the kernel writes them), others from np.empty."""
     nbytes = math.prod(shape) * np.dtype(dtype).itemsize
-    if _native is None or nbytes < POOLED_OUTPUT_BYTES:
+    if _native is None or not POOLED_OUTPUT_BYTES <= nbytes <= _INT64_MAX:  # (np.empty refuses a size beyond)
         return np.empty(shape, dtype=dtype)
     return _native.empty_buffer(nbytes).view(dtype).reshape(shape)
 
@@ -182,7 +183,7 @@ def empty_torch_cpu(shape: tuple[int, ...], dtype: str) -> Any:
     import torch
 
     nbytes = math.prod(shape) * getattr(torch, dtype).itemsize
-    if _native is None or nbytes < POOLED_OUTPUT_BYTES or dtype == "bfloat16":
+    if _native is None or not POOLED_OUTPUT_BYTES <= nbytes <= _INT64_MAX or dtype == "bfloat16":
         return torch.empty(shape, dtype=getattr(torch, dtype))
     return torch.from_numpy(empty_host(shape, dtype))
 
