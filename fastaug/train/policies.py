@@ -277,9 +277,9 @@ class DiffAugment(torch.nn.Module):
 
 
 # --------------------------------------------------------------------------------------------------- ADA
-# The matrices in closed form, elementwise over the batch (a dozen (N,)-array operations where composing 3x3 and 4x4
-# matrices one op at a time took ten times as long: at 32 px the draw cost as much as the warp). The tests hold them
-# to the one-op-at-a-time transcriptions of augment.py (fastaug/train/_reference.py).
+# The matrices in closed form, elementwise over the batch (a few dozen (N,)-array operations: composing 3x3 and 4x4
+# matrices one op at a time took about five times as long, 0.66 vs 0.13 ms at batch 64 on a 2-core Zen 3, as long as
+# the warp at 32 px). The tests hold them to the one-op-at-a-time transcriptions of augment.py (_reference.py).
 _COS90, _SIN90 = np.array([1.0, 0.0, -1.0, 0.0]), np.array([0.0, 1.0, 0.0, -1.0])  # rotate90's exact cos and sin
 _LUMA = np.array([1.0, 1.0, 1.0]) / math.sqrt(3)
 _P = np.outer(_LUMA, _LUMA)  # projection onto the luma axis
