@@ -289,9 +289,7 @@ _PQK = np.stack([_P, _Q, _K]).reshape(3, 9)
 
 
 def _np(t: Tensor) -> np.ndarray:
-    if t.dtype == torch.float64 and t.device.type == "cpu" and not t.requires_grad:
-        return t.numpy()  # the draws: no conversion to ask for
-    return t.detach().cpu().double().numpy()
+    return _host(t.double())  # (the draws are float64 CPU tensors already: no copy)
 
 
 def _arrays(params: dict[str, Tensor]) -> dict[str, np.ndarray]:
