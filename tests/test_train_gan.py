@@ -268,11 +268,13 @@ def test_tiny_run_writes_the_run_folder(tmp_path):
     assert set(state["ranks"][0]["trainer"]) >= {"G", "D", "G_ema", "opt_g", "opt_d", "policy", "latents"}
 
 
-def test_rgb_data_skips_fid_and_says_so(tmp_path):
+def test_rgb_data_is_scored_with_the_photos_features(tmp_path):
     rgb = np.random.default_rng(0).integers(0, 256, (20, 16, 16, 3), dtype=np.uint8)
     np.save(tmp_path / "rgb.npy", rgb)
     metrics = GANTrainer(tiny(tmp_path / "run", data=str(tmp_path / "rgb.npy"), steps=2, eval_n=8)).fit()
-    assert metrics["fid"] is None and "1-channel" in metrics["fid_note"]
+    assert metrics["features"] == "photos" and metrics["fid"] > 0 and math.isfinite(metrics["kid_mean"])
+    grey = GANTrainer(tiny(tmp_path / "grey", data=str(tmp_path / "rgb.npy"), steps=2, eval_n=8, channels=1)).fit()
+    assert grey["features"] == "digits" and grey["fid"] > 0
 
 
 def params_of(trainer: GANTrainer) -> dict[str, torch.Tensor]:

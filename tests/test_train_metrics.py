@@ -1,6 +1,6 @@
 """fastaug.train.metrics: the Fréchet distance against closed forms and scipy, KID's unbiasedness, the shipped
-digits feature net (loads, reproduces its recorded held-out accuracy, retrains deterministically), FID and KID
-rising with a corruption's strength, the real-vs-real floor, and the ELBO conversions."""
+digits and photos feature nets (load, reproduce their recorded held-out accuracy, retrain deterministically),
+FID and KID rising with a corruption's strength, the real-vs-real floor, and the ELBO conversions."""
 
 from __future__ import annotations
 
@@ -149,6 +149,49 @@ def test_shipped_weights_load_and_reproduce_the_recorded_accuracy(digits, featur
     f = features(digits.train)
     assert f.shape == (len(digits.train), 64) and f.dtype == np.float64
     assert np.sqrt((f**2).mean()) == pytest.approx(1.0, rel=1e-3)  # feature_scale: RMS 1 on the train split
+
+
+@pytest.fixture(scope="module")
+def photos():
+    pytest.importorskip("skimage")
+    return load_dataset("photos")
+
+
+def test_shipped_photos_weights_load_and_reproduce_the_recorded_accuracy(photos):
+    features = Features("photos")
+    assert featurenet.weights_path("photos").stat().st_size < 1_000_000
+    rec = features.record
+    assert rec["held_out_images"] == len(photos.held_out) and rec["input"] == [3, 32, 32] and features.dim == 64
+    assert rec["classes"] == list(photos.classes)
+    logits = features.logits(photos.held_out)
+    assert logits.shape == (len(photos.held_out), 5)
+    correct = int((logits.argmax(1) == photos.held_out_labels).sum())
+    assert abs(correct - rec["held_out_correct"]) <= 1  # another CPU: one borderline crop either way
+    assert rec["held_out_accuracy"] >= 0.85  # held-out crops come from blocks no training crop touches
+    f = features(photos.train)
+    assert f.shape == (len(photos.train), 64)
+    assert np.sqrt((f**2).mean()) == pytest.approx(1.0, rel=1e-3)
+    with pytest.raises(fa.ArgumentError, match=r"take \(N, 3, H, W\)"):
+        features(photos.held_out[:4, :1])
+
+
+def test_features_by_channels():
+    assert Features.name_for_channels(1) == "digits" and Features.name_for_channels(3) == "photos"
+    with pytest.raises(fa.ArgumentError, match=r"channels: .* 1 or 3 channels, got 4"):
+        Features.name_for_channels(4)
+    with pytest.raises(fa.ArgumentError, match="name: unknown feature network"):
+        featurenet.train_feature_net("inception")
+
+
+@pytest.mark.parametrize("kind", ["noise", "blur"])
+def test_photos_fid_rises_with_corruption_strength(photos, kind):
+    features = Features("photos")
+    reference = features(photos.train)
+    levels = (0, 0.2, 0.4, 0.8) if kind == "noise" else (0, 1, 2, 3)
+    fids = [fid_kid(reference, corrupt(photos.held_out, kind, s), features, kid_subsets=2).fid for s in levels]
+    assert all(a < b for a, b in itertools.pairwise(fids)), fids
+    # the floor (held-out blocks vs training blocks: other parts of the photographs) is about 0.8
+    assert fids[-1] > 4 * fids[0]
 
 
 def test_feature_net_retrains_deterministically():

@@ -382,8 +382,8 @@ class GANTrainer(Trainer):
     Attributes after construction: ``gan`` (the GANStep: G, D, EMA, policy, optimisers), ``data``,
     ``run`` (the RunDir), ``device``, ``dist``. ``train_step(reals)`` is one step on a batch on the device.
     Evaluation (rank 0): n = eval_n or the held-out size EMA samples (latents from a fixed seed), FID and KID
-    against the held-out split with Features('digits') for 1-channel data (3-channel data: no shipped
-    features, FID skipped and said so in the metrics line); fid_floor / kid_floor: n training images (of the
+    against the held-out split with the shipped features for the data's channels (Features('digits') for
+    1 channel, Features('photos') for 3; named in the metrics line); fid_floor / kid_floor: n training images (of the
     whole training split, whatever the fraction) against the same held-out reference."""
 
     kind = "gan"
@@ -457,16 +457,14 @@ class GANTrainer(Trainer):
         n = self.config.eval_n or len(held)
         fakes = self.samples(n)
         out: dict[str, Any] = {"n": n, "n_real": len(held), "reference": "held_out"}
-        if self.data.shape[0] != 1:
-            out.update(fid=None, kid_mean=None, features=None, fid_note=_RGB_NOTE)
-            return out
+        features = self._features()
         if self._held_features is None:
-            self._held_features = _features()(held)
+            self._held_features = features(held)
         # KID subsets of min(1000, n_real, n_fake) rows: when both sets fit in one, every subset is the whole
         # of both (the same MMD^2 each time), so one is computed, and kid_std is 0 by construction
         subsets = 1 if max(n, len(held)) <= _KID_SUBSET else 100
-        s = fid_kid(self._held_features, fakes, _features(), kid_subsets=subsets, kid_subset_size=_KID_SUBSET)
-        out.update(fid=s.fid, kid_mean=s.kid_mean, kid_std=s.kid_std, features="digits")
+        s = fid_kid(self._held_features, fakes, features, kid_subsets=subsets, kid_subset_size=_KID_SUBSET)
+        out.update(fid=s.fid, kid_mean=s.kid_mean, kid_std=s.kid_std, features=features.name)
         fl = self._floor(n)
         if fl is not None:
             out.update(fid_floor=fl.fid, kid_floor=fl.kid_mean, kid_floor_std=fl.kid_std)
@@ -485,24 +483,19 @@ class GANTrainer(Trainer):
             full = load_dataset(cfg.data, cfg.size, 1.0, 0, channels=cfg.channels)
             ok = 2 <= n <= len(full.train)
             subsets = 1 if max(n, len(self.data.held_out)) <= _KID_SUBSET else 100
-            _FLOORS[key] = floor(self._held_features, full.train, _features(), n, kid_subsets=subsets) if ok else None
+            scores = floor(self._held_features, full.train, self._features(), n, kid_subsets=subsets) if ok else None
+            _FLOORS[key] = scores
         return _FLOORS[key]
+
+    def _features(self) -> Any:
+        """The shipped feature extractor for the data's channels (cached per process)."""
+        from .metrics import Features, _default_features
+
+        return _default_features(Features.name_for_channels(self.data.shape[0]))
 
 
 _FLOORS: dict[tuple[Any, ...], Any] = {}
 _KID_SUBSET = 1000  # fid_kid's default subset size
-
-
-def _features() -> Any:
-    from .metrics import _default_features
-
-    return _default_features("digits")
-
-
-_RGB_NOTE = (
-    "FID/KID skipped: the only shipped feature network (Features('digits')) takes 1-channel images; "
-    "pass --channels 1 to score grey versions"
-)
 
 
 def parameters(modules: Iterable[nn.Module]) -> int:

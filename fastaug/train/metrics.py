@@ -2,11 +2,11 @@
 package, and the VAE's ELBO conversions.
 
 What these FIDs mean. The features are the penultimate layer (64 units, before its ReLU) of a small CNN
-trained on the `digits` training split (fastaug.train.featurenet; its held-out accuracy is in
-`Features("digits").record`), not Inception-v3's pool3 on ImageNet: the numbers compare runs of this package
-with each other, never with the Inception-FID values of papers. FID is biased by the sample count, so always
-report n with it and the real-vs-real floor at the same n (`floor`: held-out images against the same
-reference set), e.g.
+trained on a dataset's training split (fastaug.train.featurenet: "digits" for 1-channel images, "photos"
+for 3-channel ones; the held-out accuracy is in `Features(name).record`), not Inception-v3's pool3 on
+ImageNet: the numbers compare runs of this package with each other, never with the Inception-FID values of
+papers. FID is biased by the sample count, so always report n with it and the real-vs-real floor at the same
+n (`floor`: held-out images against the same reference set), e.g.
 
     data = load_dataset("digits")
     features = Features("digits")
@@ -33,7 +33,7 @@ from .._errors import ArgumentError, ArgumentTypeError
 if TYPE_CHECKING:
     import torch
 
-FEATURES = ("digits",)
+FEATURES = ("digits", "photos")
 
 
 # ----------------------------------------------------------------------------------------------- FID and KID
@@ -145,29 +145,39 @@ def kid(f1: Any, f2: Any, subsets: int = 100, subset_size: int = 1000, seed: int
 
 
 class Features:
-    """The shipped feature extractor `name` ("digits": fastaug.train.featurenet.DigitsNet, 64 features, for
-    1-channel images; its `record` holds the held-out accuracy and how it was trained). Calling it on images
-    (N, 1, H, W) in [-1, 1] (a torch tensor or a numpy array) returns their penultimate-layer features (before
-    the ReLU, times the record's feature_scale: RMS 1 on the training split) as a float64 numpy array (N, 64);
-    images of another size are first resized to 32x32 (bilinear, antialiased). `device`: where the network
-    runs (default: the CPU)."""
+    """The shipped feature extractor `name` (fastaug.train.featurenet.FeatureNet, 64 features): "digits" for
+    1-channel images (trained on the digits), "photos" for 3-channel images (trained to tell apart the five
+    photographs of the `photos` dataset); its `record` holds the held-out accuracy and how it was trained.
+    Calling it on images (N, C, H, W) in [-1, 1] (a torch tensor or a numpy array) returns their
+    penultimate-layer features (before the ReLU, times the record's feature_scale: RMS 1 on the training
+    split) as a float64 numpy array (N, 64); images of another size are first resized to 32x32 (bilinear,
+    antialiased). `device`: where the network runs (default: the CPU). `Features.name_for_channels(c)` names
+    the extractor for c-channel images."""
 
     def __init__(self, name: str = "digits", device: Any = None, batch_size: int = 500) -> None:
         if name not in FEATURES:
             raise ArgumentError(f"name: unknown feature extractor {name!r}, expected one of {FEATURES}")
         import torch
 
-        from .featurenet import DIGITS_WEIGHTS, INPUT_SIZE, load_weights
+        from .featurenet import INPUT_SIZE, load_weights, weights_path
 
         self.name = name
         self.device = torch.device("cpu" if device is None else device)
         self.batch_size = int(batch_size)
-        model, self.record = load_weights(DIGITS_WEIGHTS)
+        model, self.record = load_weights(weights_path(name))
         self.model = model.to(self.device)
         self.dim = int(self.record["feature_dim"])
         self.channels = int(self.record["input"][0])
         self.size = INPUT_SIZE
         self.scale = float(self.record.get("feature_scale", 1.0))
+
+    @staticmethod
+    def name_for_channels(channels: int) -> str:
+        """The shipped extractor for `channels`-channel images: "digits" (1) or "photos" (3)."""
+        names = {1: "digits", 3: "photos"}
+        if channels not in names:
+            raise ArgumentError(f"channels: the shipped feature extractors take 1 or 3 channels, got {channels}")
+        return names[channels]
 
     def __repr__(self) -> str:
         acc = self.record.get("held_out_accuracy")
@@ -205,7 +215,7 @@ class Features:
         return torch.cat(out).numpy() * self.scale
 
     def logits(self, images: Any) -> torch.Tensor:
-        """The classifier's logits (N, 10) on the CPU."""
+        """The classifier's logits (N, classes) on the CPU."""
         import torch
 
         with torch.no_grad():
