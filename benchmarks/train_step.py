@@ -1,8 +1,8 @@
 """GAN training-step throughput on the CPU with each augmentation implementation (issue 12's goal: fastaug's
 augmentation costs less than half the plain-PyTorch version's time per step, batch 64, 32x32 and 64x64).
 
-A step is fastaug.train.GANStep's (the trainer's own): D step on T(reals) and T(G(z)) (fakes made without
-grad, so the D step runs the augmentation forward only), G step through D(T(G(z))) (augmentation forward and
+A step is fastaug.train.GANStep's (the trainer's own): D step on T(cat[reals, G(z)]) (one call; fakes made
+without grad, so the D step runs the augmentation forward only), G step through D(T(G(z))) (augmentation forward and
 backward), Adam on both, the generator's EMA. Models: the trainer's Generator / Discriminator at its default
 width 16, z 64, RGB (3 channels). Data: `photos` (crops of scikit-image's colour photographs, RGB) loaded at
 64 px (and area-shrunk to 32 px), batches drawn in a fixed order shared by every implementation.
@@ -23,7 +23,7 @@ ADA runs at a fixed p (0.2, and 0.8: the trainer's cap), wrapped so that GANStep
 Figures: per (size, policy, implementation), the median over interleaved rounds (each implementation once per
 round) of the mean step time in the round: CPU time of this process (with one thread this is the step's
 work, insensitive to other processes on a shared machine) and wall time. The augmentation's time per step is
-timed inside the step: its forward calls (3 per step: reals and fakes in the D step, fakes in the G step)
+timed inside the step: its forward calls (2 per step: reals + fakes in the D step, fakes in the G step)
 and its backward in the G step (tensor hooks at its output and input), aug_*; its share is that over the
 step time. The step time minus the 'none' step's (same models and batches, same schedule) is recorded too
 (step_minus_none_*): on a busy machine it is noisier than the direct timing.
@@ -276,7 +276,7 @@ def main() -> None:
         "rounds": args.rounds,
         "steps_per_round": args.steps,
         "note": (
-            "medians over interleaved rounds of the mean step time; aug_ms = the augmentation's forward (3 calls) and "
+            "medians over interleaved rounds of the mean step time; aug_ms = the augmentation's forward (2 calls) and "
             "G-step backward timed inside the step; step_minus_none_ms = step - the 'none' step (same clock); "
             "aug_time_vs_torch < 0.5 is the issue's goal; CPU time = this process's (one thread: its work)"
         ),

@@ -159,22 +159,25 @@ def test_gan_step_losses_finite_and_generator_trained_through_policy(policy, los
 
 
 def test_policy_sees_reals_and_fakes_in_d_step_and_fakes_in_g_step():
-    """T is applied to the reals and (separately drawn) to the fakes in the D step, and to the fakes in the G
-    step, where its output carries gradient to G."""
+    """T is applied to the reals and the fakes in the D step (one call on both, reals first: per-sample draws,
+    one call's fixed costs), and to the fakes in the G step, where its output carries gradient to G."""
 
     class Spy(torch.nn.Module):
         def __init__(self):
             super().__init__()
-            self.calls = []
+            self.calls, self.inputs = [], []
 
         def forward(self, x):
             self.calls.append((x.shape[0], x.requires_grad))
+            self.inputs.append(x.detach().clone())
             return x.flip(3)
 
     spy = Spy()
     step = step_for(spy)
-    step(images(6))
-    assert spy.calls == [(6, False), (6, False), (6, True)]  # reals, fakes (no grad), fakes of the G step
+    reals = images(6)
+    step(reals)
+    assert spy.calls == [(12, False), (6, True)]  # reals + fakes (no grad), fakes of the G step
+    assert torch.equal(spy.inputs[0][:6], reals) and not torch.equal(spy.inputs[0][6:], reals)
 
 
 def test_samples_come_from_the_ema_generator():

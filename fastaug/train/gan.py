@@ -193,9 +193,10 @@ class GANStep:
             losses = step(reals)         # 0-dim tensors, left on the device
         images = step.sample(torch.randn(64, 64))   # the EMA generator
 
-    D step: fakes = G(z) (no grad), logits = D(cat[T(reals), T(fakes)]) with independent draws of the policy
-    T for reals and fakes, d_loss (+ r1_gamma / 2 * R1); ADA's p updated from D(real) (gathered over the
-    ranks so every rank keeps the same p). G step: fresh z, g_loss(D(T(G(z)))) with D frozen. Then the EMA.
+    D step: fakes = G(z) (no grad), logits = D(T(cat[reals, fakes])) (one call of the policy T, which draws per
+    sample: reals and fakes get independent draws, as with two calls, for one call's fixed costs), d_loss
+    (+ r1_gamma / 2 * R1); ADA's p updated from D(real) (gathered over the ranks so every rank keeps the same p).
+    G step: fresh z, g_loss(D(T(G(z)))) with D frozen. Then the EMA.
     Adam (betas 0.5, 0.999, DCGAN's) for both. Latents come from ``latent_generator`` (a torch.Generator on the
     device; saved with the step's state). ``dist``: gradients averaged over torchrun ranks."""
 
@@ -252,10 +253,12 @@ class GANStep:
         with torch.no_grad():
             fakes = self.G(self.z(n))
         x_real = reals.detach().requires_grad_(r1 and self.r1_on == "real")
-        t_real = self.policy(x_real)
+        # one policy call for reals and fakes (per-sample draws either way): one call's fixed costs, not two
+        augmented = self.policy(torch.cat([x_real, fakes]))
         if r1 and self.r1_on == "augmented":
-            t_real = x_real = t_real.detach().requires_grad_(True)
-        logits = self.D(torch.cat([t_real, self.policy(fakes)]))
+            x_real = augmented[:n].detach().requires_grad_(True)
+            augmented = torch.cat([x_real, augmented[n:]])
+        logits = self.D(augmented)
         d_real, d_fake = logits[:n], logits[n:]
         loss = d_loss(d_real, d_fake, self.loss)
         out = {"loss_d": loss.detach(), "d_real": d_real.detach().mean(), "d_fake": d_fake.detach().mean()}
