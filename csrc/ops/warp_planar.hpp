@@ -208,15 +208,15 @@ inline void planar_gather_best(const T* plane, const int32_t (*off)[kPlanarChunk
   planar_gather<T, Taps>(plane, off, wgt, count, fill, out);
 }
 
-// Pass 2 of the float32 forward for all C channels of a chunk at once, with scalar loads: a pixel's offsets and
-// weights are read once for its C values, and nothing depends on the previous pixel. planar_gather's operations for
-// every value (from +0, taps in window order, no FMA), so the same bits as the hardware gathers above, which some
-// CPUs microcode per element (AMD Zen 3: three times slower than these loads); planar_hw_gather_faster() picks.
+// Pass 2 of the float32 forward for all C channels of pixels first .. count - 1 of a chunk, with scalar loads: a
+// pixel's offsets and weights are read once for its C values, and nothing depends on the previous pixel.
+// planar_gather's operations for every value (from +0, taps in window order, no FMA), so the same bits as the
+// hardware gathers above, which some CPUs microcode per element (AMD Zen 3: three times slower than these loads).
 template <int Taps, int C>
 void planar_gather_channels(const float* __restrict plane, int64_t sc, const int32_t (*__restrict off)[kPlanarChunk],
-                            const float (*__restrict wgt)[kPlanarChunk], int count, const float* __restrict fill,
-                            float* __restrict out, int64_t dsc) {
-  for (int k = 0; k < count; ++k) {
+                            const float (*__restrict wgt)[kPlanarChunk], int first, int count,
+                            const float* __restrict fill, float* __restrict out, int64_t dsc) {
+  for (int k = first; k < count; ++k) {
     float acc[C];
     for (int c = 0; c < C; ++c) acc[c] = 0.f;
     for (int q = 0; q < Taps; ++q) {
@@ -232,7 +232,84 @@ void planar_gather_channels(const float* __restrict plane, int64_t sc, const int
   }
 }
 
-// Whether the hardware gathers (planar_gather_best) beat planar_gather_channels on this CPU: timed once per process
+#ifdef FASTAUG_HAVE_PLANAR_GATHER
+// planar_gather_channels for the bilinear window (taps (x0, y0), (x0 + 1, y0), (x0, y0 + 1), (x0 + 1, y0 + 1)),
+// eight pixels at a time where all eight read two horizontal pairs of the image (off[1] == off[0] + 1, off[3] ==
+// off[2] + 1, no fill: every pixel whose window lies inside the image): each pair is one 64-bit load, and two
+// shuffles sort a row's eight pairs into one vector per tap. Half the loads of the scalar loop and none of the
+// gathers' microcode; the same multiplies and adds in the same order (from +0, taps in window order, no FMA), so
+// the same bits. The other pixels of a run (at the image's edges) are redone by planar_gather_channels, as are
+// runs without such a pixel and the last pixels of a chunk.
+// Pixels i and j's pairs at offsets oi and oj of p in one register (a_i, b_i, a_j, b_j), the bits as in memory.
+__attribute__((target("avx2"))) inline __m128 planar_two_pairs(const float* p, int32_t oi, int32_t oj) {
+  const __m128 lo = _mm_castsi128_ps(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p + oi)));
+  return _mm_loadh_pi(lo, reinterpret_cast<const __m64*>(p + oj));
+}
+
+// acc + w_left * (the eight pixels' left taps) + w_right * (their right taps), for the pairs at offsets o[0..7].
+__attribute__((target("avx2"))) inline __m256 planar_add_pair_row(__m256 acc, const float* p, const int32_t* o,
+                                                                  __m256 w_left, __m256 w_right) {
+  const __m256 lo = _mm256_set_m128(planar_two_pairs(p, o[4], o[5]), planar_two_pairs(p, o[0], o[1]));  // 0 1 | 4 5
+  const __m256 hi = _mm256_set_m128(planar_two_pairs(p, o[6], o[7]), planar_two_pairs(p, o[2], o[3]));  // 2 3 | 6 7
+  acc = _mm256_add_ps(acc, _mm256_mul_ps(w_left, _mm256_shuffle_ps(lo, hi, 0x88)));
+  return _mm256_add_ps(acc, _mm256_mul_ps(w_right, _mm256_shuffle_ps(lo, hi, 0xdd)));
+}
+
+template <int C>
+__attribute__((target("avx2"))) void planar_gather_pairs_avx2(const float* plane, int64_t sc,
+                                                              const int32_t (*off)[kPlanarChunk],
+                                                              const float (*wgt)[kPlanarChunk], int count,
+                                                              const float* fill, float* out, int64_t dsc) {
+  const __m256i one = _mm256_set1_epi32(1);
+  int k = 0;
+  for (; k + 8 <= count; k += 8) {
+    const __m256i o0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(off[0] + k));
+    const __m256i o1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(off[1] + k));
+    const __m256i o2 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(off[2] + k));
+    const __m256i o3 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(off[3] + k));
+    const __m256i pairs = _mm256_and_si256(_mm256_cmpeq_epi32(o1, _mm256_add_epi32(o0, one)),
+                                           _mm256_cmpeq_epi32(o3, _mm256_add_epi32(o2, one)));
+    const int inside = _mm256_movemask_ps(_mm256_castsi256_ps(pairs)) &
+                       ~_mm256_movemask_ps(_mm256_castsi256_ps(_mm256_or_si256(o0, o2)));  // sign: a fill tap
+    if (inside == 0) {
+      planar_gather_channels<4, C>(plane, sc, off, wgt, k, k + 8, fill, out, dsc);
+      continue;
+    }
+    alignas(32) int32_t top[8], bottom[8];
+    _mm256_store_si256(reinterpret_cast<__m256i*>(top), o0);
+    _mm256_store_si256(reinterpret_cast<__m256i*>(bottom), o2);
+    const int lane = __builtin_ctz(static_cast<unsigned>(inside));
+    for (int i = 0; i < 8; ++i)  // the other pixels read a valid pair here and are redone below
+      if (!(inside >> i & 1)) top[i] = top[lane], bottom[i] = bottom[lane];
+    const __m256 w0 = _mm256_loadu_ps(wgt[0] + k), w1 = _mm256_loadu_ps(wgt[1] + k);
+    const __m256 w2 = _mm256_loadu_ps(wgt[2] + k), w3 = _mm256_loadu_ps(wgt[3] + k);
+    for (int c = 0; c < C; ++c) {
+      const float* p = plane + c * sc;
+      const __m256 acc = planar_add_pair_row(_mm256_setzero_ps(), p, top, w0, w1);  // taps in window order
+      _mm256_storeu_ps(out + c * dsc + k, planar_add_pair_row(acc, p, bottom, w2, w3));
+    }
+    for (int i = 0; i < 8; ++i)
+      if (!(inside >> i & 1)) planar_gather_channels<4, C>(plane, sc, off, wgt, k + i, k + i + 1, fill, out, dsc);
+  }
+  planar_gather_channels<4, C>(plane, sc, off, wgt, k, count, fill, out, dsc);
+}
+#endif
+
+// Pass 2 of the float32 forward for all C channels of a chunk by loads, not gathers: planar_gather_pairs_avx2 for
+// the bilinear window where the CPU has AVX2, else planar_gather_channels. The same bits either way.
+template <int Taps, int C>
+inline void planar_load_channels(const float* plane, int64_t sc, const int32_t (*off)[kPlanarChunk],
+                                 const float (*wgt)[kPlanarChunk], int count, const float* fill, float* out,
+                                 int64_t dsc) {
+#ifdef FASTAUG_HAVE_PLANAR_GATHER
+  if constexpr (Taps == 4) {
+    if (planar_gather_isa() >= 1) return planar_gather_pairs_avx2<C>(plane, sc, off, wgt, count, fill, out, dsc);
+  }
+#endif
+  planar_gather_channels<Taps, C>(plane, sc, off, wgt, 0, count, fill, out, dsc);
+}
+
+// Whether the hardware gathers (planar_gather_best) beat planar_load_channels on this CPU: timed once per process
 // on a synthetic chunk (both give the same bits, so only speed depends on it); FASTAUG_PLANAR_GATHER=hardware or
 // scalar forces one. Defined in warp.cpp.
 bool planar_hw_gather_faster();
@@ -363,8 +440,8 @@ void warp_planar_row(const SrcImage<T, C, false>& s, const float* m, int64_t y, 
       for (int q = 0; q < Taps; ++q) t.off[q][k] = 0;  // a valid read for pass 2; warp_pixel replaces the value
     }
     if (std::is_same_v<T, float> && !hw_gather)
-      planar_gather_channels<Taps, C>(reinterpret_cast<const float*>(s.data), s.sc, t.off, t.wgt, count, fill,
-                                      reinterpret_cast<float*>(row) + x0, dsc);
+      planar_load_channels<Taps, C>(reinterpret_cast<const float*>(s.data), s.sc, t.off, t.wgt, count, fill,
+                                    reinterpret_cast<float*>(row) + x0, dsc);
     else
       for (int c = 0; c < C; ++c)
         planar_gather_best<T, Taps>(s.data + c * s.sc, t.off, t.wgt, count, fill[c], row + c * dsc + x0);
