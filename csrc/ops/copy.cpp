@@ -80,7 +80,7 @@ void copy_cpu(const ImageView& src, const ImageView& dst, const IndexMap* maps) 
 
 // Validates that every map stays inside src, then copies.
 void copy(const ImageView& src, const ImageView& dst, const std::vector<IndexMap>& maps, const char* op,
-          const char* arg, Stream stream) {
+          const char* arg, [[maybe_unused]] Stream stream) {
   for (int64_t n = 0; n < dst.n && dst.h > 0 && dst.w > 0; ++n) {
     const IndexMap& m = maps[n];
     for (int64_t y : {int64_t(0), dst.h - 1})

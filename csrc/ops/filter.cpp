@@ -623,7 +623,7 @@ void to_float_fill(const double fill[4], float* out) {
 
 // Shared by sep_filter2d, gaussian_blur, box_blur and sobel once their kernels are built.
 void run_sep_filter(const ImageView& src, const ImageView& dst, const float* kx, int kw, const float* ky, int kh,
-                    Border border, const double fill[4], double delta, const char* op, Stream stream) {
+                    Border border, const double fill[4], double delta, const char* op, [[maybe_unused]] Stream stream) {
   float fillf[4];
   to_float_fill(fill, fillf);
   if (dst.empty()) return;
@@ -652,7 +652,7 @@ void sep_filter2d(const ImageView& src, const ImageView& dst, const float* kx, i
 }
 
 void filter2d(const ImageView& src, const ImageView& dst, const float* kernel, int kh, int kw, Border border,
-              const double fill[4], Stream stream) {
+              const double fill[4], [[maybe_unused]] Stream stream) {
   using namespace detail;
   check_filter_pair(src, dst, false);
   check_border(border);
@@ -695,7 +695,8 @@ void gaussian_blur(const ImageView& src, const ImageView& dst, int kh, int kw, c
                 cuda::gaussian_q8(src, dst, kx8.data(), kw, ky8.data(), kh, border, stream));
 }
 
-void box_blur(const ImageView& src, const ImageView& dst, int kh, int kw, Border border, Stream stream) {
+void box_blur(const ImageView& src, const ImageView& dst, int kh, int kw, Border border,
+              [[maybe_unused]] Stream stream) {
   using namespace detail;
   check_filter_pair(src, dst, false);
   check_border(border);
@@ -718,7 +719,7 @@ void box_blur(const ImageView& src, const ImageView& dst, int kh, int kw, Border
                 cuda::box(src, dst, kh, kw, border, stream));
 }
 
-void median_blur(const ImageView& src, const ImageView& dst, int ksize, Stream stream) {
+void median_blur(const ImageView& src, const ImageView& dst, int ksize, [[maybe_unused]] Stream stream) {
   using namespace detail;
   check_filter_pair(src, dst, false);
   FASTAUG_CHECK(ksize == 3 || ksize == 5 || ksize == 7, "ksize: expected 3, 5 or 7, got ", ksize);

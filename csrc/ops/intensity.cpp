@@ -428,7 +428,7 @@ void hue_rows(const ImageView& src, const ImageView& dst, const float* hue) {
 }  // namespace
 }  // namespace detail
 
-void equalize(const ImageView& src, const ImageView& dst, Stream stream) {
+void equalize(const ImageView& src, const ImageView& dst, [[maybe_unused]] Stream stream) {
   using namespace detail;
   check_same(src, dst);
   check_dtype(src, "img", DType::UInt8);
@@ -442,7 +442,7 @@ void equalize(const ImageView& src, const ImageView& dst, Stream stream) {
       cuda::equalize(src, dst, stream));
 }
 
-void to_gray(const ImageView& src, const ImageView& dst, Stream stream) {
+void to_gray(const ImageView& src, const ImageView& dst, [[maybe_unused]] Stream stream) {
   using namespace detail;
   check_pair(src, dst);
   check_shape(dst, "dst", src.n, src.h, src.w, 1);
@@ -473,7 +473,7 @@ void to_gray(const ImageView& src, const ImageView& dst, Stream stream) {
 }
 
 void threshold(const ImageView& src, const ImageView& dst, const double* thresh, const double* maxval,
-               ThresholdMode mode, Stream stream) {
+               ThresholdMode mode, [[maybe_unused]] Stream stream) {
   using namespace detail;
   check_same(src, dst);
   FASTAUG_CHECK(static_cast<int>(mode) >= 0 && static_cast<int>(mode) <= 4,
@@ -508,7 +508,7 @@ void threshold(const ImageView& src, const ImageView& dst, const double* thresh,
                 cuda::threshold(src, dst, t.data(), u8 ? mxu_f.data() : mxf.data(), mode, stream));
 }
 
-void invert(const ImageView& src, const ImageView& dst, Stream stream) {
+void invert(const ImageView& src, const ImageView& dst, [[maybe_unused]] Stream stream) {
   using namespace detail;
   check_same(src, dst);
   if (dst.empty()) return;
@@ -527,7 +527,7 @@ void normalize(const ImageView& src, const ImageView& dst, const double* mean, c
 }
 
 void normalize(const ImageView& src, const ImageView& dst, const double* mean, const double* std, double scale,
-               const double* matrix, Stream stream) {
+               const double* matrix, [[maybe_unused]] Stream stream) {
   using namespace detail;
   check_pair(src, dst, true);
   check_shape(dst, "dst", src.n, src.h, src.w, src.c);
@@ -556,7 +556,7 @@ void normalize(const ImageView& src, const ImageView& dst, const double* mean, c
                 cuda::normalize(src, dst, a, b, cm, stream));
 }
 
-void lut(const ImageView& src, const ImageView& dst, const uint8_t* table, Stream stream) {
+void lut(const ImageView& src, const ImageView& dst, const uint8_t* table, [[maybe_unused]] Stream stream) {
   using namespace detail;
   check_same(src, dst);
   check_dtype(src, "img", DType::UInt8);
@@ -566,7 +566,7 @@ void lut(const ImageView& src, const ImageView& dst, const uint8_t* table, Strea
                 cuda::lut(src, dst, table, stream));
 }
 
-void color_transform(const ImageView& src, const ImageView& dst, const double* matrix, Stream stream) {
+void color_transform(const ImageView& src, const ImageView& dst, const double* matrix, [[maybe_unused]] Stream stream) {
   using namespace detail;
   check_same(src, dst);
   const std::vector<ColorMatrix> matrices = color_matrices(src, matrix);
@@ -586,7 +586,7 @@ void color_transform(const ImageView& src, const ImageView& dst, const double* m
                 cuda::color_transform(src, dst, matrices.data(), stream));
 }
 
-void channel_mean(const ImageView& src, double* out, Stream stream) {
+void channel_mean(const ImageView& src, double* out, [[maybe_unused]] Stream stream) {
   using namespace detail;
   check_image(src, "img");
   FASTAUG_CHECK(src.n == 0 || out != nullptr, "out: is null");
@@ -603,7 +603,7 @@ void channel_mean(const ImageView& src, double* out, Stream stream) {
                 cuda::channel_mean(src, out, stream));
 }
 
-void hue_shift(const ImageView& src, const ImageView& dst, const double* hue, Stream stream) {
+void hue_shift(const ImageView& src, const ImageView& dst, const double* hue, [[maybe_unused]] Stream stream) {
   using namespace detail;
   check_same(src, dst);
   FASTAUG_CHECK(src.n == 0 || hue != nullptr, "hue: is null");

@@ -274,7 +274,7 @@ void resize_cpu(const ImageView& src, const ImageView& dst, const ResizeMethod& 
 }  // namespace
 }  // namespace detail
 
-void resize(const ImageView& src, const ImageView& dst, Interp interp, Stream stream) {
+void resize(const ImageView& src, const ImageView& dst, Interp interp, [[maybe_unused]] Stream stream) {
   using namespace detail;
   check_pair(src, dst);
   FASTAUG_CHECK(dst.n == src.n && dst.c == src.c && dst.dtype == src.dtype, "dst: expected ", src.n, " images of ",

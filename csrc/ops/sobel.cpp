@@ -46,7 +46,7 @@ void sobel(const ImageView& src, const ImageView& dst, int dx, int dy, int ksize
   run_sep_filter(src, dst, kx.data(), kw, ky.data(), kh, border, nullptr, delta, "sobel", stream);
 }
 
-void edges(const ImageView& src, const ImageView& dst, Stream stream) {
+void edges(const ImageView& src, const ImageView& dst, [[maybe_unused]] Stream stream) {
   using namespace detail;
   check_pair(src, dst);
   FASTAUG_CHECK(src.c == 1 && src.dtype == DType::UInt8, "img: edges expects a one-channel uint8 image, got ", src.c,

@@ -207,7 +207,7 @@ void warp_cpu(const Src& src, const ImageView& dst, const float* minv, Interp in
 // Validation (every argument, every image, before any memory is touched), inversion of the matrices, routing.
 template <bool Perspective, class Src>
 void warp(const Src& src, const ImageView& dst, const double* M, Interp interp, Border border, const double fill[4],
-          const char* op, Stream stream) {
+          const char* op, [[maybe_unused]] Stream stream) {
   check_pair(src, dst);
   FASTAUG_CHECK(dst.n == src.n && dst.c == src.c && dst.dtype == src.dtype, "dst: expected ", src.n, " images of ",
                 src.c, " channels and dtype ", dtype_name(src.dtype), " like src, got shape ", shape_str(dst), " ",
@@ -349,7 +349,7 @@ void warp_backward_cpu(const ImageView& grad, const ImageView* src, const ImageV
 template <bool Perspective>
 void warp_backward(const ImageView& grad, const ImageView* src, const ImageView* grad_src, const double* M,
                    Interp interp, Border border, const double fill[4], double* grad_inv, const char* op,
-                   Stream stream) {
+                   [[maybe_unused]] Stream stream) {
   check_image(grad, "grad");
   check_dtype(grad, "grad", DType::Float32);
   FASTAUG_CHECK(grad_src || grad_inv, op, ": nothing to compute: neither grad_src nor grad_inv was given");
